@@ -1,0 +1,57 @@
+"""The compile driver: model file -> target pipeline -> build directory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from . import targets
+from .build import Build, dump_json, write_build
+from .errors import SnnccError
+from .frontends import load_model
+from .ir import Network
+from .passes import Pipeline
+
+
+def lower(net: Network, target_name: str, options: dict[str, Any] | None = None,
+          on_pass: Callable[[str, float], None] | None = None):
+    """Run ``target_name``'s pipeline on ``net``; returns the PipelineResult (no files)."""
+    target = targets.get(target_name)
+    options = dict(options or {})
+    target.check_options(options)
+    return Pipeline(target.pipeline(options), on_pass=on_pass).run(net, target)
+
+
+def compile_model(model: str | Path, target_name: str, outdir: str | Path,
+                  options: dict[str, Any] | None = None, dump_after: tuple[str, ...] = (),
+                  on_pass: Callable[[str, float], None] | None = None,
+                  frontend_options: dict[str, Any] | None = None) -> Build:
+    """Compile ``model`` for ``target_name`` into the build directory ``outdir``.
+
+    On failure nothing is left at ``outdir``; the reports of the passes that did run
+    are written beside it (``<outdir>.report.json``) and named in the error.
+    """
+    target = targets.get(target_name)
+    options = dict(options or {})
+    target.check_options(options)
+    net = load_model(model, **(frontend_options or {}))
+    outdir = Path(outdir)
+
+    def produce(tmp: Path):
+        pipe = Pipeline(target.pipeline(options), dump_after=dump_after, dump_dir=tmp, on_pass=on_pass)
+        try:
+            result = pipe.run(net, target)
+        except SnnccError as e:
+            failed = outdir.with_name(outdir.name + ".report.json")
+            reports = getattr(e, "reports", [])
+            dump_json({"target": target.name, "error": str(e), "passes": [
+                r.to_json() for r in reports]}, failed)
+            e.hint = (e.hint + "; " if e.hint else "") + f"report written to {failed}"
+            raise
+        emitted = target.emit(result.network, tmp, options) or {}
+        return result.network, [r.to_json() for r in result.reports], emitted
+
+    build = write_build(outdir, target, str(model), options, produce)
+    stale = outdir.with_name(outdir.name + ".report.json")
+    if stale.exists():
+        stale.unlink()
+    return build

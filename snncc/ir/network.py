@@ -1,0 +1,104 @@
+"""The network container shared by every IR stage."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator, Mapping
+
+from ..errors import Loc, SnnccError
+from .nodes import (
+    FixedPopulation, FixedProjection, Population, Probe, Projection, SpikeSource,
+    StepPopulation, StepProjection, StepSource,
+)
+
+#: stage name -> (population types, source types, projection types)
+STAGES = {
+    "float": ((Population,), (SpikeSource,), (Projection,)),
+    "step": ((StepPopulation,), (StepSource,), (StepProjection,)),
+    "fixed": ((FixedPopulation,), (StepSource,), (FixedProjection,)),
+}
+
+
+@dataclass(frozen=True)
+class Network:
+    """A spiking network at one stage of lowering.
+
+    ``dt`` is the time step in ms; ``steps`` the run length in steps (``duration`` in
+    ms for the float stage is ``steps * dt``). ``target`` names the target a fixed
+    network was lowered for. ``attrs`` holds JSON-serialisable pass results that do
+    not change the graph (partition, placement, quantisation scales).
+    """
+
+    name: str
+    dt: float
+    steps: int
+    populations: tuple = ()
+    sources: tuple = ()
+    projections: tuple = ()
+    probes: tuple[Probe, ...] = ()
+    stage: str = "float"
+    target: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    loc: Loc = field(default_factory=Loc)
+
+    def __post_init__(self):
+        object.__setattr__(self, "populations", tuple(self.populations))
+        object.__setattr__(self, "sources", tuple(self.sources))
+        object.__setattr__(self, "projections", tuple(self.projections))
+        object.__setattr__(self, "probes", tuple(self.probes))
+
+    # --- lookup -----------------------------------------------------------------
+    def node(self, name: str):
+        for n in self.nodes():
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def nodes(self) -> Iterator:
+        yield from self.populations
+        yield from self.sources
+
+    def size_of(self, name: str) -> int:
+        return self.node(name).size
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations)
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.projections)
+
+    def with_(self, **changes) -> "Network":
+        return replace(self, **changes)
+
+    def check(self) -> None:
+        """Structural invariants every stage keeps; raises SnnccError naming the node."""
+        pop_t, src_t, prj_t = STAGES[self.stage]
+        seen: set[str] = set()
+        for n in list(self.populations) + list(self.sources) + list(self.projections):
+            if n.name in seen:
+                raise SnnccError(f"duplicate name '{n.name}'", n.loc)
+            seen.add(n.name)
+        for group, types in ((self.populations, pop_t), (self.sources, src_t), (self.projections, prj_t)):
+            for n in group:
+                if not isinstance(n, types):
+                    raise SnnccError(
+                        f"internal: {type(n).__name__} '{n.name}' in a {self.stage}-stage network", n.loc)
+        sizes = {n.name: n.size for n in self.nodes()}
+        for prj in self.projections:
+            for end, idx in (("pre", prj.pre_idx), ("post", prj.post_idx)):
+                ref = getattr(prj, end)
+                if ref not in sizes:
+                    raise SnnccError(f"projection '{prj.name}': unknown {end} population '{ref}'", prj.loc)
+                if idx.size and (idx.min() < 0 or idx.max() >= sizes[ref]):
+                    raise SnnccError(
+                        f"projection '{prj.name}': {end} index {int(idx.max())} out of range for "
+                        f"'{ref}' of size {sizes[ref]}", prj.loc)
+            if prj.post not in {p.name for p in self.populations}:
+                raise SnnccError(f"projection '{prj.name}': post '{prj.post}' is a spike source", prj.loc)
+            n = prj.pre_idx.shape[0]
+            if not (prj.post_idx.shape[0] == prj.weight.shape[0] == prj.delay.shape[0] == n):
+                raise SnnccError(f"projection '{prj.name}': synapse arrays differ in length", prj.loc)
+        for pr in self.probes:
+            if pr.target not in sizes:
+                raise SnnccError(f"probe of '{pr.variable}': unknown population '{pr.target}'", pr.loc)

@@ -1,0 +1,95 @@
+"""Passes and the pipeline that runs them.
+
+A pass is a frozen dataclass (its options are its fields) with a ``name``, the
+facts it ``requires`` and ``provides``, and a pure :meth:`Pass.run`
+``(network, target) -> (network, Report)``. The pipeline checks each pass's
+requirements against what earlier passes provided, verifies the graph after every
+pass, and can time passes and dump the IR after any of them.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import SnnccError
+from ..ir import Network, save
+
+if TYPE_CHECKING:
+    from ..targets import Target
+
+
+@dataclass
+class Report:
+    """What a pass did: key figures, tables of rows, and how long it took."""
+
+    pass_name: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]] = ()
+    provides: ClassVar[tuple[str, ...]] = ()
+
+    def run(self, net: Network, target: "Target") -> tuple[Network, Report]:  # pragma: no cover
+        raise NotImplementedError
+
+    def options(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class PipelineResult:
+    network: Network
+    reports: list[Report]
+    facts: set[str]
+
+
+class Pipeline:
+    """Runs passes in order with verification, timing and IR dumps."""
+
+    def __init__(self, passes: list[Pass], *, dump_after: tuple[str, ...] = (),
+                 dump_dir: Path | None = None, on_pass=None):
+        self.passes = list(passes)
+        self.dump_after = set(dump_after)
+        self.dump_dir = dump_dir
+        self.on_pass = on_pass  # callback(pass_name, seconds) for --time-passes
+        names = {p.name for p in self.passes}
+        unknown = self.dump_after - names
+        if unknown:
+            raise SnnccError(f"--dump-ir-after: no pass named '{sorted(unknown)[0]}' in this pipeline "
+                             f"(passes: {', '.join(p.name for p in self.passes)})")
+
+    def run(self, net: Network, target: "Target") -> PipelineResult:
+        facts = {net.stage}
+        reports = []
+        for p in self.passes:
+            missing = [r for r in p.requires if r not in facts]
+            if missing:
+                raise SnnccError(f"internal: pass '{p.name}' requires {', '.join(missing)}, which no "
+                                 f"earlier pass of the {target.name} pipeline provides")
+            t0 = time.perf_counter()
+            try:
+                net, report = p.run(net, target)
+                net.check()
+            except SnnccError as e:
+                e.reports = reports  # what ran before the failure, for the written report
+                raise
+            report.seconds = time.perf_counter() - t0
+            facts.update(p.provides)
+            facts.add(net.stage)
+            reports.append(report)
+            if self.on_pass:
+                self.on_pass(p.name, report.seconds)
+            if p.name in self.dump_after and self.dump_dir is not None:
+                save(net, Path(self.dump_dir) / f"ir-after-{p.name}")
+        return PipelineResult(net, reports, facts)

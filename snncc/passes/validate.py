@@ -1,0 +1,77 @@
+"""``validate``: physical sanity of a float network, before anything is lowered.
+
+Frontends already reject malformed files with a file:line:col message; this pass
+checks what any frontend (YAML, NIR, PyNN, the Python API) could let through.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SnnccError
+from ..ir import Network
+from .base import Pass, Report
+
+#: parameter -> (lowest allowed, strictly greater?) in PyNN units
+PHYSICAL_RANGE = {
+    "cm": (0.0, True), "tau_m": (0.0, True), "tau_syn_E": (0.0, True), "tau_syn_I": (0.0, True),
+    "tau_refrac": (0.0, False),
+}
+
+
+def check_population(p) -> None:
+    for key, arr in p.params.items():
+        if not np.all(np.isfinite(arr)):
+            bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise SnnccError(f"population '{p.name}': {key} of neuron {bad} is {arr[bad]}", p.loc)
+        if key in PHYSICAL_RANGE:
+            lo, strict = PHYSICAL_RANGE[key]
+            bad_mask = arr <= lo if strict else arr < lo
+            if bad_mask.any():
+                bad = int(np.flatnonzero(bad_mask)[0])
+                rel = ">" if strict else ">="
+                raise SnnccError(f"population '{p.name}': {key} = {arr[bad]:g} for neuron {bad}; "
+                                 f"it must be {rel} {lo:g}", p.loc)
+    below = p.params["v_thresh"] <= p.params["v_reset"]
+    if below.any():
+        k = int(np.flatnonzero(below)[0])
+        raise SnnccError(f"population '{p.name}': v_thresh ({p.params['v_thresh'][k]:g} mV) must be above "
+                         f"v_reset ({p.params['v_reset'][k]:g} mV)", p.loc)
+
+
+def check_projection(prj, dt: float) -> None:
+    if prj.n_synapses == 0:
+        return
+    if not np.all(np.isfinite(prj.weight)):
+        raise SnnccError(f"projection '{prj.name}': weights must be finite", prj.loc)
+    short = prj.delay < dt / 2
+    if short.any():
+        k = int(np.flatnonzero(short)[0])
+        raise SnnccError(f"projection '{prj.name}': delay {prj.delay[k]:g} ms of synapse {k} rounds to "
+                         f"0 steps at dt = {dt:g} ms; delays must be at least one step", prj.loc)
+    if prj.receptor == "inhibitory" and (prj.weight > 0).any():
+        raise SnnccError(f"projection '{prj.name}': inhibitory weights must be <= 0", prj.loc)
+    if prj.receptor == "excitatory" and (prj.weight < 0).any():
+        raise SnnccError(f"projection '{prj.name}': excitatory weights must be >= 0", prj.loc,
+                         hint="use receptor_type: inhibitory for negative weights")
+
+
+@dataclass(frozen=True)
+class Validate(Pass):
+    name = "validate"
+    requires = ("float",)
+    provides = ("validated",)
+
+    def run(self, net: Network, target):
+        if not (net.dt > 0 and np.isfinite(net.dt)):
+            raise SnnccError(f"network '{net.name}': dt = {net.dt} ms; it must be > 0", net.loc)
+        for p in net.populations:
+            check_population(p)
+        for prj in net.projections:
+            check_projection(prj, net.dt)
+        report = Report(self.name, summary={
+            "populations": len(net.populations), "sources": len(net.sources),
+            "projections": len(net.projections), "neurons": net.n_neurons,
+            "synapses": net.n_synapses, "steps": net.steps, "dt_ms": net.dt})
+        return net, report
