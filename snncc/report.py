@@ -1,49 +1,113 @@
-"""Printing build reports as tables (rich)."""
+"""Printing build reports as tables (rich): ``snncc report BUILD``.
+
+A report (``report.json`` of a build, or ``<outdir>.report.json`` of a failed compile)
+holds the target, the network's size, one entry per pass (``summary``, ``tables``,
+``notes``, ``seconds``) and the emitter's figures. This prints an overview of the
+passes, then each pass's tables - quantisation error per projection, relays per
+population, cores per population, chips - cut to ``max_rows`` rows each.
+"""
 from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+#: columns that name the row come first (report.json stores keys sorted)
+_FIRST = ("population", "projection", "pre", "core", "chip", "name")
+#: short headers, so the widest tables fit an 80-column terminal
+_HEADER = {"clipped_fraction": "clip", "synapses": "syn", "rel_rms_error": "rel rms", "rms_error": "rms err",
+           "max_error": "max err", "exponent": "exp", "rerouted_synapses": "rerouted",
+           "max_delay_steps": "max delay", "relay_neurons": "relays", "lower_bound": "bound",
+           "refrac_error_ms": "refrac err ms", "delay_error_ms": "delay err ms"}
 
-def _fmt(v: Any) -> str:
+
+def _is_percent(key: str) -> bool:
+    return key.endswith("fraction") or key.startswith("rel_")
+
+
+def _fmt(v: Any, key: str = "") -> str:
+    if isinstance(v, bool) or v is None:
+        return "-" if v is None else str(v).lower()
     if isinstance(v, float):
-        return f"{v:.4g}"
+        if _is_percent(key):
+            return f"{v:.2%}"
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
+            return f"{v:.2e}"
+        return f"{v:.3g}"
+    if isinstance(v, int):
+        if abs(v) >= 1_000_000:
+            return f"{v / 1e6:.3g}M"
+        return f"{v / 1e3:.4g}k" if abs(v) >= 100_000 else str(v)
     if isinstance(v, (list, dict)):
-        return str(v) if len(str(v)) < 60 else str(v)[:57] + "..."
+        s = str(v)
+        return s if len(s) < 60 else s[:57] + "..."
     return str(v)
 
 
-def table_of(title: str, rows: list[dict]) -> Table:
-    t = Table(title=title, title_justify="left")
+def table_of(title: str, rows: list[dict], max_rows: int | None = None) -> Table:
+    """A rich table of ``rows`` (dicts; columns in first-seen order), numbers right-aligned."""
+    shown = rows if max_rows is None or len(rows) <= max_rows else rows[:max_rows]
+    cut = len(rows) - len(shown)
+    caption = f"... {cut} more rows (snncc report --json shows all)" if cut else None
+    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left",
+              box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     cols = list(dict.fromkeys(k for r in rows for k in r))
-    for c in cols:
-        t.add_column(c, justify="right" if rows and isinstance(rows[0].get(c), (int, float)) else "left")
-    for r in rows:
-        t.add_row(*(_fmt(r.get(c, "")) for c in cols))
+    cols = [c for c in _FIRST if c in cols] + [c for c in cols if c not in _FIRST]
+    for i, c in enumerate(cols):
+        numeric = any(isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool) for r in rows)
+        if i == 0 and not numeric:   # the row's name: never cut
+            width = min(32, max(len(str(r.get(c, ""))) for r in shown)) if shown else None
+            t.add_column(_HEADER.get(c, c.replace("_", " ")), no_wrap=True, min_width=width)
+        else:
+            t.add_column(_HEADER.get(c, c.replace("_", " ")), justify="right" if numeric else "left")
+    for r in shown:
+        t.add_row(*(_fmt(r.get(c, ""), c) for c in cols))
     return t
 
 
-def print_report(rep: dict, console: Console | None = None) -> None:
+def overview(rep: dict) -> Table:
+    """One row per pass: its time and key figures."""
+    passes = rep.get("passes", [])
+    timed = any(p.get("seconds") for p in passes)
+    t = Table(title="passes", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("pass", no_wrap=True)
+    if timed:
+        t.add_column("ms", justify="right")
+    t.add_column("key figures")
+    for p in passes:
+        figs = ", ".join(f"{k.replace('_', ' ')} {_fmt(v, k)}" for k, v in p.get("summary", {}).items())
+        cells = [p["pass_name"]] + ([f"{p.get('seconds', 0) * 1000:.1f}"] if timed else []) + [figs]
+        t.add_row(*cells)
+    return t
+
+
+def print_report(rep: dict, console: Console | None = None, max_rows: int | None = 25) -> None:
     console = console or Console()
     net = rep.get("network", {})
-    console.print(f"[bold]{net.get('name', '?')}[/bold] for target [bold]{rep.get('target')}[/bold]: "
-                  f"{net.get('neurons')} neurons, {net.get('synapses')} synapses, dt {net.get('dt_ms')} ms, "
-                  f"{net.get('steps')} steps")
+    head = f"[bold]{net.get('name', '?')}[/bold] for target [bold]{rep.get('target')}[/bold]"
+    if net:
+        head += (f": {_fmt(net.get('neurons'))} neurons, {_fmt(net.get('synapses'))} synapses, "
+                 f"dt {net.get('dt_ms')} ms, {_fmt(net.get('steps'))} steps")
+    console.print(head)
+    if rep.get("error"):
+        console.print(f"[bold red]compile failed:[/bold red] {rep['error']}")
+        ran = [p["pass_name"] for p in rep.get("passes", [])]
+        console.print(f"passes that completed: {', '.join(ran) if ran else 'none'}")
+    if rep.get("passes"):
+        console.print(overview(rep))
     for p in rep.get("passes", []):
-        summ = ", ".join(f"{k}={_fmt(v)}" for k, v in p.get("summary", {}).items())
-        console.print(f"\n[bold]{p['pass_name']}[/bold] ({p.get('seconds', 0) * 1000:.1f} ms) {summ}")
         for note in p.get("notes", []):
-            console.print(f"  note: {note}")
+            console.print(f"[bold]{p['pass_name']}[/bold]: {note}")
         for title, rows in p.get("tables", {}).items():
             if rows:
-                console.print(table_of(f"{p['pass_name']}: {title}", rows))
+                console.print(table_of(f"{p['pass_name']}: {title}", rows, max_rows))
     emit = rep.get("emit") or {}
     if emit:
         console.print("\n[bold]emit[/bold]")
         for k, v in emit.items():
             if isinstance(v, list) and v and isinstance(v[0], dict):
-                console.print(table_of(k, v))
+                console.print(table_of(k, v, max_rows))
             else:
-                console.print(f"  {k}: {_fmt(v)}")
+                console.print(f"  {k}: {_fmt(v, k)}")

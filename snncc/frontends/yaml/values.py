@@ -1,0 +1,146 @@
+"""Per-neuron / per-synapse values: a constant, a list, a seeded distribution or a file.
+
+::
+
+    tau_m: 20.0                                          # constant
+    tau_m: [20, 21, 19]                                  # one value per element
+    tau_m: {distribution: normal, mu: 20, sigma: 2, seed: 7}
+    tau_m: {file: taus.npy}                              # .npy, or .csv/.txt (one value per line)
+
+Distributions follow PyNN's ``RandomDistribution`` names and parameters; a missing
+seed is derived from the network seed and the key path, so a file always gives the
+same network.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import SnnccError
+from . import schema
+from .schema import Fields
+from .tree import Node
+
+#: name -> parameter names, in PyNN's order
+DISTRIBUTIONS = {
+    "uniform": ("low", "high"),
+    "normal": ("mu", "sigma"),
+    "normal_clipped": ("mu", "sigma", "low", "high"),
+}
+_MAX_REDRAW_ROUNDS = 200
+
+
+@dataclass(frozen=True)
+class Context:
+    """What value readers need beyond the node: where relative files live, the base seed."""
+
+    file: str
+    base_dir: Path
+    seed: int = 0
+
+    def rng(self, seed_node: Node | None, path: str) -> np.random.Generator:
+        if seed_node is not None:
+            return np.random.default_rng(schema.integer(seed_node, minimum=0))
+        return np.random.default_rng([self.seed, zlib.crc32(path.encode())])
+
+    def path(self, node: Node) -> Path:
+        """A file named in the model, relative to the model file's folder."""
+        p = Path(schema.string(node)).expanduser()
+        full = p if p.is_absolute() else self.base_dir / p
+        if not full.is_file():
+            raise SnnccError(f"{node.path}: no such file '{node.value}' (looked for {full})", node.loc,
+                             hint="file paths are relative to the model file's folder")
+        return full
+
+
+def values(node: Node, n: int, ctx: Context) -> np.ndarray:
+    """``n`` float64 values described by ``node``."""
+    if node.is_map:
+        if "distribution" in node.value:
+            return draw(node, n, ctx)
+        if "file" in node.value:
+            f = Fields(node, ("file",))
+            arr = read_array(f.req("file"), ctx).astype(np.float64, copy=False).ravel()
+            if arr.size != n:
+                raise SnnccError(f"{node.path}: file '{f.req('file').value}' holds {arr.size} values; "
+                                 f"expected {n}", f.req("file").loc)
+            _finite(arr, f.req("file"))
+            return arr
+        raise SnnccError(f"{node.path}: expected a number, a list, a distribution "
+                         "({distribution: ...}) or a file ({file: ...}), got a mapping without "
+                         "'distribution' or 'file'", node.loc)
+    if node.is_list:
+        items = node.value
+        if len(items) != n:
+            raise SnnccError(f"{node.path}: a list of {len(items)} values; expected one per element ({n})",
+                             node.loc, hint="give a single number to use it for every element")
+        return np.array([schema.number(x) for x in items], dtype=np.float64)
+    return np.full(n, schema.number(node), dtype=np.float64)
+
+
+def draw(node: Node, n: int, ctx: Context) -> np.ndarray:
+    kind_node = node.value["distribution"]
+    dist = schema.one_of(kind_node, DISTRIBUTIONS, "distribution")
+    names = DISTRIBUTIONS[dist]
+    f = Fields(node, ("distribution", *names, "seed"), required=names,
+               what=f"{node.path} ({dist} distribution)")
+    p = {k: schema.number(f.req(k)) for k in names}
+    rng = ctx.rng(f.get("seed"), node.path)
+    if "sigma" in p and p["sigma"] < 0:
+        raise SnnccError(f"{node.path}.sigma: must be >= 0, got {p['sigma']:g}", f.req("sigma").loc)
+    if "low" in p and not p["high"] > p["low"]:
+        raise SnnccError(f"{node.path}: high ({p['high']:g}) must be greater than low ({p['low']:g})",
+                         f.req("high").loc)
+    if dist == "uniform":
+        return rng.uniform(p["low"], p["high"], n)
+    out = rng.normal(p["mu"], p["sigma"], n)
+    if dist == "normal_clipped":
+        # PyNN's normal_clipped redraws values outside [low, high].
+        for _ in range(_MAX_REDRAW_ROUNDS):
+            bad = (out < p["low"]) | (out > p["high"])
+            if not bad.any():
+                break
+            out[bad] = rng.normal(p["mu"], p["sigma"], int(bad.sum()))
+        else:
+            raise SnnccError(f"{node.path}: normal(mu={p['mu']:g}, sigma={p['sigma']:g}) almost never "
+                             f"falls in [{p['low']:g}, {p['high']:g}]", node.loc,
+                             hint="widen [low, high] or move mu into it")
+    return out
+
+
+def read_array(node: Node, ctx: Context) -> np.ndarray:
+    """A numeric array from .npy, or from .csv/.txt/.dat text ('#' comments, ',' or blanks)."""
+    path = ctx.path(node)
+    try:
+        if path.suffix.lower() == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            text = path.read_text()
+            delim = "," if "," in text else None
+            arr = np.loadtxt(path, delimiter=delim, comments="#", ndmin=1, dtype=np.float64)
+    except (ValueError, OSError) as e:
+        raise SnnccError(f"{node.path}: cannot read '{node.value}': {e}", node.loc) from None
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise SnnccError(f"{node.path}: '{node.value}' holds {arr.dtype} data; expected numbers", node.loc)
+    return arr
+
+
+def _finite(arr: np.ndarray, node: Node) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise SnnccError(f"{node.path}: value {k} is {arr[k]}; values must be finite", node.loc)
+
+
+def check_range(arr: np.ndarray, node: Node, lo: float, strict: bool, unit: str, element: str) -> None:
+    """Reject values ``<= lo`` (strict) or ``< lo``, naming the first offending element."""
+    bad = arr <= lo if strict else arr < lo
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        rel = ">" if strict else ">="
+        where = "" if not (node.is_map or node.is_list) else f" ({element} {k})"
+        unit = f" {unit}" if unit else ""
+        raise SnnccError(f"{node.path}: must be {rel} {lo:g}{unit}, got {arr[k]:g}{where}", node.loc)
