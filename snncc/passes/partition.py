@@ -1,0 +1,379 @@
+"""``partition``: populations into core-sized slices under every per-core limit.
+
+Each core holds one contiguous slice ``[start, stop)`` of one population (as
+sPyNNaker and Loihi's compilers map), and a slice must satisfy every limit of
+``target.limits``: ``neurons_per_core``, ``fan_in_per_core`` (distinct presynaptic
+neurons, spike sources included) and ``synapses_per_core`` (synapses onto the slice).
+
+Method ``greedy`` (default) walks each population's neurons in order and closes a
+slice only when the next neuron would break a limit. For limits that only grow as a
+slice grows - all three do - this gives the fewest contiguous slices there are, and
+because a presynaptic neuron costs one packet per destination core, fewer and fuller
+cores also mean less traffic. Then dynamic programming moves the slice boundaries
+(within a window) to where the traffic is least, keeping every limit
+(:func:`_shift_bounds`). ``balanced`` starts from slices of even size instead (when
+the limits hold); ``contiguous`` is the naive split into chunks of
+``neurons_per_core`` that ignores the other limits (for comparison only).
+
+Traffic is counted as one packet per (source neuron, destination core) with the source
+on another core; spike sources always count. ``net.attrs["partition"]`` gets the slices
+and core ids per population (JSON).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ..errors import SnnccError
+from ..ir import Network
+from .base import Pass, Report
+
+METHODS = ("greedy", "balanced", "contiguous")
+#: boundary window of the traffic refinement, and the work (synapse visits) it may cost
+REFINE_WINDOW = 96
+REFINE_BUDGET = 300_000_000
+_BIG = np.iinfo(np.int64).max
+
+
+@dataclass
+class Incoming:
+    """Every synapse of a network in CSR order by global post neuron."""
+
+    offsets: dict[str, int]   # population/source name -> first global index (populations first)
+    n_neurons: int
+    n_pre: int
+    indptr: np.ndarray        # (n_neurons + 1,) int64
+    pre: np.ndarray           # global presynaptic index per synapse, int32, sorted by post
+
+    @classmethod
+    def build(cls, net: Network) -> "Incoming":
+        offsets, off = {}, 0
+        for p in net.populations:
+            offsets[p.name] = off
+            off += p.size
+        n_neurons = off
+        for s in net.sources:
+            offsets[s.name] = off
+            off += s.size
+        posts, pres = [], []
+        for prj in net.projections:
+            posts.append(prj.post_idx.astype(np.int32) + np.int32(offsets[prj.post]))
+            pres.append(prj.pre_idx.astype(np.int32) + np.int32(offsets[prj.pre]))
+        post = np.concatenate(posts) if posts else np.zeros(0, np.int32)
+        pre = np.concatenate(pres) if pres else np.zeros(0, np.int32)
+        del posts, pres
+        order = np.argsort(post, kind="stable")
+        pre = pre[order]
+        indptr = np.zeros(n_neurons + 1, dtype=np.int64)
+        np.cumsum(np.bincount(post, minlength=n_neurons), out=indptr[1:])
+        return cls(offsets, n_neurons, off, indptr, pre)
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy(lo, hi, indptr, pre, stamp, mark, max_n, max_fan, max_syn):
+    """Slice boundaries of neurons [lo, hi); returns (stops, bad neuron or -1, bad kind)."""
+    stops = np.empty(hi - lo + 1, dtype=np.int64)
+    n_slices = 0
+    cur = stamp.max() + 1          # a slice id no earlier call used
+    size = 0
+    fan = 0
+    syn = 0
+    for n in range(lo, hi):
+        a, b = indptr[n], indptr[n + 1]
+        new = 0
+        for k in range(a, b):
+            j = pre[k]
+            if stamp[j] != cur and mark[j] != n:
+                new += 1
+            mark[j] = n
+        deg = b - a
+        if size > 0 and (size + 1 > max_n or fan + new > max_fan or syn + deg > max_syn):
+            stops[n_slices] = n
+            n_slices += 1
+            cur += 1
+            size = 0
+            fan = 0
+            syn = 0
+            new = 0
+            for k in range(a, b):      # count n's distinct inputs again for the fresh slice
+                j = pre[k]
+                if mark[j] != -n - 2:
+                    new += 1
+                mark[j] = -n - 2
+        if new > max_fan:
+            return stops[:n_slices], n, 1
+        if deg > max_syn:
+            return stops[:n_slices], n, 2
+        for k in range(a, b):
+            stamp[pre[k]] = cur
+        size += 1
+        fan += new
+        syn += deg
+    stops[n_slices] = hi
+    n_slices += 1
+    return stops[:n_slices], -1, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _fan_in(bounds, indptr, pre, stamp):
+    """Distinct presynaptic neurons of each slice [bounds[i], bounds[i+1])."""
+    out = np.zeros(bounds.shape[0] - 1, dtype=np.int64)
+    base = stamp.max() + 1
+    for i in range(bounds.shape[0] - 1):
+        c = 0
+        for k in range(indptr[bounds[i]], indptr[bounds[i + 1]]):
+            j = pre[k]
+            if stamp[j] != base + i:
+                stamp[j] = base + i
+                c += 1
+        out[i] = c
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _shift_bounds(bounds, w, indptr, pre, stamp, max_n, max_fan, max_syn):
+    """Slice boundaries of one population with the least traffic among those within ``w``
+    neurons of ``bounds`` (same number of slices, every limit kept); ``bounds`` must be
+    feasible. Dynamic programming: a slice [a, b)'s packets - its distinct presynaptic
+    neurons less those inside [a, b) - depend on a and b alone, so the total is a sum
+    over consecutive boundary pairs. Each (slice, a) is one incremental sweep over b."""
+    k = bounds.shape[0] - 1
+    lo, hi = bounds[0], bounds[k]
+    width = 2 * w + 1
+    start = np.empty(k + 1, dtype=np.int64)    # first candidate position of each boundary
+    count = np.empty(k + 1, dtype=np.int64)
+    for i in range(k + 1):
+        if i == 0 or i == k:
+            start[i] = bounds[i]
+            count[i] = 1
+        else:
+            s0 = max(bounds[i] - w, lo + 1)
+            s1 = min(bounds[i] + w, hi - 1)
+            start[i] = s0
+            count[i] = s1 - s0 + 1
+    inf = np.int64(1) << 62
+    f = np.full((k + 1, width), inf, dtype=np.int64)
+    arg = np.full((k + 1, width), -1, dtype=np.int64)
+    f[0, 0] = 0
+    sid = stamp.max() + 1
+    for i in range(1, k + 1):
+        for ai in range(count[i - 1]):
+            base = f[i - 1, ai]
+            if base >= inf:
+                continue
+            a = start[i - 1] + ai
+            b_last = start[i] + count[i] - 1
+            distinct = 0
+            local = 0
+            syn = 0
+            for n in range(a, b_last):
+                # neuron n joins the slice [a, n+1)
+                if stamp[n] == sid:
+                    local += 1                  # an earlier neuron's input is now on-core
+                for q in range(indptr[n], indptr[n + 1]):
+                    j = pre[q]
+                    if stamp[j] != sid:
+                        stamp[j] = sid
+                        distinct += 1
+                        if a <= j <= n:
+                            local += 1
+                syn += indptr[n + 1] - indptr[n]
+                size = n + 1 - a
+                if size > max_n or syn > max_syn or distinct > max_fan:
+                    break
+                bi = n + 1 - start[i]
+                if 0 <= bi < count[i]:
+                    c = base + distinct - local
+                    if c < f[i, bi]:
+                        f[i, bi] = c
+                        arg[i, bi] = ai
+            sid += 1
+    out = bounds.copy()
+    if f[k, 0] >= inf:
+        return out, -1
+    bi = 0
+    for i in range(k, 0, -1):
+        out[i] = start[i] + bi
+        bi = arg[i, bi]
+    return out, f[k, 0]
+
+
+def _window(bounds: np.ndarray, indptr: np.ndarray) -> int:
+    """The largest window up to REFINE_WINDOW whose refinement stays within REFINE_BUDGET."""
+    k = bounds.size - 1
+    syn = int(indptr[bounds[-1]] - indptr[bounds[0]])
+    n = int(bounds[-1] - bounds[0])
+    deg = syn / max(n, 1)
+    w = REFINE_WINDOW
+    while w >= 1 and k * (2 * w + 1) * (n / k + 2 * w) * max(deg, 1.0) > REFINE_BUDGET:
+        w //= 2
+    return w
+
+
+def lower_bound(size: int, synapses: int, limits) -> int:
+    """Cores one population needs at least: max(ceil(N/neurons_per_core), ceil(syn/synapses_per_core))."""
+    lb = 1 if size else 0
+    if limits.neurons_per_core:
+        lb = max(lb, -(-size // limits.neurons_per_core))
+    if limits.synapses_per_core:
+        lb = max(lb, -(-synapses // limits.synapses_per_core))
+    return lb
+
+
+def traffic(inc: Incoming, core_of: np.ndarray) -> tuple[int, int]:
+    """(inter-core packets, local deliveries): distinct (source neuron, destination core) pairs.
+
+    ``core_of`` maps every global neuron (populations only) to its core; sources are
+    off-core everywhere.
+    """
+    if inc.pre.size == 0:
+        return 0, 0
+    dest = np.repeat(core_of, np.diff(inc.indptr)).astype(np.int64)
+    keys = np.unique(dest * np.int64(inc.n_pre) + inc.pre)
+    src = keys % inc.n_pre
+    dst = keys // inc.n_pre
+    src_core = np.full(src.size, -1, dtype=np.int64)
+    is_nrn = src < inc.n_neurons
+    src_core[is_nrn] = core_of[src[is_nrn]]
+    local = int(np.count_nonzero(src_core == dst))
+    return int(keys.size) - local, local
+
+
+def _limit(v):
+    return _BIG if v is None else int(v)
+
+
+def partition_network(net: Network, limits, method: str = "greedy", inc: Incoming | None = None,
+                      refine: bool = True) -> tuple[dict, list[dict], Incoming]:
+    """(attrs["partition"], per-slice rows, incoming CSR) of ``net`` under ``limits``."""
+    if method not in METHODS:
+        raise SnnccError(f"partition: method '{method}' is not one of {', '.join(METHODS)}",
+                         hint="-O partition=greedy")
+    inc = inc or Incoming.build(net)
+    max_n, max_fan, max_syn = (_limit(limits.neurons_per_core), _limit(limits.fan_in_per_core),
+                               _limit(limits.synapses_per_core))
+    stamp = np.full(inc.n_pre, -1, dtype=np.int64)
+    mark = np.full(inc.n_pre, -(1 << 62), dtype=np.int64)
+    pops, rows, all_bounds = {}, [], []
+    core = 0
+    lb_total = 0
+    core_of = np.empty(inc.n_neurons, dtype=np.int64)
+    for p in net.populations:
+        lo = inc.offsets[p.name]
+        hi = lo + p.size
+        n_syn = int(inc.indptr[hi] - inc.indptr[lo])
+        lb = lower_bound(p.size, n_syn, limits)
+        lb_total += lb
+        if p.size == 0:
+            all_bounds.append((p, lo, np.asarray([lo], dtype=np.int64), core, lb))
+            continue
+        if method == "contiguous":
+            step = limits.neurons_per_core or max(p.size, 1)
+            stops = np.minimum(np.arange(lo + step, hi + step, step), hi)
+        else:
+            stops, bad, kind = _greedy(lo, hi, inc.indptr, inc.pre, stamp, mark, max_n, max_fan, max_syn)
+            if bad >= 0:
+                k = bad - lo
+                if kind == 1:
+                    n_in = len(np.unique(inc.pre[inc.indptr[bad]:inc.indptr[bad + 1]]))
+                    raise SnnccError(
+                        f"population '{p.name}': neuron {k} has {n_in} distinct presynaptic neurons; "
+                        f"fan_in_per_core is {limits.fan_in_per_core}, so no core can hold it", p.loc,
+                        hint="reduce the neuron's in-degree (split the presynaptic population or lower "
+                             "the connection probability) or use a target with a larger fan-in")
+                deg = int(inc.indptr[bad + 1] - inc.indptr[bad])
+                raise SnnccError(
+                    f"population '{p.name}': neuron {k} has {deg} incoming synapses; synapses_per_core "
+                    f"is {limits.synapses_per_core}, so no core can hold it", p.loc,
+                    hint="reduce the neuron's in-degree or use a target with more synapse memory per core")
+            if method == "balanced" and stops.size > 1:
+                even = lo + np.rint(np.arange(1, stops.size + 1) * p.size / stops.size).astype(np.int64)
+                bounds = np.concatenate(([lo], even))
+                fan = _fan_in(bounds, inc.indptr, inc.pre, stamp)
+                syn = np.diff(inc.indptr[bounds])
+                if np.all(np.diff(bounds) <= max_n) and np.all(fan <= max_fan) and np.all(syn <= max_syn):
+                    stops = even
+        bounds = np.concatenate(([lo], np.asarray(stops, dtype=np.int64)))
+        for i in range(bounds.size - 1):
+            core_of[bounds[i]:bounds[i + 1]] = core + i
+        all_bounds.append((p, lo, bounds, core, lb))
+        core += bounds.size - 1
+    if method != "contiguous" and refine:
+        refined = []
+        for p, lo, bounds, first, lb in all_bounds:
+            if bounds.size > 2:
+                w = _window(bounds, inc.indptr)
+                if w:
+                    bounds, _ = _shift_bounds(bounds, w, inc.indptr, inc.pre, stamp, max_n, max_fan, max_syn)
+            refined.append((p, lo, bounds, first, lb))
+        all_bounds = refined
+    for p, lo, bounds, first, lb in all_bounds:
+        fan = _fan_in(bounds, inc.indptr, inc.pre, stamp)
+        syn = np.diff(inc.indptr[bounds])
+        slices, cores = [], []
+        for i in range(bounds.size - 1):
+            a, b = int(bounds[i]), int(bounds[i + 1])
+            core_of[a:b] = first + i
+            slices.append([a - lo, b - lo])
+            cores.append(first + i)
+            rows.append({"core": first + i, "population": p.name, "start": a - lo, "stop": b - lo,
+                         "neurons": b - a, "synapses": int(syn[i]), "fan_in": int(fan[i])})
+        pops[p.name] = {"slices": slices, "cores": cores, "lower_bound": lb}
+    packets, local = traffic(inc, core_of)
+    attrs = {"method": method, "cores": core, "lower_bound": lb_total, "traffic": packets,
+             "local_deliveries": local, "limits": limits.to_json() if hasattr(limits, "to_json") else {},
+             "populations": pops}
+    return attrs, rows, inc
+
+
+def check_limits(rows: list[dict], limits) -> list[str]:
+    """Every per-core limit a partition's slices break, as sentences (empty: all hold)."""
+    out = []
+    for key, lim in (("neurons", limits.neurons_per_core), ("fan_in", limits.fan_in_per_core),
+                     ("synapses", limits.synapses_per_core)):
+        if lim is None:
+            continue
+        for r in rows:
+            if r[key] > lim:
+                out.append(f"core {r['core']} ({r['population']}[{r['start']}:{r['stop']}]): "
+                           f"{key} {r[key]} > {lim}")
+    return out
+
+
+@dataclass(frozen=True)
+class Partition(Pass):
+    name = "partition"
+    requires = ("discretised",)
+    provides = ("partitioned",)
+
+    method: str = "greedy"
+
+    def run(self, net: Network, target):
+        limits = target.limits
+        attrs, rows, _ = partition_network(net, limits, self.method)
+        broken = check_limits(rows, limits)
+        if broken:
+            raise SnnccError(f"partition ({self.method}): {len(broken)} core limits broken, first: {broken[0]}",
+                             hint="use -O partition=greedy")
+        if limits.chips is not None and limits.cores_per_chip is not None:
+            avail = limits.chips * limits.cores_per_chip
+            if attrs["cores"] > avail:
+                worst = max(attrs["populations"].items(), key=lambda kv: len(kv[1]["cores"]))
+                raise SnnccError(
+                    f"network '{net.name}' needs {attrs['cores']} cores but the {target.name} target has "
+                    f"{avail} ({limits.chips} chips x {limits.cores_per_chip} cores); the largest user is "
+                    f"population '{worst[0]}' with {len(worst[1]['cores'])} cores", net.loc,
+                    hint="scale the network down, reduce synapses per neuron, or use more chips")
+        new_attrs = dict(net.attrs)
+        new_attrs["partition"] = attrs
+        per_pop = [{"population": name, "cores": len(v["cores"]), "lower_bound": v["lower_bound"],
+                    "slices": " ".join(f"[{a},{b})" for a, b in v["slices"][:4])
+                    + (" ..." if len(v["slices"]) > 4 else "")}
+                   for name, v in attrs["populations"].items()]
+        report = Report(self.name, summary={
+            "method": self.method, "cores": attrs["cores"], "lower_bound": attrs["lower_bound"],
+            "cores_over_bound": attrs["cores"] / attrs["lower_bound"] if attrs["lower_bound"] else 1.0,
+            "traffic_packets": attrs["traffic"]}, tables={"populations": per_pop, "cores": rows})
+        return net.with_(attrs=new_attrs), report

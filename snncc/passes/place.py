@@ -1,0 +1,198 @@
+"""``place``: partition slices onto the cores and chips of the target's mesh.
+
+Chips sit on a 2-D mesh (``Limits.mesh`` = (columns, rows); when ``None``, the
+smallest near-square mesh that holds the cores); each holds ``Limits.cores_per_chip``
+cores. Hop distance between chips is Manhattan on a mesh, or SpiNNaker's hexagonal
+distance (links also along the x = y diagonal) when ``Limits.extra["topology"] ==
+"hexagonal"``; cores on one chip are 0 hops apart.
+
+Cost = sum over slice pairs of packets(i -> j) x hops(chip(i), chip(j)), with the
+packets of the partition (one per source neuron and destination core). The placer
+orders slices so that heavy talkers are adjacent (greedy growth from the heaviest
+slice), fills chips along a snake through the mesh, then improves by best-improvement swaps
+between chips and moves into free cores while they lower the cost (bounded rounds). ``net.attrs["placement"]``
+gets per population the (x, y, core) of each slice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SnnccError
+from ..ir import Network
+from .base import Pass, Report
+from .partition import Incoming
+
+
+def slice_traffic(net: Network, part: dict, inc: Incoming | None = None) -> np.ndarray:
+    """Packets from slice i to slice j (K x K, int64): distinct source neurons of i that
+    have a synapse onto j."""
+    inc = inc or Incoming.build(net)
+    k = part["cores"]
+    core_of = np.empty(inc.n_neurons, dtype=np.int64)
+    for name, v in part["populations"].items():
+        off = inc.offsets[name]
+        for (a, b), c in zip(v["slices"], v["cores"]):
+            core_of[off + a:off + b] = c
+    dest = np.repeat(core_of, np.diff(inc.indptr))
+    is_nrn = inc.pre < inc.n_neurons
+    pre = inc.pre[is_nrn].astype(np.int64)
+    dest = dest[is_nrn]
+    pairs = np.unique(dest * np.int64(inc.n_neurons) + pre)
+    src_core = core_of[pairs % inc.n_neurons]
+    dst_core = pairs // inc.n_neurons
+    m = np.zeros((k, k), dtype=np.int64)
+    np.add.at(m, (src_core, dst_core), 1)
+    np.fill_diagonal(m, 0)
+    return m
+
+
+def mesh_for(chips: int, limits) -> tuple[int, int]:
+    if limits.mesh is not None:
+        return tuple(limits.mesh)
+    cols = max(1, math.ceil(math.sqrt(chips)))
+    return cols, max(1, math.ceil(chips / cols))
+
+
+def snake(cols: int, rows: int) -> np.ndarray:
+    """Chip coordinates (n, 2) along a boustrophedon through the mesh: neighbours in the
+    order are neighbours on the mesh."""
+    out = []
+    for y in range(rows):
+        xs = range(cols) if y % 2 == 0 else range(cols - 1, -1, -1)
+        out.extend((x, y) for x in xs)
+    return np.asarray(out, dtype=np.int64).reshape(-1, 2)
+
+
+def hops(xy: np.ndarray, topology: str = "mesh") -> np.ndarray:
+    """Hop distance matrix between chips at ``xy`` (n, 2)."""
+    dx = xy[:, None, 0] - xy[None, :, 0]
+    dy = xy[:, None, 1] - xy[None, :, 1]
+    if topology == "hexagonal":  # SpiNNaker: diagonal links along (+1, +1)
+        same = np.sign(dx) == np.sign(dy)
+        return np.where(same, np.maximum(np.abs(dx), np.abs(dy)), np.abs(dx) + np.abs(dy))
+    return np.abs(dx) + np.abs(dy)
+
+
+def _order(w: np.ndarray) -> np.ndarray:
+    """Slices in an order where each next one talks most with those already placed."""
+    k = w.shape[0]
+    sym = w + w.T
+    placed = np.zeros(k, dtype=bool)
+    order = [int(np.argmax(sym.sum(axis=1)))] if k else []
+    if k:
+        placed[order[0]] = True
+    affinity = sym[order[0]].astype(np.float64).copy() if k else np.zeros(0)
+    for _ in range(k - 1):
+        cand = np.where(placed, -1.0, affinity)
+        nxt = int(np.argmax(cand))
+        order.append(nxt)
+        placed[nxt] = True
+        affinity += sym[nxt]
+    return np.asarray(order, dtype=np.int64)
+
+
+def _improve(chip: np.ndarray, sym: np.ndarray, dist: np.ndarray, cores_per_chip: int,
+             max_rounds: int) -> None:
+    """Best-improvement local search, in place: for each slice, the swap with a slice on
+    another chip (or the move to a chip with a free core) that lowers the cost most.
+
+    With ``M[c, j] = dist[c, chip[j]]`` and ``v = M @ sym[a]``, moving ``a`` to chip
+    ``c`` changes the cost by ``v[c] - v[chip[a]]``; swapping it with ``b`` adds
+    ``b``'s own change ``(sym @ M[chip[a]])[b] - own[b]`` (own[b] = b's current cost)
+    and corrects the a-b pair, which both terms count as if it had moved alone.
+    """
+    n_chips = dist.shape[0]
+    sym = sym.astype(np.float64)
+    for _ in range(max_rounds):
+        improved = False
+        for a in range(chip.size):
+            m = dist[:, chip]                        # (chips, K)
+            own = (sym * m[chip]).sum(axis=1)        # each slice's current cost
+            ca = chip[a]
+            v = m @ sym[a]
+            swap = v[chip] - v[ca] + sym @ m[ca] - own + 2.0 * sym[a] * dist[ca, chip]
+            swap[chip == ca] = np.inf
+            b = int(np.argmin(swap))
+            best = swap[b]
+            load = np.bincount(chip, minlength=n_chips)
+            move = np.where(load < cores_per_chip, v - v[ca], np.inf)
+            move[ca] = np.inf
+            c = int(np.argmin(move))
+            if move[c] < min(best, 0.0) - 1e-9:
+                chip[a] = c
+                improved = True
+            elif best < -1e-9:
+                chip[a], chip[b] = chip[b], ca
+                improved = True
+        if not improved:
+            break
+
+
+def place(w: np.ndarray, cores_per_chip: int, limits, topology: str = "mesh",
+          max_rounds: int = 20) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(chip index per slice, chip coordinates (n_chips, 2), figures) for traffic ``w``."""
+    k = w.shape[0]
+    n_chips = max(1, -(-k // cores_per_chip))
+    cols, rows = mesh_for(n_chips, limits)
+    if cols * rows < n_chips:
+        raise SnnccError(f"placement needs {n_chips} chips of {cores_per_chip} cores for {k} cores, but "
+                         f"the mesh is {cols} x {rows} = {cols * rows} chips",
+                         hint="scale the network down or use a larger machine")
+    xy = snake(cols, rows)
+    dist = hops(xy, topology)
+    sym = w + w.T
+
+    def cost(chip):
+        return int((w * dist[chip][:, chip]).sum())
+
+    naive = np.arange(k) // cores_per_chip
+    order = _order(w)
+    chip = np.empty(k, dtype=np.int64)
+    chip[order] = np.arange(k) // cores_per_chip
+    if cost(naive) < cost(chip):
+        chip = naive.copy()
+    if n_chips > 1:
+        _improve(chip, sym, dist, cores_per_chip, max_rounds)
+    figures = {"chips": int(len(np.unique(chip))), "mesh": [cols, rows], "topology": topology,
+               "hops": cost(chip), "hops_naive": cost(naive)}
+    return chip, xy, figures
+
+
+@dataclass(frozen=True)
+class Place(Pass):
+    name = "place"
+    requires = ("partitioned",)
+    provides = ("placed",)
+
+    def run(self, net: Network, target):
+        limits = target.limits
+        part = net.attrs.get("partition")
+        if part is None:
+            raise SnnccError("internal: place runs after partition")
+        cpc = limits.cores_per_chip or part["cores"] or 1
+        topology = limits.extra.get("topology", "mesh")
+        w = slice_traffic(net, part)
+        chip, xy, fig = place(w, cpc, limits, topology)
+        # core number on its chip: in slice order within each chip
+        core_on_chip = np.zeros(chip.size, dtype=np.int64)
+        for c in np.unique(chip):
+            members = np.flatnonzero(chip == c)
+            core_on_chip[members] = np.arange(members.size)
+        pops = {}
+        for name, v in part["populations"].items():
+            pops[name] = [[int(xy[chip[c], 0]), int(xy[chip[c], 1]), int(core_on_chip[c])] for c in v["cores"]]
+        attrs = dict(net.attrs)
+        attrs["placement"] = {**fig, "cores_per_chip": cpc, "populations": pops}
+        rows = []
+        for c in np.unique(chip):
+            members = np.flatnonzero(chip == c)
+            rows.append({"chip": f"({xy[c, 0]},{xy[c, 1]})", "cores": int(members.size),
+                         "packets_out": int(w[members].sum() - w[np.ix_(members, members)].sum()),
+                         "packets_in": int(w[:, members].sum() - w[np.ix_(members, members)].sum())})
+        report = Report(self.name, summary={"chips": fig["chips"], "mesh": fig["mesh"], "hops": fig["hops"],
+                                            "hops_naive": fig["hops_naive"], "topology": topology},
+                        tables={"chips": rows})
+        return net.with_(attrs=attrs), report
