@@ -1,0 +1,334 @@
+"""A snncc network as a Lava process graph, built from saved arrays (``lava_plan.npz``).
+
+snncc copies this file into every loihi build as ``lava_net.py``; it needs only numpy
+and lava-nc, so a build runs without snncc::
+
+    python lava_net.py --steps 1000 --out spikes.npz          (Loihi2SimCfg, fixed_pt)
+    python lava_net.py --steps 1000 --out spikes.npz --hw     (Loihi2HwCfg; needs lava-loihi)
+
+The plan holds LIF groups (neurons sharing du, dv and vth, which Lava's LIF keeps per
+process), one spike source (explicit spike trains; a RingBuffer source), and blocks
+of synapses of one sign, one weight exponent and one (pre group, post group) pair:
+a Dense where every delay is one step, a DelayDense (delay - 1) otherwise; Sparse and
+DelaySparse where the weight matrix is sparse. Each LIF
+group's spikes go to a RingBuffer sink; spikes at Lava time step T (from 1) are step
+T - 1 of snncc's timing contract, which Dense's own step and the delay - 1 keep.
+Every value is checked for type and range before Lava sees it: a float or an
+out-of-range integer in a fixed_pt model makes Lava's processes die silently and the
+run hang, so it is refused here with a message instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = 1
+DECAY_MAX = 4095
+VTH_MAX = (1 << 17) - 1
+BIAS_MANT = (-(1 << 12), (1 << 12) - 1)
+BIAS_EXP = (0, 7)
+V_MAX = (1 << 23) - 1
+WEIGHT_MAX = 255
+WEIGHT_EXP = (0, 7)
+DELAY_MAX = 63
+
+
+class PlanError(ValueError):
+    """A plan value Lava's fixed-point models cannot take."""
+
+
+# ------------------------------------------------------------------------------ plan files
+
+def load_plan(path) -> tuple[dict, dict[str, np.ndarray]]:
+    with np.load(str(path), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    if meta.get("format") != FORMAT:
+        raise PlanError(f"{path}: plan format {meta.get('format')} (this module reads {FORMAT})")
+    return meta, arrays
+
+
+def _int_array(name: str, a, lo: int, hi: int) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind not in "iu":
+        raise PlanError(f"{name}: dtype {a.dtype} is not an integer type (a float in a fixed_pt "
+                        "model hangs Lava)")
+    if a.size and (a.min() < lo or a.max() > hi):
+        bad = a.min() if a.min() < lo else a.max()
+        raise PlanError(f"{name}: value {int(bad)} outside [{lo}, {hi}]")
+    return a.astype(np.int64)
+
+
+def _int(name: str, x, lo: int, hi: int) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        raise PlanError(f"{name}: {x!r} is not an integer (a float in a fixed_pt model hangs Lava)")
+    if not lo <= int(x) <= hi:
+        raise PlanError(f"{name}: value {int(x)} outside [{lo}, {hi}]")
+    return int(x)
+
+
+def validate_plan(meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Raise PlanError naming the first value Lava's fixed_pt models would not take."""
+    sizes = []
+    for g in meta["groups"]:
+        k, n = g["id"], g["size"]
+        _int(f"group {k} du", g["du"], 0, DECAY_MAX)
+        _int(f"group {k} dv", g["dv"], 0, DECAY_MAX)
+        _int(f"group {k} vth", g["vth"], 0, VTH_MAX)
+        _int_array(f"group {k} bias_mant", arrays[f"g{k}.bias_mant"], *BIAS_MANT)
+        _int_array(f"group {k} bias_exp", arrays[f"g{k}.bias_exp"], *BIAS_EXP)
+        _int_array(f"group {k} v_init", arrays[f"g{k}.v_init"], -V_MAX, V_MAX)
+        nrn = _int_array(f"group {k} neurons", arrays[f"g{k}.neurons"], 0, meta["n_neurons"] - 1)
+        for key in ("bias_mant", "bias_exp", "v_init"):
+            if arrays[f"g{k}.{key}"].shape != (n,):
+                raise PlanError(f"group {k} {key}: shape {arrays[f'g{k}.{key}'].shape}, expected ({n},)")
+        if nrn.shape != (n,):
+            raise PlanError(f"group {k} neurons: shape {nrn.shape}, expected ({n},)")
+        sizes.append(n)
+    n_src = meta["n_src"]
+    _int_array("source index", arrays["src.index"], 0, max(n_src - 1, 0))
+    _int_array("source step", arrays["src.step"], 0, np.iinfo(np.int64).max)
+    for b in meta["blocks"]:
+        k = b["id"]
+        n_post = sizes[b["post"]]
+        n_pre = n_src if b["pre"] == "src" else sizes[b["pre"]]
+        sign_lo, sign_hi = (0, WEIGHT_MAX) if b["sign"] == "exc" else (-WEIGHT_MAX, 0)
+        _int(f"block {k} weight_exp", b["weight_exp"], *WEIGHT_EXP)
+        _int_array(f"block {k} weights", arrays[f"b{k}.w"], sign_lo, sign_hi)
+        _int_array(f"block {k} rows", arrays[f"b{k}.rows"], 0, n_post - 1)
+        _int_array(f"block {k} cols", arrays[f"b{k}.cols"], 0, n_pre - 1)
+        _int_array(f"block {k} delays", arrays[f"b{k}.delay"], 0, DELAY_MAX)
+        pairs = arrays[f"b{k}.rows"].astype(np.int64) * n_pre + arrays[f"b{k}.cols"]
+        if np.unique(pairs).size != pairs.size:
+            raise PlanError(f"block {k}: a (post, pre) pair appears twice")
+
+
+# ------------------------------------------------------------------------------ the graph
+
+_FILE_SINK: tuple | None = None
+
+
+def _file_sink_classes():
+    """A RingBuffer sink that also saves its buffer to a file on the run's last step.
+
+    Reading a Var back through Lava's runtime moves one element per message (30 s for a
+    500 x 1000 raster); the sink's own process writes the same array in milliseconds.
+    Its model is handed to the run configuration explicitly (exception_proc_model_map),
+    as Lava's model discovery does not search a script's local classes.
+    """
+    global _FILE_SINK
+    if _FILE_SINK is not None:
+        return _FILE_SINK
+    from lava.magma.core.decorator import implements, requires, tag
+    from lava.magma.core.model.py.ports import PyInPort
+    from lava.magma.core.model.py.type import LavaPyType
+    from lava.magma.core.process.ports.ports import InPort
+    from lava.magma.core.process.process import AbstractProcess
+    from lava.magma.core.process.variable import Var
+    from lava.magma.core.resources import CPU
+    from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+    from lava.proc.io.sink import AbstractPyReceiveModel
+
+    class FileRingBuffer(AbstractProcess):
+        def __init__(self, *, shape: tuple, buffer: int, path: str) -> None:
+            super().__init__(shape=shape, buffer=buffer, path=path)
+            self.a_in = InPort(shape=shape)
+            self.data = Var(shape=shape + (buffer,), init=np.zeros(shape + (buffer,)))
+
+    @implements(proc=FileRingBuffer, protocol=LoihiProtocol)
+    @requires(CPU)
+    @tag("fixed_pt")
+    class PyFileRingBufferModel(AbstractPyReceiveModel):
+        a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32)
+        data: np.ndarray = LavaPyType(np.ndarray, np.int32)
+
+        def run_spk(self) -> None:
+            super().run_spk()
+            if self.time_step == self.data.shape[-1]:
+                path = Path(self.proc_params["path"])
+                np.save(path.with_suffix(".tmp.npy"), self.data != 0)
+                path.with_suffix(".tmp.npy").replace(path)
+
+    _FILE_SINK = (FileRingBuffer, PyFileRingBufferModel)
+    return _FILE_SINK
+
+
+def _source_data(meta, arrays, steps: int) -> np.ndarray:
+    data = np.zeros((meta["n_src"], steps), dtype=np.int32)
+    idx, st = arrays["src.index"], arrays["src.step"]
+    keep = st < steps
+    data[idx[keep], st[keep]] = 1
+    return data
+
+
+def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=None):
+    """The Lava processes of a plan, connected; returns (root process, sinks by group id).
+
+    With ``sink_dir``, each group's sink is a FileRingBuffer writing ``g<id>.npy`` there
+    (its model must then be in the run configuration: see :func:`run_plan`).
+
+    Disconnected parts of the network are tied to the root by all-zero Dense
+    processes, because Lava compiles only what the process ``run`` is called on reaches.
+    """
+    from lava.proc.dense.process import DelayDense, Dense
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+    from lava.proc.lif.process import LIF
+    from lava.utils.weightutils import SignMode
+
+    validate_plan(meta, arrays)
+    lifs, sinks = [], {}
+    for g in meta["groups"]:
+        k = g["id"]
+        lif = LIF(shape=(g["size"],), du=int(g["du"]), dv=int(g["dv"]), vth=int(g["vth"]),
+                  bias_mant=arrays[f"g{k}.bias_mant"].astype(np.int32),
+                  bias_exp=arrays[f"g{k}.bias_exp"].astype(np.int32),
+                  u=np.zeros(g["size"], dtype=np.int32), v=arrays[f"g{k}.v_init"].astype(np.int32),
+                  name=f"lif{k}")
+        if sink_dir is None:
+            sink = Sink(shape=(g["size"],), buffer=steps)
+        else:
+            sink = _file_sink_classes()[0](shape=(g["size"],), buffer=steps,
+                                           path=str(Path(sink_dir) / f"g{k}.npy"))
+        lif.s_out.connect(sink.a_in)
+        lifs.append(lif)
+        sinks[k] = sink
+    src = None
+    if meta["n_src"]:
+        src = Source(data=_source_data(meta, arrays, steps))
+    pre_port = (lambda p: src.s_out if p == "src" else lifs[p].s_out)
+    parent = {i: i for i in range(len(lifs))}
+    parent["src"] = "src"
+
+    def find(a):
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    for b in meta["blocks"]:
+        k = b["id"]
+        n_post = meta["groups"][b["post"]]["size"]
+        n_pre = meta["n_src"] if b["pre"] == "src" else meta["groups"][b["pre"]]["size"]
+        rows, cols = arrays[f"b{k}.rows"], arrays[f"b{k}.cols"]
+        mode = SignMode.EXCITATORY if b["sign"] == "exc" else SignMode.INHIBITORY
+        kw = dict(weight_exp=int(b["weight_exp"]), num_weight_bits=8, sign_mode=mode, name=f"block{k}")
+        delay = b["kind"] == "delay"
+        if b.get("sparse"):
+            from scipy.sparse import csr_matrix
+            from lava.proc.sparse.process import DelaySparse, Sparse
+            w = csr_matrix((arrays[f"b{k}.w"].astype(np.int32), (rows, cols)), shape=(n_post, n_pre))
+            if delay:
+                d = csr_matrix((arrays[f"b{k}.delay"].astype(int), (rows, cols)), shape=(n_post, n_pre))
+                conn = DelaySparse(weights=w, delays=d, max_delay=int(d.max()), **kw)
+            else:
+                conn = Sparse(weights=w, **kw)
+        else:
+            w = np.zeros((n_post, n_pre), dtype=np.int32)
+            w[rows, cols] = arrays[f"b{k}.w"]
+            if delay:
+                d = np.zeros((n_post, n_pre), dtype=int)
+                d[rows, cols] = arrays[f"b{k}.delay"]
+                conn = DelayDense(weights=w, delays=d, max_delay=int(d.max()), **kw)
+            else:
+                conn = Dense(weights=w, **kw)
+        pre_port(b["pre"]).connect(conn.s_in)
+        conn.a_out.connect(lifs[b["post"]].a_in)
+        parent[find(b["pre"])] = find(b["post"])
+    root_key = "src" if src is not None else 0
+    root = src if src is not None else (lifs[0] if lifs else None)
+    for i, lif in enumerate(lifs):
+        if find(i) != find(root_key):
+            n_pre = meta["n_src"] if root_key == "src" else meta["groups"][0]["size"]
+            tie = Dense(weights=np.zeros((lif.a_in.shape[0], n_pre), dtype=np.int32),
+                        sign_mode=SignMode.EXCITATORY, name=f"tie{i}")
+            pre_port(root_key).connect(tie.s_in)
+            tie.a_out.connect(lif.a_in)
+            parent[find(i)] = find(root_key)
+    return root, sinks
+
+
+def run_plan(meta: dict, arrays: dict[str, np.ndarray], steps: int, hw: bool = False,
+             log=None, file_sinks: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Run a plan for ``steps``; returns (step, flat neuron index) of every spike, sorted.
+
+    ``file_sinks=False`` uses Lava's plain RingBuffer sinks and reads them back through
+    the runtime (``Var.get``), which is slow for large rasters but involves no model of ours.
+    """
+    validate_plan(meta, arrays)
+    if steps <= 0 or not meta["groups"]:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    from lava.magma.core.run_conditions import RunSteps
+    import tempfile
+    if hw:
+        try:
+            import lava.proc.lif.ncmodels  # noqa: F401  (ships with lava-loihi)
+        except ImportError:
+            raise PlanError("running on Loihi 2 needs lava-loihi (Intel's INRC package), which "
+                            "is not installed") from None
+    with tempfile.TemporaryDirectory(prefix="snncc-lava-sinks-") as sink_dir:
+        t0 = time.perf_counter()
+        root, sinks = build_graph(meta, arrays, steps, sink_dir=sink_dir if file_sinks else None)
+        # Lava looks exceptions up by process instance.
+        models = {sink: _file_sink_classes()[1] for sink in sinks.values()} if file_sinks else None
+        if hw:
+            from lava.magma.core.run_configs import Loihi2HwCfg
+            cfg = Loihi2HwCfg(exception_proc_model_map=models)
+        else:
+            from lava.magma.core.run_configs import Loihi2SimCfg
+            cfg = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=models)
+        try:
+            # One step first: Lava compiles the graph and starts its processes on the first
+            # run call, so the second measures stepping alone; time steps continue.
+            root.run(condition=RunSteps(num_steps=1), run_cfg=cfg)
+            t1 = time.perf_counter()
+            if steps > 1:
+                root.run(condition=RunSteps(num_steps=steps - 1), run_cfg=cfg)
+            t2 = time.perf_counter()
+            out_s, out_i = [], []
+            for g in meta["groups"]:
+                f = Path(sink_dir) / f"g{g['id']}.npy"
+                data = np.load(f) if f.exists() else np.asarray(sinks[g["id"]].data.get()) != 0
+                nrn, st = np.nonzero(data)
+                out_s.append(st.astype(np.int64))
+                out_i.append(arrays[f"g{g['id']}.neurons"][nrn].astype(np.int64))
+            t3 = time.perf_counter()
+        finally:
+            root.stop()
+    if log:
+        log("lava-timing: " + json.dumps({"startup_s": t1 - t0, "run_s": t2 - t1, "steps": steps,
+                                          "readback_s": t3 - t2, "stop_s": time.perf_counter() - t3}))
+    s, i = np.concatenate(out_s), np.concatenate(out_i)
+    order = np.lexsort((i, s))
+    return s[order], i[order]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--plan", default=str(Path(__file__).with_name("lava_plan.npz")))
+    ap.add_argument("--steps", type=int, help="steps to run (default: the network's)")
+    ap.add_argument("--out", default="spikes_lava.npz", help="output: step and flat neuron of each spike")
+    ap.add_argument("--hw", action="store_true", help="run on Loihi 2 (Loihi2HwCfg, needs lava-loihi)")
+    ap.add_argument("--var-readback", action="store_true",
+                    help="read Lava's RingBuffer sinks back with Var.get (slow) instead of sink files")
+    args = ap.parse_args(argv)
+    try:
+        meta, arrays = load_plan(args.plan)
+        steps = meta["steps"] if args.steps is None else args.steps
+        s, i = run_plan(meta, arrays, steps, hw=args.hw, log=lambda m: print(m, file=sys.stderr),
+                        file_sinks=not args.var_readback)
+    except PlanError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    np.savez(args.out, step=s, neuron=i, steps=np.array(steps))
+    print(f"{len(s)} spikes in {steps} steps -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The ``loihi`` target: Loihi 2 through Lava's bit-accurate fixed-point models."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from snncc.errors import MissingDependency, SnnccError
+from snncc.ir.serialize import write_npz
+from snncc.passes import Discretise, Validate
+from snncc.passes.delays import Delays
+from snncc.passes.partition import Partition
+from snncc.passes.place import Place
+from snncc.targets import Target
+
+from . import limits as L
+from .lower import REFRACTORY_CHOICES, TAU_SYN_CHOICES, LoihiLower
+
+MODULE = "lava_net.py"
+PLAN = "lava_plan.npz"
+
+
+class LoihiTarget(Target):
+    name = "loihi"
+    description = ("Intel Loihi 2 via Lava 0.10: LIF/Dense/DelayDense in fixed point "
+                   "(Loihi2SimCfg fixed_pt; Loihi2HwCfg with lava-loihi, run --port hw)")
+    limits = L.LIMITS
+    options = {
+        "tau_syn": f"one of {'|'.join(TAU_SYN_CHOICES)}: what to do where tau_syn_E != tau_syn_I "
+                   "(Loihi's LIF has one current decay)",
+        "refractory": f"one of {'|'.join(REFRACTORY_CHOICES)}: what to do with refractory periods "
+                      "(Lava's LIF has none)",
+        "headroom_bits": "bits of u/v range kept free above the threshold (default 3)",
+        "relays": "delays: realise delays over 64 steps with relay neurons (true, default) or refuse (false)",
+        "partition": "partition: greedy (default) or contiguous",
+        "share_vth": "1: one threshold mantissa for the whole network, so populations with equal "
+                     "decays share one Lava LIF process (faster Lava runs; default 0)",
+    }
+
+    def pipeline(self, options: dict[str, Any]):
+        try:
+            headroom = int(options.get("headroom_bits", 3))
+        except ValueError:
+            raise SnnccError(f"option headroom_bits={options['headroom_bits']!r} is not an integer") from None
+        flags = {}
+        for key, default in (("share_vth", False), ("relays", True)):
+            v = str(options.get(key, default)).lower()
+            if v not in ("0", "1", "false", "true"):
+                raise SnnccError(f"option {key}={options[key]!r} is not true or false")
+            flags[key] = v in ("1", "true")
+        return [Validate(), Discretise(), Delays(relays=flags["relays"]),
+                Partition(method=str(options.get("partition", "greedy"))), Place(),
+                LoihiLower(tau_syn=str(options.get("tau_syn", "error")),
+                           refractory=str(options.get("refractory", "error")), headroom_bits=headroom,
+                           share_vth=flags["share_vth"])]
+
+    def kernel(self, net, strict: bool = False):
+        from .kernel import LoihiKernel
+        return LoihiKernel(net, strict=strict)
+
+    def emit(self, net, outdir: Path, options: dict[str, Any]) -> dict[str, Any]:
+        from .plan import lava_processes, make_plan, plan_arrays
+        meta, arrays = make_plan(net)
+        (Path(outdir) / PLAN).write_bytes(write_npz(plan_arrays(meta, arrays)))
+        shutil.copyfile(Path(__file__).with_name("lava_model.py"), Path(outdir) / MODULE)
+        part, place = net.attrs.get("partition", {}), net.attrs.get("placement", {})
+        return {"lava_processes": lava_processes(meta), "lif_groups": len(meta["groups"]),
+                "synapse_blocks": len(meta["blocks"]),
+                "delay_blocks": sum(b["kind"] == "delay" for b in meta["blocks"]),
+                "cores": part.get("cores"), "chips": place.get("chips"),
+                "files": [MODULE, PLAN]}
+
+    def run(self, build, steps: int | None, options: dict[str, Any]):
+        from .lava_model import PlanError, load_plan
+        from .plan import lava_processes
+        from .runner import default_timeout, run_module
+        net = build.network()
+        steps = net.steps if steps is None else int(steps)
+        module, plan = build.file(MODULE), build.file(PLAN)
+        for f in (module, plan):
+            if not f.is_file():
+                raise SnnccError(f"{build.path}: missing {f.name}; the build is incomplete",
+                                 hint=f"recompile: snncc compile MODEL --target loihi -o {build.path}")
+        port = options.get("port", "sim")
+        if port not in ("sim", "hw"):
+            raise SnnccError(f"loihi: --port {port!r} is not 'sim' (Lava's fixed_pt simulator) or 'hw' "
+                             "(Loihi 2 through lava-loihi)")
+        if port == "hw":
+            import importlib.util
+            try:
+                found = importlib.util.find_spec("lava.proc.lif.ncmodels") is not None
+            except ModuleNotFoundError:
+                found = False
+            if not found:
+                raise MissingDependency("loihi: running on Loihi 2 (--port hw) needs lava-loihi, Intel's "
+                                        "Lava extension for Loihi hardware (INRC members), which is not "
+                                        "installed", hint="run on Lava's simulator instead: --port sim")
+        try:
+            meta, _ = load_plan(plan)
+        except PlanError as e:
+            raise SnnccError(str(e), hint=f"recompile: snncc compile MODEL --target loihi -o {build.path}") from None
+        timeout = float(options.get("timeout") or default_timeout(steps, lava_processes(meta)))
+        s, i, _log = run_module(module, plan, steps, timeout, hw=(port == "hw"))
+        return raster_from_spikes(net, steps, s, i, source="lava:loihi2hw" if port == "hw" else "lava:fixed_pt")
+
+
+def raster_from_spikes(net, steps: int, s, i, source: str):
+    """A Raster from Lava's flat spikes plus the recorded sources' own input spikes."""
+    import numpy as np
+
+    from snncc.refsim import Raster
+    sizes, offsets, off = {}, {}, 0
+    for p in net.populations:
+        sizes[p.name], offsets[p.name] = p.size, off
+        off += p.size
+    ev_s, ev_i = [np.asarray(s, np.int64)], [np.asarray(i, np.int64)]
+    for src in net.sources:
+        offsets[src.name] = off
+        if "spikes" in src.record:
+            sizes[src.name] = src.size
+            keep = (src.step >= 0) & (src.step < steps)
+            ev_s.append(src.step[keep].astype(np.int64))
+            ev_i.append(src.index[keep].astype(np.int64) + off)
+        off += src.size
+    return Raster.from_events(net.dt, steps, sizes, np.concatenate(ev_s), np.concatenate(ev_i), offsets,
+                              source=source)
+
+
+def run_lava(net, steps: int | None = None, timeout: float | None = None, hw: bool = False,
+             workdir: Path | None = None):
+    """Run a loihi-lowered network on Lava (child process) without a build directory.
+
+    Writes the plan and the module into ``workdir`` (a temporary directory if None);
+    returns the Raster. Tests and benchmarks use it; ``snncc run`` uses :meth:`LoihiTarget.run`.
+    """
+    import tempfile
+
+    from .plan import lava_processes
+    from .runner import default_timeout, run_module
+    steps = net.steps if steps is None else int(steps)
+    with tempfile.TemporaryDirectory(prefix="snncc-loihi-") as tmp:
+        out = Path(workdir or tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        emitted = LoihiTarget().emit(net, out, {})
+        timeout = timeout or default_timeout(steps, emitted["lava_processes"])
+        s, i, _ = run_module(out / MODULE, out / PLAN, steps, timeout, hw=hw)
+    return raster_from_spikes(net, steps, s, i, source="lava:loihi2hw" if hw else "lava:fixed_pt")

@@ -1,0 +1,259 @@
+"""The loihi kernel and lowering, checked against Lava's own arithmetic (no Lava runtime).
+
+Lava's bit-accurate process models are plain Python classes: the LIF model's update
+methods are called here directly on random states, so the oracle is Lava's code itself.
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("snncc_loihi")
+lava_lif = pytest.importorskip("lava.proc.lif.models")
+
+from snncc.compiler import lower  # noqa: E402
+from snncc.errors import SnnccError  # noqa: E402
+from snncc.ir import FixedPopulation, Network, Population, Projection, SpikeSource  # noqa: E402
+from snncc.ir.nodes import STDP  # noqa: E402
+from snncc.refsim import OverflowInKernel  # noqa: E402
+from snncc_loihi import limits as L  # noqa: E402
+from snncc_loihi.kernel import LoihiKernel  # noqa: E402
+from snncc_loihi.lava_model import PlanError, validate_plan  # noqa: E402
+from snncc_loihi.plan import make_plan  # noqa: E402
+from snncc_loihi.runner import run_module  # noqa: E402
+
+pytestmark = pytest.mark.loihi
+I32 = (-(1 << 31), (1 << 31) - 1)
+
+
+def fixed_pop_net(n, du, dv, vth, bias_mant, bias_exp, v_init=None, record=("spikes",)):
+    params = {"du": np.full(n, du), "dv": np.full(n, dv), "vth": np.full(n, vth),
+              "bias_mant": bias_mant, "bias_exp": bias_exp,
+              "v_init": np.zeros(n, int) if v_init is None else v_init}
+    pop = FixedPopulation("p", n, "loihi", params, {}, record)
+    return Network("k", 1.0, 10, populations=(pop,), stage="fixed", target="loihi")
+
+
+@st.composite
+def lif_cases(draw):
+    n = draw(st.integers(1, 16))
+    big = st.integers(-(1 << 23) + 1, (1 << 23) - 1)
+    arr = lambda lo, hi: np.array(draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n)))  # noqa: E731
+    return dict(
+        du=draw(st.integers(0, L.DECAY_MAX)), dv=draw(st.integers(0, L.DECAY_MAX)),
+        vth=draw(st.integers(0, L.VTH_MAX)),
+        bias_mant=arr(L.BIAS_MANT_MIN, L.BIAS_MANT_MAX), bias_exp=arr(0, 7),
+        u=np.array(draw(st.lists(big, min_size=n, max_size=n))),
+        v=np.array(draw(st.lists(big, min_size=n, max_size=n))),
+        # inputs up to 2**25: enough to wrap u, and (x << 6) still in int32 as Lava's port holds it
+        x=arr(-(1 << 25), (1 << 25) - 1), split=arr(0, 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(lif_cases())
+def test_lif_step_equals_lavas_bit_accurate_model(c):
+    n = c["u"].size
+    m = lava_lif.PyLifModelBitAcc({})
+    m.u, m.v = c["u"].astype(np.int32), c["v"].astype(np.int32)
+    m.du, m.dv, m.vth = c["du"], c["dv"], c["vth"]
+    m.bias_mant, m.bias_exp = c["bias_mant"].astype(np.int16), c["bias_exp"].astype(np.int16)
+    m.scale_bias()
+    m.scale_threshold()
+    m.subthr_dynamics(activation_in=c["x"].astype(np.int32))
+    s = m.spiking_activation()
+    m.reset_voltage(s)
+
+    k = LoihiKernel(fixed_pop_net(n, c["du"], c["dv"], c["vth"], c["bias_mant"], c["bias_exp"]))
+    state = {"u": c["u"].astype(np.int64), "v": c["v"].astype(np.int64)}
+    x = np.stack([c["x"] * c["split"], c["x"] * (1 - c["split"])]).astype(np.int64)
+    spikes = k.step(state, x)
+    assert np.array_equal(spikes, np.flatnonzero(s))
+    assert np.array_equal(state["u"], m.u.astype(np.int64))
+    assert np.array_equal(state["v"], m.v.astype(np.int64))
+
+
+def test_lif_oracle_can_disagree():
+    """The comparison above can fail: a kernel threshold one LSB off is caught."""
+    m = lava_lif.PyLifModelBitAcc({})
+    m.u, m.v = np.zeros(1, np.int32), np.zeros(1, np.int32)
+    m.du, m.dv, m.vth = 0, 0, 1
+    m.bias_mant, m.bias_exp = np.zeros(1, np.int16), np.zeros(1, np.int16)
+    m.scale_bias()
+    m.scale_threshold()
+    m.subthr_dynamics(activation_in=np.ones(1, np.int32))     # u = v = 64 = vth << 6: no spike
+    k = LoihiKernel(fixed_pop_net(1, 0, 0, 0, np.zeros(1, int), np.zeros(1, int)))   # vth one lower
+    state = {"u": np.zeros(1, np.int64), "v": np.zeros(1, np.int64)}
+    spikes = k.step(state, np.array([[1], [0]], np.int64))
+    assert not m.spiking_activation().any()
+    assert not np.array_equal(spikes, np.flatnonzero(m.spiking_activation()))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 7), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_weight_exp_folds_into_weights(e, n_pre, seed):
+    """Dense shifts each process's sum; for e >= 0 that equals summing shifted weights, and
+    single-sign weights pass Lava's clip and truncation unchanged (the emitter splits signs)."""
+    from lava.utils.weightutils import SignMode, clip_weights, truncate_weights
+    rng = np.random.default_rng(seed)
+    exc = rng.integers(0, 256, (5, n_pre))
+    inh = -rng.integers(0, 256, (5, n_pre))
+    s = rng.random(n_pre) < 0.5
+    for w, mode in ((exc, SignMode.EXCITATORY), (inh, SignMode.INHIBITORY)):
+        lava_w = truncate_weights(clip_weights(w, mode, num_bits=8), mode, 8)
+        assert np.array_equal(lava_w, w)
+        assert np.array_equal(np.left_shift(lava_w[:, s].sum(axis=1), e), (w[:, s] << e).sum(axis=1))
+    mixed = np.array([[3, -3]])
+    assert not np.array_equal(truncate_weights(mixed, SignMode.MIXED, 8), mixed)   # why signs are split
+
+
+def test_strict_kernel_reports_wrapped_current():
+    k = LoihiKernel(fixed_pop_net(2, 0, 0, L.VTH_MAX, np.zeros(2, int), np.zeros(2, int),
+                                  record=("spikes", "u")), strict=True)
+    state = k.init_state()
+    k.step(state, np.array([[1000, 0], [0, 0]], np.int64))
+    with pytest.raises(OverflowInKernel, match=r"^loihi kernel: the current u of neuron 0 in 'p' "
+                                               r"wrapped around its 24-bit range$"):
+        k.step(state, np.array([[1 << 17, 0], [0, 0]], np.int64))
+
+
+# ------------------------------------------------------------------------------ lowering errors
+
+def one_pop(model="lif", steps=10, delay=1.0, times=(1.0,), stdp=False, **over):
+    p = {"cm": 1.0, "tau_m": 20.0, "tau_refrac": 0.0, "v_rest": -65.0, "v_reset": -65.0,
+         "v_thresh": -50.0, "i_offset": 0.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0}
+    p.update(over)
+    pop = Population("pop", 2, model, {k: np.full(2, v) for k, v in p.items()}, np.full(2, -65.0))
+    src = SpikeSource("src", 1, np.zeros(len(times), int), np.array(times))
+    prj = Projection("in", "src", "pop", [0, 0], [0, 1], [1.0, 1.0], [delay, delay],
+                     plasticity=STDP() if stdp else None)
+    return Network("one", 1.0, steps, populations=(pop,), sources=(src,), projections=(prj,))
+
+
+@pytest.mark.parametrize("net, options, message", [
+    (one_pop(tau_syn_I=10.0), {}, r"^population 'pop': tau_syn_E and tau_syn_I differ \(neuron 0: decay "
+     r"per step 0\.818731 vs 0\.904837\); Loihi's LIF has one current u with one decay du for all its "
+     r"inputs$"),
+    (one_pop(tau_refrac=2.0), {}, r"^population 'pop': tau_refrac rounds to 2 steps at dt 1 ms, but "
+     r"Lava's LIF has no refractory period$"),
+    (one_pop(delay=65.0, steps=80), {"relays": "false"}, r"^projection 'in': delay 65 steps \(65 ms\) "
+     r"exceeds the target's maximum of 64 steps$"),
+    (one_pop(stdp=True), {}, r"^projection 'in': plasticity is not supported by the loihi target \(Lava's "
+     r"fixed-point learning is bit-approximate only\)$"),
+    (one_pop(), {"share_vth": "maybe"}, r"^option share_vth='maybe' is not true or false$"),
+    (one_pop(times=(1.0, 1.2)), {}, r"^spike source 'src': neuron 0 fires twice at step 1; a Lava spike "
+     r"source sends at most one spike per neuron and step$"),
+    (one_pop(), {"tau_syn": "median"}, r"^option tau_syn='median' is not one of error, E, I, mean$"),
+    (one_pop(), {"refractory": "skip"}, r"^option refractory='skip' is not one of error, ignore$"),
+    (one_pop(), {"headroom_bits": "x"}, r"^option headroom_bits='x' is not an integer$"),
+    (one_pop(), {"speed": "1"}, r"^target 'loihi' has no option 'speed'"),
+])
+def test_lowering_errors(net, options, message):
+    with pytest.raises(SnnccError) as e:
+        lower(net, "loihi", options)
+    assert re.search(message, e.value.message), e.value.message
+
+
+def test_tau_syn_options_lower_and_report():
+    net = one_pop(tau_syn_I=10.0, tau_refrac=2.0)
+    for choice in ("E", "I", "mean"):
+        res = lower(net, "loihi", {"tau_syn": choice, "refractory": "ignore"})
+        du = int(res.network.populations[0].params["du"][0])
+        want = {"E": np.exp(-1 / 5), "I": np.exp(-1 / 10), "mean": np.exp(-1 / 7.5)}[choice]
+        assert abs((4096 - du - 1) / 4096 - want) < 1 / 4096
+        notes = next(r for r in res.reports if r.pass_name == "loihi-lower").notes
+        assert any("refractory" in n for n in notes)
+
+
+# ------------------------------------------------------------------------------ plan and runner
+
+def test_plan_validation_refuses_floats_and_ranges():
+    meta, arrays = make_plan(lower(one_pop(), "loihi").network)
+    validate_plan(meta, arrays)
+    bad = dict(arrays)
+    bad["g0.bias_mant"] = arrays["g0.bias_mant"].astype(float)
+    with pytest.raises(PlanError, match=r"^group 0 bias_mant: dtype float64 is not an integer type \(a "
+                                        r"float in a fixed_pt model hangs Lava\)$"):
+        validate_plan(meta, bad)
+    bad = dict(arrays)
+    bad["b0.w"] = arrays["b0.w"] + 300
+    with pytest.raises(PlanError, match=r"^block 0 weights: value 5\d\d outside \[0, 255\]$"):
+        validate_plan(meta, bad)
+    meta2 = {**meta, "groups": [{**meta["groups"][0], "vth": 1.5}]}
+    with pytest.raises(PlanError, match=r"^group 0 vth: 1\.5 is not an integer"):
+        validate_plan(meta2, arrays)
+
+
+def test_runner_turns_a_hang_into_an_error(tmp_path):
+    module = tmp_path / "hang.py"
+    module.write_text(textwrap.dedent("""
+        import sys, time
+        print("lava: waiting for a process that died", file=sys.stderr, flush=True)
+        time.sleep(600)
+    """))
+    t0 = time.monotonic()
+    with pytest.raises(SnnccError, match=r"^Lava did not finish 7 steps within 2 s; the run was stopped$") as e:
+        run_module(module, tmp_path / "plan.npz", 7, timeout=2.0)
+    assert time.monotonic() - t0 < 30
+    assert "lava: waiting for a process that died" in e.value.hint
+
+
+def test_runner_reports_a_failed_child(tmp_path):
+    module = tmp_path / "fail.py"
+    module.write_text("import sys\nprint('error: group 0 vth: 1.5 is not an integer', file=sys.stderr)\n"
+                      "sys.exit(2)\n")
+    with pytest.raises(SnnccError, match=r"^the Lava run failed \(exit status 2\): error: group 0 vth"):
+        run_module(module, tmp_path / "plan.npz", 7, timeout=60.0)
+
+
+@pytest.mark.parametrize("port, message", [
+    ("hw", r"^loihi: running on Loihi 2 \(--port hw\) needs lava-loihi, Intel's Lava extension for Loihi "
+           r"hardware \(INRC members\), which is not installed$"),
+    ("usb", r"^loihi: --port 'usb' is not 'sim' \(Lava's fixed_pt simulator\) or 'hw' \(Loihi 2 through "
+            r"lava-loihi\)$"),
+])
+def test_run_port_errors(tmp_path, port, message):
+    import importlib.util
+
+    from snncc import targets
+    from snncc.build import load_build
+    from snncc.compiler import compile_model
+    if port == "hw" and importlib.util.find_spec("lava.proc.lif.ncmodels") is not None:
+        pytest.skip("lava-loihi is installed")
+    net_dir = tmp_path / "net"
+    from snncc.ir import save
+    save(one_pop(), net_dir)
+    build = load_build(compile_model(net_dir, "loihi", tmp_path / "b").path)
+    with pytest.raises(SnnccError, match=message):
+        targets.get("loihi").run(build, 5, {"port": port})
+
+
+def test_lowering_follows_the_float_model():
+    """Where Loihi can represent a network (no refractory period, one synaptic time constant,
+    no wrap of u), the loihi kernel's spikes are the float reference's within rounding."""
+    from test_loihi_nets import OPTIONS, random_network
+    from snncc.refsim import simulate
+    checked = 0
+    for seed in range(12):
+        net = random_network(seed, steps=200)
+        low = lower(net, "loihi", OPTIONS).network
+        try:
+            loihi = simulate(low, strict=True)
+        except OverflowInKernel:
+            continue
+        ref = simulate(net)
+        n_ref, n_loihi = ref.n_spikes, loihi.n_spikes
+        assert abs(n_ref - n_loihi) <= max(3, 0.02 * n_ref), (seed, n_ref, n_loihi)
+        for p in net.populations:
+            a, b = ref.dense(p.name), loihi.dense(p.name)
+            near = a.copy()
+            near[1:] |= a[:-1]
+            near[:-1] |= a[1:]
+            assert (b & ~near).sum() <= max(2, 0.02 * b.sum()), (seed, p.name)
+        checked += 1
+    assert checked >= 8
