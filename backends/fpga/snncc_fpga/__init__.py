@@ -1,0 +1,1 @@
+"""snncc backend for the snncc FPGA core (hdl/)."""

@@ -1,0 +1,250 @@
+"""The host side of the UART protocol: frames, bounded retries, typed requests.
+
+A :class:`Board` talks to the core (or the simulated board) through pyserial. Every
+request carries a sequence number; a NAK BAD_CRC, a corrupt answer or a timeout makes
+the host resend the same frame (same SEQ) up to ``retries`` times. The core answers a
+repeated STEP from its buffer instead of stepping twice, so a retry never advances the
+network by more than one step.
+"""
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass
+
+from snncc.errors import SnnccError
+
+from . import protocol as P
+
+#: NAK reasons worth a retry: the frame was damaged on the way in
+RETRYABLE = {P.NAK["BAD_CRC"], P.NAK["BAD_LEN"], P.NAK["BAD_CMD"]}
+
+
+class BoardError(SnnccError):
+    """The board rejected a request or stopped answering."""
+
+
+@dataclass(frozen=True)
+class Caps:
+    version: int
+    neurons: int
+    rows: int
+    synapses: int
+    max_delay: int
+    weight_bits: int
+    param_sets: int
+    max_payload: int
+    clks_per_bit: int
+
+    @classmethod
+    def parse(cls, b: bytes) -> "Caps":
+        return cls(*struct.unpack("<HHHIBBBHH", b))
+
+
+@dataclass(frozen=True)
+class Status:
+    committed: bool
+    step: int
+    image_crc: int
+    rx_errors: int
+    n_neurons: int
+    n_rows: int
+    n_syn: int
+
+    @classmethod
+    def parse(cls, b: bytes) -> "Status":
+        flags, step, crc, err, nn, nr, ns = struct.unpack("<BIIHHHI", b)
+        return cls(bool(flags & 1), step, crc, err, nn, nr, ns)
+
+
+@dataclass
+class LinkStats:
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    frames: int = 0
+    retries: int = 0
+    naks: int = 0
+
+
+class Board:
+    """One open connection to a core. ``port`` is a pyserial URL or device path."""
+
+    def __init__(self, port: str, baud: int = 1_000_000, timeout: float = 0.5, retries: int = 10):
+        try:
+            import serial
+        except ImportError:
+            from snncc.errors import MissingDependency
+            raise MissingDependency("the fpga target needs pyserial: pip install pyserial") from None
+        self.port_name = port
+        self.timeout = timeout
+        self.retries = retries
+        self.stats = LinkStats()
+        self._seq = int(time.monotonic_ns()) & 0xFF
+        try:
+            self.ser = serial.serial_for_url(port, baudrate=baud, timeout=timeout, write_timeout=5.0)
+        except (serial.SerialException, OSError, ValueError) as e:
+            raise BoardError(f"cannot open serial port '{port}': {e}",
+                             hint="check the --port (e.g. /dev/ttyUSB1) or use --port sim for the "
+                                  "simulated board") from None
+        self.ser.reset_input_buffer()
+        self._buf = bytearray()
+
+    def close(self) -> None:
+        self.ser.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- framing ----------------------------------------------------------------
+    def _read_frame(self, deadline: float) -> tuple[int, int, bytes] | None:
+        """The next well-formed frame, or None at the deadline. Corrupt bytes are skipped."""
+        buf = self._buf
+        while True:
+            while buf and buf[0] != P.SOF:
+                del buf[0]
+            if len(buf) >= P.HEADER_BYTES:
+                n = buf[3] | (buf[4] << 8)
+                if n > 0xFFFF or n > 4 * P.MAX_PAYLOAD + 64:
+                    del buf[0]
+                    continue
+                total = P.HEADER_BYTES + n + P.TRAILER_BYTES
+                if len(buf) >= total:
+                    body = bytes(buf[1:P.HEADER_BYTES + n])
+                    crc = buf[total - 2] | (buf[total - 1] << 8)
+                    if P.crc16(body) == crc:
+                        del buf[:total]
+                        return body[0], body[1], body[4:]
+                    del buf[0]          # not a frame start after all: resynchronise
+                    continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.ser.timeout = min(left, self.timeout)
+            chunk = self.ser.read(max(1, self.ser.in_waiting))
+            self.stats.bytes_received += len(chunk)
+            buf += chunk
+
+    def request(self, cmd: int, payload: bytes = b"", timeout: float | None = None) -> bytes:
+        """Send one request and return the ACK's payload; retries damaged exchanges."""
+        self._seq = (self._seq + 1) & 0xFF
+        seq = self._seq
+        data = P.frame(seq, cmd, payload)
+        name = next((c.name for c in P.COMMANDS if c.code == cmd), hex(cmd))
+        last = "no answer"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.stats.retries += 1
+                time.sleep(0.002 * attempt)    # lets the core's frame timeout pass
+                self._buf.clear()
+                self.ser.reset_input_buffer()
+            self.ser.write(data)
+            self.stats.bytes_sent += len(data)
+            self.stats.frames += 1
+            deadline = time.monotonic() + (timeout or self.timeout)
+            while True:
+                got = self._read_frame(deadline)
+                if got is None:
+                    last = f"no answer within {timeout or self.timeout:g} s"
+                    break
+                rseq, rcmd, rpay = got
+                if rseq != seq:
+                    continue                   # a stale answer to an earlier attempt
+                if rcmd == (cmd | P.ACK_BIT):
+                    return rpay
+                if rcmd == P.CMD["NAK"] and len(rpay) >= 1:
+                    self.stats.naks += 1
+                    reason = rpay[0]
+                    rname = P.NAK_REASONS.get(reason, (f"reason {reason}", ""))[0]
+                    if reason in RETRYABLE:
+                        last = f"NAK {rname}"
+                        break
+                    raise BoardError(f"board on {self.port_name} rejected {name}: {rname} "
+                                     f"({P.NAK_REASONS.get(reason, ('', '?'))[1]})")
+                last = f"unexpected answer 0x{rcmd:02X}"
+                break
+        raise BoardError(f"board on {self.port_name} did not acknowledge {name} after "
+                         f"{self.retries + 1} attempts (last: {last})",
+                         hint="check the cable, the --port and the --baud rate; is the board "
+                              "programmed with the snncc core?")
+
+    def write_stream(self, parts, window: int = 2, on_acked=None) -> None:
+        """WRITE every ``(region, offset, data)`` of ``parts`` with up to ``window`` frames in
+        flight (the core buffers two), so the link never waits for an acknowledgement.
+
+        A NAK or a silence makes the host go back to the oldest unacknowledged frame and
+        send from there again (WRITEs are idempotent); ``on_acked(k)`` is called when
+        frames 0..k-1 are all acknowledged, for resuming an interrupted upload.
+        """
+        n = len(parts)
+        frames: list[tuple[int, bytes]] = []
+        for region, offset, data in parts:
+            self._seq = (self._seq + 1) & 0xFF
+            frames.append((self._seq, P.frame(self._seq, P.CMD["WRITE"],
+                                               struct.pack("<BH", region, offset) + data)))
+        done, sent, acked = 0, 0, set()
+        ack = P.CMD["WRITE"] | P.ACK_BIT
+        stalls, last = 0, "no answer"
+        while done < n:
+            while sent < n and sent - done < window:
+                self.ser.write(frames[sent][1])
+                self.stats.bytes_sent += len(frames[sent][1])
+                self.stats.frames += 1
+                sent += 1
+            got = self._read_frame(time.monotonic() + self.timeout)
+            if got is not None and got[1] == ack:
+                k = next((i for i in range(done, sent) if frames[i][0] == got[0]), None)
+                if k is not None:
+                    acked.add(k)
+                    before = done
+                    while done in acked:
+                        done += 1
+                    if done != before:
+                        stalls = 0
+                        if on_acked is not None:
+                            on_acked(done)
+                continue
+            if got is not None and got[1] == P.CMD["NAK"] and got[2] and got[2][0] not in RETRYABLE:
+                reason = P.NAK_REASONS.get(got[2][0], (f"reason {got[2][0]}", ""))
+                raise BoardError(f"board on {self.port_name} rejected WRITE: {reason[0]} ({reason[1]})")
+            if got is not None and got[1] not in (P.CMD["NAK"],):
+                continue                           # a stray answer
+            last = "NAK" if got is not None else f"no answer within {self.timeout:g} s"
+            stalls += 1
+            if stalls > self.retries:
+                raise BoardError(f"board on {self.port_name} did not acknowledge WRITE after "
+                                 f"{self.retries + 1} attempts (last: {last})",
+                                 hint="check the cable, the --port and the --baud rate")
+            # go back: let the core's frame timeout pass, then resend the unacknowledged frames
+            self.stats.retries += 1
+            time.sleep(0.002 * stalls)
+            self._buf.clear()
+            self.ser.reset_input_buffer()
+            sent = done
+            acked = {k for k in acked if k >= done}
+
+    # --- requests -----------------------------------------------------------------
+    def caps(self) -> Caps:
+        return Caps.parse(self.request(P.CMD["CAPS"]))
+
+    def status(self) -> Status:
+        return Status.parse(self.request(P.CMD["STATUS"]))
+
+    def write(self, region: int, offset: int, words: bytes) -> None:
+        self.request(P.CMD["WRITE"], struct.pack("<BH", region, offset) + words)
+
+    def read(self, region: int, offset: int, count: int) -> bytes:
+        return self.request(P.CMD["READ"], struct.pack("<BHH", region, offset, count))
+
+    def commit(self, crc: int, n_neurons: int, n_rows: int, n_syn: int) -> None:
+        # the core re-reads its whole image to check the CRC: allow for that
+        self.request(P.CMD["COMMIT"], struct.pack("<IHHI", crc, n_neurons, n_rows, n_syn),
+                     timeout=max(self.timeout, 2.0))
+
+    def step(self, inputs=(), reset: bool = False) -> tuple[int, list[int]]:
+        payload = bytes((P.STEP_FLAG_RESET if reset else 0,)) + struct.pack(f"<{len(inputs)}H", *inputs)
+        ans = self.request(P.CMD["STEP"], payload)
+        step = struct.unpack_from("<I", ans)[0]
+        return step, list(struct.unpack_from(f"<{(len(ans) - 4) // 2}H", ans, 4))

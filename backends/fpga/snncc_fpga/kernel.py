@@ -1,0 +1,64 @@
+"""The ``fpga`` numerics kernel: the integer arithmetic of hdl/snn_ctrl.v, bit for bit.
+
+docs/fpga-numerics.md is the specification; every line below has its Verilog twin in
+the "neuron arithmetic" block of snn_ctrl.v. Per step, for every neuron (int16 state)::
+
+    xE, xI = wrap16(ring sums)                       (fan-in is bounded: never wraps in practice)
+    iE1 = sat16(iE + (xE << kw));   iI1 = sat16(iI + (xI << kw))
+    if r > 0:  v1 = v;  r1 = r - 1
+    else:      v1 = sat16(v - (no_leak ? 0 : v >> kl) + iE1 + iI1 + bias);  r1 = r
+    iE = iE1 - (iE1 >> ke);  iI = iI1 - (iI1 >> ki)        (shift 0: delta synapse)
+    if r == 0 and v1 >= th:  spike; v = subtract ? sat16(v1 - th) : reset;  r = refrac
+    else:                    v = v1; r = r1
+
+``>>`` is an arithmetic shift (floor division by a power of two).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from snncc.refsim.kernel import Kernel, StateVar, saturate, wrap
+
+from .limits import ACC_BITS, I_BITS, REFRAC_BITS, V_BITS
+
+#: per-neuron parameters of a FixedPopulation for this kernel, with their widths
+PARAMS = {"th": 16, "reset": 16, "bias": 16, "v_init": 16, "k_leak": 4, "k_e": 4, "k_i": 4,
+          "k_w": 4, "refrac": REFRAC_BITS, "subtract": 1, "no_leak": 1}
+
+
+class FpgaKernel(Kernel):
+    name = "fpga"
+    accum_dtype = np.int64
+    stage = "fixed"
+
+    def __init__(self, net, strict: bool = False):
+        super().__init__(net, strict)
+        self.p = {k: self.concat(k) for k in PARAMS}
+
+    @property
+    def state_vars(self):
+        return {"v": StateVar("v", np.int64, V_BITS), "i_E": StateVar("i_E", np.int64, I_BITS),
+                "i_I": StateVar("i_I", np.int64, I_BITS),
+                "refrac": StateVar("refrac", np.int64, 16, signed=False)}
+
+    def init_state(self):
+        z = np.zeros(self.n, dtype=np.int64)
+        return {"v": self.p["v_init"].copy(), "i_E": z.copy(), "i_I": z.copy(), "refrac": z.copy()}
+
+    def step(self, state, x):
+        p = self.p
+        v, ie, ii, r = state["v"], state["i_E"], state["i_I"], state["refrac"]
+        xe, xi = wrap(x[0], ACC_BITS), wrap(x[1], ACC_BITS)
+        ie1 = saturate(ie + (xe << p["k_w"]), I_BITS)
+        ii1 = saturate(ii + (xi << p["k_w"]), I_BITS)
+        refr = r != 0
+        leak = np.where(p["no_leak"] != 0, 0, v >> p["k_leak"])
+        v1 = np.where(refr, v, saturate(v - leak + ie1 + ii1 + p["bias"], V_BITS))
+        r1 = np.where(refr, r - 1, r)
+        spike = ~refr & (v1 >= p["th"])          # a refractory neuron never fires
+        after = np.where(p["subtract"] != 0, saturate(v1 - p["th"], V_BITS), p["reset"])
+        state["v"][:] = np.where(spike, after, v1)
+        state["refrac"][:] = np.where(spike, p["refrac"], r1)
+        state["i_E"][:] = ie1 - (ie1 >> p["k_e"])
+        state["i_I"][:] = ii1 - (ii1 >> p["k_i"])
+        return np.flatnonzero(spike).astype(np.int64)

@@ -1,0 +1,143 @@
+"""The ``fpga`` target: the snncc core of hdl/ on an iCE40 board or the simulated board."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from snncc.errors import SnnccError
+from snncc.passes import Discretise, Validate
+from snncc.targets import Target, WeightFormat
+
+from . import limits as L
+
+PORT_FILE = "port.json"          # the port (and baud) of the last upload, for run/verify
+SIM_INFO = "sim-board.json"      # the simulated board daemon: pty path and pid
+UPLOAD_STATE = ".upload-progress.json"
+DEFAULT_BAUD = 1_000_000
+
+
+def _log(msg: str) -> None:
+    print(f"snncc: {msg}", file=sys.stderr)
+
+
+class FpgaTarget(Target):
+    name = "fpga"
+    description = ("the snncc LIF core (hdl/) on an iCE40 UP5K board over UART, or the simulated "
+                   "board (--port sim)")
+    limits = L.LIMITS
+    # power-of-two units: populations with similar weights share one parameter set
+    weight_format = WeightFormat(bits=L.WEIGHT_BITS, signed=True, power_of_two_unit=True)
+    options = {
+        "bitstream": "also build an iCE40 bitstream (yosys, nextpnr-ice40, icepack)",
+        "board": "board for the bitstream: icebreaker",
+        "per_channel": "quantise weights per post neuron (costs parameter sets)",
+        "clip_percentile": "clip the top |weights| at this percentile when choosing the scale",
+        "rounding": "nearest or stochastic weight rounding",
+        "relays": "realise delays beyond 32 steps with relay neurons (default true)",
+    }
+
+    def pipeline(self, options):
+        from snncc.passes.delays import Delays
+        from snncc.passes.quantise import Quantise
+        from .lower import FpgaMap
+        q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding") if k in options}
+        relays = options.get("relays", True)
+        relays = relays if isinstance(relays, bool) else str(relays).lower() in ("1", "true", "yes")
+        return [Validate(), Discretise(), Delays(relays=relays), Quantise(**q), FpgaMap()]
+
+    def kernel(self, net, strict=False):
+        from .kernel import FpgaKernel
+        return FpgaKernel(net, strict=strict)
+
+    def lower_population(self, pop, w_unit):
+        from .lower import lower_population
+        return lower_population(pop, w_unit)
+
+    def emit(self, net, outdir: Path, options: dict[str, Any]) -> dict[str, Any]:
+        from .image import encode
+        img = encode(net)
+        img.save(outdir)
+        size = len(img.to_bytes())
+        out = {"image_bytes": size, "crc32": f"{img.crc:08x}", "synapses": img.n_syn,
+               "bytes_per_synapse": size / img.n_syn if img.n_syn else 0.0}
+        if options.get("bitstream"):
+            from .bitstream import build_bitstream
+            bs = build_bitstream(outdir, options.get("board") or "icebreaker", log=_log)
+            _log(f"bitstream {bs['file']} for {bs['board']}: {bs['luts']['used']}/{bs['luts']['available']} "
+                 f"LUTs, {bs['bram']['used']}/{bs['bram']['available']} BRAM, {bs['spram']['used']}/"
+                 f"{bs['spram']['available']} SPRAM, Fmax {bs['fmax_mhz']:.1f} MHz (clock "
+                 f"{bs['clock_mhz']:g} MHz)")
+            out["bitstream"] = bs
+        elif options.get("board"):
+            raise SnnccError("--board is only used with --bitstream",
+                             hint="add --bitstream, or leave --board out")
+        return out
+
+    # --- the board ----------------------------------------------------------------
+    def _port(self, build, options) -> tuple[str, int]:
+        port, baud = options.get("port"), options.get("baud")
+        saved = build.file(PORT_FILE)
+        if port is None and saved.exists():
+            rec = json.loads(saved.read_text())
+            port, baud = rec["port"], baud or rec.get("baud")
+        if port is None:
+            raise SnnccError(f"{build.path}: no board port given and none remembered from an upload",
+                             hint=f"pass --port /dev/ttyUSB1 (or --port sim for the simulated board), "
+                                  f"e.g. snncc upload {build.path} --port sim")
+        return port, int(baud or DEFAULT_BAUD)
+
+    def _open(self, build, port: str, baud: int, timeout: float | None):
+        from .client import Board
+        if port == "sim":
+            from . import sim
+            info = build.file(SIM_INFO)
+            board = sim.find(info)
+            if board is None:
+                board = sim.start(info, log=_log)
+                _log(f"started a simulated board on {board.pty} (pid {board.pid}; it stops after an "
+                     f"hour without traffic)")
+            return Board(board.pty, baud=baud, timeout=timeout or 0.5)
+        return Board(port, baud=baud, timeout=timeout or 0.5)
+
+    def _prepare(self, build):
+        from .image import Image
+        if build.target != self.name:
+            raise SnnccError(f"{build.path} was compiled for '{build.target}', not fpga")
+        net = build.network()
+        img = Image.load(build.path)
+        max_delay = max((int(p.delay.max()) for p in net.projections if p.n_synapses), default=1)
+        return net, img, max_delay
+
+    def upload(self, build, options):
+        from .upload import upload
+        net, img, max_delay = self._prepare(build)
+        port, baud = self._port(build, options)
+        with self._open(build, port, baud, options.get("timeout")) as board:
+            res = upload(board, img, max_delay=max_delay, state_file=build.file(UPLOAD_STATE),
+                         readback=bool(options.get("readback")), force=bool(options.get("force")), log=_log)
+        build.file(PORT_FILE).write_text(json.dumps({"port": port, "baud": baud}) + "\n")
+        where = "the simulated board" if port == "sim" else port
+        if res["skipped"]:
+            res["message"] = f"{where} already runs this build (image CRC-32 {res['crc32']}); nothing to send"
+        else:
+            rate = res["bytes_sent"] / res["seconds"] if res["seconds"] else 0
+            res["message"] = (f"uploaded {res['image_bytes']} image bytes ({res['bytes_sent']} on the wire, "
+                              f"{res['chunks']} frames, {res['retries']} retries) to {where} in "
+                              f"{res['seconds']:.2f} s ({rate / 1000:.1f} kB/s); "
+                              f"committed CRC-32 {res['crc32']}")
+        res["port"] = port
+        return res
+
+    def run(self, build, steps, options):
+        from .upload import run, upload
+        net, img, max_delay = self._prepare(build)
+        port, baud = self._port(build, options)
+        steps = net.steps if steps is None else int(steps)
+        with self._open(build, port, baud, options.get("timeout")) as board:
+            st = board.status()
+            if not (st.committed and st.image_crc == img.crc):
+                _log(f"the board on {port} does not hold this build (CRC-32 {img.crc:08x}); uploading it")
+                upload(board, img, max_delay=max_delay, state_file=build.file(UPLOAD_STATE), log=_log)
+            return run(board, img, net, steps, progress=options.get("progress"))

@@ -1,0 +1,156 @@
+"""Uploading an image to a board and running it there.
+
+Upload = capability check, chunked WRITEs (each acknowledged, retried on damage),
+optional read-back comparison, COMMIT with the image's CRC-32 (the core re-reads its
+memories and refuses to run on a mismatch). Progress is recorded beside the build so
+an interrupted upload resumes where it stopped; the COMMIT check makes a resume safe
+(a board that lost the first part fails the CRC and gets the whole image again).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from snncc.errors import SnnccError
+from snncc.refsim import Raster
+
+from . import protocol as P
+from .client import Board, BoardError
+from .image import Image, input_schedule
+
+CHUNK_WORDS = (P.MAX_PAYLOAD - 3) // 2
+
+
+def check_caps(board: Board, image: Image, max_delay: int) -> None:
+    caps = board.caps()
+    where = f"board on {board.port_name}"
+    if caps.version != P.VERSION:
+        raise SnnccError(f"{where} speaks protocol version {caps.version}; this snncc speaks {P.VERSION}",
+                         hint="reprogram the board with this snncc's bitstream (snncc compile --bitstream)")
+    need = {"neurons": image.n_neurons, "rows": image.n_rows, "synapses": image.n_syn,
+            "max_delay": max_delay}
+    for key, val in need.items():
+        have = getattr(caps, key)
+        if val > have:
+            raise SnnccError(f"{where} has {have} {key.replace('_', ' ')}; this build needs {val}",
+                             hint="build the core with larger parameters, or compile a smaller network")
+    if caps.weight_bits != 8 or caps.param_sets < 8:
+        raise SnnccError(f"{where} reports {caps.weight_bits}-bit weights and {caps.param_sets} parameter "
+                         "sets; this build needs 8-bit weights and 8 sets",
+                         hint="reprogram the board with this snncc's bitstream")
+
+
+def chunks(image: Image) -> list[tuple[int, int, bytes]]:
+    out = []
+    for region, words in image.regions():
+        raw = words.astype("<u2")
+        for off in range(0, raw.size, CHUNK_WORDS):
+            out.append((region, off, raw[off:off + CHUNK_WORDS].tobytes()))
+    return out
+
+
+def _bar(total: int, label: str):
+    if not sys.stderr.isatty() or total < 8:
+        return None, (lambda k: None)
+    from rich.progress import Progress
+    prog = Progress(transient=True)
+    task = prog.add_task(label, total=total)
+    prog.start()
+    return prog, (lambda k: prog.update(task, completed=k))
+
+
+def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path | None = None,
+           readback: bool = False, force: bool = False, log=None) -> dict:
+    """Configure ``board`` with ``image``; returns figures (bytes, seconds, resumed...)."""
+    log = log or (lambda msg: None)
+    check_caps(board, image, max_delay)
+    st = board.status()
+    if st.committed and st.image_crc == image.crc and not force:
+        return {"skipped": True, "crc32": f"{image.crc:08x}", "bytes_sent": 0, "seconds": 0.0}
+    parts = chunks(image)
+    start = 0
+    key = {"crc32": f"{image.crc:08x}", "port": board.port_name}
+    if state_file is not None and state_file.exists():
+        try:
+            saved = json.loads(state_file.read_text())
+            if {k: saved.get(k) for k in key} == key:
+                start = min(int(saved.get("done", 0)), len(parts))
+        except (OSError, ValueError):
+            start = 0
+    if start:
+        log(f"resuming an interrupted upload at chunk {start}/{len(parts)}")
+    sent0 = board.stats.bytes_sent
+    t0 = time.perf_counter()
+    prog, tick = _bar(len(parts), f"uploading to {board.port_name}")
+    def acked(k: int) -> None:
+        if state_file is not None:
+            state_file.write_text(json.dumps({**key, "done": start + k}))
+        tick(start + k)
+
+    try:
+        board.write_stream(parts[start:], on_acked=acked)
+    finally:
+        if prog:
+            prog.stop()
+    if readback:
+        verify_readback(board, image)
+    try:
+        board.commit(image.crc, image.n_neurons, image.n_rows, image.n_syn)
+    except BoardError as e:
+        if "IMAGE_CRC" in str(e) and start:
+            log("the board lost part of the resumed upload; sending the whole image again")
+            if state_file is not None:
+                state_file.unlink(missing_ok=True)
+            return upload(board, image, max_delay=max_delay, state_file=state_file, readback=readback,
+                          force=True, log=log)
+        raise
+    if state_file is not None:
+        state_file.unlink(missing_ok=True)
+    seconds = time.perf_counter() - t0
+    return {"skipped": False, "crc32": f"{image.crc:08x}", "bytes_sent": board.stats.bytes_sent - sent0,
+            "image_bytes": len(image.to_bytes()), "chunks": len(parts), "resumed_at": start,
+            "seconds": seconds, "retries": board.stats.retries}
+
+
+def read_region(board: Board, region: int, count: int) -> np.ndarray:
+    out = []
+    for off in range(0, count, P.MAX_PAYLOAD // 2):
+        n = min(P.MAX_PAYLOAD // 2, count - off)
+        out.append(np.frombuffer(board.read(region, off, n), dtype="<u2"))
+    return np.concatenate(out) if out else np.zeros(0, np.uint16)
+
+
+def verify_readback(board: Board, image: Image) -> None:
+    """Read every region back and compare with the image; raise at the first difference."""
+    for region, words in image.regions():
+        got = read_region(board, region, words.size)
+        if not np.array_equal(got, words):
+            k = int(np.flatnonzero(got != words)[0])
+            name = next(r.name for r in P.REGIONS if r.code == region)
+            raise BoardError(f"read-back of region {name} differs at halfword {k}: board has "
+                             f"0x{int(got[k]):04x}, image 0x{int(words[k]):04x}")
+
+
+def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
+    """Run the committed image for ``steps`` steps from its initial state; the board's raster."""
+    sched = input_schedule(net, image.offsets, steps)
+    ev_s, ev_i = [], []
+    for t in range(steps):
+        step, spikes = board.step(sched[t], reset=(t == 0))
+        if step != t:
+            raise BoardError(f"board on {board.port_name} answered step {step} for step {t}")
+        ev_s += [t] * len(spikes)
+        ev_i += spikes
+        if sched[t]:
+            ev_s += [t] * len(sched[t])
+            ev_i += sched[t]
+        if progress is not None and (t & 255) == 255:
+            progress(t + 1)
+    sizes = {p.name: p.size for p in net.populations}
+    sizes.update({s.name: s.size for s in net.sources if "spikes" in s.record})
+    return Raster.from_events(net.dt, steps, sizes, np.asarray(ev_s, np.int64), np.asarray(ev_i, np.int64),
+                              image.offsets, source=f"fpga:{board.port_name}")

@@ -1,0 +1,247 @@
+"""The simulated board (hdl/ under Verilator, UART over a pty) against the fpga kernel.
+
+Bit-exact means np.array_equal on the rasters read back over the UART: the synfire
+ring and a scaled CUBA compiled through the whole pipeline, and random fixed-point
+networks (hypothesis) that reach every corner of the neuron arithmetic (saturation,
+reset by subtraction, delta synapses, no leak, refractory periods, long delays).
+One board process serves every test of this module.
+"""
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("snncc_fpga", reason="the fpga backend (backends/fpga) is not installed")
+
+pytestmark = [pytest.mark.fpga,
+              pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")]
+
+hyp = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from snncc.compiler import lower  # noqa: E402
+from snncc.frontends import load_model  # noqa: E402
+from snncc.ir import FixedPopulation, FixedProjection, Network, StepSource  # noqa: E402
+from snncc.models import cuba  # noqa: E402
+from snncc.refsim import simulate  # noqa: E402
+from snncc.verify import compare  # noqa: E402
+from snncc_fpga import protocol as P  # noqa: E402
+from snncc_fpga import sim  # noqa: E402
+from snncc_fpga.client import Board, BoardError  # noqa: E402
+from snncc_fpga.image import encode  # noqa: E402
+from snncc_fpga.kernel import PARAMS, FpgaKernel  # noqa: E402
+from snncc_fpga.upload import read_region, run, upload  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    info = tmp_path_factory.mktemp("board") / "board.json"
+    b = sim.start(info, seed=3, gap=2, idle_exit=600)
+    with Board(b.pty, timeout=2.0) as link:
+        yield link
+    b.stop()
+
+
+def on_board(board, net: Network, steps: int | None = None):
+    img = encode(net)
+    max_delay = max((int(p.delay.max()) for p in net.projections if p.n_synapses), default=1)
+    upload(board, img, max_delay=max_delay, force=True)
+    steps = net.steps if steps is None else steps
+    return run(board, img, net, steps), simulate(net, steps=steps, kernel=FpgaKernel(net))
+
+
+def assert_same(actual, expected):
+    assert actual.sizes == expected.sizes
+    for name in expected.sizes:
+        assert np.array_equal(actual.dense(name), expected.dense(name)), compare(expected, actual).describe()
+
+
+def test_synfire_bit_exact(board):
+    net = lower(load_model(ROOT / "examples" / "synfire.yaml"), "fpga").network
+    actual, expected = on_board(board, net, steps=400)
+    assert expected.n_spikes > 300          # the volley goes round the ring
+    assert_same(actual, expected)
+
+
+def test_cuba_scaled_bit_exact(board):
+    net = lower(cuba(n=200, p=0.1, duration=150.0, dt=1.0, seed=4), "fpga").network
+    actual, expected = on_board(board, net)
+    assert expected.n_spikes > 100
+    assert_same(actual, expected)
+
+
+def test_the_comparison_catches_a_wrong_raster(board):
+    net = lower(load_model(ROOT / "examples" / "tiny.yaml"), "fpga").network
+    actual, expected = on_board(board, net)
+    assert_same(actual, expected)
+    s, i = actual.spikes["a"]
+    actual.spikes["a"] = (s[1:], i[1:])      # one spike lost on the way
+    cmp = compare(expected, actual)
+    assert not cmp.equal and cmp.first.step == int(s[0])
+    with pytest.raises(AssertionError):
+        assert_same(actual, expected)
+
+
+# ------------------------------------------------------------------ random networks
+
+@st.composite
+def fixed_networks(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    n_pops = draw(st.integers(1, 3))
+    pops = []
+    for k in range(n_pops):
+        size = int(rng.integers(1, 24))
+        th = int(rng.integers(1, 3000))
+        params = {
+            "th": th, "reset": int(rng.integers(-2000, th)), "bias": int(rng.integers(-40, 120)),
+            "k_leak": int(rng.integers(0, 16)), "k_e": int(rng.integers(0, 16)),
+            "k_i": int(rng.integers(0, 16)), "k_w": int(rng.integers(0, 9)),
+            "refrac": int(rng.integers(0, 6)), "subtract": int(rng.integers(0, 2)),
+            "no_leak": int(rng.integers(0, 2)),
+        }
+        arr = {key: np.full(size, v) for key, v in params.items()}
+        arr["v_init"] = rng.integers(-3000, 3000, size)
+        pops.append(FixedPopulation(f"p{k}", size, "fpga", arr, dict(PARAMS)))
+    srcs = []
+    if rng.random() < 0.8:
+        size = int(rng.integers(1, 10))
+        n_ev = int(rng.integers(1, 120))
+        srcs.append(StepSource("in", size, rng.integers(0, size, n_ev), rng.integers(0, 80, n_ev)))
+    prjs = []
+    nodes = pops + srcs
+    for k in range(int(rng.integers(1, 6))):
+        pre = nodes[int(rng.integers(len(nodes)))]
+        post = pops[int(rng.integers(len(pops)))]
+        mask = rng.random((pre.size, post.size)) < rng.uniform(0.1, 0.9)
+        a, b = np.nonzero(mask)
+        if a.size == 0:
+            continue
+        prjs.append(FixedProjection(
+            f"j{k}", pre.name, post.name, a, b, rng.integers(-128, 128, a.size), rng.integers(1, 33, a.size),
+            8, "excitatory" if rng.random() < 0.6 else "inhibitory"))
+    return Network("random", 1.0, 80, pops, srcs, prjs, stage="fixed", target="fpga")
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(net=fixed_networks())
+def test_random_networks_bit_exact(board, net):
+    actual, expected = on_board(board, net)
+    assert_same(actual, expected)
+
+
+# --------------------------------------------------------------- protocol behaviour
+
+def test_corrupt_frame_is_rejected_and_changes_nothing(board):
+    board.write(P.REGION["PARAM"], 60, struct.pack("<4H", 1, 2, 3, 4))
+    errors0 = board.status().rx_errors
+    bad = bytearray(P.frame(0x42, P.CMD["WRITE"], struct.pack("<BH4H", P.REGION["PARAM"], 60, 9, 9, 9, 9)))
+    bad[-1] ^= 0x55                           # damage the CRC
+    board.ser.write(bytes(bad))
+    got = board._read_frame(__import__("time").monotonic() + 2.0)
+    assert got is not None and got[1] == P.CMD["NAK"] and got[2][0] == P.NAK["BAD_CRC"]
+    assert board.status().rx_errors == errors0 + 1
+    assert list(np.frombuffer(board.read(P.REGION["PARAM"], 60, 4), "<u2")) == [1, 2, 3, 4]
+
+
+def test_wrong_commit_crc_keeps_the_core_stopped(board):
+    net = lower(load_model(ROOT / "examples" / "tiny.yaml"), "fpga").network
+    img = encode(net)
+    upload(board, img, max_delay=2, force=True)
+    assert board.status().committed
+    board.write(P.REGION["SYN"], 0, struct.pack("<H", int(img.syn[0]) ^ 1))   # an edit clears it
+    assert not board.status().committed
+    with pytest.raises(BoardError, match="rejected STEP: NOT_COMMITTED"):
+        board.step([], reset=True)
+    with pytest.raises(BoardError, match="rejected COMMIT: IMAGE_CRC"):
+        board.commit(img.crc, img.n_neurons, img.n_rows, img.n_syn)
+    st = board.status()
+    assert not st.committed and st.image_crc == 0
+    with pytest.raises(BoardError, match="rejected COMMIT: BAD_SIZE"):
+        board.commit(img.crc, 4096, img.n_rows, img.n_syn)
+
+
+def test_repeated_step_is_answered_not_executed(board):
+    net = lower(load_model(ROOT / "examples" / "tiny.yaml"), "fpga").network
+    img = encode(net)
+    upload(board, img, max_delay=2, force=True)
+    first = board.step([], reset=True)
+    seq = board._seq
+    raw = P.frame(seq, P.CMD["STEP"], b"\x00")    # the same SEQ again: a host retry
+    board.ser.write(raw)
+    got = board._read_frame(__import__("time").monotonic() + 2.0)
+    assert got[1] == P.CMD["STEP"] | P.ACK_BIT and struct.unpack_from("<I", got[2])[0] == first[0]
+    assert board.step([])[0] == first[0] + 1
+    assert board.status().step == first[0] + 2
+
+
+def test_capabilities_and_readback(board):
+    caps = board.caps()
+    assert (caps.version, caps.neurons, caps.rows, caps.synapses, caps.max_delay, caps.weight_bits) == \
+        (P.VERSION, 256, 512, 8192, 32, 8)
+    net = lower(load_model(ROOT / "examples" / "tiny.yaml"), "fpga").network
+    img = encode(net)
+    upload(board, img, max_delay=2, force=True)
+    for region, words in img.regions():
+        assert np.array_equal(read_region(board, region, words.size), words)
+
+
+def test_interrupted_upload_resumes_and_a_lost_board_gets_everything(board, tmp_path, monkeypatch):
+    net = lower(load_model(ROOT / "examples" / "synfire.yaml"), "fpga").network
+    img = encode(net)
+    state = tmp_path / "upload-state.json"
+    real_stream = board.write_stream
+
+    def cable_pulled(parts, window=2, on_acked=None):
+        def acked(k):
+            on_acked(k)
+            if k == 11:
+                raise KeyboardInterrupt
+        return real_stream(parts, window, acked)
+
+    monkeypatch.setattr(board, "write_stream", cable_pulled)
+    with pytest.raises(KeyboardInterrupt):
+        upload(board, img, max_delay=17, state_file=state, force=True)
+    monkeypatch.setattr(board, "write_stream", real_stream)
+    assert not board.status().committed            # half an image never runs
+    res = upload(board, img, max_delay=17, state_file=state, force=True)
+    assert res["resumed_at"] == 11 and not state.exists()
+    st = board.status()
+    assert st.committed and st.image_crc == img.crc
+
+    # interrupted again, then the board loses what it had (a power cycle): the resume's
+    # COMMIT fails the CRC and the host sends the whole image
+    monkeypatch.setattr(board, "write_stream", cable_pulled)
+    with pytest.raises(KeyboardInterrupt):
+        upload(board, img, max_delay=17, state_file=state, force=True)
+    monkeypatch.setattr(board, "write_stream", real_stream)
+    board.write(P.REGION["SYN"], 0, b"\xff\xff" * 8)
+    res = upload(board, img, max_delay=17, state_file=state, force=True)
+    assert res["resumed_at"] == 0 and board.status().image_crc == img.crc
+
+
+def test_long_delay_through_relays_arrives_on_time(board):
+    """A 45-step delay (the core's ring holds 32) becomes a relay chain; the spike still
+    arrives at exactly t + 45, as in the float reference."""
+    from snncc.ir import Population, Projection, SpikeSource
+    n = 3
+    pop = Population("p", n, "lif_delta", {"tau_m": np.full(n, 20.0), "v_thresh": np.full(n, -50.0),
+                                           "v_reset": np.full(n, -65.0), "v_rest": np.full(n, -65.0),
+                                           "cm": np.ones(n), "tau_refrac": np.full(n, 2.0),
+                                           "i_offset": np.zeros(n)}, np.full(n, -65.0))
+    src = SpikeSource("s", n, np.arange(n), np.array([5.0, 9.0, 12.0]))
+    prj = Projection("long", "s", "p", np.arange(n), np.arange(n), np.full(n, 20.0), np.full(n, 45.0))
+    net = Network("relay", 1.0, 80, [pop], [src], [prj])
+    fixed = lower(net, "fpga").network
+    assert any(p.name.startswith("s__delay") for p in fixed.populations)
+    actual, expected = on_board(board, fixed)
+    assert_same(actual, expected)
+    ref = simulate(net)
+    assert list(actual.spikes["p"][0]) == list(ref.spikes["p"][0]) == [50, 54, 57]

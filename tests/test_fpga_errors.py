@@ -1,0 +1,228 @@
+"""User-facing errors of the fpga target: exact messages, exit 2, nothing half-configured."""
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import threading
+import tty
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("snncc_fpga", reason="the fpga backend (backends/fpga) is not installed")
+
+from snncc.cli import main  # noqa: E402
+from snncc.compiler import lower  # noqa: E402
+from snncc.errors import SnnccError  # noqa: E402
+from snncc.ir import Network, Population, Projection  # noqa: E402
+from snncc_fpga import protocol as P  # noqa: E402
+from snncc_fpga.client import Board  # noqa: E402
+
+pytestmark = pytest.mark.fpga
+ROOT = Path(__file__).resolve().parents[1]
+needs_sim = pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")
+
+
+def lif(name, n):
+    return Population(name, n, "lif", {"tau_m": np.full(n, 20.0), "v_thresh": np.full(n, -50.0),
+                                       "v_reset": np.full(n, -65.0), "v_rest": np.full(n, -65.0),
+                                       "cm": np.ones(n), "tau_syn_E": np.full(n, 5.0),
+                                       "tau_syn_I": np.full(n, 5.0), "tau_refrac": np.full(n, 2.0),
+                                       "i_offset": np.zeros(n)}, np.full(n, -65.0))
+
+
+def chain(n, delay=1.0, w=1.0):
+    return Network("big", 1.0, 10, [lif("p", n)], (), [
+        Projection("c", "p", "p", np.arange(n - 1), np.arange(1, n), np.full(n - 1, w),
+                   np.full(n - 1, delay))])
+
+
+def test_too_many_neurons():
+    with pytest.raises(SnnccError) as e:
+        lower(chain(300), "fpga")
+    assert e.value.message == ("network 'big' has 300 neurons; the fpga core holds 256 "
+                            "(largest population 'p': 300)")
+
+
+def test_delay_beyond_the_ring_without_relays():
+    with pytest.raises(SnnccError) as e:
+        lower(chain(10, delay=40.0), "fpga", {"relays": False})
+    assert e.value.message == ("projection 'c': delay 40 steps (40 ms) exceeds the target's maximum of "
+                               "32 steps")
+
+
+def test_delay_beyond_the_ring_in_the_core_itself():
+    from snncc_fpga.lower import FpgaMap
+    net = lower(chain(10, delay=20.0), "fpga").network
+    prj = net.projections[0]
+    longer = net.with_(projections=[type(prj)(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx,
+                                              prj.weight, prj.delay + 20, prj.weight_bits)])
+    with pytest.raises(SnnccError) as e:
+        FpgaMap().run(longer, None)
+    assert e.value.message == "projection 'c': delay 40 steps; the fpga core delays 1..32 steps"
+
+
+def test_too_many_parameter_sets():
+    pops = [lif(f"p{k}", 2) for k in range(9)]
+    pops = [Population(p.name, p.size, p.model, {**p.params, "v_thresh": np.full(2, -50.0 + k)}, p.v_init)
+            for k, p in enumerate(pops)]
+    net = Network("sets", 1.0, 10, pops, (), [])
+    with pytest.raises(SnnccError) as e:
+        lower(net, "fpga")
+    assert e.value.message == "network 'sets' needs 9 distinct neuron parameter sets; the fpga core has 8"
+
+
+@pytest.fixture
+def tiny_build(tmp_path):
+    out = tmp_path / "tiny"
+    assert main(["compile", str(ROOT / "examples" / "tiny.yaml"), "--target", "fpga", "-o", str(out)]) == 0
+    return out
+
+
+def test_upload_without_a_port(tiny_build, capsys):
+    assert main(["upload", str(tiny_build)]) == 2
+    err = capsys.readouterr().err
+    assert f"snncc: error: {tiny_build}: no board port given and none remembered from an upload" in err
+    assert "hint: pass --port /dev/ttyUSB1" in err
+
+
+def test_upload_to_a_missing_port(tiny_build, capsys):
+    assert main(["upload", str(tiny_build), "--port", "/dev/snncc-no-such-port"]) == 2
+    err = capsys.readouterr().err
+    assert "snncc: error: cannot open serial port '/dev/snncc-no-such-port':" in err
+
+
+def test_corrupt_image(tiny_build, capsys):
+    img = tiny_build / "image.bin"
+    data = bytearray(img.read_bytes())
+    data[10] ^= 0xFF
+    img.write_bytes(bytes(data))
+    assert main(["upload", str(tiny_build), "--port", "sim"]) == 2
+    err = capsys.readouterr().err
+    assert "image.bin: CRC-32" in err and "the file was damaged" in err
+
+
+class FakeBoard:
+    """A pty that answers like a core built with other capabilities."""
+
+    def __init__(self, caps: bytes):
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.path = os.ttyname(slave)
+        self.slave = slave
+        self.caps = caps
+        self.writes = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        buf = b""
+        while not self.stop:
+            try:
+                buf += os.read(self.master, 4096)
+            except OSError:
+                return
+            while len(buf) >= 7 and buf[0] == P.SOF:
+                n = buf[3] | buf[4] << 8
+                if len(buf) < 7 + n:
+                    break
+                seq, cmd = buf[1], buf[2]
+                buf = buf[7 + n:]
+                if cmd == P.CMD["WRITE"]:
+                    self.writes += 1
+                ans = self.caps if cmd == P.CMD["CAPS"] else b""
+                os.write(self.master, P.frame(seq, cmd | P.ACK_BIT, ans))
+
+    def close(self):
+        self.stop = True
+        os.close(self.slave)
+        os.close(self.master)
+
+
+def caps(version=P.VERSION, neurons=256):
+    return struct.pack("<HHHIBBBHH", version, neurons, 512, 8192, 32, 8, 8, P.MAX_PAYLOAD, 12)
+
+
+@pytest.mark.parametrize("answer,message", [
+    (caps(version=9), "board on {port} speaks protocol version 9; this snncc speaks 1"),
+    (caps(neurons=8), "board on {port} has 8 neurons; this build needs 12"),
+])
+def test_board_with_other_capabilities(tiny_build, capsys, answer, message):
+    fake = FakeBoard(answer)
+    try:
+        assert main(["upload", str(tiny_build), "--port", fake.path]) == 2
+        err = capsys.readouterr().err
+        assert f"snncc: error: {message.format(port=fake.path)}" in err
+        assert fake.writes == 0                      # nothing sent: the board is left as it was
+    finally:
+        fake.close()
+
+
+def test_silent_port_times_out_with_bounded_retries(tmp_path):
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        with Board(os.ttyname(slave), timeout=0.05, retries=2) as b:
+            with pytest.raises(SnnccError) as e:
+                b.caps()
+        assert str(e.value).startswith(f"board on {os.ttyname(slave)} did not acknowledge CAPS after 3 "
+                                       "attempts (last: no answer within 0.05 s)")
+        assert b.stats.frames == 3
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+@needs_sim
+def test_users_day_upload_then_verify_remembers_the_port(tiny_build, capsys):
+    from snncc.build import load_build
+    from snncc_fpga import sim
+    from snncc_fpga.target import SIM_INFO
+    try:
+        assert main(["upload", str(tiny_build), "--port", "sim"]) == 0
+        assert "committed CRC-32" in capsys.readouterr().out
+        assert main(["verify", str(tiny_build)]) == 0
+        assert capsys.readouterr().out.startswith("OK: rasters are identical")
+        assert main(["upload", str(tiny_build)]) == 0          # port remembered; board still holds it
+        assert "already runs this build" in capsys.readouterr().out
+        out = tiny_build.parent / "board.npz"
+        assert main(["run", str(tiny_build), "-o", str(out)]) == 0
+        assert main(["run", str(tiny_build), "--refsim", "-o", str(out.with_name("kernel.npz"))]) == 0
+        from snncc.refsim import Raster
+        board, kernel = Raster.load(out), Raster.load(out.with_name("kernel.npz"))
+        assert board.source.startswith("fpga:") and kernel.n_spikes > 0
+        for name in kernel.sizes:
+            assert np.array_equal(board.dense(name), kernel.dense(name))
+    finally:
+        b = sim.find(load_build(tiny_build).file(SIM_INFO))
+        if b is not None:
+            b.stop()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--board", "icebreaker"], "snncc: error: --board is only used with --bitstream"),
+    (["--bitstream", "--board", "ulx3s"],
+     "snncc: error: unknown board 'ulx3s' for --bitstream (known: icebreaker)"),
+])
+def test_bitstream_option_errors(tmp_path, capsys, args, message):
+    out = tmp_path / "b"
+    model = str(ROOT / "examples" / "tiny.yaml")
+    assert main(["compile", model, "--target", "fpga", "-o", str(out), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()                                    # nothing half-written
+
+
+def test_fan_in_that_could_overflow_the_ring():
+    from snncc.ir import SpikeSource
+    n_in = 300
+    src = SpikeSource("s", n_in, np.arange(n_in), 1.0 + np.arange(n_in) % 8)
+    prj = Projection("in", "s", "p", np.arange(n_in), np.zeros(n_in, int), np.full(n_in, 127 / 128),
+                     np.ones(n_in))
+    net = Network("fan", 1.0, 10, [lif("p", 1)], [src], [prj])
+    with pytest.raises(SnnccError) as e:
+        lower(net, "fpga")
+    assert e.value.message == ("population 'p': neuron 0 can receive a summed excitatory weight of 38100 in "
+                               "one step; the core's 16-bit delay ring holds at most 32767")
