@@ -1,0 +1,1 @@
+"""Exporters: a float-IR Network out to another framework's format (NIR)."""
