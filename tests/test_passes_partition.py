@@ -27,20 +27,29 @@ def spinnaker_limits() -> Limits:
         return Limits(neurons_per_core=256, synapses_per_core=964_607, cores_per_chip=16, mesh=(8, 8))
 
 
-def slices_of(net):
+def cores_of(net):
+    """(population, neuron) -> core: from ``members`` where present, else from ``slices``."""
     part = net.attrs["partition"]
+    out = {}
     for name, v in part["populations"].items():
-        for (a, b), c in zip(v["slices"], v["cores"]):
-            yield name, a, b, c
+        if "members" in v:
+            for idx, c in zip(v["members"], v["cores"]):
+                for i in idx:
+                    assert (name, i) not in out, f"{name}[{i}] on two cores"
+                    out[(name, i)] = c
+        else:
+            for (a, b), c in zip(v["slices"], v["cores"]):
+                for i in range(a, b):
+                    out[(name, i)] = c
+    return out
 
 
 def independent_figures(net):
     """Per core: (neurons, synapses, distinct pre) and the traffic, from the projections alone."""
-    pre_sets, syn, neurons, core_of = {}, {}, {}, {}
-    for name, a, b, c in slices_of(net):
-        neurons[c] = b - a
-        for i in range(a, b):
-            core_of[(name, i)] = c
+    pre_sets, syn, neurons = {}, {}, {}
+    core_of = cores_of(net)
+    for c in core_of.values():
+        neurons[c] = neurons.get(c, 0) + 1
     for prj in net.projections:
         for j, i in zip(prj.pre_idx.tolist(), prj.post_idx.tolist()):
             c = core_of[(prj.post, i)]
@@ -58,6 +67,9 @@ def check_partition(net, limits):
         v = part["populations"][p.name]
         flat = [i for a, b in v["slices"] for i in range(a, b)]
         assert flat == list(range(p.size))
+        if "members" in v:
+            assert len(v["members"]) == len(v["cores"]) and all(len(m) > 0 for m in v["members"])
+            assert sorted(i for m in v["members"] for i in m) == list(range(p.size))
     for c, n in neurons.items():
         assert limits.neurons_per_core is None or n <= limits.neurons_per_core
         assert limits.synapses_per_core is None or syn.get(c, 0) <= limits.synapses_per_core
@@ -162,12 +174,15 @@ def test_greedy_uses_the_fewest_contiguous_slices(data):
         with pytest.raises(SnnccError):
             Partition().run(net, _T(lim))
         return
-    out, rep = Partition().run(net, _T(lim))
+    out, rep = Partition(moves=False).run(net, _T(lim))
     check_partition(out, lim)
     assert rep.summary["cores"] == min_slices_bruteforce(lists, max_n, max_syn, max_fan)
     # the boundary refinement finds the least traffic among splits into that many slices
-    assert rep.summary["traffic_packets"] == min_traffic_bruteforce(lists, rep.summary["cores"], max_n,
-                                                                     max_syn, max_fan)
+    best = min_traffic_bruteforce(lists, rep.summary["cores"], max_n, max_syn, max_fan)
+    assert rep.summary["traffic_packets"] == best
+    # moving neurons between cores keeps the core count and can only lower the traffic
+    moved, rep2 = Partition().run(net, _T(lim))
+    assert check_partition(moved, lim) <= best and rep2.summary["cores"] == rep.summary["cores"]
 
 
 def test_neuron_that_fits_no_core_is_named():
@@ -245,7 +260,7 @@ def test_hop_distances():
 def test_checkers_reject_wrong_answers():
     lim = Limits(neurons_per_core=40, cores_per_chip=4)
     step = discretise_network(potjans_diesmann(0.01, seed=3, duration=10.0))
-    parted, _ = Partition().run(step, _T(lim))
+    parted, _ = Partition(moves=False).run(step, _T(lim))     # contiguous slices, no members
     placed, _ = Place().run(parted, _T(lim))
     part = json.loads(json.dumps(parted.attrs["partition"]))
     # a slice one neuron too long, and a traffic figure one packet off
@@ -263,3 +278,122 @@ def test_checkers_reject_wrong_answers():
     first[0] += 1                    # move one slice a chip to the right
     moved = placed.with_(attrs={**placed.attrs, "placement": pl})
     assert placement_hops(moved) != placed.attrs["placement"]["hops"]
+
+
+def random_recurrent_net(data):
+    """One or two populations with recurrent projections (self-loops and multapses allowed) and a source."""
+    sizes = data.draw(st.lists(st.integers(1, 24), min_size=1, max_size=2))
+    n_src = data.draw(st.integers(1, 10))
+    names = [f"p{i}" for i in range(len(sizes))]
+    groups = [("s", n_src)] + list(zip(names, sizes))
+    prjs = []
+    for k, (pre, n_pre) in enumerate(groups):
+        for post, n_post in zip(names, sizes):
+            m = data.draw(st.integers(0, 4 * n_post))
+            a = np.asarray(data.draw(st.lists(st.integers(0, n_pre - 1), min_size=m, max_size=m)), np.int64)
+            b = np.asarray(data.draw(st.lists(st.integers(0, n_post - 1), min_size=m, max_size=m)), np.int64)
+            prjs.append(StepProjection(f"{pre}_{post}", pre, post, a, b, np.full(m, 0.1),
+                                       np.ones(m, np.int64)))
+    net = Network("r", 1.0, 10, [lif_pop(n, s) for n, s in zip(names, sizes)],
+                  [StepSource("s", n_src, [], np.zeros(0, np.int64))], prjs, stage="step")
+    return net
+
+
+@settings(deadline=None, max_examples=60)
+@given(data=st.data())
+def test_member_refinement_never_raises_traffic_or_breaks_limits(data):
+    net = random_recurrent_net(data)
+    lim = Limits(neurons_per_core=data.draw(st.integers(1, 8)),
+                 synapses_per_core=data.draw(st.one_of(st.none(), st.integers(12, 40))),
+                 fan_in_per_core=data.draw(st.one_of(st.none(), st.integers(10, 30))))
+    try:
+        fixed, rep0 = Partition(moves=False).run(net, _T(lim))
+    except SnnccError:
+        return                                    # a neuron fits no core: covered elsewhere
+    moved, rep1 = Partition().run(net, _T(lim))
+    before = check_partition(fixed, lim)          # limits and traffic recounted from the projections
+    after = check_partition(moved, lim)
+    assert after <= before
+    assert rep1.summary["cores"] == rep0.summary["cores"]
+    assert moved.attrs["partition"]["populations"].keys() == fixed.attrs["partition"]["populations"].keys()
+
+
+def brute_traffic(net, core_of):
+    """Packets of an assignment {(population, neuron): core}, from the synapse arrays alone."""
+    pairs = set()
+    for prj in net.projections:
+        for j, i in zip(prj.pre_idx.tolist(), prj.post_idx.tolist()):
+            dst = core_of[(prj.post, i)]
+            if core_of.get((prj.pre, j)) != dst:
+                pairs.add((prj.pre, j, dst))
+    return len(pairs)
+
+
+def test_refinement_gain_equals_recount():
+    """The kernel's running gain (from the pre-count matrix) against a recount of both assignments."""
+    from snncc.passes.partition import Incoming, core_assignment, partition_network
+    from snncc.passes.refine import refine_population, unique_inputs
+    step = discretise_network(potjans_diesmann(0.01, seed=4, duration=10.0))
+    lim = Limits(neurons_per_core=24, fan_in_per_core=200)
+    part, _, inc = partition_network(step, lim, moves=False)
+    core_of = core_assignment(part, inc)
+    start = core_of.copy()
+    uptr, upre, selfloop = unique_inputs(inc.indptr, inc.pre, inc.n_neurons)
+    deg = np.diff(inc.indptr)
+    total = 0
+    for name, v in part["populations"].items():
+        lo, k = inc.offsets[name], len(v["cores"])
+        if k > 1:
+            g, _, _ = refine_population(lo, lo + v["slices"][-1][1], v["cores"][0], k, uptr, upre, selfloop,
+                                        deg, core_of, inc.n_neurons, inc.n_pre, 24, 200, 1 << 60, 4, 8, 16)
+            total += g
+    names = {off: name for name, off in inc.offsets.items()}
+    starts = sorted(names)
+
+    def as_dict(arr):
+        out = {}
+        for n, c in enumerate(arr.tolist()):
+            off = max(o for o in starts if o <= n)
+            out[(names[off], n - off)] = c
+        return out
+    assert total > 0
+    assert brute_traffic(step, as_dict(start)) - brute_traffic(step, as_dict(core_of)) == total
+    # fan-in limit kept, no core emptied
+    per_core = {}
+    for prj in step.projections:
+        for j, i in zip(prj.pre_idx.tolist(), prj.post_idx.tolist()):
+            per_core.setdefault(int(core_of[inc.offsets[prj.post] + i]), set()).add((prj.pre, j))
+    assert max(len(s) for s in per_core.values()) <= 200
+    assert np.array_equal(np.unique(core_of), np.arange(part["cores"]))
+
+
+def test_refinement_lowers_cuba_traffic_and_place_uses_members():
+    """1024 neurons on 16 full cores of 64: every improvement must be a swap."""
+    lim = Limits(neurons_per_core=64, cores_per_chip=4)
+    step = discretise_network(cuba(n=1024, duration=10.0))
+    fixed, rep0 = Partition(moves=False).run(step, _T(lim))
+    moved, rep1 = Partition().run(step, _T(lim))
+    assert "members" in moved.attrs["partition"]["populations"]["cuba"]
+    assert "members" not in fixed.attrs["partition"]["populations"]["cuba"]
+    assert check_partition(moved, lim) < check_partition(fixed, lim)
+    assert rep1.summary["moved_neurons"] > 0 and rep1.summary["cores"] == rep0.summary["cores"] == 16
+    assert Partition().run(step, _T(lim))[0].attrs["partition"] == moved.attrs["partition"]  # deterministic
+    placed, _ = Place().run(moved, _T(lim))
+    assert placed.attrs["placement"]["hops"] == placement_hops(placed)
+
+
+def test_checker_rejects_wrong_members():
+    lim = Limits(neurons_per_core=64)
+    step = discretise_network(cuba(n=600, duration=10.0))
+    moved, _ = Partition().run(step, _T(lim))
+    good = moved.attrs["partition"]
+    check_partition(moved, lim)
+    part = json.loads(json.dumps(good))
+    members = part["populations"]["cuba"]["members"]
+    members[1].append(members[0][0])               # one neuron on two cores
+    with pytest.raises(AssertionError):
+        check_partition(moved.with_(attrs={"partition": part}), lim)
+    part = json.loads(json.dumps(good))
+    part["populations"]["cuba"]["members"][0].pop()  # one neuron on no core
+    with pytest.raises((AssertionError, KeyError)):
+        check_partition(moved.with_(attrs={"partition": part}), lim)

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import SnnccError
 from ..ir import Network
 from .base import Pass, Report
-from .partition import Incoming
+from .partition import Incoming, core_assignment
 
 
 def slice_traffic(net: Network, part: dict, inc: Incoming | None = None) -> np.ndarray:
@@ -31,11 +31,7 @@ def slice_traffic(net: Network, part: dict, inc: Incoming | None = None) -> np.n
     have a synapse onto j."""
     inc = inc or Incoming.build(net)
     k = part["cores"]
-    core_of = np.empty(inc.n_neurons, dtype=np.int64)
-    for name, v in part["populations"].items():
-        off = inc.offsets[name]
-        for (a, b), c in zip(v["slices"], v["cores"]):
-            core_of[off + a:off + b] = c
+    core_of = core_assignment(part, inc)
     dest = np.repeat(core_of, np.diff(inc.indptr))
     is_nrn = inc.pre < inc.n_neurons
     pre = inc.pre[is_nrn].astype(np.int64)
