@@ -1,7 +1,11 @@
-"""The reference simulator: a generic event engine plus one numerics kernel per target."""
-from .engine import Wiring, kernel_for, simulate
+"""The reference simulator: a generic event engine plus one numerics kernel per target.
+
+``simulate(net)`` runs a network (float, step or fixed stage) and returns a :class:`Raster`;
+a target's bit-exact arithmetic is a :class:`Kernel` (docs/numerics.md).
+"""
+from .engine import Wiring, deliver, kernel_for, simulate
 from .kernel import EXC, INH, Kernel, OverflowInKernel, StateVar, saturate, wrap
 from .raster import Raster
 
-__all__ = ["EXC", "INH", "Kernel", "OverflowInKernel", "Raster", "StateVar", "Wiring", "kernel_for",
-           "saturate", "simulate", "wrap"]
+__all__ = ["EXC", "INH", "Kernel", "OverflowInKernel", "Raster", "StateVar", "Wiring", "deliver",
+           "kernel_for", "saturate", "simulate", "wrap"]

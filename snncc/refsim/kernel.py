@@ -79,6 +79,20 @@ class Kernel(ABC):
         Returns the indices (ascending, int64) of the neurons that spiked this step.
         """
 
+    def run_steps(self, state: dict[str, np.ndarray], ring: np.ndarray, t0: int, t1: int,
+                  routing: tuple, events: tuple) -> tuple | None:
+        """Optional fast path: advance steps ``t0 .. t1-1`` in one compiled loop.
+
+        A kernel that has a numba ``step`` function can loop over the steps itself and
+        call :func:`snncc.refsim.engine.deliver` after each one (see FloatKernel), which
+        removes the Python overhead per step. ``ring`` is the engine's ring buffer
+        (slot ``t % ring.shape[0]`` is step t's ``x``); ``routing`` and ``events`` are
+        passed through to ``deliver``; return the updated ``events``. The result must
+        equal the per-step path's bit for bit. Returning None (the default) makes the
+        engine call :meth:`step` once per step instead.
+        """
+        return None
+
     def synapse_weights(self, prj) -> np.ndarray:
         """What one event of each synapse of ``prj`` adds to ``x`` (accum_dtype)."""
         return np.asarray(prj.weight, dtype=self.accum_dtype)
@@ -128,5 +142,6 @@ def wrap(values: np.ndarray, bits: int) -> np.ndarray:
 
 
 def saturate(values: np.ndarray, bits: int) -> np.ndarray:
+    """Clip int64 ``values`` to the signed ``bits``-bit range."""
     half = 1 << (bits - 1)
     return np.clip(values, -half, half - 1)

@@ -2,16 +2,20 @@
 
 On disk (``spikes.npz``, written deterministically) a raster is::
 
-    meta            JSON bytes (uint8): {"dt": ms, "steps": n, "sizes": {name: size, ...}, "source": str}
+    meta            JSON bytes (uint8): {"dt": ms, "steps": n, "sizes": {name: size, ...},
+                    "order": [name, ...] (network order), "source": str}
     <name>.step     int64, step index of each spike, sorted by (step, index)
     <name>.index    int32, neuron index within the population
     <name>.<var>    float64 or int64 (steps, size): a recorded state variable, after the step's update
+    <prj>.weight    float64 or int64 (synapses,): a plastic projection's weights after the run
+                    (listed in meta "weights"; synapse order of the projection)
 
 Populations appear in network order; spike sources are included when recorded.
 """
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +33,8 @@ class Raster:
     spikes: dict[str, tuple[np.ndarray, np.ndarray]]
     states: dict[str, np.ndarray] = field(default_factory=dict)  # "pop.var" -> (steps, size)
     source: str = ""
+    #: learned weights after the run, per plastic projection (synapse order, kernel units)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def from_events(cls, dt, steps, sizes, steps_arr, flat_idx, offsets, **kw) -> "Raster":
@@ -67,13 +73,18 @@ class Raster:
     # --- files --------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         path = Path(path)
-        meta = {"dt": self.dt, "steps": self.steps, "sizes": self.sizes, "source": self.source}
+        meta = {"dt": self.dt, "steps": self.steps, "sizes": self.sizes, "order": list(self.sizes),
+                "source": self.source}
+        if self.weights:
+            meta["weights"] = list(self.weights)
         arrays = {"meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
         for name, (s, i) in self.spikes.items():
             arrays[f"{name}.step"] = s.astype(np.int64)
             arrays[f"{name}.index"] = i.astype(np.int32)
         for key, arr in self.states.items():
             arrays[key] = arr
+        for name, arr in self.weights.items():
+            arrays[f"{name}.weight"] = arr
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(write_npz(arrays))
         return path
@@ -84,13 +95,19 @@ class Raster:
         try:
             arrays = read_npz(path.read_bytes())
             meta = json.loads(arrays.pop("meta").tobytes())
+            order = meta.get("order", list(meta["sizes"]))
+            spikes = {name: (arrays.pop(f"{name}.step").astype(np.int64, copy=False),
+                             arrays.pop(f"{name}.index").astype(np.int32, copy=False))
+                      for name in order}
+            sizes = {name: int(meta["sizes"][name]) for name in order}
+            weights = {name: arrays.pop(f"{name}.weight") for name in meta.get("weights", [])}
+            return cls(dt=float(meta["dt"]), steps=int(meta["steps"]), sizes=sizes,
+                       spikes=spikes, states=arrays, source=meta.get("source", ""), weights=weights)
         except FileNotFoundError:
             raise SnnccError(f"{path}: no such raster file") from None
-        except (KeyError, ValueError, OSError) as e:
-            raise SnnccError(f"{path}: not a snncc raster ({e})") from None
-        spikes, states = {}, {}
-        for name in meta["sizes"]:
-            spikes[name] = (arrays.pop(f"{name}.step"), arrays.pop(f"{name}.index"))
-        states.update(arrays)
-        return cls(dt=meta["dt"], steps=meta["steps"], sizes=meta["sizes"], spikes=spikes,
-                   states=states, source=meta.get("source", ""))
+        except IsADirectoryError:
+            raise SnnccError(f"{path}: is a directory, not a raster file",
+                             hint="rasters are .npz files written by `snncc run -o`") from None
+        except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile) as e:
+            raise SnnccError(f"{path}: not a snncc raster ({type(e).__name__}: {e})",
+                             hint="rasters are .npz files written by `snncc run -o`") from None
