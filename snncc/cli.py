@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     _device_args(p)
 
     p = cmd("report", "print a build's report (passes, mapping, resources)")
-    p.add_argument("build", help="build directory")
+    p.add_argument("build", help="build directory, or the <outdir>.report.json of a failed compile")
 
     cmd("targets", "list installed targets and their limits")
     return top
@@ -103,6 +103,8 @@ def _device_args(p):
     p.add_argument("--port", help="serial port of the board, or 'sim' for the simulated board")
     p.add_argument("--baud", type=int, help="UART baud rate")
     p.add_argument("--timeout", type=float, help="seconds to wait for the device or SDK")
+    p.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="target run option, e.g. -O simulator=brian2 for a spinnaker build")
 
 
 def _parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -119,7 +121,9 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
 
 
 def _device_options(args) -> dict[str, Any]:
-    return {k: getattr(args, k) for k in ("port", "baud", "timeout") if getattr(args, k, None) is not None}
+    out = _parse_options(getattr(args, "option", None) or [])
+    out.update({k: getattr(args, k) for k in ("port", "baud", "timeout") if getattr(args, k, None) is not None})
+    return out
 
 
 def _print(obj, args, text: str | None = None):
@@ -254,8 +258,10 @@ def cmd_verify(args) -> int:
 def cmd_report(args) -> int:
     from .build import load_build
     from .report import print_report
-    build = load_build(args.build)
-    rep = build.report()
+    if Path(args.build).is_file() and args.build.endswith(".json"):  # a failed compile's report
+        rep = json.loads(Path(args.build).read_text())
+    else:
+        rep = load_build(args.build).report()
     if args.json:
         _print(rep, args)
     else:

@@ -1,0 +1,165 @@
+"""The emitter: a standalone PyNN script, its data files and a spynnaker.cfg.
+
+Build layout (``BUILD/pynn/``)::
+
+    run.py          the PyNN script (this package's template.py with a header)
+    network.json    populations (PyNN cells), sources, projections, sPyNNaker settings
+    network.npz     spike-source steps and synapse lists (pre, post, weight nA, delay steps)
+    spynnaker.cfg   selects the machine: virtual_board, machine_name or spalloc_server
+
+Weights are written as sPyNNaker will hold them - the 16-bit value times its weight
+step - so sPyNNaker's own conversion reproduces our integers exactly and every
+simulator runs the same weights.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from snncc import __version__
+from snncc.errors import SnnccError
+from snncc.ir import Network
+from snncc.ir.serialize import write_npz
+
+from . import limits as L
+from .lower import weight_scale
+
+PYNN_DIR = "pynn"
+#: cores per chip we let placement constraints claim: the application cores less the
+#: packet gatherer sPyNNaker puts on Ethernet chips, less one spare
+CONSTRAINT_BUDGET = L.APP_CORES_PER_CHIP - 2
+SCRIPT = "run.py"
+
+
+def machine_cfg(options: dict[str, Any], reports: bool = True) -> str:
+    """spynnaker.cfg text: a real machine from the options, else a virtual SpiNN-5 board."""
+    lines = ["# written by snncc; sPyNNaker reads ./spynnaker.cfg from the directory it runs in", "[Machine]"]
+    if options.get("spalloc_server"):
+        lines += [f"spalloc_server = {options['spalloc_server']}", "virtual_board = False"]
+        if options.get("spalloc_user"):
+            lines.append(f"spalloc_user = {options['spalloc_user']}")
+    elif options.get("machine"):
+        lines += [f"machine_name = {options['machine']}", f"version = {int(options.get('version', 5))}",
+                  "virtual_board = False"]
+    else:
+        lines += ["virtual_board = True", f"version = {int(options.get('version', 5))}"]
+    if reports:  # sPyNNaker's placement and routing reports, in ./reports/ beside the script
+        lines += ["", "[Reports]", "write_json_placements = True", "write_json_routing_tables = True",
+                  "write_partitioner_reports = True", "write_application_graph_placer_report = True",
+                  "write_router_summary_report = True"]
+    lines += ["", "[Mode]", "mode = Production", ""]
+    return "\n".join(lines)
+
+
+def is_virtual(cfg_text: str) -> bool:
+    return "virtual_board = True" in cfg_text
+
+
+def _pop_chips(net: Network) -> dict[str, list[int] | None]:
+    """A placement constraint per population where all its slices share one chip of a
+    real SpiNN-5 board; None elsewhere (a constraint can only pin a whole population)."""
+    place = net.attrs.get("placement", {}).get("populations", {})
+    out: dict[str, list[int] | None] = {}
+    used: dict[tuple[int, int], int] = {}
+    for name, cores in place.items():
+        chips = {(c[0], c[1]) for c in cores}
+        chip = next(iter(chips)) if len(chips) == 1 else None
+        # sPyNNaker may split a slice into a neuron core and synapse cores (it does at
+        # small time steps), so pin only what fits twice over beside the system cores
+        need = 2 * len(cores)
+        if chip is not None and chip in L.BOARD_CHIPS and used.get(chip, 0) + need <= CONSTRAINT_BUDGET:
+            used[chip] = used.get(chip, 0) + need
+            out[name] = list(chip)
+        else:
+            out[name] = None
+    return out
+
+
+def neurons_per_core(net: Network, default: int) -> dict[str, int]:
+    """Per population, the largest slice our partitioner made (sPyNNaker splits evenly)."""
+    part = net.attrs.get("partition", {}).get("populations", {})
+    out = {}
+    for p in net.populations:
+        slices = part.get(p.name, {}).get("slices")
+        out[p.name] = max((b - a for a, b in slices), default=default) if slices else min(default, p.size)
+    return out
+
+
+def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) -> dict[str, Any]:
+    cells = net.attrs.get("pynn", {})
+    shifts = net.attrs.get("ring_buffer_shifts", {})
+    summed = net.attrs.get("max_summed_weights", {})
+    npc = neurons_per_core(net, default_npc)
+    chips = _pop_chips(net) if options.get("constraints", True) else {}
+    pops, arrays = [], {}
+    for p in net.populations:
+        cell = cells[p.name]
+        refrac = np.asarray(p.params["t_refract"])  # sPyNNaker's (ceil); the float model rounds
+        tr = np.asarray(cell["params"]["tau_refrac"], dtype=float) / net.dt
+        float_refrac = np.round(tr)
+        if float_refrac.size > 1 and not np.all(float_refrac == float_refrac.flat[0]):
+            float_refrac_out: Any = [int(x) for x in float_refrac]
+        else:
+            float_refrac_out = int(float_refrac.flat[0]) if float_refrac.size else 0
+        pops.append({"name": p.name, "size": p.size, "cell": cell["cell"], "params": cell["params"],
+                     "v_init": cell["v_init"], "refrac_steps": float_refrac_out,
+                     "spinnaker_refrac_steps": int(refrac.max(initial=0)),
+                     "max_summed_weight": summed.get(p.name, [0.0, 0.0]),
+                     "ring_buffer_shifts": shifts.get(p.name, [0, 0]),
+                     "neurons_per_core": int(npc[p.name]), "chip": chips.get(p.name)})
+    srcs = []
+    for s in net.sources:
+        key = np.asarray(s.step, np.int64) * s.size + np.asarray(s.index, np.int64)
+        if key.size and np.unique(key).size < key.size:
+            u, c = np.unique(key, return_counts=True)
+            k = int(u[c > 1][0])
+            raise SnnccError(f"spike source '{s.name}': neuron {k % s.size} fires more than once in step "
+                             f"{k // s.size}; a PyNN SpikeSourceArray fires at most once per time step",
+                             s.loc,
+                             hint="merge the duplicate spikes into one (and double the weight) or use "
+                                  "another source neuron")
+        srcs.append({"name": s.name, "size": s.size, "record": "spikes" in s.record})
+        arrays[f"{s.name}.index"] = np.asarray(s.index, np.int32)
+        arrays[f"{s.name}.step"] = np.asarray(s.step, np.int64)
+    prjs = []
+    for prj in net.projections:
+        r = 0 if prj.receptor == "excitatory" else 1
+        sign = 1.0 if r == 0 else -1.0
+        w = sign * np.asarray(prj.weight, np.float64) / weight_scale(shifts[prj.post][r])
+        q = {"name": prj.name, "pre": prj.pre, "post": prj.post, "receptor": prj.receptor,
+             "synapses": prj.n_synapses}
+        if prj.plasticity is not None:
+            from .stdp import stdp_spec
+            q["stdp"] = stdp_spec(prj.plasticity)   # bounds in nA, like the emitted weights
+        prjs.append(q)
+        arrays[f"{prj.name}.pre"] = np.asarray(prj.pre_idx, np.int32)
+        arrays[f"{prj.name}.post"] = np.asarray(prj.post_idx, np.int32)
+        arrays[f"{prj.name}.weight"] = w
+        arrays[f"{prj.name}.delay"] = np.asarray(prj.delay, np.int64)
+    sizes = {p.name: p.size for p in net.populations}
+    sizes.update({s.name: s.size for s in net.sources})
+    meta = {"name": net.name, "dt": net.dt, "steps": net.steps, "snncc_version": __version__,
+            "populations": pops, "sources": srcs, "projections": prjs, "sizes": sizes}
+    d = Path(outdir) / PYNN_DIR
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "network.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    (d / "network.npz").write_bytes(write_npz(arrays))
+    cfg = machine_cfg(options)
+    (d / "spynnaker.cfg").write_text(cfg)
+    header = (f"{net.name}: a PyNN script written by snncc {__version__} for the spinnaker target "
+              f"({net.n_neurons} neurons, {net.n_synapses} synapses, {net.steps} steps of {net.dt:g} ms).")
+    text = (Path(__file__).with_name("template.py").read_text()).replace("@HEADER@", header)
+    (d / SCRIPT).write_text(text)
+    (d / SCRIPT).chmod(0o755)
+    for name in npc:
+        if npc[name] > L.NEURONS_PER_CORE:
+            raise SnnccError(f"population '{name}': {npc[name]} neurons per core exceeds sPyNNaker's "
+                             f"IF_curr_exp limit of {L.NEURONS_PER_CORE}",
+                             hint=f"compile with -O neurons_per_core={L.NEURONS_PER_CORE} or fewer")
+    return {"script": f"{PYNN_DIR}/{SCRIPT}", "machine": "virtual board" if is_virtual(cfg) else
+            (options.get("machine") or options.get("spalloc_server")),
+            "neurons_per_core": npc, "placement_constraints": {k: v for k, v in chips.items() if v},
+            "ring_buffer_shifts": shifts}

@@ -1,0 +1,252 @@
+"""Lowering for sPyNNaker: PyNN cells kept for the emitter, s16.15 parameters and
+ring-buffer weight scaling for the ``spinnaker`` kernel.
+
+sPyNNaker stores a weight as a 16-bit magnitude ``q`` in the synaptic row; at the
+start of a step the ring buffer's sum of ``q`` (saturating at 0xFFFF) is shifted left
+by the post population's per-receptor *ring-buffer left shift* ``s`` into an s16.15
+current, so one ``q`` step is ``2**(s - 15)`` nA. sPyNNaker picks ``s`` from weight
+statistics (``PopulationVertex.get_ring_buffer_shifts``) unless the population is
+given ``max_expected_summed_weight``. We pick ``s`` from the exact worst case - the
+largest sum of |w| that can land on one neuron in one step (all synapses of equal
+delay firing together) - so the ring buffer never saturates, and hand that sum to
+sPyNNaker in the emitted script, so sPyNNaker uses the very same shift. The report
+states the resulting weight step (the effective precision) per population.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from snncc.errors import SnnccError
+from snncc.ir import FixedPopulation, FixedProjection, Network
+from snncc.passes.base import Pass, Report
+from snncc.passes.delays import RELAY_THRESHOLD, RELAY_WEIGHT, relay_population
+
+from . import limits as L
+
+ONE = 1 << L.ACCUM_FRAC_BITS      # 1.0 in s16.15
+U032 = 1 << 32                    # 1.0 in u0.32 (decay_t = unsigned long fract)
+
+#: PyNN cell type of each float-IR model the SpiNNaker target supports
+CELL_TYPES = {"lif": "IF_curr_exp"}
+
+
+# ------------------------------------------------------------------------ capture cells
+
+@dataclass(frozen=True)
+class CaptureCells(Pass):
+    """Keep each population's PyNN cell parameters (float IR) in ``attrs["pynn"]``.
+
+    Discretise replaces them with per-step coefficients; the emitted PyNN script and
+    sPyNNaker need the originals. Homogeneous parameters are stored as one number.
+    """
+
+    name = "pynn-cells"
+    requires = ("validated",)
+    provides = ("pynn_cells",)
+
+    def run(self, net, target):
+        cells = {}
+        for p in net.populations:
+            if p.model not in CELL_TYPES:
+                raise SnnccError(
+                    f"population '{p.name}': model '{p.model}' is not supported by the spinnaker target "
+                    f"(supported: {', '.join(f'{m} ({c})' for m, c in CELL_TYPES.items())})", p.loc,
+                    hint="use cell_type IF_curr_exp, or compile for the reference target")
+            cells[p.name] = {"cell": CELL_TYPES[p.model],
+                             "params": {k: _compact(v) for k, v in p.params.items()},
+                             "v_init": _compact(p.v_init)}
+        attrs = dict(net.attrs)
+        attrs["pynn"] = cells
+        return net.with_(attrs=attrs), Report(self.name, summary={"populations": len(cells)})
+
+
+def _compact(a: np.ndarray):
+    a = np.asarray(a, dtype=np.float64)
+    if a.size and np.all(a == a[0]):
+        return float(a[0])
+    return [float(x) for x in a]
+
+
+def expand(value, size: int) -> np.ndarray:
+    return np.full(size, float(value)) if np.isscalar(value) else np.asarray(value, dtype=np.float64)
+
+
+# ------------------------------------------------------------------------ relays
+
+#: a relay of the delays pass becomes an IF_curr_exp that fires in the very step its one
+#: input arrives and never again without input: a synaptic time constant of a tenth of a
+#: step (the current is gone after the step), a membrane of two steps and an input far
+#: above threshold (~30 mV for a 0.5 mV threshold at any dt, in float and in s16.15)
+RELAY_CURRENT = 50.0      # nA, replaces the relay's 1 mV delta input
+
+
+def relay_cell(dt: float) -> dict:
+    return {"cell": "IF_curr_exp", "v_init": 0.0, "params": {
+        "cm": 0.1 * dt, "tau_m": 2.0 * dt, "tau_syn_E": 0.1 * dt, "tau_syn_I": 0.1 * dt,
+        "tau_refrac": 0.0, "v_rest": 0.0, "v_reset": 0.0, "v_thresh": RELAY_THRESHOLD, "i_offset": 0.0}}
+
+
+def is_relay(p) -> bool:
+    """Whether ``p`` is a relay population made by the delays pass."""
+    if p.model != "if" or p.synapse != "delta":
+        return False
+    ref = relay_population(p.name, p.size).coef
+    return all(k in p.coef and np.array_equal(p.coef[k], v) for k, v in ref.items())
+
+
+def map_relays(net: Network) -> tuple[Network, list[str]]:
+    """Relays as IF_curr_exp cells in attrs["pynn"], their inputs as RELAY_CURRENT nA."""
+    relays = [p.name for p in net.populations if is_relay(p)]
+    if not relays:
+        return net, []
+    cells = dict(net.attrs.get("pynn", {}))
+    for name in relays:
+        cells[name] = relay_cell(net.dt)
+    prjs = []
+    for prj in net.projections:
+        if prj.post in relays:
+            if prj.receptor != "excitatory" or not np.all(prj.weight == RELAY_WEIGHT):
+                raise SnnccError(f"internal: projection '{prj.name}' into relay '{prj.post}' "
+                                 "is not a relay link")
+            prj = type(prj)(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx,
+                            np.full(prj.n_synapses, RELAY_CURRENT), prj.delay, prj.receptor, prj.plasticity,
+                            prj.loc)
+        prjs.append(prj)
+    return net.with_(projections=prjs, attrs={**net.attrs, "pynn": cells}), relays
+
+
+# ------------------------------------------------------------------------ fixed point
+
+def s1615(x) -> np.ndarray:
+    """Host-side conversion to s16.15 as sPyNNaker's DataType.S1615 encodes it (round)."""
+    return np.round(np.asarray(x, dtype=np.float64) * ONE).astype(np.int64)
+
+
+def u032(x) -> np.ndarray:
+    return np.minimum(np.round(np.asarray(x, dtype=np.float64) * U032), U032 - 1).astype(np.int64)
+
+
+def ring_buffer_shift(max_summed_weight: float) -> int:
+    """sPyNNaker's rule (PopulationVertex.get_ring_buffer_shifts): the smallest power of
+    two strictly above the largest expected summed weight."""
+    w = float(max_summed_weight)
+    p = 0 if w <= 0 else int(math.ceil(max(0.0, math.log2(w))))
+    return p + 1 if w > 0 and 2 ** p <= w else p
+
+
+def weight_scale(shift: int) -> float:
+    """q per nA for a ring-buffer shift (PopulationVertex.__get_weight_scale)."""
+    return 2.0 ** (16 - (shift + 1))
+
+
+def summed_weights(net: Network) -> dict[str, np.ndarray]:
+    """Per population: (2, size) largest sum of |w| one neuron can receive in one step,
+    per receptor, taken over delays (synapses of one delay can all fire at once)."""
+    out = {p.name: np.zeros((2, p.size)) for p in net.populations}
+    for prj in net.projections:
+        if prj.n_synapses == 0:
+            continue
+        size = out[prj.post].shape[1]
+        rec = 0 if prj.receptor == "excitatory" else 1
+        d = prj.delay.astype(np.int64)
+        dmin = int(d.min())
+        key = (d - dmin) * size + prj.post_idx
+        w = np.abs(prj.weight)
+        if prj.plasticity is not None:  # STDP may grow every weight to w_max
+            w = np.maximum(w, abs(float(prj.plasticity.w_max)))
+        sums = np.bincount(key, weights=w, minlength=(int(d.max()) - dmin + 1) * size)
+        per = sums.reshape(-1, size).max(axis=0)
+        out[prj.post][rec] = np.maximum(out[prj.post][rec], per)
+    return out
+
+
+def lower_cells(name: str, size: int, cell: dict, dt: float) -> tuple[dict, dict]:
+    """FixedPopulation params and widths of one IF_curr_exp population, as sPyNNaker
+    computes them (neuron_model_lif_impl.h, synapse_types_exponential_impl.h)."""
+    p = {k: expand(v, size) for k, v in cell["params"].items()}
+    params = {
+        "v_init": s1615(expand(cell["v_init"], size)),
+        "v_rest": s1615(p["v_rest"]),
+        "v_reset": s1615(p["v_reset"]),
+        "v_thresh": s1615(p["v_thresh"]),
+        "i_offset": s1615(p["i_offset"]),
+        "r_mem": s1615(p["tau_m"] / p["cm"]),                   # R = tau_m / c_m  (MOhm)
+        "exp_tc": s1615(np.exp(-dt / p["tau_m"])),              # exp(-ts / tau_m)
+        "t_refract": np.ceil(np.round(p["tau_refrac"] / dt, 9)).astype(np.int64),  # lif_ceil_accum
+    }
+    for rec in ("E", "I"):
+        tau = p[f"tau_syn_{rec}"]
+        decay = np.exp(-dt / tau)
+        params[f"decay_{rec}"] = u032(decay)
+        params[f"init_{rec}"] = u032(tau / dt * (1.0 - decay))  # charge of one step
+    widths = {k: 32 for k in params}
+    widths["t_refract"] = 16
+    return params, widths
+
+
+# ------------------------------------------------------------------------ the pass
+
+@dataclass(frozen=True)
+class SpinnakerLower(Pass):
+    """Step-stage network -> fixed-stage network for the ``spinnaker`` kernel."""
+
+    name = "spinnaker-lower"
+    requires = ("discretised", "pynn_cells")
+    provides = ("lowered",)
+
+    def run(self, net, target):
+        net, relays = map_relays(net)
+        cells = net.attrs.get("pynn", {})
+        dt = net.dt
+        sums = summed_weights(net)
+        pops, prow = [], []
+        shifts: dict[str, list[int]] = {}
+        for p in net.populations:
+            if p.name not in cells:
+                raise SnnccError(
+                    f"population '{p.name}' (model '{p.model}') has no PyNN cell; the spinnaker target "
+                    "maps only populations of the model file and relays of the delays pass", p.loc)
+            params, widths = lower_cells(p.name, p.size, cells[p.name], dt)
+            s = [ring_buffer_shift(sums[p.name][r].max(initial=0.0)) for r in (0, 1)]
+            shifts[p.name] = s
+            params["shift_E"] = np.full(p.size, s[0])
+            params["shift_I"] = np.full(p.size, s[1])
+            widths["shift_E"] = widths["shift_I"] = 5
+            pops.append(FixedPopulation(p.name, p.size, "spinnaker", params, widths, p.record, p.loc))
+            prow.append({"population": p.name, "max_summed_E_nA": float(sums[p.name][0].max(initial=0.0)),
+                         "max_summed_I_nA": float(sums[p.name][1].max(initial=0.0)),
+                         "shift_E": s[0], "shift_I": s[1],
+                         "weight_step_E_nA": 1.0 / weight_scale(s[0]),
+                         "weight_step_I_nA": 1.0 / weight_scale(s[1])})
+        prjs, wrow = [], []
+        for prj in net.projections:
+            r = 0 if prj.receptor == "excitatory" else 1
+            scale = weight_scale(shifts[prj.post][r])
+            mag = np.abs(prj.weight)
+            q = np.rint(mag * scale).astype(np.int64)
+            if q.size and q.max() > 0xFFFF:  # cannot happen with the worst-case shift
+                raise SnnccError(f"internal: projection '{prj.name}' weight {q.max()} exceeds 16 bits")
+            err = np.abs(q / scale - mag)
+            prjs.append(FixedProjection(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx, q,
+                                        prj.delay, L.WEIGHT_BITS, prj.receptor, prj.plasticity, prj.loc))
+            wrow.append({"projection": prj.name, "synapses": prj.n_synapses,
+                         "weight_step_nA": 1.0 / scale,
+                         "max_abs_error_nA": float(err.max()) if err.size else 0.0,
+                         "max_rel_error": float((err / np.where(mag > 0, mag, 1)).max()) if err.size else 0.0,
+                         "zeroed": int(((q == 0) & (mag > 0)).sum())})
+        attrs = dict(net.attrs)
+        attrs["ring_buffer_shifts"] = shifts
+        attrs["max_summed_weights"] = {p: [float(sums[p][r].max(initial=0.0)) for r in (0, 1)] for p in sums}
+        out = net.with_(populations=pops, projections=prjs, stage="fixed", target="spinnaker", attrs=attrs)
+        report = Report(self.name, summary={
+            "format": "s16.15 state, 16-bit weights with per-population ring-buffer shifts",
+            "max_weight_rel_error": max((r["max_rel_error"] for r in wrow), default=0.0)},
+            tables={"ring_buffers": prow, "weights": wrow},
+            notes=([f"relay populations of the delays pass as IF_curr_exp cells: {', '.join(relays)}"]
+                   if relays else []) +
+            ["shifts chosen from the worst-case summed weight and passed to sPyNNaker as "
+             "max_expected_summed_weight, so sPyNNaker uses the same shifts"])
+        return out, report

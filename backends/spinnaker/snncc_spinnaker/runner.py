@@ -1,0 +1,91 @@
+"""``snncc run`` for a spinnaker build: the emitted script on SpiNNaker or on pyNN.brian2.
+
+The script runs in a subprocess (sPyNNaker and Brian2 keep global state and may take
+long); its spikes come back as an npz of snncc step indices and become a Raster.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from snncc.errors import SnnccError
+from snncc.refsim.raster import Raster
+
+from .emit import PYNN_DIR, SCRIPT, is_virtual
+from .mapping import sandbox_env
+
+SIMULATORS = {"spinnaker": "pyNN.spiNNaker", "brian2": "pyNN.brian2", "nest": "pyNN.nest"}
+
+_DRIVER = """
+import sys
+sys.path.insert(0, {dir!r})
+import importlib
+sim = importlib.import_module({sim!r})
+import run
+run.BRIAN2_CODEGEN = {codegen!r}
+run.main(sim, {steps!r}, {out!r})
+"""
+
+
+def run_script(pynn_dir: Path, simulator: str = "brian2", steps: int | None = None,
+               timeout: float | None = None, codegen: str = "numpy") -> Raster:
+    """Run ``pynn_dir/run.py`` on ``simulator`` (spinnaker, brian2, nest); return its Raster."""
+    if simulator not in SIMULATORS:
+        raise SnnccError(f"unknown simulator '{simulator}' for a spinnaker build "
+                         f"(known: {', '.join(SIMULATORS)})")
+    module = SIMULATORS[simulator]
+    cfg = (pynn_dir / "spynnaker.cfg").read_text() if (pynn_dir / "spynnaker.cfg").exists() else ""
+    if simulator == "spinnaker" and is_virtual(cfg):
+        raise SnnccError(
+            f"{pynn_dir / 'spynnaker.cfg'} names no SpiNNaker machine (virtual_board = True), and a "
+            "virtual board maps a network but cannot run it",
+            hint="run the same script on Brian2: snncc run BUILD -O simulator=brian2; or recompile with "
+                 "-O machine=BOARD_IP (and -O version=3|5) or -O spalloc_server=URL")
+    with tempfile.TemporaryDirectory(prefix="snncc-spinnaker-run-") as tmp:
+        out = Path(tmp) / "spikes.npz"
+        home = Path(tmp) / "home"
+        home.mkdir()
+        env = sandbox_env(home) if simulator == "spinnaker" else None
+        if simulator == "spinnaker":
+            (home / ".spynnaker.cfg").write_text(cfg)
+        code = _DRIVER.format(dir=str(pynn_dir), sim=module, codegen=codegen, steps=steps, out=str(out))
+        try:
+            proc = subprocess.run([sys.executable, "-c", code], cwd=tmp, env=env, capture_output=True,
+                                  text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SnnccError(f"{module} did not finish the run within {timeout:g} s",
+                             hint="raise --timeout or run fewer --steps") from None
+        if proc.returncode != 0 or not out.exists():
+            err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+            if any("No module named" in ln for ln in err[-3:]):
+                raise SnnccError(f"{module} is not installed: {err[-1]}",
+                                 hint="pip install brian2 (for -O simulator=brian2) or sPyNNaker")
+            log = Path(tempfile.gettempdir()) / f"snncc-spinnaker-{simulator}.log"
+            log.write_text(proc.stdout + "\n" + proc.stderr)
+            raise SnnccError(f"the PyNN script failed on {module}: {err[-1] if err else 'no output'}",
+                             hint=f"full output in {log}")
+        return load_spikes(out)
+
+
+def load_spikes(path: Path) -> Raster:
+    with np.load(path) as z:
+        meta = json.loads(bytes(z["meta"]).decode())
+        spikes = {name: (z[f"{name}.step"].astype(np.int64), z[f"{name}.index"].astype(np.int32))
+                  for name in meta["sizes"]}
+    return Raster(dt=meta["dt"], steps=meta["steps"], sizes=dict(meta["sizes"]), spikes=spikes,
+                  source=meta["simulator"])
+
+
+def run_build(build, steps: int | None, options: dict[str, Any]) -> Raster:
+    pynn_dir = Path(build.path) / PYNN_DIR
+    if not (pynn_dir / SCRIPT).exists():
+        raise SnnccError(f"{build.path}: no {PYNN_DIR}/{SCRIPT}; this build is damaged",
+                         hint="recompile it with snncc compile MODEL --target spinnaker -o BUILD")
+    return run_script(pynn_dir, str(options.get("simulator", "spinnaker")), steps,
+                      options.get("timeout"), str(options.get("codegen", "numpy")))

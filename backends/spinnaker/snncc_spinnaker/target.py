@@ -1,0 +1,117 @@
+"""The ``spinnaker`` target: sPyNNaker 7.4.1 through a generated PyNN script."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from snncc.errors import SnnccError
+from snncc.passes import Delays, Discretise, Partition, Place, Validate
+from snncc.targets import Target
+
+from . import limits as L
+from .emit import PYNN_DIR, emit
+from .lower import CaptureCells, SpinnakerLower
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if str(v).lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(v).lower() in ("0", "false", "no", "off"):
+        return False
+    raise SnnccError(f"expected true or false, not '{v}'")
+
+
+class SpinnakerTarget(Target):
+    name = "spinnaker"
+    description = ("SpiNNaker 1 via sPyNNaker 7.4.1: a PyNN script (runs unchanged but for the import on "
+                   "pyNN.brian2/nest), mapped on a virtual board at compile time")
+    limits = L.LIMITS
+    options = {
+        "neurons_per_core": f"most neurons on one core (default {L.NEURONS_PER_CORE}, sPyNNaker's limit)",
+        "machine": "board IP/hostname for spynnaker.cfg (default: a virtual board)",
+        "version": "SpiNNaker board version for spynnaker.cfg: 5 (48 chips, default) or 3 (4 chips)",
+        "spalloc_server": "spalloc server URL for spynnaker.cfg",
+        "spalloc_user": "spalloc user name",
+        "map": "run sPyNNaker's mapping on a virtual board as a fit check (default true)",
+        "map_timeout": "seconds to allow sPyNNaker's mapping (default 300)",
+        "constraints": "pass our placement to sPyNNaker as chip constraints where a population fits one "
+                       "chip (default true)",
+        "relays": "delays: realise delays beyond sPyNNaker's delay extensions with relay neurons (default "
+                  "true; false: refuse)",
+        "partition": "partition: greedy (default) or contiguous",
+        "simulator": "snncc run: spinnaker (the machine in spynnaker.cfg, default), brian2 or nest",
+        "codegen": "snncc run -O simulator=brian2: numpy (default) or cython",
+    }
+
+    def _npc(self, options) -> int:
+        npc = int(options.get("neurons_per_core", L.NEURONS_PER_CORE))
+        if not 1 <= npc <= L.NEURONS_PER_CORE:
+            raise SnnccError(f"-O neurons_per_core={npc}: sPyNNaker's IF_curr_exp holds 1 to "
+                             f"{L.NEURONS_PER_CORE} neurons per core")
+        return npc
+
+    def pipeline(self, options):
+        self.limits = L.limits(self._npc(options))   # delays and partition read the core size
+        return [Validate(), CaptureCells(), Discretise(),
+                Delays(relays=_bool(options.get("relays", True))),
+                # sPyNNaker maps contiguous slices only, so no neuron moves: the reported
+                # traffic is then the traffic sPyNNaker really routes.
+                Partition(method=str(options.get("partition", "greedy")), moves=False), Place(), SpinnakerLower()]
+
+    def kernel(self, net, strict=False):
+        from .kernel import SpinnakerKernel
+        return SpinnakerKernel(net, strict=strict)
+
+    def emit(self, net, outdir: Path, options):
+        figures = emit(net, outdir, options, self._npc(options))
+        if _bool(options.get("map", True)):
+            from .mapping import check_mapping
+            m = check_mapping(Path(outdir) / PYNN_DIR, float(options.get("map_timeout", 300)),
+                              int(options.get("version", 5)))
+            figures.update(summarise(net, m))
+        return figures
+
+    def run(self, build, steps, options):
+        from .runner import run_build
+        return run_build(build, steps, options)
+
+
+def summarise(net, m: dict) -> dict:
+    """sPyNNaker's mapping beside ours: cores, chips, routing entries, shifts."""
+    part = net.attrs.get("partition", {})
+    place = net.attrs.get("placement", {})
+    tables = m.get("routing_entries", {})
+    unc = tables.get("uncompressed", {})
+    pre = tables.get("precompressed", unc)
+    ours = net.attrs.get("ring_buffer_shifts", {})
+    theirs = m.get("ring_buffer_shifts", {})
+    mism = sorted(k for k in ours if k in theirs and list(ours[k]) != list(theirs[k]))
+    rows = []
+    for p in net.populations:
+        sp = m.get("populations", {}).get(p.name, [])
+        rows.append({"population": p.name, "neurons": p.size,
+                     "cores_snncc": len(part.get("populations", {}).get(p.name, {}).get("cores", [])),
+                     "cores_spynnaker": len(sp),
+                     "chips_snncc": len({(c[0], c[1]) for c in place.get("populations", {}).get(p.name, [])}),
+                     "chips_spynnaker": len({(c[0], c[1]) for c in sp}),
+                     "shifts_snncc": ours.get(p.name), "shifts_spynnaker": theirs.get(p.name),
+                     "shifts_spynnaker_unpinned": m.get("default_ring_buffer_shifts", {}).get(p.name)})
+    sec = m.get("seconds", {})
+    return {
+        "spynnaker_fits": True,
+        "spynnaker_cores": m["cores"], "spynnaker_chips": m["chips"],
+        "spynnaker_chips_with_system_cores": m.get("chips_with_system"),
+        "spynnaker_cores_by_vertex": m["cores_by_vertex_type"],
+        "spynnaker_population_cores": sum(r["cores_spynnaker"] for r in rows),
+        "spynnaker_routing_entries": sum(unc.values()),
+        "spynnaker_routing_entries_merged": sum(pre.values()),
+        "spynnaker_max_routing_entries_per_chip": max(pre.values(), default=0),
+        "router_entries_per_chip_limit": L.ROUTER_ENTRIES,
+        "snncc_cores": part.get("cores"), "snncc_chips": place.get("chips"),
+        "ring_buffer_shifts_agree": not mism, "ring_buffer_shift_mismatches": mism,
+        "spynnaker_map_seconds": sec.get("map_and_generate"), "spynnaker_build_seconds": sec.get("build"),
+        "spynnaker_subprocess_seconds": m.get("subprocess_seconds"),
+        "mapping": rows,
+    }

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""@HEADER@
+
+    python run.py                  run on the SpiNNaker machine named in ./spynnaker.cfg
+    python run.py --steps 500      run 500 steps instead of the model's own length
+
+For another PyNN simulator change only the import at the bottom (pyNN.brian2,
+pyNN.nest). network.json and network.npz beside this file hold the network; spikes
+are written to spikes_<simulator>.npz as (step, neuron) per population, where step
+follows snncc's timing contract: a spike at step t over a synapse of delay d reaches
+its target in step t + d, on every simulator, so runs compare step for step.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: per simulator: (steps taken off every delay, steps added to the refractory period) so
+#: that spikes land at snncc's step indices. Brian2 applies a synaptic event after the
+#: neuron update of the step it arrives in (one step late) and counts the spike step as
+#: the first refractory step; sPyNNaker keeps the contract as it is.
+LATENCY = {"pyNN.spiNNaker": (0, 0), "pyNN.brian2": (1, 1)}
+#: Brian2 code generation: "numpy" starts at once; "cython" compiles first (minutes), then runs faster
+BRIAN2_CODEGEN = "numpy"
+
+
+def load():
+    with open(os.path.join(HERE, "network.json")) as f:
+        meta = json.load(f)
+    data = np.load(os.path.join(HERE, "network.npz"))
+    return meta, {k: data[k] for k in data.files}
+
+
+def _values(v, size):
+    return np.full(size, float(v)) if np.isscalar(v) else np.asarray(v, dtype=float)
+
+
+def build(sim, meta, data):
+    """Create the network on ``sim``; returns {name: PyNN population}."""
+    name = sim.__name__
+    if name not in LATENCY:
+        print(f"warning: {name}: timing compensation unknown; spikes may be off by a step",
+              file=sys.stderr)
+    shift, extra_refrac = LATENCY.get(name, (0, 0))
+    dt = meta["dt"]
+    sim.setup(timestep=dt)
+    on_spinnaker = name == "pyNN.spiNNaker"
+    if name == "pyNN.brian2":
+        import brian2  # PyNN leaves spike sources on brian2's 0.1 ms default clock
+        brian2.defaultclock.dt = dt * brian2.ms
+        brian2.prefs.codegen.target = BRIAN2_CODEGEN
+    pops = {}
+    for p in meta["populations"]:
+        params = {k: v if np.isscalar(v) else np.asarray(v) for k, v in p["params"].items()}
+        if not on_spinnaker:
+            # exact-integration simulators: the refractory period of snncc's float model
+            steps = np.asarray(p["refrac_steps"]) + extra_refrac
+            params["tau_refrac"] = float(steps.flat[0]) * dt if np.all(steps == steps.flat[0]) else steps * dt
+        extra = {}
+        if on_spinnaker:
+            extra["additional_parameters"] = {"max_expected_summed_weight": p["max_summed_weight"]}
+        pop = sim.Population(p["size"], getattr(sim, p["cell"])(**params), label=p["name"], **extra)
+        pop.initialize(v=_values(p["v_init"], p["size"]))
+        if on_spinnaker:
+            pop.set_max_atoms_per_core(p["neurons_per_core"])
+            if p.get("chip") is not None:
+                pop.add_placement_constraint(*p["chip"])
+        pop.record("spikes")
+        pops[p["name"]] = pop
+    for s in meta["sources"]:
+        idx, step = data[f"{s['name']}.index"], data[f"{s['name']}.step"]
+        times = [list(step[idx == k] * dt) for k in range(s["size"])]
+        pop = sim.Population(s["size"], sim.SpikeSourceArray(spike_times=times), label=s["name"])
+        if s["record"]:
+            pop.record("spikes")
+        pops[s["name"]] = pop
+    for q in meta["projections"]:
+        pre, post = data[f"{q['name']}.pre"], data[f"{q['name']}.post"]
+        w, d = data[f"{q['name']}.weight"], data[f"{q['name']}.delay"]
+        delay_ms = (d - shift) * dt
+        if name == "pyNN.brian2":
+            if "stdp" in q:
+                raise NotImplementedError(f"projection {q['name']}: STDP runs on sPyNNaker (and NEST) "
+                                          "from this script, not yet on pyNN.brian2")
+            _connect_brian2(sim, pops[q["pre"]], pops[q["post"]], q, pre, post, w, delay_ms)
+        else:
+            conns = np.column_stack([pre, post, w, delay_ms])
+            sim.Projection(pops[q["pre"]], pops[q["post"]],
+                           sim.FromListConnector(conns, column_names=["weight", "delay"]),
+                           _synapse(sim, q.get("stdp")), receptor_type=q["receptor"], label=q["name"])
+    return pops
+
+
+def _synapse(sim, stdp):
+    """StaticSynapse, or pair STDP as PyNN's STDPMechanism (weights and delays from the list)."""
+    if stdp is None:
+        return sim.StaticSynapse()
+    timing = sim.SpikePairRule(tau_plus=stdp["tau_plus"], tau_minus=stdp["tau_minus"],
+                               A_plus=stdp["A_plus"], A_minus=stdp["A_minus"])
+    weight = getattr(sim, stdp["weight_dependence"])(w_min=stdp["w_min"], w_max=stdp["w_max"])
+    return sim.STDPMechanism(timing_dependence=timing, weight_dependence=weight)
+
+
+def _connect_brian2(sim, pre_pop, post_pop, q, pre, post, w, delay_ms):
+    """Vectorised connection on brian2 (PyNN's connectors set one synapse at a time),
+    and delay 0 where the compensated delay needs it (PyNN refuses delays below dt)."""
+    import brian2
+    prj = sim.Projection(pre_pop, post_pop, sim.FromListConnector([], column_names=["weight", "delay"]),
+                         sim.StaticSynapse(), receptor_type=q["receptor"], label=q["name"])
+    syn = prj._brian2_synapses[0][0]
+    if len(pre):
+        syn.connect(i=pre.astype(np.int64), j=post.astype(np.int64))
+        syn.weight = w * brian2.nA
+        syn.delay = delay_ms * brian2.ms
+    prj._n_connections = len(pre)
+    return prj
+
+
+def collect(pops, meta):
+    """{population: (steps, indices)} of every recorded population."""
+    dt, out = meta["dt"], {}
+    names = [p["name"] for p in meta["populations"]] + [s["name"] for s in meta["sources"] if s["record"]]
+    for name in names:
+        steps, idx = [], []
+        seg = pops[name].get_data("spikes").segments[0]
+        for k, st in enumerate(seg.spiketrains):
+            t = np.asarray(st.rescale("ms").magnitude, dtype=float)
+            steps.append(np.rint(t / dt).astype(np.int64))
+            idx.append(np.full(t.size, int(st.annotations.get("source_index", k)), dtype=np.int64))
+        s = np.concatenate(steps) if steps else np.zeros(0, np.int64)
+        i = np.concatenate(idx) if idx else np.zeros(0, np.int64)
+        order = np.lexsort((i, s))
+        out[name] = (s[order], i[order])
+    return out
+
+
+def _virtual_board():
+    path = os.path.join(HERE, "spynnaker.cfg")
+    if not os.path.exists(path):
+        return False
+    with open(path) as f:
+        return "virtual_board=true" in [ln.strip().replace(" ", "").lower() for ln in f]
+
+
+def main(sim, steps=None, out=None):
+    """Build, run ``steps`` steps, write the spikes; returns the output path."""
+    os.chdir(HERE)  # sPyNNaker reads ./spynnaker.cfg and writes reports/ here
+    meta, data = load()
+    steps = meta["steps"] if steps is None else int(steps)
+    t0 = time.perf_counter()
+    pops = build(sim, meta, data)
+    t1 = time.perf_counter()
+    sim.run(steps * meta["dt"])
+    t2 = time.perf_counter()
+    if sim.__name__ == "pyNN.spiNNaker" and _virtual_board():
+        sim.end()
+        print("spynnaker.cfg selects a virtual board: the network was mapped, not run; set "
+              "machine_name or spalloc_server there to run it", file=sys.stderr)
+        return None
+    spikes = collect(pops, meta)
+    sim.end()
+    out = out or os.path.join(HERE, f"spikes_{sim.__name__.split('.')[-1]}.npz")
+    arrays = {"meta": np.frombuffer(json.dumps({
+        "dt": meta["dt"], "steps": steps, "simulator": sim.__name__,
+        "sizes": {k: n for k, n in meta["sizes"].items() if k in spikes},
+        "seconds": {"build": t1 - t0, "run": t2 - t1}}).encode(), dtype=np.uint8)}
+    for name, (s, i) in spikes.items():
+        arrays[f"{name}.step"], arrays[f"{name}.index"] = s, i
+    np.savez(out, **arrays)
+    return out
+
+
+if __name__ == "__main__":
+    import pyNN.spiNNaker as sim  # the only line to change for pyNN.brian2 or pyNN.nest
+    n = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else None
+    print(main(sim, n))
