@@ -4,6 +4,9 @@
 // every configuration and state memory. A STEP updates neurons 0..n_neurons-1 one after
 // another (docs/fpga-numerics.md gives the arithmetic), then routes this step's spikes
 // and the frame's input rows through the sparse synapse table into the delay ring.
+// With a pair-STDP rule in the PARAM words (docs/stdp.md) a step also decays the traces
+// before delivery, depresses each plastic synapse after routing it, sweeps the plastic
+// synapses into neurons that fired (potentiation) and adds this step's spikes to the traces.
 // Memory reads have two clocks of latency here (address register + synchronous RAM):
 // a value addressed in one state is used two states later.
 `default_nettype none
@@ -63,6 +66,12 @@ module snn_ctrl #(
     snn_ram #(.AW(RAW),     .DW(16)) u_ring  (i_clk, rng_we, rng_addr, rng_wd, rng_q);
     snn_ram #(.AW(LOG2N+2), .DW(16)) u_state (i_clk, st_we, st_addr, st_wd, st_q);
     snn_ram #(.AW(LOG2N),   .DW(16)) u_spk   (i_clk, spk_we, spk_addr, spk_wd, spk_q);
+    // STDP traces (docs/stdp.md): x of row a at {0, a}, y of neuron n at {1, n}
+    reg  [LOG2R:0] tr_addr; reg tr_we; reg [15:0] tr_wd; wire [15:0] tr_q;
+    snn_ram #(.AW(LOG2R+1), .DW(16)) u_trace (i_clk, tr_we, tr_addr, tr_wd, tr_q);
+    // neurons that fired this step (set in the neuron phase, cleared with the trace increments)
+    reg  [LOG2N-1:0] fr_addr; reg fr_we; reg fr_wd; wire fr_q;
+    snn_ram #(.AW(LOG2N), .DW(1)) u_fired (i_clk, fr_we, fr_addr, fr_wd, fr_q);
 
     // ------------------------------------------------------------------ registers
     reg [6:0] st, ret;
@@ -98,6 +107,17 @@ module snn_ctrl #(
     reg [15:0] row, syn_lo;            // row: high bits unused; syn_lo[15:14]: plastic, reserved
     /* verilator lint_on UNUSEDSIGNAL */
     reg [15:0] syn_i, syn_n;
+    // pair STDP: the rule (PARAM words 5, 6, 7, 13, 14), fired flags, the update datapath
+    reg [3:0] k_plus, k_minus;
+    reg stdp_on, mult;
+    reg [15:0] a_plus, a_minus, wmin_f, wmax_f;
+    reg [15:0] syn_hi;                 // synapse word 1: [15:8] weight fraction, [7:0] post
+    reg [15:0] qa, qx;                 // potentiation sweep: row, its x trace
+    reg u_dep;
+    reg [6:0] uret;
+    reg [15:0] mul_a, mul_b;
+    reg [19:0] prod;                   // the product >> 12 (every result shifts by >= 12)
+    reg [19:0] u_d;                    // (a * trace) >> 12 < 2**19
 
     localparam [6:0]
         S_IDLE = 0, S_HDR_A = 1, S_HDR_W = 2, S_HDR_B = 3, S_DISPATCH = 4, S_NAK = 5, S_NAK2 = 6,
@@ -111,7 +131,15 @@ module snn_ctrl #(
         S_D0 = 43, S_D1 = 44, S_D2 = 45, S_DI1 = 46, S_DI2 = 47, S_DI3 = 48,
         S_R0 = 49, S_R1 = 50, S_R2 = 51, S_R3 = 52,
         S_Y0 = 53, S_Y1 = 54, S_Y2 = 55, S_Y3 = 56, S_Y4 = 57, S_Y5 = 58,
-        S_RESP = 59, S_RESP_A = 60, S_RESP_W = 61, S_RESP_LO = 62, S_RESP_HI = 63, S_ACK = 64, S_N9B = 65;
+        S_RESP = 59, S_RESP_A = 60, S_RESP_W = 61, S_RESP_LO = 62, S_RESP_HI = 63, S_ACK = 64, S_N9B = 65,
+        S_T0 = 66, S_T1 = 67, S_T2 = 68, S_T3 = 69, S_T4 = 70, S_T5 = 71, S_T6 = 72,
+        S_K0 = 73, S_K1 = 74, S_K2 = 75,
+        S_E1 = 76, S_E2 = 77, S_E3 = 78,
+        S_U1 = 80, S_U2 = 81, S_U3 = 82, S_U4 = 83, S_U5 = 84, S_U6 = 85,
+        S_Q0 = 86, S_Q1 = 87, S_Q2 = 88, S_Q3 = 89, S_Q4 = 90, S_Q5 = 91, S_Q6 = 92, S_Q7 = 93,
+        S_Q8 = 94,
+        S_I0 = 95, S_I1 = 96, S_I2 = 97, S_I3 = 98, S_I4 = 99, S_I5 = 100,
+        S_J1 = 101, S_J2 = 102, S_J3 = 103, S_J4 = 104, S_J5 = 105, S_FIN = 106, S_Q9 = 107, S_Q10 = 108;
 
     assign o_tx_data = push_b;
     assign o_tx_valid = (st == S_PUSH);
@@ -207,6 +235,26 @@ module snn_ctrl #(
     wire [LOG2D-1:0] dslot = slot + syn_lo[8+LOG2D-1:8] + 1'b1;
     wire signed [15:0] w16 = {{8{syn_lo[7]}}, syn_lo[7:0]};
 
+    // pair STDP update of one synapse (docs/stdp.md): W is the 8.8 magnitude of the weight
+    wire [7:0] w_mag = syn_lo[13] ? (8'd0 - syn_lo[7:0]) : syn_lo[7:0];
+    wire [15:0] u_w = {w_mag, syn_hi[15:8]};
+    wire [15:0] m_frac = (prod > 20'h08000) ? 16'h8000 : prod[15:0];
+    // one adder: W - d (depression) or W + d (potentiation), then the bound on that side
+    wire signed [21:0] w_sum = u_dep ? $signed({6'd0, u_w}) - $signed({2'd0, u_d})
+                                     : $signed({6'd0, u_w}) + $signed({2'd0, u_d});
+    wire [15:0] w_bound = u_dep ? wmin_f : wmax_f;
+    wire w_clip = u_dep ? (w_sum < $signed({6'd0, w_bound})) : (w_sum > $signed({6'd0, w_bound}));
+    wire [15:0] w_new = w_clip ? w_bound : w_sum[15:0];
+    wire [7:0] w_byte = syn_lo[13] ? (8'd0 - w_new[15:8]) : w_new[15:8];
+    wire [16:0] tr_inc = {1'b0, tr_q} + 17'd4096;
+    wire [15:0] tr_sat = tr_inc[16] ? 16'hFFFF : tr_inc[15:0];
+    wire [3:0] k_tr = qa[0] ? k_minus : k_plus;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] mul32 = mul_a * mul_b;          // one SB_MAC16 (yosys -dsp); [11:0] unused
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [15:0] n_inputs = (i_len - 16'd1) >> 1;
+    wire [15:0] pb_row = {i_pb_data, lo_b};     // an input row of the STEP frame
+
     task start_frame;
         input [7:0] c;
         input [15:0] l;
@@ -238,7 +286,7 @@ module snn_ctrl #(
 
     always @(posedge i_clk) begin
         par_we <= 1'b0; ncf_we <= 1'b0; row_we <= 1'b0; syn_we <= 1'b0;
-        rng_we <= 1'b0; st_we <= 1'b0; spk_we <= 1'b0;
+        rng_we <= 1'b0; st_we <= 1'b0; spk_we <= 1'b0; tr_we <= 1'b0; fr_we <= 1'b0;
         o_release <= 1'b0;
         o_tx_start <= 1'b0;
         if (i_rst) begin
@@ -339,7 +387,7 @@ module snn_ctrl #(
                             n <= 0;
                             k_spk <= 16'd0;
                             if (hdr[0][0] || fresh) begin ia <= 16'd0; fresh <= 1'b0; st <= S_INIT_A; end
-                            else st <= (n_neur == 16'd0) ? S_D0 : S_N0;
+                            else st <= (n_neur == 16'd0) ? S_T0 : S_N0;
                             ib <= 16'd0;             // delivery: spike-list index
                             syn_i <= 16'd0;          // delivery: input index
                         end
@@ -444,12 +492,14 @@ module snn_ctrl #(
             end
             S_CLR: begin
                 rng_addr <= ia[RAW-1:0]; rng_wd <= 16'd0; rng_we <= 1'b1;
+                tr_addr <= ia[LOG2R:0]; tr_wd <= 16'd0; tr_we <= 1'b1;   // RAW > LOG2R: every trace
+                fr_addr <= ia[LOG2N-1:0]; fr_wd <= 1'b0; fr_we <= 1'b1;
                 ia <= ia + 1'b1;
                 if (ia == (1 << RAW) - 1) begin
                     slot <= 0;
                     step_cnt <= 32'd0;
                     ib <= 16'd0;
-                    st <= (ret == S_N0 && n_neur == 16'd0) ? S_D0 : ret;
+                    st <= (ret == S_N0 && n_neur == 16'd0) ? S_T0 : ret;
                 end
             end
             // ------------------------------------------------------- neuron phase
@@ -484,6 +534,7 @@ module snn_ctrl #(
                 if (fired) begin
                     spk_addr <= k_spk[LOG2N-1:0]; spk_wd <= {{(16-LOG2N){1'b0}}, n}; spk_we <= 1'b1;
                     k_spk <= k_spk + 1'b1;
+                    fr_addr <= n; fr_wd <= 1'b1; fr_we <= 1'b1;
                 end
                 st <= S_N11;
             end
@@ -492,7 +543,7 @@ module snn_ctrl #(
             S_N13: begin
                 st_addr <= {n, 2'd3}; st_wd <= nr; st_we <= 1'b1;
                 n <= n + 1'b1;
-                st <= ({{(16-LOG2N){1'b0}}, n} + 16'd1 == n_neur) ? S_D0 : S_N0;
+                st <= ({{(16-LOG2N){1'b0}}, n} + 16'd1 == n_neur) ? S_T0 : S_N0;
             end
             // ---------------------------------------------------- spike delivery
             // ib walks this step's spikes, syn_i the frame's input rows
@@ -500,11 +551,17 @@ module snn_ctrl #(
                 if (ib < k_spk) begin spk_addr <= ib[LOG2N-1:0]; st <= S_D1; end
                 else if (syn_i < ((i_len - 16'd1) >> 1)) begin
                     o_pb_addr <= syn_i[8:0] + syn_i[8:0] + 9'd1; st <= S_DI1;
-                end else begin
-                    step_cnt <= step_cnt + 1'b1;
-                    slot <= slot + 1'b1;
-                    st <= S_RESP;
-                end
+                end else if (stdp_on) begin
+                    qa <= 16'd0;
+                    st <= (k_spk == 16'd0) ? S_I0 : S_Q0;
+                    ib <= 16'd0;
+                    syn_i <= 16'd0;
+                end else st <= S_FIN;
+            end
+            S_FIN: begin
+                step_cnt <= step_cnt + 1'b1;
+                slot <= slot + 1'b1;
+                st <= S_RESP;
             end
             S_D1: st <= S_D2;
             S_D2: begin row <= spk_q; ib <= ib + 1'b1; st <= S_R0; end
@@ -522,14 +579,128 @@ module snn_ctrl #(
             S_Y0: begin syn_addr <= {ia[LOG2S-1:0], 1'b0}; st <= S_Y1; end
             S_Y1: begin syn_addr <= {ia[LOG2S-1:0], 1'b1}; st <= S_Y2; end
             S_Y2: begin syn_lo <= syn_q; st <= S_Y3; end
-            S_Y3: begin rng_addr <= {dslot, syn_q[LOG2N-1:0], syn_lo[13]}; st <= S_Y4; end
+            S_Y3: begin rng_addr <= {dslot, syn_q[LOG2N-1:0], syn_lo[13]}; syn_hi <= syn_q; st <= S_Y4; end
             S_Y4: st <= S_Y5;
             S_Y5: begin
                 rng_wd <= rng_q + w16; rng_we <= 1'b1;   // the compiler bounds fan-in: no overflow
+                if (stdp_on && syn_lo[14]) begin        // plastic: depression after routing
+                    tr_addr <= {1'b1, {(LOG2R-LOG2N){1'b0}}, syn_hi[LOG2N-1:0]};
+                    st <= S_E1;
+                end else begin
+                    ia <= ia + 1'b1;
+                    syn_n <= syn_n - 1'b1;
+                    st <= (syn_n == 16'd1) ? S_D0 : S_Y0;
+                end
+            end
+            S_E1: st <= S_E2;
+            S_E2: begin mul_a <= a_minus; mul_b <= tr_q; u_dep <= 1'b1; uret <= S_E3; st <= S_U1; end
+            S_E3: begin
                 ia <= ia + 1'b1;
                 syn_n <= syn_n - 1'b1;
                 st <= (syn_n == 16'd1) ? S_D0 : S_Y0;
             end
+            // ------------------------------------------------ STDP: rule, trace decay
+            S_T0: begin par_addr <= 6'd5; st <= S_T1; end
+            S_T1: begin par_addr <= 6'd6; st <= S_T2; end
+            S_T2: begin par_addr <= 6'd7; k_plus <= par_q[3:0]; k_minus <= par_q[7:4];
+                        mult <= par_q[8]; stdp_on <= par_q[9]; st <= S_T3; end
+            S_T3: begin par_addr <= 6'd13; a_plus <= par_q; st <= S_T4; end
+            S_T4: begin par_addr <= 6'd14; a_minus <= par_q; st <= S_T5; end
+            S_T5: begin wmin_f <= par_q; st <= S_T6; end
+            S_T6: begin wmax_f <= par_q; ia <= 16'd0; qa <= 16'd0; st <= stdp_on ? S_K0 : S_D0; end
+            // decay every trace: x of rows 0..n_rows-1 (qa[0] = 0), y of neurons (qa[0] = 1)
+            S_K0: begin
+                if (ia == (qa[0] ? n_neur : n_rows)) begin
+                    ia <= 16'd0;
+                    qa <= qa + 1'b1;
+                    st <= qa[0] ? S_D0 : S_K0;
+                end else begin
+                    tr_addr <= qa[0] ? {1'b1, {(LOG2R-LOG2N){1'b0}}, ia[LOG2N-1:0]} : {1'b0, ia[LOG2R-1:0]};
+                    st <= S_K1;
+                end
+            end
+            S_K1: st <= S_K2;
+            S_K2: begin tr_wd <= tr_q - (tr_q >> k_tr); tr_we <= 1'b1; ia <= ia + 1'b1; st <= S_K0; end
+            // ---------------------------- STDP: one synapse's update (depression or potentiation)
+            S_U1: begin prod <= mul32[31:12]; st <= S_U2; end
+            S_U2: begin
+                if (mult) begin
+                    mul_a <= u_dep ? u_w - wmin_f : wmax_f - u_w;
+                    mul_b <= m_frac;
+                    st <= S_U3;
+                end else begin
+                    u_d <= prod;
+                    st <= S_U5;
+                end
+            end
+            S_U3: begin prod <= mul32[31:12]; st <= S_U4; end
+            S_U4: begin u_d <= {3'd0, prod[19:3]}; st <= S_U5; end
+            S_U5: begin
+                syn_addr <= {ia[LOG2S-1:0], 1'b0}; syn_wd <= {syn_lo[15:8], w_byte}; syn_we <= 1'b1;
+                syn_hi <= {w_new[7:0], syn_hi[7:0]};
+                syn_lo <= {syn_lo[15:8], w_byte};
+                st <= S_U6;
+            end
+            S_U6: begin syn_addr <= {ia[LOG2S-1:0], 1'b1}; syn_wd <= syn_hi; syn_we <= 1'b1; st <= uret; end
+            // ------------- STDP: potentiation sweep over every plastic synapse into a fired neuron
+            S_Q0: begin
+                if (qa == n_rows) st <= S_I0;
+                else begin row_addr <= {qa[LOG2R-1:0], 1'b0}; tr_addr <= {1'b0, qa[LOG2R-1:0]}; st <= S_Q1; end
+            end
+            S_Q1: begin row_addr <= {qa[LOG2R-1:0], 1'b1}; st <= S_Q2; end
+            S_Q2: begin ia <= row_q; qx <= tr_q; st <= S_Q3; end
+            S_Q3: begin
+                syn_n <= row_q;
+                if (row_q == 16'd0) begin qa <= qa + 1'b1; st <= S_Q0; end
+                else st <= S_Q4;
+            end
+            S_Q4: begin syn_addr <= {ia[LOG2S-1:0], 1'b0}; st <= S_Q5; end
+            S_Q5: begin syn_addr <= {ia[LOG2S-1:0], 1'b1}; st <= S_Q6; end
+            S_Q6: begin syn_lo <= syn_q; st <= S_Q7; end
+            S_Q7: begin
+                syn_hi <= syn_q;
+                fr_addr <= syn_q[LOG2N-1:0];
+                st <= syn_lo[14] ? S_Q9 : S_Q8;
+            end
+            S_Q9: st <= S_Q10;
+            S_Q10: begin
+                if (fr_q) begin mul_a <= a_plus; mul_b <= qx; u_dep <= 1'b0; uret <= S_Q8; st <= S_U1; end
+                else st <= S_Q8;
+            end
+            S_Q8: begin
+                ia <= ia + 1'b1;
+                syn_n <= syn_n - 1'b1;
+                if (syn_n == 16'd1) begin qa <= qa + 1'b1; st <= S_Q0; end
+                else st <= S_Q4;
+            end
+            // ------------------ STDP: traces of this step's spikes += 1.0 (saturating)
+            S_I0: begin
+                if (ib < k_spk) begin spk_addr <= ib[LOG2N-1:0]; st <= S_I1; end
+                else if (syn_i < n_inputs) begin o_pb_addr <= syn_i[8:0] + syn_i[8:0] + 9'd1; st <= S_J1; end
+                else st <= S_FIN;
+            end
+            S_I1: st <= S_I2;
+            S_I2: begin row <= spk_q; tr_addr <= {1'b0, {(LOG2R-LOG2N){1'b0}}, spk_q[LOG2N-1:0]}; st <= S_I3; end
+            S_I3: begin tr_addr <= {1'b1, {(LOG2R-LOG2N){1'b0}}, row[LOG2N-1:0]}; st <= S_I4; end
+            S_I4: begin
+                tr_addr <= {1'b0, {(LOG2R-LOG2N){1'b0}}, row[LOG2N-1:0]}; tr_wd <= tr_sat; tr_we <= 1'b1;
+                st <= S_I5;
+            end
+            S_I5: begin
+                tr_addr <= {1'b1, {(LOG2R-LOG2N){1'b0}}, row[LOG2N-1:0]}; tr_wd <= tr_sat; tr_we <= 1'b1;
+                fr_addr <= row[LOG2N-1:0]; fr_wd <= 1'b0; fr_we <= 1'b1;      // ready for the next step
+                ib <= ib + 1'b1;
+                st <= S_I0;
+            end
+            S_J1: begin o_pb_addr <= o_pb_addr + 1'b1; st <= S_J2; end
+            S_J2: begin lo_b <= i_pb_data; st <= S_J3; end
+            S_J3: begin
+                syn_i <= syn_i + 1'b1;
+                if (pb_row < n_rows) begin tr_addr <= {1'b0, pb_row[LOG2R-1:0]}; st <= S_J4; end
+                else st <= S_I0;
+            end
+            S_J4: st <= S_J5;
+            S_J5: begin tr_wd <= tr_sat; tr_we <= 1'b1; st <= S_I0; end
             // ------------------------------- STEP answer: step number, spike indices
             S_RESP: begin
                 o_tx_seq <= i_seq;

@@ -22,6 +22,7 @@ the receptor.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,6 +157,34 @@ def choose_units(net: Network, qmax: int, *, per_channel: bool = False,
     return units
 
 
+def _with_plastic_bounds(net: Network) -> Network:
+    """``net`` with every plastic synapse at its rule's ``w_max``, so the scales that
+    :func:`choose_units` picks leave room for the weights STDP can grow to."""
+    if not any(prj.plasticity is not None for prj in net.projections):
+        return net
+    return net.with_(projections=[
+        prj if prj.plasticity is None else dataclasses.replace(
+            prj, weight=np.maximum(np.abs(prj.weight), abs(prj.plasticity.w_max)))
+        for prj in net.projections])
+
+
+def _integer_bounds(prj: StepProjection, scale: np.ndarray, qmax: int):
+    """The projection's STDP rule with ``w_min``/``w_max`` in integer weight steps
+    (magnitudes; the fixed stage's convention, docs/stdp.md)."""
+    rule = prj.plasticity
+    if rule is None or prj.n_synapses == 0:
+        return rule
+    s = float(scale[0])
+    if not np.allclose(scale, s, rtol=1e-12, atol=0.0):
+        raise SnnccError(f"projection '{prj.name}': a plastic projection needs one weight scale for "
+                         f"all its synapses, but its scales range over [{float(scale.min()):.4g}, "
+                         f"{float(scale.max()):.4g}]", prj.loc,
+                         hint="leave out -O per_channel=true for networks with STDP")
+    w_max = min(float(np.floor(abs(rule.w_max) / s + 1e-9)), float(qmax))
+    w_min = min(float(np.ceil(abs(rule.w_min) / s - 1e-9)), w_max) + 0.0
+    return dataclasses.replace(rule, w_min=w_min, w_max=w_max)
+
+
 @dataclass(frozen=True)
 class Quantise(Pass):
     """Step-stage network -> fixed-stage network for ``target``."""
@@ -188,8 +217,9 @@ class Quantise(Pass):
             raise SnnccError(f"internal: target '{target.name}' has exponent_range {fmt.exponent_range}")
         qlo, qmax = int_range(fmt.bits, fmt.signed)
         e0 = int(np.clip(0, lo_e, hi_e))
-        units = choose_units(net, qmax, per_channel=self.per_channel, clip_percentile=self.clip_percentile,
-                             e0=e0, power_of_two_unit=fmt.power_of_two_unit)
+        units = choose_units(_with_plastic_bounds(net), qmax, per_channel=self.per_channel,
+                             clip_percentile=self.clip_percentile, e0=e0,
+                             power_of_two_unit=fmt.power_of_two_unit)
         prjs, rows, exps = [], [], {}
         for k, prj in enumerate(net.projections):
             if not isinstance(prj, StepProjection):
@@ -214,7 +244,8 @@ class Quantise(Pass):
                     hint="use -O per_channel=true or -O clip_percentile=99.9")
             exps[prj.name] = qw.exponent
             prjs.append(FixedProjection(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx, qw.q,
-                                        prj.delay, fmt.bits, prj.receptor, prj.plasticity, prj.loc))
+                                        prj.delay, fmt.bits, prj.receptor,
+                                        _integer_bounds(prj, qw.scale, qmax), prj.loc))
             rms_w = float(np.sqrt(np.mean(prj.weight ** 2))) if prj.n_synapses else 0.0
             rows.append({
                 "projection": prj.name, "synapses": prj.n_synapses, "exponent": qw.exponent,

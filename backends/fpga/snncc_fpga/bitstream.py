@@ -81,7 +81,7 @@ def build_bitstream(outdir: Path, board_name: str = "icebreaker", log=None) -> d
         if log:
             log(f"building the {board.name} bitstream (yosys, nextpnr-ice40, icepack) in {work}")
         files = " ".join(str(hdl / f) for f in sources)
-        _run(["yosys", "-p", f"read_verilog -I{hdl} {files}; synth_ice40 -top {board.top} -spram "
+        _run(["yosys", "-p", f"read_verilog -I{hdl} {files}; synth_ice40 -top {board.top} -spram -dsp "
               f"-no-rw-check -json core.json"], work, "yosys synthesis")
         _run(["nextpnr-ice40", board.device, "--package", board.package, "--json", "core.json",
               "--pcf", str(hdl / board.pcf), "--asc", "core.asc", "--freq", f"{board.clock_mhz:g}",

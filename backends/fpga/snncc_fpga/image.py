@@ -2,7 +2,8 @@
 
 Regions (docs/uart-protocol.md): PARAM (8 sets x 8 halfwords), NEURON (set, v_init per
 neuron), ROW (first synapse, count per presynaptic row: neurons first, then the input
-neurons of every source in network order), SYN (weight | delay-1 | receptor, post).
+neurons of every source in network order), SYN (weight | delay-1 | receptor | plastic, post
+| weight fraction << 8). Pair STDP keeps its one rule in spare PARAM words (stdp.py).
 The network is stored sparse: 4 bytes per existing synapse plus 4 per row.
 The image is deterministic, and its CRC-32 is what COMMIT carries.
 """
@@ -20,6 +21,7 @@ from snncc.ir import Network
 from . import limits as L
 from . import protocol as P
 from .lower import param_sets
+from .stdp import initial_weights, network_rule, rule_words
 
 IMAGE_FILE = "image.bin"
 MAP_FILE = "image.json"
@@ -88,6 +90,11 @@ def encode(net: Network) -> Image:
         param[k, 0:3] = th, reset, bias
         param[k, 3] = kl | (ke << 4) | (ki << 8) | (kw << 12)
         param[k, 4] = refrac | ((P.FLAG_SUBTRACT if sub else 0) | (P.FLAG_NO_LEAK if noleak else 0)) << 8
+    rule = network_rule(net)
+    param = param.reshape(-1)
+    if rule is not None:                 # pair STDP: the rule in spare PARAM words (stdp.py)
+        for word, value in rule_words(rule).items():
+            param[word] = value
     offsets, off = {}, 0
     for p in net.populations:
         offsets[p.name] = off
@@ -105,7 +112,8 @@ def encode(net: Network) -> Image:
         post.append(prj.post_idx.astype(np.int64) + offsets[prj.post])
         rec = 0 if prj.receptor == "excitatory" else 1
         plastic = 1 if prj.plasticity is not None else 0
-        lo.append((prj.weight.astype(np.int64) & 0xFF) | ((prj.delay.astype(np.int64) - 1) << 8)
+        w = prj.weight.astype(np.int64) if plastic == 0 else initial_weights(prj, rule)
+        lo.append((w & 0xFF) | ((prj.delay.astype(np.int64) - 1) << 8)
                   | (rec << 13) | (plastic << 14))
     cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
     pre_a, post_a, lo_a = cat(pre), cat(post), cat(lo)
@@ -114,7 +122,7 @@ def encode(net: Network) -> Image:
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
     syn = np.stack([lo_a[order], post_a[order]], 1).reshape(-1)
     row = np.stack([starts, counts], 1).reshape(-1)
-    return Image(_u16(param.reshape(-1)), _u16(neuron), _u16(row), _u16(syn), n, rows, int(pre_a.size),
+    return Image(_u16(param), _u16(neuron), _u16(row), _u16(syn), n, rows, int(pre_a.size),
                  offsets)
 
 

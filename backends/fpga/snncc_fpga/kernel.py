@@ -62,3 +62,8 @@ class FpgaKernel(Kernel):
         state["i_E"][:] = ie1 - (ie1 >> p["k_e"])
         state["i_I"][:] = ii1 - (ii1 >> p["k_i"])
         return np.flatnonzero(spike).astype(np.int64)
+
+    def plasticity(self, net, wiring):
+        """The core's integer pair-STDP rule (stdp.py) for the engine's per-step hook."""
+        from .stdp import FpgaSTDP
+        return FpgaSTDP(net, wiring)

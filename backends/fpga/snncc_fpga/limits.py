@@ -29,3 +29,10 @@ LIMITS = Limits(
     extra={"rows": ROWS, "param_sets": PARAM_SETS, "v_bits": V_BITS, "i_bits": I_BITS,
            "acc_bits": ACC_BITS, "inputs_per_step": MAX_INPUTS_PER_STEP},
 )
+
+# --- pair STDP (docs/stdp.md; the integer rule of snncc_fpga/stdp.py) ------------------
+TRACE_BITS = 16          # pre/post traces, unsigned, saturating
+TRACE_ONE = 1 << 12      # a spike adds 1.0 to a trace
+W_FRAC = 8               # fraction bits a plastic weight keeps below the 8 routed bits
+AMP_BITS = 15            # STDP amplitudes: unsigned, 15 bits
+MULT_ONE = 1 << 15       # 1.0 for multiplicative amplitudes

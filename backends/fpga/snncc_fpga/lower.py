@@ -112,6 +112,9 @@ class FpgaMap(Pass):
     def run(self, net: Network, target):
         caps = getattr(target, "caps_limits", None) or L
         n, rows = net.n_neurons, net.n_neurons + sum(s.size for s in net.sources)
+        from .stdp import check_inputs, network_rule
+        if network_rule(net) is not None:   # one integer STDP rule per core (or an error naming both)
+            check_inputs(net)
         syn = net.n_synapses
         hint = "split the network over several boards, or build the core with larger LOG2N/LOG2R/LOG2S"
         if n > caps.NEURONS:

@@ -82,12 +82,15 @@ REGIONS = (
     Region("PARAM", 0, 8, "param_sets",
            "per parameter set: [0] threshold s16, [1] reset value s16, [2] bias s16, "
            "[3] leak_shift u4 | syn_shift_E u4 <<4 | syn_shift_I u4 <<8 | weight_shift u4 <<12, "
-           "[4] refrac u8 | flags <<8 (bit0 reset by subtraction, bit1 no leak), [5..7] reserved 0"),
+           "[4] refrac u8 | flags <<8 (bit0 reset by subtraction, bit1 no leak), [5..7] reserved 0; "
+           "except the pair-STDP rule (docs/stdp.md): halfword 5 k_plus u4 | k_minus u4 <<4 | "
+           "multiplicative u1 <<8 | on u1 <<9, 6 a_plus u15, 7 a_minus u15, 13 w_min u16, 14 w_max u16 "
+           "(8.8 magnitudes)"),
     Region("NEURON", 1, 2, "neurons", "per neuron: [0] parameter set u3, [1] initial v s16"),
     Region("ROW", 2, 2, "rows", "per presynaptic row (neurons, then inputs): [0] first synapse, "
            "[1] synapse count"),
     Region("SYN", 3, 2, "synapses", "per synapse: [0] weight s8 | (delay-1) u5 <<8 | receptor u1 <<13 "
-           "| plastic u1 <<14, [1] post neuron u16"),
+           "| plastic u1 <<14, [1] post neuron u8 | weight fraction u8 <<8 (STDP; 0 in an image)"),
 )
 
 PARAM_WORDS = 8

@@ -136,7 +136,17 @@ def verify_readback(board: Board, image: Image) -> None:
 
 
 def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
-    """Run the committed image for ``steps`` steps from its initial state; the board's raster."""
+    """Run the committed image for ``steps`` steps from its initial state; the board's raster.
+
+    With plastic synapses the weights learned by an earlier run are replaced by the image's
+    first (SYN rewritten, COMMIT again), and the learned weights are read back over the
+    UART after the run into ``Raster.weights`` (per plastic projection, synapse order).
+    """
+    plastic = plastic_mask(image)
+    if plastic.any():
+        syn = [c for c in chunks(image) if c[0] == P.REGION["SYN"]]
+        board.write_stream(syn)
+        board.commit(image.crc, image.n_neurons, image.n_rows, image.n_syn)
     sched = input_schedule(net, image.offsets, steps)
     ev_s, ev_i = [], []
     for t in range(steps):
@@ -152,5 +162,32 @@ def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
             progress(t + 1)
     sizes = {p.name: p.size for p in net.populations}
     sizes.update({s.name: s.size for s in net.sources if "spikes" in s.record})
+    weights = read_weights(board, image, net) if plastic.any() else {}
     return Raster.from_events(net.dt, steps, sizes, np.asarray(ev_s, np.int64), np.asarray(ev_i, np.int64),
-                              image.offsets, source=f"fpga:{board.port_name}")
+                              image.offsets, source=f"fpga:{board.port_name}", weights=weights)
+
+
+def plastic_mask(image: Image) -> np.ndarray:
+    """Per synapse of the image (SYN order): is its plastic bit set?"""
+    return (image.syn[0::2] & (1 << 14)) != 0
+
+
+def read_weights(board: Board, image: Image, net, fraction: bool = False) -> dict[str, np.ndarray]:
+    """The board's current weights of every plastic projection, in the projection's synapse
+    order: signed 8-bit integers (what the kernel routes), or with ``fraction`` the 8.8
+    magnitudes the rule keeps (``FpgaSTDP.full_weights``)."""
+    words = read_region(board, P.REGION["SYN"], image.syn.size)
+    lo, hi = words[0::2].astype(np.int64), words[1::2].astype(np.int64)
+    w8 = ((lo & 0xFF) ^ 0x80) - 0x80
+    full = (np.abs(w8) << 8) | (hi >> 8)
+    pre = np.concatenate([p.pre_idx.astype(np.int64) + image.offsets[p.pre] for p in net.projections]
+                         ) if net.projections else np.zeros(0, np.int64)
+    where = np.empty(pre.size, np.int64)
+    where[np.argsort(pre, kind="stable")] = np.arange(pre.size)
+    out, start = {}, 0
+    for p in net.projections:
+        if p.plasticity is not None:
+            pos = where[start:start + p.n_synapses]
+            out[p.name] = (full if fraction else w8)[pos].copy()
+        start += p.n_synapses
+    return out
