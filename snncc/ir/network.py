@@ -68,6 +68,20 @@ class Network:
     def n_synapses(self) -> int:
         return sum(p.n_synapses for p in self.projections)
 
+    def offsets(self) -> tuple[dict[str, int], int, int]:
+        """Global neuron numbering: (first index of each population and source,
+        number of neurons, neurons plus source neurons). Populations come first, in
+        network order, then sources - the order every engine and image uses."""
+        offsets, off = {}, 0
+        for p in self.populations:
+            offsets[p.name] = off
+            off += p.size
+        n_neurons = off
+        for s in self.sources:
+            offsets[s.name] = off
+            off += s.size
+        return offsets, n_neurons, off
+
     def with_(self, **changes) -> "Network":
         return replace(self, **changes)
 

@@ -53,14 +53,7 @@ class Incoming:
 
     @classmethod
     def build(cls, net: Network) -> "Incoming":
-        offsets, off = {}, 0
-        for p in net.populations:
-            offsets[p.name] = off
-            off += p.size
-        n_neurons = off
-        for s in net.sources:
-            offsets[s.name] = off
-            off += s.size
+        offsets, n_neurons, off = net.offsets()
         posts, pres = [], []
         for prj in net.projections:
             posts.append(prj.post_idx.astype(np.int32) + np.int32(offsets[prj.post]))

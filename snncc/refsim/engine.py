@@ -90,14 +90,7 @@ class Wiring:
 
     @classmethod
     def build(cls, net: Network, kernel: Kernel) -> "Wiring":
-        offsets, off = {}, 0
-        for p in net.populations:
-            offsets[p.name] = off
-            off += p.size
-        n_neurons = off
-        for s in net.sources:
-            offsets[s.name] = off
-            off += s.size
+        offsets, n_neurons, off = net.offsets()
         pre, post, rec, delay, weight = [], [], [], [], []
         for prj in net.projections:
             d = np.asarray(prj.delay)

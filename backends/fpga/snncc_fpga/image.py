@@ -95,15 +95,7 @@ def encode(net: Network) -> Image:
     if rule is not None:                 # pair STDP: the rule in spare PARAM words (stdp.py)
         for word, value in rule_words(rule).items():
             param[word] = value
-    offsets, off = {}, 0
-    for p in net.populations:
-        offsets[p.name] = off
-        off += p.size
-    n = off
-    for s in net.sources:
-        offsets[s.name] = off
-        off += s.size
-    rows = off
+    offsets, n, rows = net.offsets()
     v_init = np.concatenate([np.asarray(p.params["v_init"]) for p in net.populations]) if n else np.zeros(0)
     neuron = np.stack([set_idx, v_init.astype(np.int64)], 1).reshape(-1) if n else np.zeros(0, np.int64)
     pre, post, lo = [], [], []
