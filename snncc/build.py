@@ -90,7 +90,15 @@ def load_build(path: str | Path) -> Build:
         manifest = json.loads(mpath.read_text())
     except json.JSONDecodeError as e:
         raise SnnccError(f"{mpath}:{e.lineno}:{e.colno}: corrupt build manifest: {e.msg}") from None
+    if not isinstance(manifest, dict):
+        raise SnnccError(f"{mpath}: corrupt build manifest: expected a JSON object",
+                         hint=f"recompile: snncc compile MODEL --target T -o {path}")
     fmt = manifest.get("format")
+    if fmt is None:
+        raise SnnccError(f"{path}: the build has no format number; it was written by a snncc older than "
+                         f"this {__version__}, which reads format {BUILD_FORMAT}",
+                         hint=f"recompile: snncc compile {manifest.get('model', 'MODEL')} "
+                         f"--target {manifest.get('target', 'T')} -o {path}")
     if fmt != BUILD_FORMAT:
         raise SnnccError(f"{path}: build format {fmt} was written by snncc "
                          f"{manifest.get('snncc_version', '?')}; this snncc {__version__} reads format "

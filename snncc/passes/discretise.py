@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir import Network, StepPopulation, StepProjection, StepSource
+from ..errors import SnnccError
 from .base import Pass, Report
 
 
@@ -71,7 +72,15 @@ class Discretise(Pass):
         dt = net.dt
         pops, rows = [], []
         for p in net.populations:
-            syn, coef = step_coefficients(p.model, dict(p.params), dt)
+            with np.errstate(over="ignore", invalid="ignore"):
+                syn, coef = step_coefficients(p.model, dict(p.params), dt)
+            for key, arr in coef.items():
+                if not np.all(np.isfinite(arr)):   # e.g. tau_m = 1e308: the gain overflows
+                    k = int(np.flatnonzero(~np.isfinite(arr))[0])
+                    raise SnnccError(f"population '{p.name}': the per-step {key} of neuron {k} is {arr[k]} "
+                                     f"at dt = {dt:g} ms (tau_m = {p.params['tau_m'][k]:g} ms, "
+                                     f"cm = {p.params['cm'][k]:g} nF)", p.loc,
+                                     hint="use parameters within a physical range")
             coef["v_init"] = p.v_init
             ref_err = np.abs(p.params["tau_refrac"] - coef["refrac"] * dt)
             pops.append(StepPopulation(p.name, p.size, p.model, syn, coef, p.record, p.loc))

@@ -18,6 +18,8 @@ PHYSICAL_RANGE = {
     "cm": (0.0, True), "tau_m": (0.0, True), "tau_syn_E": (0.0, True), "tau_syn_I": (0.0, True),
     "tau_refrac": (0.0, False),
 }
+#: step counts (run length, delays, spike times) are int32 in the step-stage IR
+MAX_STEPS = 2**31 - 1
 
 
 def check_population(p) -> None:
@@ -45,6 +47,11 @@ def check_projection(prj, dt: float) -> None:
         return
     if not np.all(np.isfinite(prj.weight)):
         raise SnnccError(f"projection '{prj.name}': weights must be finite", prj.loc)
+    long = ~(prj.delay / dt <= MAX_STEPS)
+    if long.any():
+        k = int(np.flatnonzero(long)[0])
+        raise SnnccError(f"projection '{prj.name}': delay {prj.delay[k]:g} ms of synapse {k} is more than "
+                         f"{MAX_STEPS} steps of {dt:g} ms", prj.loc, hint="use a shorter delay or a larger dt")
     short = prj.delay < dt / 2
     if short.any():
         k = int(np.flatnonzero(short)[0])
@@ -66,6 +73,15 @@ class Validate(Pass):
     def run(self, net: Network, target):
         if not (net.dt > 0 and np.isfinite(net.dt)):
             raise SnnccError(f"network '{net.name}': dt = {net.dt} ms; it must be > 0", net.loc)
+        if not 1 <= net.steps <= MAX_STEPS:
+            raise SnnccError(f"network '{net.name}': a run of {float(net.steps):.6g} steps of {net.dt:g} ms; snncc runs "
+                             f"1 to {MAX_STEPS} steps", net.loc, hint="shorten the duration or use a larger dt")
+        for s in net.sources:
+            late = ~(np.asarray(s.times, dtype=np.float64) / net.dt <= MAX_STEPS)
+            if late.any():
+                k = int(np.flatnonzero(late)[0])
+                raise SnnccError(f"source '{s.name}': spike time {s.times[k]} ms is beyond {MAX_STEPS} steps "
+                                 f"of {net.dt:g} ms", s.loc)
         for p in net.populations:
             check_population(p)
         for prj in net.projections:

@@ -8,6 +8,7 @@ import numpy as np
 from ...errors import Loc, SnnccError, did_you_mean
 from ...ir import MODEL_PARAMS, MODELS, RECEPTORS, STDP, Network, Population, Projection
 from ...ir.nodes import V_INIT_DEFAULT
+from ...passes.validate import MAX_STEPS
 from . import schema
 from .connectors import End, connect
 from .schema import Fields
@@ -22,6 +23,8 @@ NETWORK_KEYS = ("name", "dt", "duration", "seed")
 POPULATION_KEYS = ("cell_type", "size", "parameters", "initial_values", "record")
 PROJECTION_KEYS = ("pre", "post", "receptor_type", "connector", "weight", "delay", "plasticity")
 RECORDABLE = ("spikes", "v")
+#: neuron indices are int32 in the IR's synapse arrays and the backends
+MAX_SIZE = 2**31 - 1
 #: parameter -> (lowest allowed, strictly greater?), PyNN units
 PHYSICAL = {"cm": (0.0, True), "tau_m": (0.0, True), "tau_syn_E": (0.0, True),
             "tau_syn_I": (0.0, True), "tau_refrac": (0.0, False)}
@@ -42,7 +45,11 @@ def load(path: str | Path) -> Network:
     if root is None:
         raise SnnccError("the model file is empty", Loc(file, 1, 1),
                          hint="a model needs at least 'network' (with 'duration') and 'populations'")
-    return build(root, Context(file, path.parent))
+    try:
+        return build(root, Context(file, path.parent))
+    except MemoryError:
+        raise SnnccError("the network does not fit in this computer's memory", Loc(file),
+                         hint="reduce population sizes or connection counts") from None
 
 
 def build(root: Node, ctx: Context) -> Network:
@@ -55,7 +62,12 @@ def build(root: Node, ctx: Context) -> Network:
     duration = nf.number("duration")
     if duration <= 0:
         raise SnnccError(f"network.duration: must be > 0 ms, got {duration:g}", nf.req("duration").loc)
-    steps = int(round(duration / dt))
+    ratio = duration / dt   # may be inf (dt = 5e-324): checked before int()
+    if not ratio < MAX_STEPS + 0.5:   # checked before sources materialise a spike train per step
+        raise SnnccError(f"network.duration: {duration:g} ms is {ratio:.6g} steps of {dt:g} ms; snncc "
+                         f"runs at most {MAX_STEPS} steps", nf.req("duration").loc,
+                         hint="shorten the duration or use a larger dt")
+    steps = int(round(ratio))
     if steps < 1:
         raise SnnccError(f"network.duration: {duration:g} ms is less than one step (dt = {dt:g} ms)",
                          nf.req("duration").loc)
@@ -117,6 +129,9 @@ def population(name: str, node: Node, ctx: Context) -> Population:
                          hint="snncc supports " + ", ".join(CELL_TYPES))
     model = CELL_TYPES[cell]
     size = f.integer("size", minimum=1)
+    if size > MAX_SIZE:
+        raise SnnccError(f"{f.req('size').path}: {size} neurons exceeds the largest population snncc "
+                         f"indexes ({MAX_SIZE})", f.req("size").loc, hint="split it into smaller populations")
     spec = MODEL_PARAMS[model]
     given: dict[str, Node] = {}
     if _given(f, "parameters"):

@@ -47,10 +47,16 @@ def _mark_loc(file: str, mark) -> Loc:
     return Loc(file, mark.line + 1, mark.column + 1)
 
 
+#: deepest ``[``/``{`` nesting read; PyYAML's scanner is quadratic and its composer recursive in it
+MAX_FLOW_DEPTH = 64
+
+
 def parse(text: str, file: str) -> Node | None:
     """Parse ``text``; None when the document is empty. Raises SnnccError on bad YAML."""
-    loader = yaml.SafeLoader(text)
+    _check_depth(text, file)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # rejects control characters (ReaderError) already here
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -61,17 +67,53 @@ def parse(text: str, file: str) -> Node | None:
         if lines and loc.line is not None and loc.line > len(lines):  # at the end: point after the last text
             loc = Loc(file, len(lines), len(lines[-1]) + 1)
         raise SnnccError(f"malformed YAML: {problem}{ctx}", loc) from None
+    except yaml.reader.ReaderError as e:   # a control character; position counts characters
+        before = text[:e.position]
+        loc = Loc(file, before.count("\n") + 1, e.position - (before.rfind("\n") + 1) + 1)
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise SnnccError(f"malformed YAML: character U+{code:04X} is not allowed in YAML text", loc) from None
     except yaml.YAMLError as e:
         raise SnnccError(f"malformed YAML: {e}", Loc(file)) from None
+    except RecursionError:
+        raise SnnccError("malformed YAML: nested too deeply to read", Loc(file)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         return None
-    return _convert(root, file, "", None, SafeConstructor())
+    # Aliases share nodes, so a small file can expand exponentially ("billion laughs");
+    # without aliases a file holds at most about one value per character.
+    budget = [4 * len(text) + 10_000]
+    try:
+        return _convert(root, file, "", None, SafeConstructor(), budget)
+    except RecursionError:
+        raise SnnccError("malformed YAML: nested too deeply to read", Loc(file)) from None
 
 
-def _convert(node, file: str, path: str, key_loc: Loc | None, ctor: SafeConstructor) -> Node:
+def _check_depth(text: str, file: str) -> None:
+    """Reject ``[``/``{`` nesting beyond MAX_FLOW_DEPTH (counted over-generously, quotes included)."""
+    import numpy as np
+    raw = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    step = (raw == 0x5B).astype(np.int32) + (raw == 0x7B) - (raw == 0x5D) - (raw == 0x7D)
+    if not step.size:
+        return
+    depth = np.cumsum(step)
+    if depth.max() > MAX_FLOW_DEPTH:
+        at = int(np.argmax(depth > MAX_FLOW_DEPTH))
+        before = raw[:at].tobytes().decode("utf-8", "replace")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
+        raise SnnccError(f"malformed YAML: brackets nested more than {MAX_FLOW_DEPTH} deep",
+                         Loc(file, line, col), hint="a model file needs a few levels; is this the right file?")
+
+
+def _convert(node, file: str, path: str, key_loc: Loc | None, ctor: SafeConstructor,
+             budget: list[int]) -> Node:
     loc = _mark_loc(file, node.start_mark)
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise SnnccError("malformed YAML: aliases (*name) expand to far more values than the file holds",
+                         loc, hint="write the values out, or use fewer nested aliases")
     if isinstance(node, yaml.MappingNode):
         explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
         try:
@@ -91,11 +133,11 @@ def _convert(node, file: str, path: str, key_loc: Loc | None, ctor: SafeConstruc
                 first = out[key].key_loc
                 raise SnnccError(f"{_join(path, key)}: duplicate key '{key}' (first given at line "
                                  f"{first.line})", kloc)
-            out[key] = _convert(vnode, file, _join(path, key), kloc, ctor)
+            out[key] = _convert(vnode, file, _join(path, key), kloc, ctor, budget)
             seen[key] = knode
         return Node(out, loc, path, key_loc)
     if isinstance(node, yaml.SequenceNode):
-        items = [_convert(v, file, f"{path}[{i}]", None, ctor) for i, v in enumerate(node.value)]
+        items = [_convert(v, file, f"{path}[{i}]", None, ctor, budget) for i, v in enumerate(node.value)]
         return Node(items, loc, path, key_loc)
     try:
         value = ctor.construct_object(node, deep=True)
