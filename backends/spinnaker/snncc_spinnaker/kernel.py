@@ -17,7 +17,8 @@ Products of two s16.15 values round to nearest and saturate (``__stdfix_smul_k_r
 sums wrap in 32 bits like GCC's accum arithmetic. Host-side constants (R, exp_tc,
 decays, init) are computed in float64 and rounded; sPyNNaker 7 computes them on the
 chip with kdivk/expk, which may differ by one LSB. Not yet verified against a SpiNNaker
-machine (docs/spinnaker.md).
+machine (docs/spinnaker.md). Plastic projections run sPyNNaker's integer pair STDP
+(stdp_kernel.py) through the engine's plasticity hook.
 """
 from __future__ import annotations
 
@@ -123,3 +124,8 @@ class SpinnakerKernel(Kernel):
                     c["shift_E"], c["shift_I"], c["init_E"], c["init_I"], c["decay_E"], c["decay_I"],
                     c["r_mem"], c["exp_tc"], c["v_rest"], c["i_offset"], c["v_thresh"], c["v_reset"],
                     c["t_refract"], self._out)
+
+    def plasticity(self, net, wiring):
+        """sPyNNaker's integer pair-STDP rule (stdp_kernel.py) for the engine's per-step hook."""
+        from .stdp_kernel import SpinnakerSTDP
+        return SpinnakerSTDP(net, wiring)
