@@ -157,8 +157,8 @@ def interrupted_upload(img, max_delay: int, workdir: Path, cut: int, reset: bool
             except SnnccError:
                 out["stepped_after_cut"] = False
             logs: list[str] = []
-            # readback=False: with it, a resume after a reset fails at the read-back (a clean
-            # BoardError) before COMMIT can notice the loss and resend (reported to the fpga owner)
+            # readback=False here: COMMIT's CRC check is what notices a reset; with readback=True a
+            # read-back mismatch makes the uploader resend the whole image (tests/test_reliability_link.py)
             res = upload(board, img, max_delay=max_delay, state_file=state, log=logs.append)
             st = board.status()
             out.update(resumed_at=res.get("resumed_at"), chunks=res.get("chunks"), log=logs,

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import struct
 import time
+
+try:                       # tcflush on a vanished port raises termios.error, not OSError
+    from termios import error as _TermiosError
+except ImportError:        # Windows
+    _TermiosError = OSError
 from dataclasses import dataclass
 
 from snncc.errors import SnnccError
@@ -22,6 +27,11 @@ RETRYABLE = {P.NAK["BAD_CRC"], P.NAK["BAD_LEN"], P.NAK["BAD_CMD"]}
 
 class BoardError(SnnccError):
     """The board rejected a request or stopped answering."""
+
+
+#: what to do when the port fails mid-exchange (a USB-UART unplugged, a board powered off)
+LOST_PORT_HINT = ("check the cable and that the board is powered, then rerun the command "
+                  "(`snncc upload` resumes an interrupted upload where it stopped)")
 
 
 @dataclass(frozen=True)
@@ -86,11 +96,23 @@ class Board:
             raise BoardError(f"cannot open serial port '{port}': {e}",
                              hint="check the --port (e.g. /dev/ttyUSB1) or use --port sim for the "
                                   "simulated board") from None
-        self.ser.reset_input_buffer()
         self._buf = bytearray()
+        self._io("open", self.ser.reset_input_buffer)
+
+    def _io(self, what: str, fn, *args):
+        """``fn(*args)`` on the port; a failing port (pyserial's SerialException is an OSError)
+        becomes a BoardError naming the port, so the CLI reports it cleanly (exit 2)."""
+        try:
+            return fn(*args)
+        except (OSError, _TermiosError) as e:
+            raise BoardError(f"lost the serial port '{self.port_name}' during {what}: {e}",
+                             hint=LOST_PORT_HINT) from None
 
     def close(self) -> None:
-        self.ser.close()
+        try:
+            self.ser.close()
+        except (OSError, _TermiosError):
+            pass                                   # the port is gone already: nothing to release
 
     def __enter__(self):
         return self
@@ -122,10 +144,18 @@ class Board:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            self.ser.timeout = min(left, self.timeout)
-            chunk = self.ser.read(max(1, self.ser.in_waiting))
+            chunk = self._io("read", self._read_some, min(left, self.timeout))
             self.stats.bytes_received += len(chunk)
             buf += chunk
+
+    def _read_some(self, timeout: float) -> bytes:
+        self.ser.timeout = timeout
+        return self.ser.read(max(1, self.ser.in_waiting))
+
+    def _drain(self) -> None:
+        """Forget any partial answer (before a resend)."""
+        self._buf.clear()
+        self._io("read", self.ser.reset_input_buffer)
 
     def request(self, cmd: int, payload: bytes = b"", timeout: float | None = None) -> bytes:
         """Send one request and return the ACK's payload; retries damaged exchanges."""
@@ -138,9 +168,8 @@ class Board:
             if attempt:
                 self.stats.retries += 1
                 time.sleep(0.002 * attempt)    # lets the core's frame timeout pass
-                self._buf.clear()
-                self.ser.reset_input_buffer()
-            self.ser.write(data)
+                self._drain()
+            self._io(f"write ({name})", self.ser.write, data)
             self.stats.bytes_sent += len(data)
             self.stats.frames += 1
             deadline = time.monotonic() + (timeout or self.timeout)
@@ -189,7 +218,7 @@ class Board:
         stalls, last = 0, "no answer"
         while done < n:
             while sent < n and sent - done < window:
-                self.ser.write(frames[sent][1])
+                self._io("write (WRITE)", self.ser.write, frames[sent][1])
                 self.stats.bytes_sent += len(frames[sent][1])
                 self.stats.frames += 1
                 sent += 1
@@ -220,8 +249,7 @@ class Board:
             # go back: let the core's frame timeout pass, then resend the unacknowledged frames
             self.stats.retries += 1
             time.sleep(0.002 * stalls)
-            self._buf.clear()
-            self.ser.reset_input_buffer()
+            self._drain()
             sent = done
             acked = {k for k in acked if k >= done}
 

@@ -92,8 +92,9 @@ def markdown() -> str:
         "anyway), streams the WRITEs with a progress bar, optionally reads every region back "
         "and compares it (`-O readback=true`), and COMMITs. Progress is kept in "
         "`BUILD/.upload-progress.json`: an interrupted upload resumes at the first "
-        "unacknowledged frame, and if the board lost the earlier part meanwhile, the COMMIT's "
-        "CRC check fails and the whole image is sent again.",
+        "unacknowledged frame, and if the board lost the earlier part meanwhile (a reset), the "
+        "read-back or the COMMIT's CRC check fails and the whole image is sent again (at most "
+        "twice per upload).",
         "",
         "## The simulated board",
         "",

@@ -5,6 +5,8 @@ optional read-back comparison, COMMIT with the image's CRC-32 (the core re-reads
 memories and refuses to run on a mismatch). Progress is recorded beside the build so
 an interrupted upload resumes where it stopped; the COMMIT check makes a resume safe
 (a board that lost the first part fails the CRC and gets the whole image again).
+With read-back, a region that differs means the same (a board reset mid-upload comes
+back with empty memories): the whole image is sent again, at most ``WHOLE_RESENDS`` times.
 """
 from __future__ import annotations
 
@@ -23,6 +25,15 @@ from .client import Board, BoardError
 from .image import Image, input_schedule
 
 CHUNK_WORDS = (P.MAX_PAYLOAD - 3) // 2
+#: how often one upload may start over with the whole image after the board lost part of it
+WHOLE_RESENDS = 2
+LOST_PART = "the board lost part of the resumed upload; sending the whole image again"
+LOST_READBACK = ("the read-back differs from the image ({}); the board lost part of it, "
+                 "sending the whole image again")
+
+
+class ReadbackMismatch(BoardError):
+    """The board's memories differ from the image (a reset mid-upload, or a faulty board)."""
 
 
 def check_caps(board: Board, image: Image, max_delay: int) -> None:
@@ -64,9 +75,16 @@ def _bar(total: int, label: str):
 
 
 def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path | None = None,
-           readback: bool = False, force: bool = False, log=None) -> dict:
+           readback: bool = False, force: bool = False, log=None, _resends: int = 0) -> dict:
     """Configure ``board`` with ``image``; returns figures (bytes, seconds, resumed...)."""
     log = log or (lambda msg: None)
+
+    def again(msg: str) -> dict:
+        log(msg)
+        if state_file is not None:
+            state_file.unlink(missing_ok=True)
+        return upload(board, image, max_delay=max_delay, state_file=state_file, readback=readback,
+                      force=True, log=log, _resends=_resends + 1)
     check_caps(board, image, max_delay)
     st = board.status()
     if st.committed and st.image_crc == image.crc and not force:
@@ -97,16 +115,17 @@ def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path |
         if prog:
             prog.stop()
     if readback:
-        verify_readback(board, image)
+        try:
+            verify_readback(board, image)
+        except ReadbackMismatch as e:
+            if _resends >= WHOLE_RESENDS:
+                raise
+            return again(LOST_READBACK.format(e))
     try:
         board.commit(image.crc, image.n_neurons, image.n_rows, image.n_syn)
     except BoardError as e:
-        if "IMAGE_CRC" in str(e) and start:
-            log("the board lost part of the resumed upload; sending the whole image again")
-            if state_file is not None:
-                state_file.unlink(missing_ok=True)
-            return upload(board, image, max_delay=max_delay, state_file=state_file, readback=readback,
-                          force=True, log=log)
+        if "IMAGE_CRC" in str(e) and start and _resends < WHOLE_RESENDS:
+            return again(LOST_PART)
         raise
     if state_file is not None:
         state_file.unlink(missing_ok=True)
@@ -131,7 +150,7 @@ def verify_readback(board: Board, image: Image) -> None:
         if not np.array_equal(got, words):
             k = int(np.flatnonzero(got != words)[0])
             name = next(r.name for r in P.REGIONS if r.code == region)
-            raise BoardError(f"read-back of region {name} differs at halfword {k}: board has "
+            raise ReadbackMismatch(f"read-back of region {name} differs at halfword {k}: board has "
                              f"0x{int(got[k]):04x}, image 0x{int(words[k]):04x}")
 
 
