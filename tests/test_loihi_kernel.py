@@ -236,7 +236,7 @@ def test_run_port_errors(tmp_path, port, message):
 def test_lowering_follows_the_float_model():
     """Where Loihi can represent a network (no refractory period, one synaptic time constant,
     no wrap of u), the loihi kernel's spikes are the float reference's within rounding."""
-    from test_loihi_nets import OPTIONS, random_network
+    from loihi_nets import OPTIONS, random_network
     from snncc.refsim import simulate
     checked = 0
     for seed in range(12):

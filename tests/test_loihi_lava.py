@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 pytest.importorskip("snncc_loihi")
 pytest.importorskip("lava.magma.core.run_configs")
 
-from test_loihi_nets import OPTIONS, cuba, merge, random_network  # noqa: E402
+from loihi_nets import OPTIONS, cuba, merge, random_network  # noqa: E402
 from snncc.cli import main as cli  # noqa: E402
 from snncc.compiler import compile_model, lower  # noqa: E402
 from snncc.errors import SnnccError  # noqa: E402
