@@ -26,6 +26,8 @@ every target); a ``Delay`` node adds ``round(delay/dt)`` steps on top.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,22 +64,87 @@ def _nir():
 
 # ------------------------------------------------------------------------------ entry points
 
+#: seconds a NIR file may take to read before it is declared damaged (HDF5 can loop
+#: forever in C on a damaged file, where no Python signal reaches it); bigger files get
+#: 1 s more per 20 MB. The environment variable SNNCC_NIR_READ_TIMEOUT overrides it.
+READ_TIMEOUT_S = 10.0
+#: what a malformed graph can raise inside nir, h5py or the translation
+_MALFORMED = (ValueError, TypeError, IndexError, KeyError, OverflowError, RuntimeError, AttributeError,
+              ZeroDivisionError, FloatingPointError, AssertionError, OSError, LookupError)
+
+
 def load(path: str | Path, dt: float | None = None, convention: str | None = None) -> Network:
     """Read a NIR HDF5 file. ``dt`` in ms; ``convention`` one of :data:`CONVENTIONS`
     (default: inferred from the file, see :func:`infer_convention`)."""
-    nir = _nir()
+    _nir()
     path = Path(path)
-    try:
-        graph = nir.read(str(path))
-    except (OSError, KeyError, ValueError, AssertionError) as e:
-        raise SnnccError(f"{path}: not a readable NIR file ({type(e).__name__}: {e})",
-                         hint="NIR files are HDF5, written by nir.write()") from None
+    graph = _read(path)
     net = from_graph(graph, dt=dt, convention=convention, name=path.stem, file=str(path))
     imp = net.attrs.get("nir_import")
     if imp is not None:  # say which convention was used, and why, where the user sees it
         print(f"snncc: {path}: NIR convention '{imp['convention']}', dt {imp['dt_ms']:g} ms ({imp['why']})",
               file=sys.stderr)
     return net
+
+
+def _read_timeout(path: Path) -> float:
+    env = os.environ.get("SNNCC_NIR_READ_TIMEOUT")
+    if env:
+        try:
+            return float(env)
+        except ValueError:
+            raise SnnccError(f"SNNCC_NIR_READ_TIMEOUT={env!r} is not a number of seconds") from None
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return READ_TIMEOUT_S + size / 20e6
+
+
+def _read_in_child(path: str, conn) -> None:
+    """Child process: read the graph and send ("ok", graph) or ("error", text) back."""
+    try:
+        import nir
+        graph = nir.read(path)
+        conn.send(("ok", graph))
+    except BaseException as e:  # noqa: BLE001 - everything goes back to the parent as text
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+    finally:
+        conn.close()
+
+
+def _read(path: Path):
+    """``nir.read`` in a child process with a time limit (fork where there is one: a few ms)."""
+    if not path.is_file():
+        raise SnnccError(f"{path}: no such NIR file", hint="check the path")
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    limit = _read_timeout(path)
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_read_in_child, args=(str(path), send))
+    proc.start()
+    send.close()
+    try:
+        if not recv.poll(limit):
+            raise SnnccError(f"{path}: could not read the NIR file within {limit:.3g} s: the file looks damaged",
+                             hint="HDF5 went into a loop reading it; if the file is just very large, set "
+                                  "SNNCC_NIR_READ_TIMEOUT to more seconds")
+        try:
+            status, value = recv.recv()
+        except (EOFError, OSError):
+            proc.join(5)
+            raise SnnccError(f"{path}: reading the NIR file crashed its reader process (exit code "
+                             f"{proc.exitcode}): the file looks damaged",
+                             hint="NIR files are HDF5, written by nir.write()") from None
+    finally:
+        recv.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+    if status != "ok":
+        raise SnnccError(f"{path}: not a readable NIR file ({value})",
+                         hint="NIR files are HDF5, written by nir.write()")
+    return value
 
 
 def from_graph(graph, dt: float | None = None, convention: str | None = None, name: str = "nir",
@@ -88,7 +155,22 @@ def from_graph(graph, dt: float | None = None, convention: str | None = None, na
     ``inputs`` maps Input node names to ``(steps, indices)`` spike arrays (integer steps);
     ``steps`` is the run length (default: the file's, else 100).
     """
-    return _Importer(graph, dt, convention, name, file, inputs or {}, steps).run()
+    imp = None
+    try:
+        imp = _Importer(graph, dt, convention, name, file, inputs or {}, steps)
+        return imp.run()
+    except SnnccError as e:
+        if e.loc is None and file:   # name the file the problem is in
+            e.loc = Loc(origin=file)
+        raise
+    except _MALFORMED as e:
+        # a graph nir accepted but whose values make no sense (wrong types, shapes, sizes)
+        at = getattr(imp, "at", None)
+        node = f"NIR node '{at}' ({type(imp.nodes[at]).__name__}): " \
+            if at is not None and at in getattr(imp, "nodes", {}) else ""
+        raise SnnccError(f"{node}malformed NIR graph ({type(e).__name__}: {e})",
+                         Loc(origin=file) if file else None,
+                         hint="check the node's parameters against the NIR specification") from None
 
 
 def infer_convention(graph) -> tuple[str, float | None, str]:
@@ -105,12 +187,15 @@ def infer_convention(graph) -> tuple[str, float | None, str]:
     taus, rs = [], []
     for _, node in _walk(graph):
         kind = type(node).__name__
-        if kind in ("LIF", "LI"):
-            taus.append(np.asarray(node.tau, float).ravel())
-            rs.append(np.asarray(node.r, float).ravel())
-        elif kind in ("CubaLIF", "CubaLI"):
-            taus.append(np.asarray(node.tau_mem, float).ravel())
-            rs.append(np.asarray(node.r, float).ravel())
+        if kind in ("LIF", "LI", "CubaLIF", "CubaLI"):
+            try:
+                tau = np.asarray(node.tau if kind in ("LIF", "LI") else node.tau_mem, float).ravel()
+                r = np.asarray(node.r, float).ravel()
+            except (TypeError, ValueError, AttributeError):
+                continue    # malformed: the translation names it
+            if tau.size == r.size:    # else malformed: the translation names it
+                taus.append(tau)
+                rs.append(r)
     if taus:
         tau, r = np.concatenate(taus), np.concatenate(rs)
         if np.allclose(r, tau / 1e-4, rtol=1e-5):
@@ -183,10 +268,15 @@ def _flatten_graph(graph) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     return nodes, edges
 
 
-def _arr(node, attr, shape=None) -> np.ndarray:
+def _arr(node, attr, shape=None, name: str = "?") -> np.ndarray:
     a = np.asarray(getattr(node, attr), dtype=np.float64)
     if shape is not None and a.shape != tuple(shape):
-        a = np.broadcast_to(a, shape)
+        try:
+            a = np.broadcast_to(a, shape)
+        except ValueError:
+            raise SnnccError(f"NIR node '{name}' ({type(node).__name__}): parameter {attr} has shape "
+                             f"{a.shape}, which does not fit the node's {tuple(shape)} neurons",
+                             hint="give one value per neuron (or a single value for all)") from None
     return a.ravel()
 
 
@@ -204,6 +294,8 @@ def _node_shape(node) -> tuple[int, ...] | None:
 class _Importer:
     def __init__(self, graph, dt, convention, name, file, inputs, steps):
         _nir()
+        self.at: str | None = None          # the node being translated, for error messages
+        self.nodes: dict[str, Any] = {}
         self.graph = graph
         self.file = file
         self.inputs = inputs
@@ -266,6 +358,7 @@ class _Importer:
         spiking = [k for k, n in nodes.items() if type(n).__name__ in ("Input",) + NEURONS]
         pops, srcs = {}, {}
         for k in spiking:
+            self.at = k
             n = nodes[k]
             shape = _node_shape(n)
             self.shapes[k] = shape
@@ -300,6 +393,7 @@ class _Importer:
 
     def apply(self, k: str, node, terms: dict[int, sp.csr_matrix], shape):
         """Push a linear map through node ``k``: (new terms, new shape)."""
+        self.at = k
         kind = type(node).__name__
         if kind in ("Affine", "Linear"):
             w = sp.csr_matrix(np.asarray(node.weight, dtype=np.float64))
@@ -414,6 +508,7 @@ class _Importer:
 
     # --- nodes ------------------------------------------------------------------------
     def source(self, k, node) -> SpikeSource:
+        self.at = k
         size = int(np.prod(self.shapes[k]))
         meta = _meta(node)
         loc = self.loc(k, "Input")
@@ -436,6 +531,7 @@ class _Importer:
         return SpikeSource(k, size, idx, times, record, loc)
 
     def population(self, k, node, bias) -> Population:
+        self.at = k
         kind = type(node).__name__
         shape = self.shapes[k]
         n = int(np.prod(shape))
@@ -488,15 +584,19 @@ class _Importer:
                 return r * (1.0 - a)
             return r / tau
 
-        b = np.zeros(n) if bias is None else np.asarray(bias, dtype=np.float64)
+        b = np.zeros(n) if bias is None else np.asarray(bias, dtype=np.float64).ravel()
+        if b.size not in (1, n):
+            raise SnnccError(f"NIR node '{k}' ({kind}) has {n} neurons but receives a bias of {b.size} "
+                             f"values (bias shape {b.shape}, neurons {tuple(shape)})", loc,
+                             hint="the Affine/conv bias must have one value per output")
         refrac = np.zeros(n)
         if kind in ("LIF", "LI"):
-            tau = _arr(node, "tau", shape)
-            r = _arr(node, "r", shape)
-            v_leak = _arr(node, "v_leak", shape)
+            tau = _arr(node, "tau", shape, k)
+            r = _arr(node, "r", shape, k)
+            v_leak = _arr(node, "v_leak", shape, k)
             if kind == "LIF":
-                thr = np.nextafter(_arr(node, "v_threshold", shape), np.inf)
-                reset = _arr(node, "v_reset", shape)
+                thr = np.nextafter(_arr(node, "v_threshold", shape, k), np.inf)
+                reset = _arr(node, "v_reset", shape, k)
             else:
                 thr, reset = np.full(n, NEVER), v_leak.copy()
             a = decay(tau)
@@ -512,27 +612,27 @@ class _Importer:
                  "v_thresh": thr, "i_offset": np.zeros(n), "_v_init": v_leak}
             return "lif_delta", p, s, self.record(k, kind)
         if kind == "IF":
-            r = _arr(node, "r", shape)
+            r = _arr(node, "r", shape, k)
             s = r * dt_s if euler else r
             per_step = r * b * dt_s if conv == "exact" else s * b   # v gained per step from b
-            p = {"cm": ones, "tau_refrac": refrac, "v_reset": _arr(node, "v_reset", shape),
-                 "v_thresh": np.nextafter(_arr(node, "v_threshold", shape), np.inf),
-                 "i_offset": per_step / dt, "_v_init": _arr(node, "v_reset", shape)}
+            p = {"cm": ones, "tau_refrac": refrac, "v_reset": _arr(node, "v_reset", shape, k),
+                 "v_thresh": np.nextafter(_arr(node, "v_threshold", shape, k), np.inf),
+                 "i_offset": per_step / dt, "_v_init": _arr(node, "v_reset", shape, k)}
             return "if", p, s, self.record(k, kind)
         if kind == "Threshold":  # memoryless: v = input, no leak carried over
             p = {"cm": ones, "tau_m": np.full(n, 1e-12), "tau_refrac": refrac, "v_rest": b,
-                 "v_reset": np.zeros(n), "v_thresh": np.nextafter(_arr(node, "threshold", shape), np.inf),
+                 "v_reset": np.zeros(n), "v_thresh": np.nextafter(_arr(node, "threshold", shape, k), np.inf),
                  "i_offset": np.zeros(n), "_v_init": np.zeros(n)}
             return "lif_delta", p, ones, self.record(k, kind)
         # CubaLIF / CubaLI
-        tm = _arr(node, "tau_mem", shape)
-        ts = _arr(node, "tau_syn", shape)
-        r = _arr(node, "r", shape)
-        w_in = _arr(node, "w_in", shape)
-        v_leak = _arr(node, "v_leak", shape)
+        tm = _arr(node, "tau_mem", shape, k)
+        ts = _arr(node, "tau_syn", shape, k)
+        r = _arr(node, "r", shape, k)
+        w_in = _arr(node, "w_in", shape, k)
+        v_leak = _arr(node, "v_leak", shape, k)
         if kind == "CubaLIF":
-            thr = np.nextafter(_arr(node, "v_threshold", shape), np.inf)
-            reset = _arr(node, "v_reset", shape)
+            thr = np.nextafter(_arr(node, "v_threshold", shape, k), np.inf)
+            reset = _arr(node, "v_reset", shape, k)
         else:
             thr, reset = np.full(n, NEVER), v_leak.copy()
         a, bta = decay(tm), decay(ts)
@@ -573,6 +673,7 @@ class _Importer:
                 if META + "pre_idx" in m:
                     meta_by_label[_str(m[META + "projection"])] = m
         for (pre, post, label), terms in contrib.items():
+            self.at = label if label in self.nodes else post
             scale = self.scale[post]
             loc = self.loc(label, "projection") if label in self.nodes else \
                 Loc(origin=f"{self.file + ': ' if self.file else ''}NIR edges {pre} -> {post}")
@@ -587,6 +688,8 @@ class _Importer:
                 plast = _json(m.get(META + "plasticity", "null"))
                 out.append(Projection(label, pre, post, pi, qi, w, dl, _str(m[META + "receptor"]),
                                       STDP(**plast) if plast else None, loc))
+                continue
+            if not terms:   # every path from pre to post was cut: no synapse to make
                 continue
             rows, cols, vals, dels = [], [], [], []
             for d in sorted(terms):
