@@ -1,8 +1,11 @@
 """The network container shared by every IR stage."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping
+
+import numpy as np
 
 from ..errors import Loc, SnnccError
 from .nodes import (
@@ -16,6 +19,28 @@ STAGES = {
     "step": ((StepPopulation,), (StepSource,), (StepProjection,)),
     "fixed": ((FixedPopulation,), (StepSource,), (FixedProjection,)),
 }
+
+
+#: (min, max) of read-only index arrays already checked, by id, with a weak reference
+#: that tells a live array from a new one at a reused address. IR arrays are frozen,
+#: so their range cannot change: a network checked after every pass scans each once.
+_RANGES: dict[int, tuple[weakref.ref, int, int]] = {}
+
+
+def index_range(idx: np.ndarray) -> tuple[int, int]:
+    """(min, max) of an integer index array (0, -1 when empty), cached for frozen arrays."""
+    if idx.size == 0:
+        return 0, -1
+    hit = _RANGES.get(id(idx))
+    if hit is not None and hit[0]() is idx:
+        return hit[1], hit[2]
+    lo, hi = int(idx.min()), int(idx.max())
+    if not idx.flags.writeable:
+        if len(_RANGES) > 4096:
+            for key in [k for k, v in _RANGES.items() if v[0]() is None]:
+                del _RANGES[key]
+        _RANGES[id(idx)] = (weakref.ref(idx), lo, hi)
+    return lo, hi
 
 
 @dataclass(frozen=True)
@@ -104,9 +129,10 @@ class Network:
                 ref = getattr(prj, end)
                 if ref not in sizes:
                     raise SnnccError(f"projection '{prj.name}': unknown {end} population '{ref}'", prj.loc)
-                if idx.size and (idx.min() < 0 or idx.max() >= sizes[ref]):
+                lo, hi = index_range(idx)
+                if idx.size and (lo < 0 or hi >= sizes[ref]):
                     raise SnnccError(
-                        f"projection '{prj.name}': {end} index {int(idx.max())} out of range for "
+                        f"projection '{prj.name}': {end} index {hi if hi >= sizes[ref] else lo} out of range for "
                         f"'{ref}' of size {sizes[ref]}", prj.loc)
             if prj.post not in {p.name for p in self.populations}:
                 raise SnnccError(f"projection '{prj.name}': post '{prj.post}' is a spike source", prj.loc)

@@ -61,6 +61,28 @@ def frozen_array(a, dtype=None) -> np.ndarray:
     return arr
 
 
+def float_array(a) -> np.ndarray:
+    """Read-only float array: float32 stays float32 (large generated networks store
+    weights and delays in 4 bytes), anything else becomes float64."""
+    arr = np.asarray(a)
+    return frozen_array(arr, np.float32 if arr.dtype == np.float32 else np.float64)
+
+
+def int_array(a, default=np.int64) -> np.ndarray:
+    """Read-only integer array: an integer array keeps its dtype (the producing pass
+    picks the narrowest that holds its values), anything else becomes ``default``.
+    Consumers cast (``astype``) before arithmetic that could overflow a narrow dtype."""
+    arr = np.asarray(a)
+    return frozen_array(arr, arr.dtype if arr.dtype.kind in "iu" else default)
+
+
+def narrow_steps(a) -> np.ndarray:
+    """Integer delays (steps) in int16 when they fit, else int32."""
+    arr = np.asarray(a)
+    small = arr.size == 0 or (int(arr.min()) >= -(1 << 15) and int(arr.max()) < (1 << 15))
+    return frozen_array(arr, np.int16 if small else np.int32)
+
+
 def _freeze_params(params: Mapping[str, Any], dtype=None) -> dict[str, np.ndarray]:
     return {k: frozen_array(v, dtype) for k, v in sorted(params.items())}
 
@@ -128,7 +150,9 @@ class SpikeSource:
 class Projection:
     """Sparse synapses ``pre[k] -> post[k]`` with signed weight and delay (ms).
 
-    Inhibitory weights are stored negative (current-based convention).
+    Inhibitory weights are stored negative (current-based convention). Weights and
+    delays are float64, or float32 when the producer gives float32 (the full-scale
+    microcircuit's 0.3 G synapses).
     """
 
     name: str
@@ -145,8 +169,8 @@ class Projection:
     def __post_init__(self):
         object.__setattr__(self, "pre_idx", frozen_array(self.pre_idx, np.int32))
         object.__setattr__(self, "post_idx", frozen_array(self.post_idx, np.int32))
-        object.__setattr__(self, "weight", frozen_array(self.weight, np.float64))
-        object.__setattr__(self, "delay", frozen_array(self.delay, np.float64))
+        object.__setattr__(self, "weight", float_array(self.weight))
+        object.__setattr__(self, "delay", float_array(self.delay))
 
     @property
     def n_synapses(self) -> int:
@@ -218,7 +242,7 @@ class StepSource:
 
 @dataclass(frozen=True)
 class StepProjection:
-    """Synapses with integer delays (steps >= 1) and float weights (nA or mV)."""
+    """Synapses with integer delays (steps >= 1; int16 when they fit) and float weights (nA or mV)."""
 
     name: str
     pre: str
@@ -234,8 +258,8 @@ class StepProjection:
     def __post_init__(self):
         object.__setattr__(self, "pre_idx", frozen_array(self.pre_idx, np.int32))
         object.__setattr__(self, "post_idx", frozen_array(self.post_idx, np.int32))
-        object.__setattr__(self, "weight", frozen_array(self.weight, np.float64))
-        object.__setattr__(self, "delay", frozen_array(self.delay, np.int32))
+        object.__setattr__(self, "weight", float_array(self.weight))
+        object.__setattr__(self, "delay", narrow_steps(self.delay))
 
     @property
     def n_synapses(self) -> int:
@@ -269,7 +293,10 @@ class FixedPopulation:
 
 @dataclass(frozen=True)
 class FixedProjection:
-    """Synapses with integer weights of ``weight_bits`` bits and integer delays (steps)."""
+    """Synapses with integer weights of ``weight_bits`` bits and integer delays (steps).
+
+    ``weight`` keeps the integer dtype its pass gives (int64 by default; spinnaker's
+    16-bit magnitudes are uint16), so consumers cast before arithmetic."""
 
     name: str
     pre: str
@@ -286,8 +313,8 @@ class FixedProjection:
     def __post_init__(self):
         object.__setattr__(self, "pre_idx", frozen_array(self.pre_idx, np.int32))
         object.__setattr__(self, "post_idx", frozen_array(self.post_idx, np.int32))
-        object.__setattr__(self, "weight", frozen_array(self.weight, np.int64))
-        object.__setattr__(self, "delay", frozen_array(self.delay, np.int32))
+        object.__setattr__(self, "weight", int_array(self.weight))
+        object.__setattr__(self, "delay", narrow_steps(self.delay))
 
     @property
     def n_synapses(self) -> int:

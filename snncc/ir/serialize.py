@@ -30,21 +30,40 @@ _NODE_TYPES = {cls.__name__: cls for cls in (
 
 # ----------------------------------------------------------------------------- arrays
 
+def write_npz_to(fh, arrays: dict[str, np.ndarray]) -> None:
+    """Write an .npz archive to the seekable binary file ``fh``, member by member and in
+    chunks (no copy of the arrays in memory), with fixed timestamps and sorted members,
+    so the bytes depend only on the arrays. A value may be a function returning the
+    array, called when its member is written (so it need not exist before)."""
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key in sorted(arrays):
+            value = arrays[key]
+            arr = np.ascontiguousarray(value() if callable(value) else value)
+            info = zipfile.ZipInfo(key + ".npy", date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            # zip64 only where a member needs it (it changes the header bytes)
+            with zf.open(info, "w", force_zip64=arr.nbytes > (1 << 31) - (1 << 16)) as out:
+                np.lib.format.write_array(out, arr, allow_pickle=False)
+
+
 def write_npz(arrays: dict[str, np.ndarray]) -> bytes:
     """An .npz archive with fixed timestamps and sorted members (deterministic bytes)."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for key in sorted(arrays):
-            info = zipfile.ZipInfo(key + ".npy", date_time=_ZIP_DATE)
-            info.external_attr = 0o644 << 16
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arrays[key]), allow_pickle=False)
-            zf.writestr(info, member.getvalue())
+    write_npz_to(buf, arrays)
     return buf.getvalue()
 
 
-def read_npz(data: bytes) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+def write_npz_file(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+    """:func:`write_npz` straight to a file (for arrays of gigabytes)."""
+    path = Path(path)
+    with open(path, "wb") as fh:
+        write_npz_to(fh, arrays)
+    return path
+
+
+def read_npz(data: bytes | Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz given as bytes or as a file path (read without a bytes copy)."""
+    with np.load(data if isinstance(data, Path) else io.BytesIO(data), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
@@ -101,8 +120,8 @@ def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     return {k: _decode(v, arrays) for k, v in value.items()}
 
 
-def to_parts(net: Network) -> tuple[bytes, bytes]:
-    """(network.json bytes, arrays.npz bytes)."""
+def _doc(net: Network) -> tuple[bytes, dict[str, np.ndarray]]:
+    """(network.json bytes, the arrays it refers to)."""
     arrays: dict[str, np.ndarray] = {}
     doc: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
     for f in dataclasses.fields(net):
@@ -113,11 +132,16 @@ def to_parts(net: Network) -> tuple[bytes, bytes]:
             doc["attrs"] = _encode(dict(val), "attrs", arrays)
         else:
             doc[f.name] = _encode(val, f.name, arrays)
-    text = json.dumps(doc, sort_keys=True, indent=1) + "\n"
-    return text.encode(), write_npz(arrays)
+    return (json.dumps(doc, sort_keys=True, indent=1) + "\n").encode(), arrays
 
 
-def from_parts(js: bytes, npz: bytes, where: str = "<memory>") -> Network:
+def to_parts(net: Network) -> tuple[bytes, bytes]:
+    """(network.json bytes, arrays.npz bytes)."""
+    js, arrays = _doc(net)
+    return js, write_npz(arrays)
+
+
+def from_parts(js: bytes, npz: bytes | Path, where: str = "<memory>") -> Network:
     try:
         doc = json.loads(js)
     except json.JSONDecodeError as e:
@@ -145,14 +169,15 @@ def from_parts(js: bytes, npz: bytes, where: str = "<memory>") -> Network:
 def save(net: Network, path: str | Path) -> Path:
     """Save to a directory (``network.json`` + ``arrays.npz``) or to a ``.snn`` file."""
     path = Path(path)
-    js, npz = to_parts(net)
     if path.suffix == ".snn":
+        js, npz = to_parts(net)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(_zip_bytes({"network.json": js, "arrays.npz": npz}))
     else:
+        js, arrays = _doc(net)
         path.mkdir(parents=True, exist_ok=True)
         (path / "network.json").write_bytes(js)
-        (path / "arrays.npz").write_bytes(npz)
+        write_npz_file(path / "arrays.npz", arrays)   # streamed: a build's IR can be gigabytes
     return path
 
 
@@ -160,8 +185,9 @@ def load(path: str | Path) -> Network:
     path = Path(path)
     try:
         if path.is_dir():
-            return from_parts((path / "network.json").read_bytes(),
-                              (path / "arrays.npz").read_bytes(), str(path))
+            if not (path / "arrays.npz").is_file():
+                raise FileNotFoundError(None, None, str(path / "arrays.npz"))
+            return from_parts((path / "network.json").read_bytes(), path / "arrays.npz", str(path))
         with zipfile.ZipFile(path) as zf:
             return from_parts(zf.read("network.json"), zf.read("arrays.npz"), str(path))
     except FileNotFoundError as e:

@@ -37,11 +37,16 @@ def fixed_indegree(rng: np.random.Generator, n_pre: int, n_post: int, k: int) ->
 
 
 def fixed_total(rng: np.random.Generator, n_pre: int, n_post: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``k`` synapses with uniformly random ends (NEST fixed_total_number, multapses allowed), sorted by post."""
-    post = rng.integers(0, n_post, size=k, dtype=np.int32)
+    """``k`` synapses with uniformly random ends (NEST fixed_total_number, multapses allowed), sorted by post.
+
+    The number of synapses per post neuron is multinomial(k, uniform) and the pre ends
+    are independent of it, so drawing the counts and repeating gives the same
+    distribution as drawing k post ends and sorting them, in O(k) and without a sort.
+    """
+    counts = rng.multinomial(k, np.full(n_post, 1.0 / n_post)) if n_post else np.zeros(0, np.int64)
+    post = np.repeat(np.arange(n_post, dtype=np.int32), counts)
     pre = rng.integers(0, n_pre, size=k, dtype=np.int32)
-    order = np.argsort(post, kind="stable")
-    return pre[order], post[order]
+    return pre, post
 
 
 def poisson_channels(rate_hz: float, dt: float, tail: float = 1e-9) -> int:

@@ -70,6 +70,13 @@ class Pipeline:
                              f"(passes: {', '.join(p.name for p in self.passes)})")
 
     def run(self, net: Network, target: "Target") -> PipelineResult:
+        from .partition import release_incoming
+        try:
+            return self._run(net, target)
+        finally:
+            release_incoming()   # the incoming table partition/place share lives one compile
+
+    def _run(self, net: Network, target: "Target") -> PipelineResult:
         facts = {net.stage}
         reports = []
         for p in self.passes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..ir import Network, StepPopulation, StepProjection, StepSource
@@ -58,6 +59,32 @@ def to_steps(ms: np.ndarray, dt: float) -> np.ndarray:
     return np.rint(np.asarray(ms, dtype=np.float64) / dt).astype(np.int64)
 
 
+def delay_steps(ms: np.ndarray, dt: float) -> tuple[np.ndarray, int, int, float]:
+    """(:func:`to_steps` of synaptic delays in int16 where they fit, else int32; the
+    smallest and largest step; the largest rounding error in ms), in one pass over the
+    synapses. Validate has bounded delays to MAX_STEPS, so int32 always holds them."""
+    if ms.size == 0:
+        return np.zeros(0, np.int16), 0, 0, 0.0
+    top = float(np.rint(float(np.max(ms)) / dt))
+    out = np.empty(ms.shape[0], dtype=np.int16 if top < (1 << 15) else np.int32)
+    lo, hi, err = _delay_steps(ms, float(dt), out)
+    return out, int(lo), int(hi), float(err)
+
+
+@numba.njit(cache=True, nogil=True)
+def _delay_steps(ms, dt, out):
+    lo, hi, err = np.int64(1) << 62, -(np.int64(1) << 62), 0.0
+    for k in range(ms.shape[0]):
+        x = np.float64(ms[k])
+        v = np.rint(x / dt)
+        iv = np.int64(v)
+        out[k] = iv
+        lo = min(lo, iv)
+        hi = max(hi, iv)
+        err = max(err, abs(x - v * dt))
+    return lo, hi, err
+
+
 def discretise_network(net: Network) -> tuple[Network, Report] | Network:
     return Discretise().run(net, None)[0]
 
@@ -93,14 +120,11 @@ class Discretise(Pass):
             srcs.append(StepSource(s.name, s.size, s.index, to_steps(s.times, dt), s.record, s.loc))
         prjs, prow = [], []
         for prj in net.projections:
-            d = to_steps(prj.delay, dt)
-            err = np.abs(prj.delay - d * dt)
+            d, lo, hi, err = delay_steps(prj.delay, dt)
             prjs.append(StepProjection(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx,
                                        prj.weight, d, prj.receptor, prj.plasticity, prj.loc))
             prow.append({"projection": prj.name, "synapses": prj.n_synapses,
-                         "min_delay_steps": int(d.min()) if d.size else 0,
-                         "max_delay_steps": int(d.max()) if d.size else 0,
-                         "delay_error_ms": float(err.max()) if d.size else 0.0})
+                         "min_delay_steps": lo, "max_delay_steps": hi, "delay_error_ms": err})
         out = net.with_(populations=pops, sources=srcs, projections=prjs, stage="step")
         report = Report(self.name, summary={
             "dt_ms": dt, "steps": net.steps,

@@ -53,19 +53,57 @@ class Incoming:
 
     @classmethod
     def build(cls, net: Network) -> "Incoming":
+        """Counting sort by post, projection by projection (stable: projection order, then
+        synapse order), in O(synapses) and with no copy of the whole network beyond ``pre``.
+        The partition and place passes of one compile share it (:func:`incoming`)."""
         offsets, n_neurons, off = net.offsets()
-        posts, pres = [], []
+        counts = np.zeros(n_neurons, dtype=np.int64)
         for prj in net.projections:
-            posts.append(prj.post_idx.astype(np.int32) + np.int32(offsets[prj.post]))
-            pres.append(prj.pre_idx.astype(np.int32) + np.int32(offsets[prj.pre]))
-        post = np.concatenate(posts) if posts else np.zeros(0, np.int32)
-        pre = np.concatenate(pres) if pres else np.zeros(0, np.int32)
-        del posts, pres
-        order = np.argsort(post, kind="stable")
-        pre = pre[order]
+            _count_posts(prj.post_idx, np.int64(offsets[prj.post]), counts)
         indptr = np.zeros(n_neurons + 1, dtype=np.int64)
-        np.cumsum(np.bincount(post, minlength=n_neurons), out=indptr[1:])
+        np.cumsum(counts, out=indptr[1:])
+        pre = np.empty(int(indptr[-1]), dtype=np.int32)
+        fill = indptr[:-1].copy()
+        for prj in net.projections:
+            _scatter_pres(prj.pre_idx, prj.post_idx, np.int64(offsets[prj.pre]), np.int64(offsets[prj.post]),
+                          fill, pre)
         return cls(offsets, n_neurons, off, indptr, pre)
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_posts(post, off, counts):
+    for k in range(post.shape[0]):
+        counts[post[k] + off] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter_pres(pre_idx, post_idx, pre_off, post_off, fill, out):
+    for k in range(pre_idx.shape[0]):
+        n = post_idx[k] + post_off
+        out[fill[n]] = pre_idx[k] + pre_off
+        fill[n] += 1
+
+
+#: the last Incoming built, with the projections it was built from: partition and place
+#: of one compile share it (one O(synapses) table instead of two); see :func:`incoming`
+_LAST: list = []
+
+
+def incoming(net: Network) -> "Incoming":
+    """``Incoming.build(net)``, reusing the previous one while the projections are the same
+    objects (IR nodes are immutable, so identical nodes mean identical synapses)."""
+    if _LAST and len(_LAST[0]) == len(net.projections) and all(
+            a is b for a, b in zip(_LAST[0], net.projections)) and _LAST[1] == net.offsets()[0]:
+        return _LAST[2]
+    release_incoming()
+    inc = Incoming.build(net)
+    _LAST.extend((tuple(net.projections), dict(inc.offsets), inc))
+    return inc
+
+
+def release_incoming() -> None:
+    """Drop the shared table (the last pass that needs it calls this)."""
+    _LAST.clear()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -315,7 +353,7 @@ def partition_network(net: Network, limits, method: str = "greedy", inc: Incomin
     if method not in METHODS:
         raise SnnccError(f"partition: method '{method}' is not one of {', '.join(METHODS)}",
                          hint="-O partition=greedy")
-    inc = inc or Incoming.build(net)
+    inc = inc or incoming(net)
     max_n, max_fan, max_syn = (_limit(limits.neurons_per_core), _limit(limits.fan_in_per_core),
                                _limit(limits.synapses_per_core))
     stamp = np.full(inc.n_pre, -1, dtype=np.int64)

@@ -18,31 +18,40 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..errors import SnnccError
 from ..ir import Network
 from .base import Pass, Report
-from .partition import Incoming, core_assignment
+from .partition import Incoming, core_assignment, incoming, release_incoming
 
 
 def slice_traffic(net: Network, part: dict, inc: Incoming | None = None) -> np.ndarray:
     """Packets from slice i to slice j (K x K, int64): distinct source neurons of i that
     have a synapse onto j."""
-    inc = inc or Incoming.build(net)
+    inc = inc or incoming(net)
     k = part["cores"]
     core_of = core_assignment(part, inc)
-    dest = np.repeat(core_of, np.diff(inc.indptr))
-    is_nrn = inc.pre < inc.n_neurons
-    pre = inc.pre[is_nrn].astype(np.int64)
-    dest = dest[is_nrn]
-    pairs = np.unique(dest * np.int64(inc.n_neurons) + pre)
-    src_core = core_of[pairs % inc.n_neurons]
-    dst_core = pairs // inc.n_neurons
+    order = np.argsort(core_of, kind="stable")
     m = np.zeros((k, k), dtype=np.int64)
-    np.add.at(m, (src_core, dst_core), 1)
+    _traffic(order, core_of, inc.indptr, inc.pre, inc.n_pre, inc.n_neurons, m)
     np.fill_diagonal(m, 0)
     return m
+
+
+@numba.njit(cache=True, nogil=True)
+def _traffic(order, core_of, indptr, pre, n_pre, n_neurons, m):
+    """m[src core, dst core] += 1 per distinct (source neuron, destination core); neurons
+    visited grouped by core, so one stamp per source neuron finds the distinct ones."""
+    stamp = np.full(n_pre, -1, dtype=np.int64)
+    for n in order:
+        c = core_of[n]
+        for q in range(indptr[n], indptr[n + 1]):
+            j = pre[q]
+            if j < n_neurons and stamp[j] != c:
+                stamp[j] = c
+                m[core_of[j], c] += 1
 
 
 def mesh_for(chips: int, limits) -> tuple[int, int]:
@@ -171,6 +180,7 @@ class Place(Pass):
         cpc = limits.cores_per_chip or part["cores"] or 1
         topology = limits.extra.get("topology", "mesh")
         w = slice_traffic(net, part)
+        release_incoming()   # place is the last user of the shared incoming table
         chip, xy, fig = place(w, cpc, limits, topology)
         # core number on its chip: in slice order within each chip
         core_on_chip = np.zeros(chip.size, dtype=np.int64)

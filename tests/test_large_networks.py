@@ -1,0 +1,165 @@
+"""The pieces that let 0.3 G synapses compile in memory: narrow IR dtypes, the counting-sort
+incoming table shared by partition and place, one-pass delay discretisation, the
+threaded microcircuit generator and the streamed npz writer - each against the plain
+numpy computation it replaces."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from snncc.ir import Network, Population, Projection, SpikeSource
+from snncc.ir.network import index_range
+from snncc.ir.nodes import FixedProjection, StepProjection
+from snncc.ir.serialize import read_npz, write_npz, write_npz_file
+from snncc.models import potjans_diesmann
+from snncc.models._connect import fixed_total
+from snncc.passes.discretise import delay_steps, to_steps
+from snncc.passes.partition import Incoming, core_assignment, incoming, partition_network, release_incoming
+from snncc.passes.place import slice_traffic
+from snncc.targets import Limits
+
+
+def _lif(name, n):
+    return Population(name, n, "lif", {}, np.full(n, -65.0))
+
+
+def _net(seed=0) -> Network:
+    rng = np.random.default_rng(seed)
+    pops = [_lif("a", 300), _lif("b", 200)]
+    src = SpikeSource("s", 50, rng.integers(0, 50, 100), np.sort(rng.uniform(0, 50, 100)))
+    prjs = []
+    for k, (pre, post, n_pre, n_post) in enumerate([("a", "b", 300, 200), ("b", "a", 200, 300),
+                                                    ("a", "a", 300, 300), ("s", "b", 50, 200)]):
+        m = int(rng.integers(500, 3000))
+        prjs.append(Projection(f"p{k}", pre, post, rng.integers(0, n_pre, m), rng.integers(0, n_post, m),
+                               rng.uniform(0, 1, m), rng.uniform(0.1, 3, m)))
+    return Network("t", 0.1, 100, pops, [src], prjs)
+
+
+def _incoming_by_argsort(net):
+    """The reference: concatenate every projection in global indices, stable argsort by post."""
+    off, n, _ = net.offsets()
+    post = np.concatenate([p.post_idx.astype(np.int64) + off[p.post] for p in net.projections])
+    pre = np.concatenate([p.pre_idx.astype(np.int64) + off[p.pre] for p in net.projections])
+    order = np.argsort(post, kind="stable")
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(post, minlength=n))))
+    return indptr, pre[order]
+
+
+def test_incoming_counting_sort_equals_stable_argsort():
+    net = _net()
+    inc = Incoming.build(net)
+    indptr, pre = _incoming_by_argsort(net)
+    assert np.array_equal(inc.indptr, indptr)
+    assert np.array_equal(inc.pre, pre)
+
+
+def test_incoming_is_shared_only_while_the_projections_are_the_same():
+    net = _net()
+    try:
+        a = incoming(net)
+        assert incoming(net.with_(attrs={"x": 1})) is a            # same projection objects
+        other = _net(seed=1)
+        b = incoming(other)
+        assert b is not a
+        assert np.array_equal(b.pre, _incoming_by_argsort(other)[1])
+    finally:
+        release_incoming()
+
+
+def test_slice_traffic_counts_distinct_source_neurons_per_destination_core():
+    net = _net()
+    limits = Limits(neurons_per_core=64)
+    part, _, inc = partition_network(net, limits, moves=False)
+    m = slice_traffic(net, part, inc)
+    core_of = core_assignment(part, inc)
+    ref = np.zeros_like(m)
+    pairs = {(int(j), int(core_of[n])) for n in range(inc.n_neurons)
+             for j in inc.pre[inc.indptr[n]:inc.indptr[n + 1]] if j < inc.n_neurons}
+    for j, c in pairs:
+        ref[core_of[j], c] += 1
+    np.fill_diagonal(ref, 0)
+    assert m.sum() > 0
+    assert np.array_equal(m, ref)
+
+
+def test_delay_steps_is_to_steps_with_its_error_and_narrow_dtype():
+    rng = np.random.default_rng(3)
+    for ms, dtype in ((rng.uniform(0.05, 20, 5000).astype(np.float32), np.int16),
+                      (rng.uniform(0.05, 20, 5000), np.int16),
+                      (np.array([0.1, 4000.0]), np.int32)):
+        d, lo, hi, err = delay_steps(ms, 0.1)
+        ref = to_steps(ms, 0.1)
+        assert d.dtype == dtype
+        assert np.array_equal(d, ref)
+        assert (lo, hi) == (ref.min(), ref.max())
+        assert err == np.abs(ms - ref * 0.1).max()
+
+
+def test_ir_keeps_float32_and_narrow_integers_and_casts_the_rest():
+    w32 = np.ones(4, np.float32)
+    p = Projection("p", "a", "a", [0, 1, 2, 3], [0, 1, 2, 3], w32, w32)
+    assert p.weight.dtype == np.float32 and p.delay.dtype == np.float32
+    p = Projection("p", "a", "a", [0, 1, 2, 3], [0, 1, 2, 3], [1, 2, 3, 4], [1, 1, 1, 1])
+    assert p.weight.dtype == np.float64
+    s = StepProjection("p", "a", "a", [0], [0], [1.0], [40000])
+    assert s.delay.dtype == np.int32 and s.delay[0] == 40000
+    s = StepProjection("p", "a", "a", [0], [0], [1.0], [300])
+    assert s.delay.dtype == np.int16
+    f = FixedProjection("p", "a", "a", [0], [0], np.array([65535], np.uint16), [3], 16)
+    assert f.weight.dtype == np.uint16 and f.weight[0] == 65535
+    f = FixedProjection("p", "a", "a", [0], [0], [3.0], [3], 16)
+    assert f.weight.dtype == np.int64
+
+
+def test_index_range_is_cached_for_frozen_arrays_only():
+    a = np.arange(10)
+    assert index_range(a) == (0, 9)
+    a[9] = 99                                  # writeable: never cached
+    assert index_range(a) == (0, 99)
+    p = Projection("p", "a", "a", [0, 5], [1, 2], [1.0, 1.0], [1.0, 1.0])
+    assert index_range(p.pre_idx) == (0, 5)
+    assert index_range(p.pre_idx) == (0, 5)
+    net = Network("n", 0.1, 10, [_lif("a", 4)], [], [p])
+    with pytest.raises(Exception, match="pre index 5 out of range for 'a' of size 4"):
+        net.check()
+
+
+def test_fixed_total_draws_k_synapses_sorted_by_post_with_uniform_ends():
+    rng = np.random.default_rng(0)
+    pre, post = fixed_total(rng, 50, 40, 200_000)
+    assert pre.size == post.size == 200_000
+    assert np.all(np.diff(post) >= 0)
+    for ends, n in ((pre, 50), (post, 40)):
+        counts = np.bincount(ends, minlength=n)
+        assert counts.size == n
+        # chi-square against uniform (dof n - 1; 0.999 quantile is below 2 n for these n)
+        chi2 = ((counts - ends.size / n) ** 2 / (ends.size / n)).sum()
+        assert chi2 < 2 * n
+
+
+def test_microcircuit_is_the_same_network_for_any_number_of_threads():
+    a, b = potjans_diesmann(0.02, threads=1), potjans_diesmann(0.02, threads=2)
+    assert [p.name for p in a.projections] == [p.name for p in b.projections]
+    for x, y in zip(a.projections, b.projections):
+        for f in ("pre_idx", "post_idx", "weight", "delay"):
+            assert np.array_equal(getattr(x, f), getattr(y, f))
+        assert x.weight.dtype == np.float32
+    c = potjans_diesmann(0.02, seed=1, threads=1)
+    assert not np.array_equal(a.projections[0].pre_idx, c.projections[0].pre_idx)
+
+
+def test_streamed_npz_file_equals_the_bytes_writer_and_reads_back(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {"b": rng.integers(0, 9, 1000).astype(np.int16), "a": rng.uniform(size=77),
+              "c": np.zeros(0, np.uint16)}
+    lazy = dict(arrays, a=lambda: arrays["a"])              # a member computed when written
+    path = write_npz_file(tmp_path / "x.npz", lazy)
+    assert path.read_bytes() == write_npz(arrays)
+    back = read_npz(path)
+    assert set(back) == set(arrays)
+    for k in arrays:
+        assert back[k].dtype == arrays[k].dtype and np.array_equal(back[k], arrays[k])
+    assert read_npz(io.BytesIO(path.read_bytes()).getvalue())["b"].tolist() == arrays["b"].tolist()
