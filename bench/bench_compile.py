@@ -38,7 +38,14 @@ NETWORKS = {
     "CUBA 4k": "from snncc.models import cuba; net = cuba(n=4000, split=True)",
     "Brunel 12.5k": "from snncc.models import brunel; net = brunel(1.0, background='dc')",
     "microcircuit 10%": "from snncc.models import potjans_diesmann; net = potjans_diesmann(0.1)",
+    "microcircuit 100%": "from snncc.models import potjans_diesmann; net = potjans_diesmann(1.0)",
 }
+#: the goal of issue 9 for the full-scale microcircuit: compiled in under 60 s within 8 GiB
+GOAL_S, GOAL_GIB = 60.0, 8.0
+#: (network, target) pairs not run, with the reason
+SKIP = {("microcircuit 100%", "loihi"):
+        "not run: the loihi image holds dense per-core weight blocks (92 MiB at 10 %, ~100x that at full "
+        "scale); a full-scale Loihi 2 build needs the sparse synapse encoding, which the loihi target lacks"}
 #: loihi: Lava's LIF has no refractory period and one current decay, so these networks need
 #: -O refractory=ignore tau_syn=mean to compile at all (the numerics change; timing is the point here)
 TARGETS = {"reference": {}, "loihi": {"refractory": "ignore", "tau_syn": "mean"}, "spinnaker": {"map": False}}
@@ -48,10 +55,10 @@ def worker(label: str, target_name: str) -> dict:
     """One case in this process: returns times (s) and peak RSS (MiB)."""
     from snncc import targets
     from snncc.compiler import lower
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     scope: dict = {}
     exec(NETWORKS[label], scope)        # noqa: S102 - fixed strings of this module
-    net = scope["net"]
+    net = scope.pop("net")
     gen = time.perf_counter() - t0
     passes: dict[str, float] = {}
     opts = dict(TARGETS[target_name])
@@ -65,8 +72,10 @@ def worker(label: str, target_name: str) -> dict:
         size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
     return {"network": label, "target": target_name, "neurons": net.n_neurons, "synapses": net.n_synapses,
             "generate_s": gen, "passes_s": passes, "lower_s": t_lower, "emit_s": t_emit,
-            "compile_s": t_lower + t_emit, "image_MiB": size / 2 ** 20,
-            "peak_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+            "compile_s": t_lower + t_emit, "total_s": gen + t_lower + t_emit,
+            "cpu_s": time.process_time() - c0, "image_MiB": size / 2 ** 20,
+            "peak_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            "load_1min": round(os.getloadavg()[0], 2)}
 
 
 def _case(label: str, target: str, timeout: float) -> dict:
@@ -94,7 +103,10 @@ def run(quick: bool = False) -> dict:
           f"{'RSS MiB':>9}  slowest passes", flush=True)
     for label in NETWORKS:
         for target in TARGETS:
-            c = _case(label, target, timeout=150 if quick else 600)
+            if (label, target) in SKIP:
+                cases.append({"network": label, "target": target, "error": SKIP[label, target]})
+                continue
+            c = _case(label, target, timeout=(300 if "100%" in label else 150) if quick else 600)
             cases.append(c)
             if "error" in c:
                 print(f"{label:<18}{target:<11} failed: {c['error']}", flush=True)
@@ -106,17 +118,29 @@ def run(quick: bool = False) -> dict:
     for c in cases:
         row = {"network": c["network"], "target": c["target"], "synapses": c.get("synapses"),
                "generate s": c.get("generate_s"), "passes s": c.get("lower_s"), "emit s": c.get("emit_s"),
-               "compile s": c.get("compile_s"), "peak RSS MiB": c.get("peak_rss_MiB"),
-               "image MiB": c.get("image_MiB")}
+               "compile s": c.get("compile_s"), "total s": c.get("total_s"), "CPU s": c.get("cpu_s"),
+               "peak RSS MiB": c.get("peak_rss_MiB"), "image MiB": c.get("image_MiB"),
+               "load": c.get("load_1min")}
         if "error" in c:
             row["error"] = c["error"]
         rows.append(row)
     pass_rows = [{"network": c["network"], "target": c["target"],
                   **{k: round(v, 3) for k, v in c["passes_s"].items()}} for c in cases if "passes_s" in c]
-    notes = ["The full-scale microcircuit (77 k neurons, 0.3 G synapses) is not yet run: its float IR "
-             "alone (int32 pre/post + float64 weight and delay per synapse, ~7 GB) plus the per-stage "
-             "copies exceed this machine's memory budget shared with other jobs; the 10 % network is "
-             "the largest compiled here.",
+    notes = []
+    for c in cases:
+        if c["network"] == "microcircuit 100%" and "total_s" in c:
+            ok = c["total_s"] < GOAL_S and c["peak_rss_MiB"] < GOAL_GIB * 1024
+            notes.append(f"Full-scale microcircuit on {c['target']}: {c['neurons']} neurons, {c['synapses']} "
+                         f"synapses, generated and compiled to its image in {c['total_s']:.1f} s "
+                         f"(compile alone {c['compile_s']:.1f} s) with a peak RSS of "
+                         f"{c['peak_rss_MiB'] / 1024:.2f} GiB: goal (< {GOAL_S:.0f} s, < {GOAL_GIB:.0f} GiB) "
+                         f"{'met' if ok else 'NOT met'}.")
+    notes += ["`total s` = generate + passes + emit (the float IR built by snncc.models, as a frontend "
+             "would, then the whole pipeline to the image); `CPU s` is the process's CPU time (two threads "
+             "draw the microcircuit's synapses) and `load` the 1-minute load average when the case ended.",
+             "The microcircuit stores weights and delays in float32 (0.3 G synapses: 16 bytes each in the "
+             "float IR), delays as int16 steps and spinnaker weights as uint16 after lowering; partition and "
+             "place share one O(synapses) incoming table built by counting sort.",
              "loihi runs with -O refractory=ignore tau_syn=mean: Lava's LIF has neither a refractory "
              "period nor two current decays, and without these options it refuses all three networks.",
              "Brunel uses background='dc' (the Poisson background as its mean current) so the load is "

@@ -163,3 +163,65 @@ def test_streamed_npz_file_equals_the_bytes_writer_and_reads_back(tmp_path):
     for k in arrays:
         assert back[k].dtype == arrays[k].dtype and np.array_equal(back[k], arrays[k])
     assert read_npz(io.BytesIO(path.read_bytes()).getvalue())["b"].tolist() == arrays["b"].tolist()
+
+
+@pytest.mark.spinnaker
+def test_spinnaker_image_weights_are_the_quantised_weights_in_nA(tmp_path):
+    """The image stores uint16 magnitudes and a per-projection unit; their product must be
+    the lowered weight (sign, ring-buffer scale) exactly, as the script hands it to PyNN."""
+    pytest.importorskip("snncc_spinnaker")
+    import json
+
+    from snncc import targets
+    from snncc.compiler import lower
+    from snncc.models import cuba
+    from snncc_spinnaker.lower import weight_scale
+
+    res = lower(cuba(n=400, p=0.05, split=True), "spinnaker", {"map": False})
+    targets.get("spinnaker").emit(res.network, tmp_path, {"map": False})
+    meta = json.loads((tmp_path / "pynn" / "network.json").read_text())
+    data = read_npz(tmp_path / "pynn" / "network.npz")
+    shifts = res.network.attrs["ring_buffer_shifts"]
+    for q, prj in zip(meta["projections"], res.network.projections):
+        assert q["name"] == prj.name
+        r = 0 if prj.receptor == "excitatory" else 1
+        expected = (1.0 if r == 0 else -1.0) * prj.weight.astype(np.float64) / weight_scale(shifts[prj.post][r])
+        got = data[f"{prj.name}.weight"] * q["weight_unit_nA"]
+        assert data[f"{prj.name}.weight"].dtype == np.uint16
+        assert np.array_equal(got, expected)
+        assert np.array_equal(data[f"{prj.name}.pre"], prj.pre_idx)
+        assert np.array_equal(data[f"{prj.name}.delay"], prj.delay)
+
+
+def test_placement_local_search_ends_where_no_single_move_or_swap_lowers_the_cost():
+    """Brute force over every move to a chip with a free core and every swap, by the
+    plain cost sum: the incremental local search must stop at a local optimum."""
+    from snncc.passes.place import _improve, hops, snake
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        k, cpc = int(rng.integers(3, 30)), int(rng.integers(1, 6))
+        n_chips = -(-k // cpc) + 1
+        cols = int(np.ceil(np.sqrt(n_chips)))
+        dist = hops(snake(cols, -(-n_chips // cols)), "hexagonal" if trial % 2 else "mesh")
+        w = rng.integers(0, 20, (k, k)) * (rng.random((k, k)) < 0.4)
+        np.fill_diagonal(w, 0)
+
+        def cost(ch):
+            return int((w * dist[ch][:, ch]).sum())
+
+        chip = np.arange(k) // cpc
+        start = cost(chip)
+        _improve(chip, w + w.T, dist, cpc, 1000)
+        end = cost(chip)
+        assert end <= start
+        assert np.bincount(chip, minlength=dist.shape[0]).max() <= cpc
+        load = np.bincount(chip, minlength=dist.shape[0])
+        for a in range(k):
+            for c in np.flatnonzero(load < cpc):
+                alt = chip.copy()
+                alt[a] = c
+                assert cost(alt) >= end
+            for b in range(k):
+                alt = chip.copy()
+                alt[a], alt[b] = chip[b], chip[a]
+                assert cost(alt) >= end

@@ -38,6 +38,7 @@ METHODS = ("greedy", "balanced", "contiguous")
 #: boundary window of the traffic refinement, and the work (synapse visits) it may cost
 REFINE_WINDOW = 96
 REFINE_BUDGET = 300_000_000
+MIN_WINDOW = 4
 _BIG = np.iinfo(np.int64).max
 
 
@@ -242,9 +243,11 @@ def _window(bounds: np.ndarray, indptr: np.ndarray) -> int:
     n = int(bounds[-1] - bounds[0])
     deg = syn / max(n, 1)
     w = REFINE_WINDOW
-    while w >= 1 and k * (2 * w + 1) * (n / k + 2 * w) * max(deg, 1.0) > REFINE_BUDGET:
+    while w >= MIN_WINDOW and k * (2 * w + 1) * (n / k + 2 * w) * max(deg, 1.0) > REFINE_BUDGET:
         w //= 2
-    return w
+    # boundaries moved by a neuron or two gain next to nothing and cost a pass over the
+    # population's synapses each (the full microcircuit: seconds), so not at all then
+    return w if w >= MIN_WINDOW else 0
 
 
 def lower_bound(size: int, synapses: int, limits) -> int:

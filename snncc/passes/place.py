@@ -104,33 +104,73 @@ def _improve(chip: np.ndarray, sym: np.ndarray, dist: np.ndarray, cores_per_chip
     """Best-improvement local search, in place: for each slice, the swap with a slice on
     another chip (or the move to a chip with a free core) that lowers the cost most.
 
-    With ``M[c, j] = dist[c, chip[j]]`` and ``v = M @ sym[a]``, moving ``a`` to chip
-    ``c`` changes the cost by ``v[c] - v[chip[a]]``; swapping it with ``b`` adds
-    ``b``'s own change ``(sym @ M[chip[a]])[b] - own[b]`` (own[b] = b's current cost)
-    and corrects the a-b pair, which both terms count as if it had moved alone.
+    With ``S[c, j] = sum_i sym[j, i] * dist[c, chip[i]]`` (slice j's cost were it on chip
+    c), moving ``a`` to chip ``c`` changes the cost by ``S[c, a] - S[chip[a], a]``;
+    swapping it with ``b`` adds ``b``'s own change ``S[chip[a], b] - S[chip[b], b]`` and
+    corrects the a-b pair, which both terms count as if it had moved alone. ``S`` is
+    updated in O(chips x slices) per accepted change, so a visit costs O(slices + chips),
+    not O(slices^2). Costs are integers (exact in float64), so ties break the same way
+    however the sums are ordered.
     """
+    _improve_loop(chip, np.ascontiguousarray(sym, dtype=np.float64),
+                  np.ascontiguousarray(dist, dtype=np.float64), int(cores_per_chip), int(max_rounds))
+
+
+@numba.njit(cache=True, nogil=True)
+def _shift_slice(S, sym, dist, x, p, q):
+    """S after slice ``x`` moves from chip ``p`` to chip ``q``."""
+    for c in range(S.shape[0]):
+        d = dist[c, q] - dist[c, p]
+        if d != 0.0:
+            for j in range(S.shape[1]):
+                S[c, j] += sym[j, x] * d
+
+
+@numba.njit(cache=True, nogil=True)
+def _improve_loop(chip, sym, dist, cores_per_chip, max_rounds):
+    k = chip.shape[0]
     n_chips = dist.shape[0]
-    sym = sym.astype(np.float64)
+    S = np.zeros((n_chips, k))
+    for c in range(n_chips):
+        for j in range(k):
+            s = 0.0
+            for i in range(k):
+                s += sym[j, i] * dist[c, chip[i]]
+            S[c, j] = s
+    load = np.zeros(n_chips, dtype=np.int64)
+    for j in range(k):
+        load[chip[j]] += 1
     for _ in range(max_rounds):
         improved = False
-        for a in range(chip.size):
-            m = dist[:, chip]                        # (chips, K)
-            own = (sym * m[chip]).sum(axis=1)        # each slice's current cost
+        for a in range(k):
             ca = chip[a]
-            v = m @ sym[a]
-            swap = v[chip] - v[ca] + sym @ m[ca] - own + 2.0 * sym[a] * dist[ca, chip]
-            swap[chip == ca] = np.inf
-            b = int(np.argmin(swap))
-            best = swap[b]
-            load = np.bincount(chip, minlength=n_chips)
-            move = np.where(load < cores_per_chip, v - v[ca], np.inf)
-            move[ca] = np.inf
-            c = int(np.argmin(move))
-            if move[c] < min(best, 0.0) - 1e-9:
+            best, b = np.inf, -1
+            for j in range(k):
+                cj = chip[j]
+                if cj == ca:
+                    continue
+                val = S[cj, a] - S[ca, a] + S[ca, j] - S[cj, j] + 2.0 * sym[a, j] * dist[ca, cj]
+                if val < best:
+                    best, b = val, j
+            move, c = np.inf, -1
+            for cc in range(n_chips):
+                if cc == ca or load[cc] >= cores_per_chip:
+                    continue
+                val = S[cc, a] - S[ca, a]
+                if val < move:
+                    move, c = val, cc
+            if c >= 0 and move < min(best, 0.0) - 1e-9:
+                _shift_slice(S, sym, dist, a, ca, c)
+                load[ca] -= 1
+                load[c] += 1
                 chip[a] = c
                 improved = True
-            elif best < -1e-9:
-                chip[a], chip[b] = chip[b], ca
+            elif b >= 0 and best < -1e-9:
+                cb = chip[b]
+                _shift_slice(S, sym, dist, a, ca, cb)
+                chip[a] = cb
+                _shift_slice(S, sym, dist, b, cb, ca)
+                chip[b] = ca
                 improved = True
         if not improved:
             break
