@@ -103,8 +103,8 @@ def validate_plan(meta: dict, arrays: dict[str, np.ndarray]) -> None:
         _int_array(f"block {k} rows", arrays[f"b{k}.rows"], 0, n_post - 1)
         _int_array(f"block {k} cols", arrays[f"b{k}.cols"], 0, n_pre - 1)
         _int_array(f"block {k} delays", arrays[f"b{k}.delay"], 0, DELAY_MAX)
-        pairs = arrays[f"b{k}.rows"].astype(np.int64) * n_pre + arrays[f"b{k}.cols"]
-        if np.unique(pairs).size != pairs.size:
+        pairs = np.sort(arrays[f"b{k}.rows"].astype(np.int64) * n_pre + arrays[f"b{k}.cols"])
+        if (pairs[1:] == pairs[:-1]).any():
             raise PlanError(f"block {k}: a (post, pre) pair appears twice")
 
 
@@ -214,7 +214,8 @@ def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=
         k = b["id"]
         n_post = meta["groups"][b["post"]]["size"]
         n_pre = meta["n_src"] if b["pre"] == "src" else meta["groups"][b["pre"]]["size"]
-        rows, cols = arrays[f"b{k}.rows"], arrays[f"b{k}.cols"]
+        # plans store narrow dtypes (uint8/16 indices, int16 weights, uint8 delays): widen
+        rows, cols = arrays[f"b{k}.rows"].astype(np.int64), arrays[f"b{k}.cols"].astype(np.int64)
         mode = SignMode.EXCITATORY if b["sign"] == "exc" else SignMode.INHIBITORY
         kw = dict(weight_exp=int(b["weight_exp"]), num_weight_bits=8, sign_mode=mode, name=f"block{k}")
         delay = b["kind"] == "delay"
@@ -229,10 +230,10 @@ def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=
                 conn = Sparse(weights=w, **kw)
         else:
             w = np.zeros((n_post, n_pre), dtype=np.int32)
-            w[rows, cols] = arrays[f"b{k}.w"]
+            w[rows, cols] = arrays[f"b{k}.w"].astype(np.int32)
             if delay:
                 d = np.zeros((n_post, n_pre), dtype=int)
-                d[rows, cols] = arrays[f"b{k}.delay"]
+                d[rows, cols] = arrays[f"b{k}.delay"].astype(int)
                 conn = DelayDense(weights=w, delays=d, max_delay=int(d.max()), **kw)
             else:
                 conn = Dense(weights=w, **kw)
