@@ -40,6 +40,10 @@ def _check_mapping(build):
     assert emit["spynnaker_chips"] >= 1
     assert emit["spynnaker_routing_entries"] >= 1
     assert emit["spynnaker_max_routing_entries_per_chip"] <= emit["router_entries_per_chip_limit"]
+    assert emit["spynnaker_routing_entries_compressed"] <= emit["spynnaker_routing_entries"]
+    # ours, for our own placement (snncc_spinnaker/routing.py)
+    assert emit["snncc_routing_entries"] >= emit["snncc_routing_entries_merged"] >= 1
+    assert emit["snncc_max_routing_entries_per_chip"] <= emit["router_entries_per_chip_limit"]
     assert emit["ring_buffer_shifts_agree"] is True
     part = net.attrs["partition"]["populations"]
     for row in emit["mapping"]:
@@ -121,13 +125,13 @@ def test_run_without_machine_says_how_to_use_brian2(tmp_path, capsys):
 
 
 def test_unsupported_model_is_named():
-    p = Population("d", 2, "lif_delta", {k: np.full(2, v) for k, (v, _) in MODEL_PARAMS["lif_delta"].items()},
+    p = Population("d", 2, "if", {k: np.full(2, v) for k, (v, _) in MODEL_PARAMS["if"].items()},
                    np.full(2, -65.0))
     with pytest.raises(SnnccError) as e:
         lower(Network("n", 1.0, 10, populations=(p,)), "spinnaker")
-    assert e.value.message == ("population 'd': model 'lif_delta' is not supported by the spinnaker target "
-                               "(supported: lif (IF_curr_exp))")
-    assert e.value.hint == "use cell_type IF_curr_exp, or compile for the reference target"
+    assert e.value.message == ("population 'd': model 'if' is not supported by the spinnaker target "
+                               "(supported: lif (IF_curr_exp), lif_delta (IF_curr_delta))")
+    assert e.value.hint == "use cell_type IF_curr_exp or IF_curr_delta, or compile for the reference target"
 
 
 def test_bad_neurons_per_core(tmp_path):

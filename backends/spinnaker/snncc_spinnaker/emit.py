@@ -4,7 +4,10 @@ Build layout (``BUILD/pynn/``)::
 
     run.py          the PyNN script (this package's template.py with a header)
     network.json    populations (PyNN cells), sources, projections, sPyNNaker settings
-    network.npz     spike-source steps and synapse lists (pre, post, weight nA, delay steps)
+    network.npz     spike-source steps and synapse lists (the script sorts them): pre, post
+                    (uint16 where the population allows), weight (sPyNNaker's uint16
+                    magnitude; times the projection's ``weight_unit_nA`` in network.json
+                    it is the signed weight in nA), delay (steps, int16)
     spynnaker.cfg   selects the machine: virtual_board, machine_name or spalloc_server
 
 Weights are written as sPyNNaker will hold them - the 16-bit value times its weight
@@ -22,7 +25,7 @@ import numpy as np
 from snncc import __version__
 from snncc.errors import SnnccError
 from snncc.ir import Network
-from snncc.ir.serialize import write_npz
+from snncc.ir.serialize import write_npz_file
 
 from . import limits as L
 from .lower import weight_scale
@@ -88,6 +91,17 @@ def neurons_per_core(net: Network, default: int) -> dict[str, int]:
     return out
 
 
+def _lazy(a: np.ndarray, dtype):
+    """``a`` in ``dtype`` when the npz writer reaches it: a converted copy lives only while
+    its member is written (the full microcircuit's synapse arrays are gigabytes)."""
+    return lambda: np.asarray(a, dtype)
+
+
+def _index_dtype(size: int):
+    """Neuron indices in uint16 where the population allows (half the bytes of int32)."""
+    return np.uint16 if size <= 1 << 16 else np.int32
+
+
 def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) -> dict[str, Any]:
     cells = net.attrs.get("pynn", {})
     shifts = net.attrs.get("ring_buffer_shifts", {})
@@ -124,29 +138,30 @@ def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) 
         srcs.append({"name": s.name, "size": s.size, "record": "spikes" in s.record})
         arrays[f"{s.name}.index"] = np.asarray(s.index, np.int32)
         arrays[f"{s.name}.step"] = np.asarray(s.step, np.int64)
+    sizes = {p.name: p.size for p in net.populations}
+    sizes.update({s.name: s.size for s in net.sources})
     prjs = []
     for prj in net.projections:
         r = 0 if prj.receptor == "excitatory" else 1
         sign = 1.0 if r == 0 else -1.0
-        w = sign * np.asarray(prj.weight, np.float64) / weight_scale(shifts[prj.post][r])
+        # weights as sPyNNaker's 16-bit magnitudes; the script multiplies by the unit (a power
+        # of two, so the product is exactly the quantised weight in nA)
         q = {"name": prj.name, "pre": prj.pre, "post": prj.post, "receptor": prj.receptor,
-             "synapses": prj.n_synapses}
+             "synapses": prj.n_synapses, "weight_unit_nA": sign / weight_scale(shifts[prj.post][r])}
         if prj.plasticity is not None:
             from .stdp import stdp_spec
             q["stdp"] = stdp_spec(prj.plasticity)   # bounds in nA, like the emitted weights
         prjs.append(q)
-        arrays[f"{prj.name}.pre"] = np.asarray(prj.pre_idx, np.int32)
-        arrays[f"{prj.name}.post"] = np.asarray(prj.post_idx, np.int32)
-        arrays[f"{prj.name}.weight"] = w
-        arrays[f"{prj.name}.delay"] = np.asarray(prj.delay, np.int64)
-    sizes = {p.name: p.size for p in net.populations}
-    sizes.update({s.name: s.size for s in net.sources})
+        arrays[f"{prj.name}.pre"] = _lazy(prj.pre_idx, _index_dtype(sizes[prj.pre]))
+        arrays[f"{prj.name}.post"] = _lazy(prj.post_idx, _index_dtype(sizes[prj.post]))
+        arrays[f"{prj.name}.weight"] = _lazy(prj.weight, np.uint16)
+        arrays[f"{prj.name}.delay"] = _lazy(prj.delay, np.int16)
     meta = {"name": net.name, "dt": net.dt, "steps": net.steps, "snncc_version": __version__,
             "populations": pops, "sources": srcs, "projections": prjs, "sizes": sizes}
     d = Path(outdir) / PYNN_DIR
     d.mkdir(parents=True, exist_ok=True)
     (d / "network.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    (d / "network.npz").write_bytes(write_npz(arrays))
+    write_npz_file(d / "network.npz", arrays)   # streamed: 2.3 GB for the full microcircuit
     cfg = machine_cfg(options)
     (d / "spynnaker.cfg").write_text(cfg)
     header = (f"{net.name}: a PyNN script written by snncc {__version__} for the spinnaker target "

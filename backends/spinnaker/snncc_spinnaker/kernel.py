@@ -1,17 +1,23 @@
-"""The ``spinnaker`` numerics kernel: sPyNNaker 7's IF_curr_exp in s16.15 fixed point.
+"""The ``spinnaker`` numerics kernel: sPyNNaker 7's IF_curr_exp and IF_curr_delta in
+s16.15 fixed point.
 
 Per step, per neuron, in the order of sPyNNaker's neuron_impl_standard.h (C sources:
-neuron_model_lif_impl.h, synapse_types_exponential_impl.h, decay.h, synapses.c)::
+neuron_model_lif_impl.h, synapse_types_exponential_impl.h, synapse_types_delta_impl.h,
+input_type_delta.h, decay.h, synapses.c)::
 
     q_X   = min(ring buffer sum of 16-bit weights, 0xFFFF)      saturating uint16
     in_X  = q_X << shift_X                                      s16.15 current (nA)
-    I_X  += (in_X * init_X) >> 32                               decay_s1615, u0.32 init
+    I_X  += (in_X * init_X) >> 32                               exp: decay_s1615, u0.32 init
+    I_X  += in_X                                                delta: add_input_delta
     if refract_timer <= 0:
-        alpha = round((I_E - I_I + i_offset) * R) + v_rest       MULT_ROUND_NEAREST_ACCUM
+        J_X   = I_X                                             exp (input_type_current)
+        J_X   = round(I_X * scale)                              delta: scale = kdivk(1, dt)
+        alpha = round((J_E - J_I + i_offset) * R) + v_rest       MULT_ROUND_NEAREST_ACCUM
         v     = alpha - round(exp_tc * (alpha - v))
     else: refract_timer -= 1
     if v >= v_thresh: spike; v = v_reset; refract_timer = T_refract
-    I_X   = (I_X * decay_X) >> 32                               decay_s1615
+    I_X   = (I_X * decay_X) >> 32                               exp: decay_s1615
+    I_X   = 0                                                   delta: delta_shaping
 
 Products of two s16.15 values round to nearest and saturate (``__stdfix_smul_k_round_nearest``);
 sums wrap in 32 bits like GCC's accum arithmetic. Host-side constants (R, exp_tc,
@@ -49,17 +55,24 @@ def _mul_accum(a, b):
 
 @numba.njit(cache=True, nogil=True)
 def _step(v, i_e, i_i, r, x, shift_e, shift_i, init_e, init_i, decay_e, decay_i, r_mem, exp_tc,
-          v_rest, i_offset, v_thresh, v_reset, t_refract, out):
+          v_rest, i_offset, v_thresh, v_reset, t_refract, delta, in_scale, out):
     n_spk = 0
     for k in range(v.shape[0]):
         qe = min(x[0, k], 0xFFFF)
         qi = min(x[1, k], 0xFFFF)
+        dk = delta[k] != 0
         if qe > 0:
-            i_e[k] = _wrap32(i_e[k] + ((_wrap32(qe << shift_e[k]) * init_e[k]) >> 32))
+            ine = _wrap32(qe << shift_e[k])
+            i_e[k] = _wrap32(i_e[k] + (ine if dk else (ine * init_e[k]) >> 32))
         if qi > 0:
-            i_i[k] = _wrap32(i_i[k] + ((_wrap32(qi << shift_i[k]) * init_i[k]) >> 32))
+            ini = _wrap32(qi << shift_i[k])
+            i_i[k] = _wrap32(i_i[k] + (ini if dk else (ini * init_i[k]) >> 32))
         if r[k] <= 0:
-            total = _wrap32(i_e[k] - i_i[k] + i_offset[k])
+            if dk:
+                total = _wrap32(_wrap32(_mul_accum(i_e[k], in_scale[k]) - _mul_accum(i_i[k], in_scale[k]))
+                                + i_offset[k])
+            else:
+                total = _wrap32(i_e[k] - i_i[k] + i_offset[k])
             alpha = _wrap32(_mul_accum(total, r_mem[k]) + v_rest[k])
             v[k] = _wrap32(alpha - _mul_accum(exp_tc[k], _wrap32(alpha - v[k])))
         else:
@@ -76,11 +89,12 @@ def _step(v, i_e, i_i, r, x, shift_e, shift_i, init_e, init_i, decay_e, decay_i,
 
 @numba.njit(cache=True, nogil=True)
 def _run(t0, t1, ring, routing, ev_s, ev_i, n_ev, v, i_e, i_i, r, shift_e, shift_i, init_e, init_i,
-         decay_e, decay_i, r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset, t_refract, out):
+         decay_e, decay_i, r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset, t_refract, delta, in_scale,
+         out):
     depth = ring.shape[0]
     for t in range(t0, t1):
         n_spk = _step(v, i_e, i_i, r, ring[t % depth], shift_e, shift_i, init_e, init_i, decay_e, decay_i,
-                      r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset, t_refract, out)
+                      r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset, t_refract, delta, in_scale, out)
         ev_s, ev_i, n_ev = deliver(ring, t, out, n_spk, routing, ev_s, ev_i, n_ev)
     return ev_s, ev_i, n_ev
 
@@ -92,10 +106,16 @@ class SpinnakerKernel(Kernel):
 
     KEYS = ("v_init", "v_rest", "v_reset", "v_thresh", "i_offset", "r_mem", "exp_tc", "t_refract",
             "decay_E", "decay_I", "init_E", "init_I", "shift_E", "shift_I")
+    #: parameters added with IF_curr_delta; builds from before hold IF_curr_exp only
+    OPTIONAL = {"delta": 0, "in_scale": 1 << 15}
 
     def __init__(self, net, strict: bool = False):
         super().__init__(net, strict)
         self._c = {k: self.concat(k) for k in self.KEYS}
+        for k, default in self.OPTIONAL.items():
+            parts = [np.asarray(p.params[k]) if k in p.params else np.full(p.size, default)
+                     for p in net.populations]
+            self._c[k] = np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0), dtype=np.int64)
         self._out = np.empty(self.n, dtype=np.int64)
 
     @property
@@ -115,7 +135,8 @@ class SpinnakerKernel(Kernel):
         c = self._c
         n = _step(state["v"], state["i_E"], state["i_I"], state["refrac"], x, c["shift_E"], c["shift_I"],
                   c["init_E"], c["init_I"], c["decay_E"], c["decay_I"], c["r_mem"], c["exp_tc"],
-                  c["v_rest"], c["i_offset"], c["v_thresh"], c["v_reset"], c["t_refract"], self._out)
+                  c["v_rest"], c["i_offset"], c["v_thresh"], c["v_reset"], c["t_refract"], c["delta"],
+                  c["in_scale"], self._out)
         return self._out[:n].copy()
 
     def run_steps(self, state, ring, t0, t1, routing, events):
@@ -123,7 +144,7 @@ class SpinnakerKernel(Kernel):
         return _run(t0, t1, ring, routing, *events, state["v"], state["i_E"], state["i_I"], state["refrac"],
                     c["shift_E"], c["shift_I"], c["init_E"], c["init_I"], c["decay_E"], c["decay_I"],
                     c["r_mem"], c["exp_tc"], c["v_rest"], c["i_offset"], c["v_thresh"], c["v_reset"],
-                    c["t_refract"], self._out)
+                    c["t_refract"], c["delta"], c["in_scale"], self._out)
 
     def plasticity(self, net, wiring):
         """sPyNNaker's integer pair-STDP rule (stdp_kernel.py) for the engine's per-step hook."""

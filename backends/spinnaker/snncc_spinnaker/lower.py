@@ -1,6 +1,15 @@
 """Lowering for sPyNNaker: PyNN cells kept for the emitter, s16.15 parameters and
 ring-buffer weight scaling for the ``spinnaker`` kernel.
 
+``lif`` becomes IF_curr_exp, ``lif_delta`` IF_curr_delta. sPyNNaker's IF_curr_delta
+does not step v by the weight: it adds the weight to a synaptic input that the neuron
+reads as the current ``input / dt`` for one step (input_type_delta.h) through the
+same closed form as IF_curr_exp, so a weight ``c`` moves v by
+``c (tau_m/cm)(1 - exp(-dt/tau_m))/dt``, about ``c/cm`` mV. A delta weight of the
+float IR (a jump in mV, as PyNN defines it) is therefore handed to sPyNNaker as the
+charge ``w * cm`` of the post neuron; the emitted script divides it by cm again on
+simulators that take mV.
+
 sPyNNaker stores a weight as a 16-bit magnitude ``q`` in the synaptic row; at the
 start of a step the ring buffer's sum of ``q`` (saturating at 0xFFFF) is shifted left
 by the post population's per-receptor *ring-buffer left shift* ``s`` into an s16.15
@@ -17,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from snncc.errors import SnnccError
@@ -25,12 +35,14 @@ from snncc.passes.base import Pass, Report
 from snncc.passes.delays import RELAY_THRESHOLD, RELAY_WEIGHT, relay_population
 
 from . import limits as L
+from .routing import routing_entries
 
 ONE = 1 << L.ACCUM_FRAC_BITS      # 1.0 in s16.15
 U032 = 1 << 32                    # 1.0 in u0.32 (decay_t = unsigned long fract)
 
 #: PyNN cell type of each float-IR model the SpiNNaker target supports
-CELL_TYPES = {"lif": "IF_curr_exp"}
+CELL_TYPES = {"lif": "IF_curr_exp", "lif_delta": "IF_curr_delta"}
+DELTA_CELLS = ("IF_curr_delta",)
 
 
 # ------------------------------------------------------------------------ capture cells
@@ -54,7 +66,7 @@ class CaptureCells(Pass):
                 raise SnnccError(
                     f"population '{p.name}': model '{p.model}' is not supported by the spinnaker target "
                     f"(supported: {', '.join(f'{m} ({c})' for m, c in CELL_TYPES.items())})", p.loc,
-                    hint="use cell_type IF_curr_exp, or compile for the reference target")
+                    hint="use cell_type IF_curr_exp or IF_curr_delta, or compile for the reference target")
             cells[p.name] = {"cell": CELL_TYPES[p.model],
                              "params": {k: _compact(v) for k, v in p.params.items()},
                              "v_init": _compact(p.v_init)}
@@ -142,6 +154,12 @@ def weight_scale(shift: int) -> float:
     return 2.0 ** (16 - (shift + 1))
 
 
+@numba.njit(cache=True, nogil=True)
+def _sum_by_delay(delay, post, weight, dmin, floor, sums):
+    for k in range(delay.shape[0]):
+        sums[delay[k] - dmin, post[k]] += max(abs(np.float64(weight[k])), floor)
+
+
 def summed_weights(net: Network) -> dict[str, np.ndarray]:
     """Per population: (2, size) largest sum of |w| one neuron can receive in one step,
     per receptor, taken over delays (synapses of one delay can all fire at once)."""
@@ -151,21 +169,29 @@ def summed_weights(net: Network) -> dict[str, np.ndarray]:
             continue
         size = out[prj.post].shape[1]
         rec = 0 if prj.receptor == "excitatory" else 1
-        d = prj.delay.astype(np.int64)
-        dmin = int(d.min())
-        key = (d - dmin) * size + prj.post_idx
-        w = np.abs(prj.weight)
-        if prj.plasticity is not None:  # STDP may grow every weight to w_max
-            w = np.maximum(w, abs(float(prj.plasticity.w_max)))
-        sums = np.bincount(key, weights=w, minlength=(int(d.max()) - dmin + 1) * size)
-        per = sums.reshape(-1, size).max(axis=0)
+        dmin, dmax = int(prj.delay.min()), int(prj.delay.max())
+        # STDP may grow every weight to w_max
+        floor = abs(float(prj.plasticity.w_max)) if prj.plasticity is not None else 0.0
+        sums = np.zeros((dmax - dmin + 1, size))
+        _sum_by_delay(prj.delay, prj.post_idx, prj.weight, dmin, floor, sums)
+        per = sums.max(axis=0)
         out[prj.post][rec] = np.maximum(out[prj.post][rec], per)
     return out
 
 
+def kdivk_one_over(x: float) -> int:
+    """1/x in s16.15 as sPyNNaker computes it on the chip: ``kdivk(1.0, x)``, an integer
+    division of the s16.15 bit patterns (truncating), x itself rounded to s16.15 first."""
+    xb = int(s1615(x))
+    if xb <= 0:
+        raise SnnccError(f"time step {x} ms is below sPyNNaker's s16.15 resolution")
+    return (ONE << L.ACCUM_FRAC_BITS) // xb
+
+
 def lower_cells(name: str, size: int, cell: dict, dt: float) -> tuple[dict, dict]:
-    """FixedPopulation params and widths of one IF_curr_exp population, as sPyNNaker
-    computes them (neuron_model_lif_impl.h, synapse_types_exponential_impl.h)."""
+    """FixedPopulation params and widths of one IF_curr_exp or IF_curr_delta population,
+    as sPyNNaker computes them (neuron_model_lif_impl.h, synapse_types_exponential_impl.h,
+    synapse_types_delta_impl.h, input_type_delta.h)."""
     p = {k: expand(v, size) for k, v in cell["params"].items()}
     params = {
         "v_init": s1615(expand(cell["v_init"], size)),
@@ -177,14 +203,74 @@ def lower_cells(name: str, size: int, cell: dict, dt: float) -> tuple[dict, dict
         "exp_tc": s1615(np.exp(-dt / p["tau_m"])),              # exp(-ts / tau_m)
         "t_refract": np.ceil(np.round(p["tau_refrac"] / dt, 9)).astype(np.int64),  # lif_ceil_accum
     }
+    delta = cell["cell"] in DELTA_CELLS
     for rec in ("E", "I"):
+        if delta:
+            # the delta synapse's input is cleared after every step: a decay of 0; no init
+            params[f"decay_{rec}"] = np.zeros(size, np.int64)
+            params[f"init_{rec}"] = np.zeros(size, np.int64)
+            continue
         tau = p[f"tau_syn_{rec}"]
         decay = np.exp(-dt / tau)
         params[f"decay_{rec}"] = u032(decay)
         params[f"init_{rec}"] = u032(tau / dt * (1.0 - decay))  # charge of one step
+    params["delta"] = np.full(size, int(delta), np.int64)
+    # input_type_delta.h: input -> current scale 1/dt; unused (1.0) for current input
+    params["in_scale"] = np.full(size, kdivk_one_over(dt) if delta else ONE, np.int64)
     widths = {k: 32 for k in params}
     widths["t_refract"] = 16
+    widths["delta"] = 1
     return params, widths
+
+
+def delta_charges(net: Network, cells: dict) -> Network:
+    """Weights into IF_curr_delta populations as sPyNNaker's charges: |w| mV times the
+    post neuron's cm (see the module docstring)."""
+    cm = {name: expand(c["params"]["cm"], size)
+          for name, size, c in ((p.name, p.size, cells.get(p.name)) for p in net.populations)
+          if c is not None and c["cell"] in DELTA_CELLS}
+    if not cm:
+        return net
+    prjs = []
+    for prj in net.projections:
+        if prj.post in cm:
+            if prj.plasticity is not None:
+                raise SnnccError(
+                    f"projection '{prj.name}': STDP onto the IF_curr_delta population '{prj.post}' is not "
+                    "supported by the spinnaker target (plastic projections need IF_curr_exp posts)", prj.loc,
+                    hint="use a lif (IF_curr_exp) post population, or compile for the reference target")
+            w = np.asarray(prj.weight, np.float64) * cm[prj.post][np.asarray(prj.post_idx, np.int64)]
+            prj = type(prj)(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx, w, prj.delay,
+                            prj.receptor, prj.plasticity, prj.loc)
+        prjs.append(prj)
+    return net.with_(projections=prjs)
+
+
+@numba.njit(cache=True, nogil=True)
+def _quantise(w, scale, q):
+    worst, abs_err, rel_err, zeroed = 0, 0.0, 0.0, 0
+    for k in range(w.shape[0]):
+        m = abs(np.float64(w[k]))
+        v = np.rint(m * scale)
+        iv = np.int64(v)
+        worst = max(worst, iv)
+        q[k] = min(iv, 0xFFFF)
+        e = abs(v / scale - m)
+        abs_err = max(abs_err, e)
+        if m > 0:
+            rel_err = max(rel_err, e / m)
+            if iv == 0:
+                zeroed += 1
+    return worst, abs_err, rel_err, zeroed
+
+
+def quantise_magnitudes(weight: np.ndarray, scale: float) -> tuple[np.ndarray, int, float, float, int]:
+    """(uint16 magnitudes rint(|w| * scale) computed in float64, the largest before
+    clipping, max absolute error (nA), max relative error, synapses rounded to 0): one
+    pass over the synapses, which at the microcircuit's full scale number 0.3 G."""
+    q = np.empty(weight.shape[0], dtype=np.uint16)
+    worst, abs_err, rel_err, zeroed = _quantise(weight, float(scale), q)
+    return q, int(worst), float(abs_err), float(rel_err), int(zeroed)
 
 
 # ------------------------------------------------------------------------ the pass
@@ -200,6 +286,7 @@ class SpinnakerLower(Pass):
     def run(self, net, target):
         net, relays = map_relays(net)
         cells = net.attrs.get("pynn", {})
+        net = delta_charges(net, cells)
         dt = net.dt
         sums = summed_weights(net)
         pops, prow = [], []
@@ -225,26 +312,28 @@ class SpinnakerLower(Pass):
         for prj in net.projections:
             r = 0 if prj.receptor == "excitatory" else 1
             scale = weight_scale(shifts[prj.post][r])
-            mag = np.abs(prj.weight)
-            q = np.rint(mag * scale).astype(np.int64)
-            if q.size and q.max() > 0xFFFF:  # cannot happen with the worst-case shift
-                raise SnnccError(f"internal: projection '{prj.name}' weight {q.max()} exceeds 16 bits")
-            err = np.abs(q / scale - mag)
+            q, worst, abs_err, rel_err, zeroed = quantise_magnitudes(prj.weight, scale)
+            if worst > 0xFFFF:  # cannot happen with the worst-case shift
+                raise SnnccError(f"internal: projection '{prj.name}' weight {worst} exceeds 16 bits")
             prjs.append(FixedProjection(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx, q,
                                         prj.delay, L.WEIGHT_BITS, prj.receptor, prj.plasticity, prj.loc))
             wrow.append({"projection": prj.name, "synapses": prj.n_synapses,
-                         "weight_step_nA": 1.0 / scale,
-                         "max_abs_error_nA": float(err.max()) if err.size else 0.0,
-                         "max_rel_error": float((err / np.where(mag > 0, mag, 1)).max()) if err.size else 0.0,
-                         "zeroed": int(((q == 0) & (mag > 0)).sum())})
+                         "weight_step_nA": 1.0 / scale, "max_abs_error_nA": abs_err,
+                         "max_rel_error": rel_err, "zeroed": zeroed})
         attrs = dict(net.attrs)
+        routing = routing_entries(net) if "placement" in attrs and "partition" in attrs else None
+        if routing is not None:
+            attrs["routing"] = {k: v for k, v in routing.items() if k != "per_chip"}
         attrs["ring_buffer_shifts"] = shifts
         attrs["max_summed_weights"] = {p: [float(sums[p][r].max(initial=0.0)) for r in (0, 1)] for p in sums}
         out = net.with_(populations=pops, projections=prjs, stage="fixed", target="spinnaker", attrs=attrs)
         report = Report(self.name, summary={
             "format": "s16.15 state, 16-bit weights with per-population ring-buffer shifts",
-            "max_weight_rel_error": max((r["max_rel_error"] for r in wrow), default=0.0)},
-            tables={"ring_buffers": prow, "weights": wrow},
+            "max_weight_rel_error": max((r["max_rel_error"] for r in wrow), default=0.0),
+            **({k: v for k, v in routing.items() if k != "per_chip"} if routing else {})},
+            tables={"ring_buffers": prow, "weights": wrow,
+                    "routing_entries_per_chip": [{"chip": c, "entries": n}
+                                                 for c, n in (routing or {}).get("per_chip", {}).items()]},
             notes=([f"relay populations of the delays pass as IF_curr_exp cells: {', '.join(relays)}"]
                    if relays else []) +
             ["shifts chosen from the worst-case summed weight and passed to sPyNNaker as "

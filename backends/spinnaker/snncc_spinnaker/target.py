@@ -97,9 +97,11 @@ def summarise(net, m: dict) -> dict:
     tables = m.get("routing_entries", {})
     unc = tables.get("uncompressed", {})
     pre = tables.get("precompressed", unc)
-    ours = net.attrs.get("ring_buffer_shifts", {})
+    comp = tables.get("compressed")
+    ours = net.attrs.get("routing", {})
+    our_shifts = net.attrs.get("ring_buffer_shifts", {})
     theirs = m.get("ring_buffer_shifts", {})
-    mism = sorted(k for k in ours if k in theirs and list(ours[k]) != list(theirs[k]))
+    mism = sorted(k for k in our_shifts if k in theirs and list(our_shifts[k]) != list(theirs[k]))
     rows = []
     for p in net.populations:
         sp = m.get("populations", {}).get(p.name, [])
@@ -108,7 +110,7 @@ def summarise(net, m: dict) -> dict:
                      "cores_spynnaker": len(sp),
                      "chips_snncc": len({(c[0], c[1]) for c in place.get("populations", {}).get(p.name, [])}),
                      "chips_spynnaker": len({(c[0], c[1]) for c in sp}),
-                     "shifts_snncc": ours.get(p.name), "shifts_spynnaker": theirs.get(p.name),
+                     "shifts_snncc": our_shifts.get(p.name), "shifts_spynnaker": theirs.get(p.name),
                      "shifts_spynnaker_unpinned": m.get("default_ring_buffer_shifts", {}).get(p.name)})
     return {
         "spynnaker_fits": True,
@@ -116,9 +118,16 @@ def summarise(net, m: dict) -> dict:
         "spynnaker_chips_with_system_cores": m.get("chips_with_system"),
         "spynnaker_cores_by_vertex": m["cores_by_vertex_type"],
         "spynnaker_population_cores": sum(r["cores_spynnaker"] for r in rows),
+        # sPyNNaker's MergedRoutingTableGenerator output (its "uncompressed" tables: already
+        # merged per population), then after its PairCompressor (the host twin of the
+        # on-chip compressor it uses by default)
         "spynnaker_routing_entries": sum(unc.values()),
         "spynnaker_routing_entries_merged": sum(pre.values()),
+        "spynnaker_routing_entries_compressed": sum(comp.values()) if comp is not None else None,
         "spynnaker_max_routing_entries_per_chip": max(pre.values(), default=0),
+        "snncc_routing_entries": ours.get("routing_entries"),
+        "snncc_routing_entries_merged": ours.get("routing_entries_merged"),
+        "snncc_max_routing_entries_per_chip": ours.get("max_routing_entries_per_chip"),
         "router_entries_per_chip_limit": L.ROUTER_ENTRIES,
         "snncc_cores": part.get("cores"), "snncc_chips": place.get("chips"),
         "ring_buffer_shifts_agree": not mism, "ring_buffer_shift_mismatches": mism,
