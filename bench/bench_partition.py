@@ -1,6 +1,7 @@
 """Partitioning and lowering: snncc's partitioner against METIS and a naive split.
 
-For CUBA and the Potjans-Diesmann microcircuit (10 % scale; 1 % with ``quick``)
+For CUBA, the Potjans-Diesmann microcircuit (10 % scale; 2 % with ``quick``) and
+Brunel 12.5k (15.6 M synapses; not with ``quick``)
 under SpiNNaker limits (from snncc_spinnaker.limits when installed, else the same
 figures: 256 neurons and ~964 k synapses per core, 16 cores per chip), it reports
 cores used against the lower bound, traffic (packets = distinct (source neuron,
@@ -31,7 +32,7 @@ import time
 import numpy as np
 
 from snncc.ir import FixedPopulation
-from snncc.models import cuba, potjans_diesmann
+from snncc.models import brunel, cuba, potjans_diesmann
 from snncc.passes import Pipeline, standard_pipeline
 from snncc.passes.discretise import discretise_network
 from snncc.passes.partition import Incoming, check_limits, partition_network, traffic
@@ -170,6 +171,8 @@ def run(quick: bool = False) -> dict:
     scale = 0.02 if quick else 0.1
     cases = [_case("CUBA 4000", cuba(), limits),
              _case(f"microcircuit {scale:g}", potjans_diesmann(scale, seed=1), limits)]
+    if not quick:   # 15.6 M synapses: METIS takes a while on the symmetrised graph
+        cases.append(_case("Brunel 12.5k", brunel(1.0, background="dc"), limits))
     print(f"partitioning under {source}: {limits.neurons_per_core} neurons, "
           f"{limits.synapses_per_core} synapses per core")
     print(f"{'network':<20}{'method':<14}{'cores':>6}{'bound':>6}{'x bound':>8}{'traffic':>10}"
