@@ -225,3 +225,13 @@ def test_placement_local_search_ends_where_no_single_move_or_swap_lowers_the_cos
                 alt = chip.copy()
                 alt[a], alt[b] = chip[b], chip[a]
                 assert cost(alt) >= end
+
+
+def test_delay_steps_numba_and_numpy_paths_agree(monkeypatch):
+    import snncc.passes.discretise as D
+    ms = np.random.default_rng(9).uniform(0.05, 30, 20000).astype(np.float32)
+    small = D.delay_steps(ms, 0.1)
+    monkeypatch.setattr(D, "NUMBA_FROM", 0)
+    big = D.delay_steps(ms, 0.1)
+    assert small[0].dtype == big[0].dtype
+    assert np.array_equal(small[0], big[0]) and small[1:] == big[1:]

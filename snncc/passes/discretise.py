@@ -66,9 +66,18 @@ def delay_steps(ms: np.ndarray, dt: float) -> tuple[np.ndarray, int, int, float]
     if ms.size == 0:
         return np.zeros(0, np.int16), 0, 0, 0.0
     top = float(np.rint(float(np.max(ms)) / dt))
-    out = np.empty(ms.shape[0], dtype=np.int16 if top < (1 << 15) else np.int32)
+    dtype = np.int16 if top < (1 << 15) else np.int32
+    if ms.size < NUMBA_FROM:
+        steps = to_steps(ms, dt)
+        return steps.astype(dtype), int(steps.min()), int(steps.max()), float(np.abs(ms - steps * dt).max())
+    out = np.empty(ms.shape[0], dtype=dtype)
     lo, hi, err = _delay_steps(ms, float(dt), out)
     return out, int(lo), int(hi), float(err)
+
+
+#: synapses from which the one-pass numba loop beats numpy's temporaries by more than
+#: the ~0.3 s it costs to load on a compile's first call
+NUMBA_FROM = 1 << 22
 
 
 @numba.njit(cache=True, nogil=True)
