@@ -235,3 +235,12 @@ def test_delay_steps_numba_and_numpy_paths_agree(monkeypatch):
     big = D.delay_steps(ms, 0.1)
     assert small[0].dtype == big[0].dtype
     assert np.array_equal(small[0], big[0]) and small[1:] == big[1:]
+
+
+def test_generated_networks_with_poisson_input_pass_the_structural_check():
+    from snncc.models import brunel, cuba
+    for net in (potjans_diesmann(0.02, background="poisson", duration=20.0),
+                brunel(0.05, background="poisson", duration=20.0), cuba(n=200)):
+        net.check()
+        names = [n.name for n in (*net.populations, *net.sources, *net.projections)]
+        assert len(names) == len(set(names))

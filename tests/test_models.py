@@ -84,7 +84,7 @@ def test_microcircuit_psc_and_seed():
 def test_microcircuit_poisson_background_matches_its_rate():
     net = potjans_diesmann(0.01, seed=1, duration=200.0, background="poisson", compensate=False)
     src = {s.name: s for s in net.sources}["bg_L23E"]
-    prj = {p.name: p for p in net.projections}["bg_L23E"]
+    prj = {p.name: p for p in net.projections}["bg_L23E_L23E"]
     n = net.populations[0].size
     # total weight delivered per neuron per ms = K_ext * 8 Hz * w
     total = np.bincount(src.index, minlength=src.size)

@@ -51,6 +51,6 @@ def brunel(scale: float = 1.0, g: float = 5.0, eta: float = 2.0, J: float = 0.1,
             idx, t = poisson_spikes(rng, n_post, rate, steps, dt, bits)
             srcs.append(SpikeSource(f"ext_{post}", n_post * bits, idx, t))
             a, b, w = channel_projection_arrays(n_post, bits, J)
-            prjs.append(Projection(f"ext_{post}", f"ext_{post}", post, a, b, w, np.full(a.size, dt),
+            prjs.append(Projection(f"ext_{post}_{post}", f"ext_{post}", post, a, b, w, np.full(a.size, dt),
                                    "excitatory"))
     return Network("brunel", dt, steps, pops, srcs, prjs)

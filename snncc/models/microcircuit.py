@@ -167,5 +167,5 @@ def potjans_diesmann(scale: float = 0.1, seed: int = 0, duration: float = 1000.0
             idx, t = poisson_spikes(rng, int(n[i]), rate, steps, dt, bits)
             srcs.append(SpikeSource(f"bg_{name}", int(n[i]) * bits, idx, t))
             a, b, w = channel_projection_arrays(int(n[i]), bits, w_ext / math.sqrt(ext_scale))
-            prjs.append(Projection(f"bg_{name}", f"bg_{name}", name, a, b, w, np.full(a.size, dt)))
+            prjs.append(Projection(f"bg_{name}_{name}", f"bg_{name}", name, a, b, w, np.full(a.size, dt)))
     return Network(f"potjans_diesmann_{scale:g}", dt, int(round(duration / dt)), pops, srcs, prjs)
