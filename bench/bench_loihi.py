@@ -27,16 +27,21 @@ DESCRIPTION = ("The same loihi-lowered network in snncc's reference simulator (`
 OPTIONS = {"tau_syn": "mean", "refractory": "ignore"}
 
 
-def _lava(net, steps, extra_args=()):
-    """(raster, total wall s, timing dict from the child, emit figures) of one Lava run."""
+def _lava(net, steps, extra_args=(), timeout: float | None = None):
+    """(raster, total wall s, timing dict from the child, emit figures) of one Lava run.
+
+    ``timeout``: seconds before the run is stopped (an SnnccError); default the runner's
+    own estimate plus 10 minutes.
+    """
     from snncc_loihi.runner import default_timeout, run_module
     from snncc_loihi.target import MODULE, PLAN, LoihiTarget, raster_from_spikes
     with tempfile.TemporaryDirectory(prefix="bench-loihi-") as tmp:
         out = Path(tmp)
         emitted = LoihiTarget().emit(net, out, {})
         t0 = time.perf_counter()
-        s, i, log = run_module(out / MODULE, out / PLAN, steps,
-                               default_timeout(steps, emitted["lava_processes"]) + 600.0, extra_args=extra_args)
+        if timeout is None:
+            timeout = default_timeout(steps, emitted["lava_processes"]) + 600.0
+        s, i, log = run_module(out / MODULE, out / PLAN, steps, timeout, extra_args=extra_args)
         total = time.perf_counter() - t0
     timing = {}
     for line in log.splitlines():

@@ -10,8 +10,14 @@ Brian2's ``refractory=T`` holds v for round(T/dt) - 1 updates after the spike st
 (``not_refractory = timestep(t - lastspike) >= timestep(T)``); snncc holds it for
 round(tau_refrac/dt) updates (as NEST does), so the translation uses T = tau_refrac + dt.
 
-Only IF_curr_exp (``lif``) populations and spike sources are translated; Brian2 is
-imported here and nowhere else in the core.
+IF_curr_delta (``lif_delta``) input jumps v in the same step's update in snncc
+(v = decay_v*v + bias + x) and is lost while the neuron is refractory; Brian2 does this
+with those synapses in the ``after_groups`` slot (right after the state update, where
+they still push the previous step's spikes, so the delay is again (d - 1)*dt) and an
+effect gated by ``not_refractory``.
+
+Only IF_curr_exp (``lif``) and IF_curr_delta (``lif_delta``) populations and spike
+sources are translated; Brian2 is imported here and nowhere else in the core.
 """
 from __future__ import annotations
 
@@ -34,6 +40,17 @@ v_reset : volt (constant)
 v_thresh : volt (constant)
 i_offset : amp (constant)
 """
+
+_EQS_DELTA = """
+dv/dt = (v_rest - v)/tau_m + i_offset/c_m : volt (unless refractory)
+c_m : farad (constant)
+tau_m : second (constant)
+v_rest : volt (constant)
+v_reset : volt (constant)
+v_thresh : volt (constant)
+i_offset : amp (constant)
+"""
+_DELTA_KEYS = ("c_m", "tau_m", "v_rest", "v_reset", "v_thresh", "i_offset")
 
 
 def build(net: Network, record_v: tuple[str, ...] = (), target: str = "numpy"):
@@ -58,20 +75,22 @@ def build(net: Network, record_v: tuple[str, ...] = (), target: str = "numpy"):
     groups, spikes, states = {}, {}, {}
     objs = []
     for p in net.populations:
-        if p.model != "lif":
-            raise SnnccError(f"population '{p.name}': Brian2 translation covers model 'lif' "
-                             f"(IF_curr_exp) only, not '{p.model}'", p.loc)
+        if p.model not in ("lif", "lif_delta"):
+            raise SnnccError(f"population '{p.name}': Brian2 translation covers models 'lif' "
+                             f"(IF_curr_exp) and 'lif_delta' (IF_curr_delta) only, not '{p.model}'", p.loc)
         ref_steps = np.round(p.params["tau_refrac"] / net.dt)
         if np.unique(ref_steps).size > 1:
             raise SnnccError(f"population '{p.name}': Brian2 translation needs one tau_refrac")
-        g = b2.NeuronGroup(p.size, _EQS, threshold="v >= v_thresh", reset="v = v_reset",
-                           refractory=(float(ref_steps[0]) + 1) * dt, method="exact",
+        delta = p.model == "lif_delta"
+        g = b2.NeuronGroup(p.size, _EQS_DELTA if delta else _EQS, threshold="v >= v_thresh",
+                           reset="v = v_reset", refractory=(float(ref_steps[0]) + 1) * dt, method="exact",
                            name=f"pop_{p.name}")
         for var, key, unit in (("c_m", "cm", nF), ("tau_m", "tau_m", ms), ("tau_syn_E", "tau_syn_E", ms),
                                ("tau_syn_I", "tau_syn_I", ms), ("v_rest", "v_rest", mV),
                                ("v_reset", "v_reset", mV), ("v_thresh", "v_thresh", mV),
                                ("i_offset", "i_offset", nA)):
-            setattr(g, var, p.params[key] * unit)
+            if not delta or var in _DELTA_KEYS:
+                setattr(g, var, p.params[key] * unit)
         g.v = p.v_init * mV
         groups[p.name] = g
         spikes[p.name] = b2.SpikeMonitor(g, name=f"spk_{p.name}")
@@ -84,10 +103,21 @@ def build(net: Network, record_v: tuple[str, ...] = (), target: str = "numpy"):
         g = b2.SpikeGeneratorGroup(s.size, s.index, steps * dt, name=f"src_{s.name}")
         groups[s.name] = g
         objs.append(g)
+    delta_pops = {p.name: p for p in net.populations if p.model == "lif_delta"}
     for prj in net.projections:
         d = to_steps(prj.delay, net.dt)
         if d.size and d.min() < 1:
             raise SnnccError(f"projection '{prj.name}': delay below one step")
+        if prj.post in delta_pops:
+            syn = b2.Synapses(groups[prj.pre], groups[prj.post], "w : volt",
+                              on_pre="v_post += w * int(not_refractory_post)",
+                              name=f"syn_{prj.name}")
+            syn.pre.when = "after_groups"
+            syn.connect(i=prj.pre_idx.astype(np.int64), j=prj.post_idx.astype(np.int64))
+            syn.w = np.asarray(prj.weight, np.float64) * mV
+            syn.delay = (d - 1) * dt
+            objs.append(syn)
+            continue
         var = "i_e" if prj.receptor == "excitatory" else "i_i"
         syn = b2.Synapses(groups[prj.pre], groups[prj.post], "w : amp", on_pre=f"{var}_post += w",
                           name=f"syn_{prj.name}")
