@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import ROOT, best_of, load_cuba
+from .common import ROOT, best_of, json_from_child, load_cuba
 
 DESCRIPTION = __doc__.split("\n\n", 1)[1].replace("\n", " ")
 
@@ -142,15 +142,7 @@ def brian2_subprocess(net_path: str, target: str, repeat: int, timeout: float,
                       build_dir: str | None = None) -> dict:
     cmd = [sys.executable, "-m", "bench.bench_refsim", "--brian2", target, net_path, str(repeat)]
     cmd += [build_dir] if build_dir else []
-    try:
-        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"did not finish within {timeout:.0f} s"}
-    for line in reversed(out.stdout.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
-    return {"error": tail[0][:200]}
+    return json_from_child(cmd, timeout, f"did not finish within {timeout:.0f} s")
 
 
 # ---------------------------------------------------------------------- microcircuit memory

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from .common import ROOT, load_cuba
+from .common import ROOT, json_from_child, load_cuba
 
 DESCRIPTION = (
     "The same network (connectivity and initial state) in snncc's reference simulator (float kernel and "
@@ -278,17 +278,8 @@ def kernel_worker(name: str, net_path: str, repeat: int, outdir: str) -> dict:
 
 def kernel_subprocess(name: str, net_path: str, repeat: int, outdir: str, timeout: float) -> dict:
     """:func:`kernel_worker` in a child process (a slow lowering must not stall the benchmark)."""
-    import json
-    import subprocess
     cmd = [sys.executable, "-m", "bench.bench_simulation", "--kernel", name, net_path, str(repeat), outdir]
-    try:
-        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"lowering + kernel did not finish within {timeout:g} s"}
-    for line in reversed(out.stdout.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    return {"error": ((out.stderr or out.stdout).strip().splitlines() or ["no output"])[-1][:200]}
+    return json_from_child(cmd, timeout, f"lowering + kernel did not finish within {timeout:g} s")
 
 
 def measure(w: Workload, quick: bool, brian2: bool = True, lava: bool = True) -> tuple[list[dict], list[str]]:

@@ -20,6 +20,22 @@ RESULTS = ROOT / "bench" / "results"
 
 # ------------------------------------------------------------------------------ timing
 
+def json_from_child(cmd: list[str], timeout: float, timeout_error: str) -> dict:
+    """Run ``cmd`` (a benchmark's worker in its own process) and return the last line of its
+    stdout that is a JSON object; ``{"error": ...}`` on a timeout or when it printed none."""
+    import json
+    import subprocess
+    try:
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": timeout_error}
+    for line in reversed(out.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
+    return {"error": tail[0][:200]}
+
+
 def best_of(fn, repeat: int = 3) -> tuple[float, object]:
     """(fastest wall time in s, last result) of ``repeat`` calls of ``fn()``."""
     best, out = float("inf"), None
