@@ -112,8 +112,8 @@ def glance() -> list[str]:
                            f"(compile {c['compile_s']:.1f} s), peak RSS {c['peak_rss_MiB'] / 1024:.2f} GiB "
                            "(goal: < 60 s, < 8 GiB). `python -m bench --only compile`")
         if comp:
-            from .bench_compile import _spynnaker_extrapolation
-            out += [f"- {n}" for n in _spynnaker_extrapolation(comp.get("cases", []))]
+            from .bench_compile import spynnaker_extrapolation
+            out += [f"- {n}" for n in spynnaker_extrapolation(comp.get("cases", []))]
         spin = _load("spinnaker")
         if spin and spin.get("rows"):
             parts = ", ".join(f"{r['case']} {r['ratio']:.0f}x" for r in spin["rows"] if r.get("ratio"))

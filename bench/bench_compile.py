@@ -98,7 +98,7 @@ def _case(label: str, target: str, timeout: float) -> dict:
     return {"network": label, "target": target, "error": err[:200]}
 
 
-def _spynnaker_extrapolation(cases: list[dict]) -> list[str]:
+def spynnaker_extrapolation(cases: list[dict]) -> list[str]:
     """sPyNNaker is not run on the full microcircuit (about an hour): a note that scales its
     measured mapping time per synapse on the 10 % microcircuit (bench_spinnaker's result
     file), clearly marked as an extrapolation, not a measurement."""
@@ -157,7 +157,7 @@ def run(quick: bool = False) -> dict:
                          f"(compile alone {c['compile_s']:.1f} s) with a peak RSS of "
                          f"{c['peak_rss_MiB'] / 1024:.2f} GiB: goal (< {GOAL_S:.0f} s, < {GOAL_GIB:.0f} GiB) "
                          f"{'met' if ok else 'NOT met'}.")
-    notes += _spynnaker_extrapolation(cases)
+    notes += spynnaker_extrapolation(cases)
     notes += ["`total s` = generate + passes + emit (the float IR built by snncc.models, as a frontend "
              "would, then the whole pipeline to the image); `CPU s` is the process's CPU time (two threads "
              "draw the microcircuit's synapses) and `load` the 1-minute load average when the case ended.",

@@ -79,6 +79,8 @@ def int_array(a, default=np.int64) -> np.ndarray:
 def narrow_steps(a) -> np.ndarray:
     """Integer delays (steps) in int16 when they fit, else int32."""
     arr = np.asarray(a)
+    if arr.dtype == np.int16:   # already narrow (every later stage reuses discretise's array): no scan
+        return frozen_array(arr)
     small = arr.size == 0 or (int(arr.min()) >= -(1 << 15) and int(arr.max()) < (1 << 15))
     return frozen_array(arr, np.int16 if small else np.int32)
 
