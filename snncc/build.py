@@ -8,22 +8,27 @@ Layout::
     ...            the target's own artefacts (config image, Lava module, PyNN script)
 
 A build is written into a temporary sibling directory and renamed into place only
-when complete, so a failed compile never leaves something that looks like a build.
-Nothing inside depends on the time of day: the same model and options give the
-same bytes.
+when complete, so a failed compile never leaves something that looks like a build
+(and a failed recompile removes the build it would have replaced: see
+``snncc.compiler``). Nothing inside depends on the time of day, the working
+directory or where the model lies: the same model and options give the same bytes.
 """
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import SnnccError
+from .errors import SnnccError, printable, shown
 from .ir import Network, load, save
 
 MANIFEST = "build.json"
@@ -67,7 +72,7 @@ class Build:
 
     def report(self) -> dict:
         p = self.path / "report.json"
-        return json.loads(p.read_text()) if p.exists() else {}
+        return read_json(p, "build report", hint=f"recompile the build at {self.path}") if p.exists() else {}
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -75,6 +80,10 @@ class Build:
 
 def is_build(path: str | Path) -> bool:
     return (Path(path) / MANIFEST).is_file()
+
+
+#: what a build.json must hold, with the JSON types of each field
+_MANIFEST_FIELDS = {"target": str, "options": dict, "files": list}
 
 
 def load_build(path: str | Path) -> Build:
@@ -86,25 +95,158 @@ def load_build(path: str | Path) -> Build:
                              hint=f"compile one first: snncc compile MODEL --target T -o {path}")
         raise SnnccError(f"{path}: not a snncc build (no {MANIFEST})",
                          hint=f"compile one first: snncc compile MODEL --target T -o {path}")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as e:
-        raise SnnccError(f"{mpath}:{e.lineno}:{e.colno}: corrupt build manifest: {e.msg}") from None
-    if not isinstance(manifest, dict):
-        raise SnnccError(f"{mpath}: corrupt build manifest: expected a JSON object",
-                         hint=f"recompile: snncc compile MODEL --target T -o {path}")
+    manifest = read_json(mpath, "build manifest", hint=f"recompile: snncc compile MODEL --target T -o {path}")
     fmt = manifest.get("format")
+    model = manifest.get("model") if isinstance(manifest.get("model"), str) else "MODEL"
+    target = manifest.get("target") if isinstance(manifest.get("target"), str) else "T"
+    again = f"recompile: snncc compile {shown(model, 80)[1:-1]} --target {shown(target, 40)[1:-1]} -o {path}"
     if fmt is None:
         raise SnnccError(f"{path}: the build has no format number; it was written by a snncc older than "
-                         f"this {__version__}, which reads format {BUILD_FORMAT}",
-                         hint=f"recompile: snncc compile {manifest.get('model', 'MODEL')} "
-                         f"--target {manifest.get('target', 'T')} -o {path}")
+                         f"this {__version__}, which reads format {BUILD_FORMAT}", hint=again)
     if fmt != BUILD_FORMAT:
-        raise SnnccError(f"{path}: build format {fmt} was written by snncc "
-                         f"{manifest.get('snncc_version', '?')}; this snncc {__version__} reads format "
-                         f"{BUILD_FORMAT}", hint=f"recompile: snncc compile {manifest.get('model', 'MODEL')} "
-                         f"--target {manifest.get('target', 'T')} -o {path}")
+        version = manifest.get("snncc_version", "?")
+        raise SnnccError(f"{path}: build format {shown(str(fmt), 20)[1:-1]} was written by snncc "
+                         f"{shown(str(version), 20)[1:-1]}; this snncc {__version__} reads format "
+                         f"{BUILD_FORMAT}", hint=again)
+    for key, typ in _MANIFEST_FIELDS.items():
+        if not isinstance(manifest.get(key), typ):
+            raise SnnccError(f"{mpath}: corrupt build manifest: '{key}' is "
+                             f"{'missing' if key not in manifest else 'a ' + type(manifest[key]).__name__}"
+                             f", expected a JSON {'object' if typ is dict else typ.__name__}", hint=again)
     return Build(path, manifest)
+
+
+def read_json(path: Path, what: str, hint: str | None = None) -> dict:
+    """A JSON object from a build file; a damaged or foreign file is a clean SnnccError
+    (never its content: only the position of the damage)."""
+    try:
+        obj = json.loads(path.read_bytes())
+    except json.JSONDecodeError as e:
+        raise SnnccError(f"{path}:{e.lineno}:{e.colno}: corrupt {what}: {e.msg}", hint=hint) from None
+    except (UnicodeDecodeError, RecursionError) as e:
+        raise SnnccError(f"{path}: corrupt {what}: {type(e).__name__}", hint=hint) from None
+    except OSError as e:
+        raise SnnccError(f"{path}: cannot read the {what} ({e.strerror or e})", hint=hint) from None
+    if not isinstance(obj, dict):
+        raise SnnccError(f"{path}: corrupt {what}: expected a JSON object", hint=hint)
+    return obj
+
+
+# --------------------------------------------------------------------------- output paths
+#
+# A build is written into a temporary sibling and renamed into place. Those siblings are
+# named ``.<name>.snncc-tmp-<host>-<pid>-<random>`` (and ``...snncc-old-...`` for the
+# build being replaced), so a later compile into the same folder can tell the leftovers
+# of a killed compile (same host, process gone) from the work of one still running.
+
+_TMP_RE = re.compile(r"^\..*\.snncc-(?:tmp|old)-([0-9a-f]{6})-(\d+)-[A-Za-z0-9_]+$")
+#: what snncc writes beside a build: ``<name>.report.json`` (a failed compile's report)
+_SIBLING_SUFFIX = ".report.json"
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def _tmp_prefix(name: str, kind: str) -> str:
+    return f".{name[:40]}.snncc-{kind}-{_host_tag()}-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:       # another user's process
+        return True
+    return True
+
+
+def clean_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary build directories in ``folder`` that compiles killed on this
+    machine left behind (their process is gone); returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    host, me = _host_tag(), os.getpid()
+    for entry in entries:
+        m = _TMP_RE.match(entry.name)
+        if not m or m.group(1) != host or int(m.group(2)) == me or _pid_alive(int(m.group(2))):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid():
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def output_dir(outdir: str | Path) -> Path:
+    """The real directory a build given as ``-o outdir`` is written to (symbolic links
+    followed), after refusing paths where no build can be written; nothing is created."""
+    given = str(outdir)
+    if not given or "\0" in given:
+        raise SnnccError(f"-o {printable(given)!r}: not a directory name")
+    real = Path(os.path.realpath(given))
+    if not real.name or real.parent == real:
+        raise SnnccError(f"-o {printable(given)}: is the root directory; choose a new directory for the build")
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if real == cwd or real in cwd.parents:
+        raise SnnccError(f"-o {printable(given)}: is the current directory"
+                         f"{'' if real == cwd else ' or contains it'}; a compile replaces the whole "
+                         "build directory", hint="choose a new directory, e.g. -o build/model")
+    limit = _name_max(real.parent)
+    if len(os.fsencode(real.name + _SIBLING_SUFFIX)) > limit:
+        raise SnnccError(f"-o {printable(given)}: the directory name is {len(os.fsencode(real.name))} bytes; "
+                         f"snncc writes '<name>{_SIBLING_SUFFIX}' beside it, so at most "
+                         f"{limit - len(_SIBLING_SUFFIX)} bytes fit this file system's limit of {limit}",
+                         hint="choose a shorter name")
+    up = real.parent
+    while not up.exists() and up.parent != up:
+        up = up.parent
+    if not up.is_dir():
+        raise SnnccError(f"-o {printable(given)}: {printable(str(up))} is a file, not a directory",
+                         hint="choose an -o path inside a directory")
+    if real.exists() and not is_build(real) and (not real.is_dir() or any(real.iterdir())):
+        raise SnnccError(f"{printable(given)}: exists and is not a snncc build; refusing to overwrite it",
+                         hint="choose another -o directory or remove this one")
+    return real
+
+
+def _name_max(folder: Path) -> int:
+    up = folder
+    while not up.exists() and up.parent != up:
+        up = up.parent
+    try:
+        return int(os.pathconf(up, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        return 255
+
+
+def _os_error(e: OSError, doing: str, given: str) -> SnnccError:
+    full = e.errno in (errno.ENOSPC, errno.EDQUOT)
+    return SnnccError(f"-o {printable(given)}: cannot {doing}: {e.strerror or e}",
+                      hint="free some space, or choose an -o directory on another file system" if full
+                      else "choose an -o directory you can write to")
+
+
+def discard_build(outdir: str | Path) -> bool:
+    """Remove the build at ``outdir`` (only a snncc build); True if there was one.
+
+    A failed recompile calls this, so that an old build cannot be taken for the result."""
+    try:
+        real = Path(os.path.realpath(outdir))
+        if not is_build(real):
+            return False
+        old = Path(tempfile.mkdtemp(prefix=_tmp_prefix(real.name, "old"), dir=real.parent))
+        os.rename(real, old)
+    except OSError:
+        return False
+    shutil.rmtree(old, ignore_errors=True)
+    return True
 
 
 def write_build(outdir: str | Path, target, model: str, options: dict, produce) -> Build:
@@ -113,34 +255,53 @@ def write_build(outdir: str | Path, target, model: str, options: dict, produce) 
     ``produce(tmpdir) -> (network, pass_reports, emit_figures)`` runs the pipeline
     and the emitter inside the temporary directory; the lowered IR, report and
     manifest are added after it, and the directory is renamed into place last.
+    ``model`` is the model's path: the build records only its name, and the IR's
+    locations relative to its folder, so the bytes do not depend on the working
+    directory or on how the path was spelled.
     """
-    outdir = Path(outdir)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    if outdir.exists() and not is_build(outdir) and (outdir.is_file() or any(outdir.iterdir())):
-        raise SnnccError(f"{outdir}: exists and is not a snncc build; refusing to overwrite it",
-                         hint="choose another -o directory or remove this one")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    given = str(outdir)
+    real = output_dir(outdir)
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _os_error(e, "create the directory", given) from None
+    clean_stale_temporaries(real.parent)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(real.name, "tmp"), dir=real.parent))
+    except OSError as e:
+        raise _os_error(e, f"create a directory in {printable(str(real.parent))}", given) from None
+    base = Path(os.path.realpath(model)).parent
     try:
         net, reports, emitted = produce(tmp)
-        save(net, tmp / "ir")
+        save(net, tmp / "ir", base=base)
         report = {"target": target.name, "passes": reports, "emit": emitted,
                   "network": {"name": net.name, "neurons": net.n_neurons, "synapses": net.n_synapses,
                               "dt_ms": net.dt, "steps": net.steps}}
         dump_json(report, tmp / "report.json")
-        files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
+        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
         manifest = {"format": BUILD_FORMAT, "snncc_version": __version__, "target": target.name,
-                    "model": model, "options": options, "files": files + [MANIFEST]}
+                    "model": Path(model).name, "options": options, "files": files + [MANIFEST]}
         dump_json(manifest, tmp / MANIFEST)
         os.chmod(tmp, 0o755)
-        if outdir.exists():
-            old = outdir.with_name(f".{outdir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            outdir.rename(old)
-            tmp.rename(outdir)
+        if real.exists():
+            old = Path(tempfile.mkdtemp(prefix=_tmp_prefix(real.name, "old"), dir=real.parent))
+            os.rename(real, old)          # replaces the empty placeholder
+            try:
+                os.rename(tmp, real)
+            except OSError:
+                os.rename(old, real)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
-            tmp.rename(outdir)
-    except BaseException:
+            os.rename(tmp, real)
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and e.errno in _ENVIRONMENT_ERRNOS:
+            raise _os_error(e, "write the build", given) from None
         raise
-    return Build(outdir, manifest)
+    return Build(Path(outdir), manifest)
+
+
+#: OSErrors that are the machine's state, not snncc's bug: disk full, quota, read-only, ...
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
+                       errno.ENAMETOOLONG, errno.EMLINK, errno.EXDEV}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import textwrap
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import SnnccError
+from .errors import SnnccError, printable
 
 EXAMPLES = {
     "compile": """
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dt", type=float, help="time step in ms for NIR models")
     p.add_argument("--nir-convention", choices=["snntorch", "rockpool", "sinabs", "norse", "exact"],
                    help="how the NIR file's exporter hid dt")
+    _external_files_arg(p)
     p.add_argument("--time-passes", action="store_true", help="print how long each pass took")
     p.add_argument("--dump-ir-after", action="append", default=[], metavar="PASS",
                    help="save the IR after PASS into BUILD/ir-after-PASS")
@@ -80,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--refsim", action="store_true",
                    help="run a build in the reference simulator with its target's kernel")
     p.add_argument("--strict", action="store_true", help="integer overflow is an error, not a wrap")
+    _external_files_arg(p)
     _device_args(p)
 
     p = cmd("upload", "upload a build to a board")
@@ -97,6 +100,16 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd("targets", "list installed targets and their limits")
     return top
+
+
+def _external_files_arg(p):
+    p.add_argument("--allow-external-files", action="store_true",
+                   help="YAML models: let {file: ...} read data files outside the model's folder "
+                        "(refused by default; see docs/yaml-format.md)")
+
+
+def _frontend_options(args) -> dict[str, Any]:
+    return {"allow_external_files": True} if getattr(args, "allow_external_files", False) else {}
 
 
 def _device_args(p):
@@ -121,6 +134,9 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
 
 
 def _device_options(args) -> dict[str, Any]:
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise SnnccError(f"--timeout {timeout}: must be a positive number of seconds")
     out = _parse_options(getattr(args, "option", None) or [])
     out.update({k: getattr(args, k) for k in ("port", "baud", "timeout") if getattr(args, k, None) is not None})
     return out
@@ -143,6 +159,7 @@ def cmd_compile(args) -> int:
     if args.board:
         options["board"] = args.board
     frontend = {k: v for k, v in (("dt", args.dt), ("convention", args.nir_convention)) if v is not None}
+    frontend.update(_frontend_options(args))
     timings: list[tuple[str, float]] = []
     build = compile_model(args.model, args.target, args.output, options,
                           dump_after=tuple(args.dump_ir_after),
@@ -160,12 +177,23 @@ def cmd_compile(args) -> int:
     return 0
 
 
-def _load_runnable(path: str):
+def _load_runnable(path: str, args=None):
     from .build import is_build, load_build
     if is_build(path):
         return load_build(path), None
     from .frontends import load_model
-    return None, load_model(path)
+    return None, load_model(path, **_frontend_options(args))
+
+
+def _write(path: str, what: str, write) -> None:
+    """``write(path)``; an output the user named but that cannot be written is a clean error."""
+    try:
+        write(path)
+    except OSError as e:
+        raise SnnccError(f"{printable(path)}: cannot write the {what}: {e.strerror or e}",
+                         hint="choose a path in a folder you can write to") from None
+    except ValueError as e:     # matplotlib: an extension it cannot draw
+        raise SnnccError(f"{printable(path)}: cannot write the {what}: {e}") from None
 
 
 def _progress(total: int, quiet: bool):
@@ -182,7 +210,7 @@ def _progress(total: int, quiet: bool):
 def cmd_run(args) -> int:
     from .refsim import simulate
     from .refsim.engine import kernel_for
-    build, net = _load_runnable(args.model)
+    build, net = _load_runnable(args.model, args)
     if build is not None:
         from . import targets
         target = targets.get(build.target)
@@ -206,10 +234,10 @@ def cmd_run(args) -> int:
             if prog:
                 prog.stop()
     if args.output:
-        raster.save(args.output)
+        _write(args.output, "raster", raster.save)
     if args.plot:
         from .plot import raster_plot
-        raster_plot(raster, args.plot)
+        _write(args.plot, "raster plot", lambda path: raster_plot(raster, path))
     rates = {n: raster.rate(n) for n in raster.sizes}
     if args.json:
         _print({"source": raster.source, "steps": raster.steps, "dt_ms": raster.dt,
@@ -256,12 +284,15 @@ def cmd_verify(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .build import load_build
-    from .report import print_report
+    from .build import load_build, read_json
+    from .report import check_report, print_report
     if Path(args.build).is_file() and args.build.endswith(".json"):  # a failed compile's report
-        rep = json.loads(Path(args.build).read_text())
+        rep = read_json(Path(args.build), "report")
+        check_report(rep, args.build)
     else:
-        rep = load_build(args.build).report()
+        build = load_build(args.build)
+        rep = build.report()
+        check_report(rep, str(build.path / "report.json"))
     if args.json:
         _print(rep, args)
     else:
@@ -308,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except SnnccError as e:
-        print(f"snncc: error: {e.render()}" if e.loc is None else e.render(), file=sys.stderr)
+        # names and paths in a message come from files: never let them drive the terminal
+        text = f"snncc: error: {e.render()}" if e.loc is None else e.render()
+        print(printable(text, keep="\n\t"), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("snncc: interrupted", file=sys.stderr)
@@ -316,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug in snncc, not the user's input
         if os.environ.get("SNNCC_DEBUG"):
             raise
-        print(f"snncc: internal error: {type(e).__name__}: {e}\n"
+        print(f"snncc: internal error: {type(e).__name__}: {printable(str(e))}\n"
               "This is a bug in snncc; rerun with SNNCC_DEBUG=1 for the traceback and report it.",
               file=sys.stderr)
         return 3

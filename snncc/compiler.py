@@ -1,11 +1,12 @@
 """The compile driver: model file -> target pipeline -> build directory."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
 from . import targets
-from .build import Build, dump_json, write_build
+from .build import Build, discard_build, dump_json, output_dir, write_build
 from .errors import SnnccError
 from .frontends import load_model
 from .ir import Network
@@ -27,34 +28,41 @@ def compile_model(model: str | Path, target_name: str, outdir: str | Path,
                   frontend_options: dict[str, Any] | None = None) -> Build:
     """Compile ``model`` for ``target_name`` into the build directory ``outdir``.
 
-    On failure nothing is left at ``outdir``; the reports of the passes that did run
-    are written beside it (``<outdir>.report.json``) and named in the error.
+    On failure nothing is left at ``outdir``: not a half-written build, and not the
+    build of an earlier compile either (it is removed, so that nothing stale can be
+    uploaded or verified as if it were this model's). The reports of the passes that
+    did run are written beside it (``<outdir>.report.json``) and named in the error.
     """
-    target = targets.get(target_name)
-    options = dict(options or {})
-    target.check_options(options)
-    net = load_model(model, **(frontend_options or {}))
+    real = output_dir(outdir)          # refuse an unusable -o before any work
     outdir = Path(outdir)
+    failed = outdir.with_name(outdir.name + ".report.json")
+    if failed.is_file() and not failed.is_symlink():
+        failed.unlink()                # an earlier failure's report: not about this compile
+    try:
+        target = targets.get(target_name)
+        options = dict(options or {})
+        target.check_options(options)
+        net = load_model(model, **(frontend_options or {}))
+        base = Path(os.path.realpath(model)).parent
 
-    def produce(tmp: Path):
-        pipe = Pipeline(target.pipeline(options), dump_after=dump_after, dump_dir=tmp, on_pass=on_pass)
-        try:
-            result = pipe.run(net, target)
-        except SnnccError as e:
-            failed = outdir.with_name(outdir.name + ".report.json")
-            reports = getattr(e, "reports", [])
-            dump_json({"target": target.name, "error": str(e), "passes": [
-                r.to_json() for r in reports]}, failed)
-            e.hint = (e.hint + "; " if e.hint else "") + f"report written to {failed}"
-            raise
-        emitted = target.emit(result.network, tmp, options) or {}
-        # Pass timings vary run to run; they go to --time-passes, not into the build,
-        # so the same model and options give a byte-identical build directory.
-        reports = [{k: v for k, v in r.to_json().items() if k != "seconds"} for r in result.reports]
-        return result.network, reports, emitted
+        def produce(tmp: Path):
+            pipe = Pipeline(target.pipeline(options), dump_after=dump_after, dump_dir=tmp, on_pass=on_pass,
+                            dump_base=base)
+            try:
+                result = pipe.run(net, target)
+            except SnnccError as e:
+                reports = getattr(e, "reports", [])
+                dump_json({"target": target.name, "error": str(e), "passes": [
+                    r.to_json() for r in reports]}, failed)
+                e.hint = (e.hint + "; " if e.hint else "") + f"report written to {failed}"
+                raise
+            emitted = target.emit(result.network, tmp, options) or {}
+            # Pass timings vary run to run; they go to --time-passes, not into the build,
+            # so the same model and options give a byte-identical build directory.
+            reports = [{k: v for k, v in r.to_json().items() if k != "seconds"} for r in result.reports]
+            return result.network, reports, emitted
 
-    build = write_build(outdir, target, str(model), options, produce)
-    stale = outdir.with_name(outdir.name + ".report.json")
-    if stale.exists():
-        stale.unlink()
-    return build
+        return write_build(outdir, target, str(model), options, produce)
+    except BaseException:
+        discard_build(real)
+        raise

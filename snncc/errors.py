@@ -7,8 +7,34 @@ the object, the value, the limit and, where there is one, the way out.
 from __future__ import annotations
 
 import difflib
+import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+#: characters never printed raw from a model or build file: they would move the cursor,
+#: clear the screen, reorder the text (bidi overrides) or start a new line in a message
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def is_unsafe_char(c: str) -> bool:
+    """A control character (C0, DEL, C1), a lone surrogate, a line/paragraph separator or a
+    bidi control."""
+    return unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in _BIDI
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with every unsafe character (see :func:`is_unsafe_char`) except those in
+    ``keep`` written as a Python escape (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c in keep or not is_unsafe_char(c) else repr(c)[1:-1] for c in text)
+
+
+def shown(name: str, limit: int = 60) -> str:
+    """A name from a model as a message shows it: quoted, escaped, cut to ``limit`` characters."""
+    s = printable(str(name))
+    return f"'{s[:limit]}...' ({len(name)} characters)" if len(s) > limit else f"'{s}'"
 
 
 @dataclass(frozen=True)
@@ -26,20 +52,27 @@ class Loc:
 
     def __str__(self) -> str:
         if self.file is None:
-            return self.origin or "<unknown>"
-        parts = [self.file]
+            return printable(self.origin or "<unknown>")
+        parts = [printable(self.file)]
         if self.line is not None:
             parts.append(str(self.line))
             if self.col is not None:
                 parts.append(str(self.col))
-        return ":".join(parts)
+        where = ":".join(parts)
+        return f"{where}: {printable(self.origin)}" if self.origin and self.line is None else where
 
     def to_json(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
     @classmethod
-    def from_json(cls, d: dict | None) -> "Loc":
-        return cls(**(d or {}))
+    def from_json(cls, d) -> "Loc":
+        """A Loc from JSON written by snncc; fields of the wrong type (a damaged or
+        hand-made file) are dropped - a location only ever helps a message."""
+        if not isinstance(d, dict):
+            return cls()
+        ok = {k: d[k] for k, t in (("file", str), ("line", int), ("col", int), ("origin", str))
+              if isinstance(d.get(k), t) and not isinstance(d.get(k), bool)}
+        return cls(**ok)
 
 
 class SnnccError(Exception):
@@ -82,15 +115,31 @@ class MissingDependency(SnnccError):
     """A backend's SDK is not installed; one line names what to install."""
 
 
+#: model files this process read (resolved paths): the only files an error message quotes
+_MODEL_FILES: set[str] = set()
+
+
+def register_model_file(path: str | Path) -> None:
+    """Allow errors to quote lines of ``path``, a model file being compiled or run.
+
+    A location's file name may come from anywhere (NIR metadata, an IR directory's
+    network.json, a build): quoting it unchecked would print any line of any file
+    (/etc/passwd, /proc/self/environ). Only files registered here are quoted."""
+    _MODEL_FILES.add(os.path.realpath(path))
+
+
 def source_line(loc: Loc | None) -> str | None:
+    """The line ``loc`` points at, if it is in a registered model file (printable)."""
     if loc is None or loc.file is None or loc.line is None:
+        return None
+    if os.path.realpath(loc.file) not in _MODEL_FILES:
         return None
     try:
         text = Path(loc.file).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
     if 1 <= loc.line <= len(text):
-        return text[loc.line - 1].rstrip("\n")
+        return printable(text[loc.line - 1].rstrip("\n"), keep="\t")
     return None
 
 

@@ -13,6 +13,16 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from .errors import SnnccError, printable
+
+
+def _t(v: Any) -> str:
+    """Text from a report (names, notes, errors), to go into a rich ``Text`` (never into
+    markup): ``[bold]`` in a population's name prints as ``[bold]``, a control character
+    escaped."""
+    return printable(str(v))
 
 #: columns that name the row come first (report.json stores keys sorted)
 _FIRST = ("population", "projection", "pre", "core", "chip", "name")
@@ -51,7 +61,7 @@ def table_of(title: str, rows: list[dict], max_rows: int | None = None) -> Table
     shown = rows if max_rows is None or len(rows) <= max_rows else rows[:max_rows]
     cut = len(rows) - len(shown)
     caption = f"... {cut} more rows (snncc report --json shows all)" if cut else None
-    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left",
+    t = Table(title=Text(_t(title)), title_justify="left", caption=caption, caption_justify="left",
               box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     cols = list(dict.fromkeys(k for r in rows for k in r))
     cols = [c for c in _FIRST if c in cols] + [c for c in cols if c not in _FIRST]
@@ -59,11 +69,12 @@ def table_of(title: str, rows: list[dict], max_rows: int | None = None) -> Table
         numeric = any(isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool) for r in rows)
         if i == 0 and not numeric:   # the row's name: never cut
             width = min(32, max(len(str(r.get(c, ""))) for r in shown)) if shown else None
-            t.add_column(_HEADER.get(c, c.replace("_", " ")), no_wrap=True, min_width=width)
+            t.add_column(Text(_t(_HEADER.get(c, c.replace("_", " ")))), no_wrap=True, min_width=width)
         else:
-            t.add_column(_HEADER.get(c, c.replace("_", " ")), justify="right" if numeric else "left")
+            t.add_column(Text(_t(_HEADER.get(c, c.replace("_", " ")))),
+                         justify="right" if numeric else "left")
     for r in shown:
-        t.add_row(*(_fmt(r.get(c, ""), c) for c in cols))
+        t.add_row(*(Text(_t(_fmt(r.get(c, ""), c))) for c in cols))
     return t
 
 
@@ -79,35 +90,58 @@ def overview(rep: dict) -> Table:
     for p in passes:
         figs = ", ".join(f"{k.replace('_', ' ')} {_fmt(v, k)}" for k, v in p.get("summary", {}).items())
         cells = [p["pass_name"]] + ([f"{p.get('seconds', 0) * 1000:.1f}"] if timed else []) + [figs]
-        t.add_row(*cells)
+        t.add_row(*(Text(_t(str(c))) for c in cells))
     return t
 
 
 def print_report(rep: dict, console: Console | None = None, max_rows: int | None = 25) -> None:
     console = console or Console()
-    net = rep.get("network", {})
-    head = f"[bold]{net.get('name', '?')}[/bold] for target [bold]{rep.get('target')}[/bold]"
+    net = rep.get("network") or {}
+    head = Text.assemble((_t(net.get("name", "?")), "bold"), " for target ", (_t(rep.get("target")), "bold"))
     if net:
-        head += (f": {_fmt(net.get('neurons'))} neurons, {_fmt(net.get('synapses'))} synapses, "
-                 f"dt {net.get('dt_ms')} ms, {_fmt(net.get('steps'))} steps")
+        head.append(_t(f": {_fmt(net.get('neurons'))} neurons, {_fmt(net.get('synapses'))} synapses, "
+                       f"dt {net.get('dt_ms')} ms, {_fmt(net.get('steps'))} steps"))
     console.print(head)
     if rep.get("error"):
-        console.print(f"[bold red]compile failed:[/bold red] {rep['error']}")
-        ran = [p["pass_name"] for p in rep.get("passes", [])]
-        console.print(f"passes that completed: {', '.join(ran) if ran else 'none'}")
+        console.print(Text.assemble(("compile failed:", "bold red"), " ", _t(rep["error"])))
+        ran = [p["pass_name"] for p in rep.get("passes") or []]
+        console.print(Text("passes that completed: " + (_t(", ".join(ran)) if ran else "none")))
     if rep.get("passes"):
         console.print(overview(rep))
-    for p in rep.get("passes", []):
+    for p in rep.get("passes") or []:
         for note in p.get("notes", []):
-            console.print(f"[bold]{p['pass_name']}[/bold]: {note}")
+            console.print(Text.assemble((_t(p["pass_name"]), "bold"), ": ", _t(note)))
         for title, rows in p.get("tables", {}).items():
             if rows:
                 console.print(table_of(f"{p['pass_name']}: {title}", rows, max_rows))
     emit = rep.get("emit") or {}
     if emit:
-        console.print("\n[bold]emit[/bold]")
+        console.print(Text("\nemit", style="bold"))
         for k, v in emit.items():
-            if isinstance(v, list) and v and isinstance(v[0], dict):
+            if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
                 console.print(table_of(k, v, max_rows))
             else:
-                console.print(f"  {k}: {_fmt(v, k)}")
+                console.print(Text(_t(f"  {k}: {_fmt(v, k)}")))
+
+
+def check_report(rep: Any, where: str) -> None:
+    """Refuse a report that is not shaped as snncc writes it (a damaged or foreign file),
+    naming the first field that is wrong; print_report relies on the shape."""
+    def bad(what: str) -> SnnccError:
+        return SnnccError(f"{printable(where)}: not a snncc report: {what}",
+                          hint="snncc report reads a build directory or the <outdir>.report.json "
+                               "of a failed compile")
+    if not isinstance(rep, dict):
+        raise bad("expected a JSON object")
+    for key, typ in (("network", dict), ("passes", list), ("emit", dict)):
+        if key in rep and rep[key] is not None and not isinstance(rep[key], typ):
+            raise bad(f"'{key}' is a {type(rep[key]).__name__}")
+    for i, p in enumerate(rep.get("passes") or []):
+        if not isinstance(p, dict) or not isinstance(p.get("pass_name"), str):
+            raise bad(f"passes[{i}] has no pass_name")
+        for key, typ in (("summary", dict), ("tables", dict), ("notes", list)):
+            if key in p and not isinstance(p[key], typ):
+                raise bad(f"passes[{i}].{key} is a {type(p[key]).__name__}")
+        for title, rows in (p.get("tables") or {}).items():
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                raise bad(f"passes[{i}].tables.{printable(str(title))} is not a list of rows")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from ..errors import SnnccError
+from ..errors import SnnccError, register_model_file
 from ..ir import Network
 
 #: suffix -> "module:function"
@@ -22,8 +22,14 @@ LOADERS = {
 }
 
 
+#: options only the YAML frontend takes; other formats ignore them
+_YAML_ONLY = ("allow_external_files",)
+
+
 def load_model(path: str | Path, **options) -> Network:
     path = Path(path)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        options = {k: v for k, v in options.items() if k not in _YAML_ONLY}
     if path.is_dir() and (path / "network.json").exists():
         from ..ir import load
         return load(path)
@@ -33,6 +39,7 @@ def load_model(path: str | Path, **options) -> Network:
     if spec is None:
         raise SnnccError(f"{path}: unknown model format '{path.suffix}' "
                          f"(snncc reads {', '.join(sorted(LOADERS))} and IR directories)")
+    register_model_file(path)     # errors may quote lines of the model being read, and only of it
     mod, _, fn = spec.partition(":")
     loader = getattr(importlib.import_module(mod), fn)
     try:

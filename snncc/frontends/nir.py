@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from ..errors import Loc, MissingDependency, SnnccError
 from ..ir import MODEL_PARAMS, STDP, Network, Population, Probe, Projection, SpikeSource
+from ..ir.names import check_name
 from ..passes.discretise import _gain
 from .nir_ops import conv_matrix, flatten_shape, pool_matrix
 
@@ -161,7 +162,7 @@ def from_graph(graph, dt: float | None = None, convention: str | None = None, na
         return imp.run()
     except SnnccError as e:
         if e.loc is None and file:   # name the file the problem is in
-            e.loc = Loc(origin=file)
+            e.loc = Loc(file=file)
         raise
     except _MALFORMED as e:
         # a graph nir accepted but whose values make no sense (wrong types, shapes, sizes)
@@ -169,7 +170,7 @@ def from_graph(graph, dt: float | None = None, convention: str | None = None, na
         node = f"NIR node '{at}' ({type(imp.nodes[at]).__name__}): " \
             if at is not None and at in getattr(imp, "nodes", {}) else ""
         raise SnnccError(f"{node}malformed NIR graph ({type(e).__name__}: {e})",
-                         Loc(origin=file) if file else None,
+                         Loc(file=file) if file else None,
                          hint="check the node's parameters against the NIR specification") from None
 
 
@@ -329,15 +330,16 @@ class _Importer:
     @property
     def where(self) -> Loc | None:
         """Location of an import error: the file (the message names the node)."""
-        return Loc(origin=self.file) if self.file else None
+        return Loc(file=self.file) if self.file else None
 
     def loc(self, node_name: str, kind: str) -> Loc:
-        where = f"{self.file}: " if self.file else ""
-        return Loc(origin=f"{where}NIR node '{node_name}' ({kind})")
+        return Loc(file=self.file, origin=f"NIR node '{node_name}' ({kind})")
 
     # --- graph walk -------------------------------------------------------------------
     def run(self) -> Network:
         nodes, edges = _flatten_graph(self.graph)
+        for k in nodes:   # names become population and projection names: printable text only
+            check_name(k, "NIR node", self.where)
         self.nodes = nodes
         for k, n in nodes.items():
             kind = type(n).__name__
@@ -676,7 +678,7 @@ class _Importer:
             self.at = label if label in self.nodes else post
             scale = self.scale[post]
             loc = self.loc(label, "projection") if label in self.nodes else \
-                Loc(origin=f"{self.file + ': ' if self.file else ''}NIR edges {pre} -> {post}")
+                Loc(file=self.file, origin=f"NIR edges {pre} -> {post}")
             m = meta_by_label.get(label)
             if m is not None and self._meta_matches(m, terms):
                 w = np.asarray(m[META + "weight"], dtype=np.float64).ravel()

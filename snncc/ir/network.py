@@ -8,6 +8,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..errors import Loc, SnnccError
+from .names import DERIVED_NAME_CHARS, MAX_NAME_CHARS, check_name
 from .nodes import (
     FixedPopulation, FixedProjection, Population, Probe, Projection, SpikeSource,
     StepPopulation, StepProjection, StepSource,
@@ -113,7 +114,13 @@ class Network:
     def check(self) -> None:
         """Structural invariants every stage keeps; raises SnnccError naming the node."""
         pop_t, src_t, prj_t = STAGES[self.stage]
+        limit = MAX_NAME_CHARS if self.stage == "float" else DERIVED_NAME_CHARS
+        check_name(self.name, "network", self.loc, limit)
         seen: set[str] = set()
+        for what, group in (("population", self.populations), ("spike source", self.sources),
+                            ("projection", self.projections)):
+            for n in group:
+                check_name(n.name, what, n.loc, limit)
         for n in list(self.populations) + list(self.sources) + list(self.projections):
             if n.name in seen:
                 raise SnnccError(f"duplicate name '{n.name}'", n.loc)

@@ -9,15 +9,16 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import Loc, SnnccError
+from ..errors import Loc, SnnccError, shown
 from . import nodes as N
-from .network import Network
+from .network import STAGES, Network
 
 FORMAT = "snncc-ir"
 FORMAT_VERSION = 1
@@ -80,21 +81,35 @@ def _zip_bytes(members: dict[str, bytes]) -> bytes:
 
 # ------------------------------------------------------------------------- structure
 
-def _encode(value: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
+def portable_file(file: str, base: str | Path) -> str:
+    """``file`` (as a Loc names it, relative to the working directory) relative to the
+    folder ``base``, in '/' form; just its name when it lies outside ``base``. Saved IR
+    so names no absolute path and does not depend on the working directory."""
+    real, root = Path(os.path.realpath(file)), Path(os.path.realpath(base))
+    try:
+        rel = real.relative_to(root)
+    except ValueError:
+        return real.name
+    return rel.as_posix() if rel.parts else real.name
+
+
+def _encode(value: Any, key: str, arrays: dict[str, np.ndarray], base: str | Path | None = None) -> Any:
     if isinstance(value, np.ndarray):
         arrays[key] = value
         return {"$array": key}
     if isinstance(value, Loc):
+        if base is not None and value.file is not None:
+            value = dataclasses.replace(value, file=portable_file(value.file, base))
         return {"$loc": value.to_json()}
     if dataclasses.is_dataclass(value):
         out = {"$node": type(value).__name__}
         for f in dataclasses.fields(value):
-            out[f.name] = _encode(getattr(value, f.name), f"{key}.{f.name}", arrays)
+            out[f.name] = _encode(getattr(value, f.name), f"{key}.{f.name}", arrays, base)
         return out
     if isinstance(value, dict):
-        return {"$dict": {str(k): _encode(v, f"{key}.{k}", arrays) for k, v in value.items()}}
+        return {"$dict": {str(k): _encode(v, f"{key}.{k}", arrays, base) for k, v in value.items()}}
     if isinstance(value, (list, tuple)):
-        return [_encode(v, f"{key}.{i}", arrays) for i, v in enumerate(value)]
+        return [_encode(v, f"{key}.{i}", arrays, base) for i, v in enumerate(value)]
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):
@@ -102,36 +117,89 @@ def _encode(value: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
     return value
 
 
-def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+class _Malformed(Exception):
+    """A value of an IR file that does not fit the IR (the path says where)."""
+
+
+#: field annotation -> what a value read from network.json must be
+_EXPECT = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,),
+           "np.ndarray": (np.ndarray,), "np.ndarray | None": (np.ndarray, type(None)),
+           "str | None": (str, type(None)), "Loc": (Loc,), "STDP | None": (N.STDP, type(None)),
+           "Mapping[str, np.ndarray]": (dict,), "Mapping[str, int]": (dict,),
+           "Mapping[str, Any]": (dict,), "tuple[str, ...]": (list, tuple)}
+
+
+def _check_type(value: Any, annotation: str, path: str) -> None:
+    want = _EXPECT.get(annotation)
+    if want is None:
+        return
+    if isinstance(value, bool) and bool not in want:
+        raise _Malformed(f"{path} is {value!r}, expected {annotation}")
+    if not isinstance(value, want):
+        raise _Malformed(f"{path} is a {type(value).__name__}, expected {annotation}")
+    if annotation.startswith("Mapping[str, np.ndarray]") and not all(
+            isinstance(v, np.ndarray) for v in value.values()):
+        raise _Malformed(f"{path} holds a value that is not an array")
+    if annotation == "Mapping[str, int]" and not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+        raise _Malformed(f"{path} holds a value that is not an integer")
+    if annotation == "tuple[str, ...]" and not all(isinstance(v, str) for v in value):
+        raise _Malformed(f"{path} holds an item that is not text")
+
+
+def _decode(value: Any, arrays: dict[str, np.ndarray], path: str = "network.json") -> Any:
     if isinstance(value, list):
-        return [_decode(v, arrays) for v in value]
+        return [_decode(v, arrays, f"{path}[{i}]") for i, v in enumerate(value)]
     if not isinstance(value, dict):
         return value
     if "$array" in value:
-        return arrays[value["$array"]]
+        key = value["$array"]
+        if not isinstance(key, str) or key not in arrays:
+            raise _Malformed(f"{path} refers to array {key!r}, which arrays.npz does not hold")
+        return arrays[key]
     if "$loc" in value:
         return Loc.from_json(value["$loc"])
     if "$dict" in value:
-        return {k: _decode(v, arrays) for k, v in value["$dict"].items()}
+        if not isinstance(value["$dict"], dict):
+            raise _Malformed(f"{path}: $dict is not a mapping")
+        return {k: _decode(v, arrays, f"{path}.{k}") for k, v in value["$dict"].items()}
     if "$node" in value:
-        cls = _NODE_TYPES[value["$node"]]
-        kwargs = {k: _decode(v, arrays) for k, v in value.items() if k != "$node"}
-        return cls(**kwargs)
-    return {k: _decode(v, arrays) for k, v in value.items()}
+        cls = _NODE_TYPES.get(value["$node"]) if isinstance(value["$node"], str) else None
+        if cls is None:
+            raise _Malformed(f"{path}: unknown node type {value['$node']!r} "
+                             f"(known: {', '.join(sorted(_NODE_TYPES))})")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        where = f"{path} ({cls.__name__} {shown(str(value.get('name')))})" if "name" in fields else path
+        unknown = sorted(k for k in value if k != "$node" and k not in fields)
+        if unknown:
+            raise _Malformed(f"{where}: unknown field {unknown[0]!r} "
+                             f"(a {cls.__name__} has {', '.join(fields)})")
+        kwargs = {k: _decode(v, arrays, f"{path}.{k}") for k, v in value.items() if k != "$node"}
+        missing = [k for k, f in fields.items() if k not in kwargs
+                   and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        if missing:
+            raise _Malformed(f"{where}: missing field {missing[0]!r}")
+        for k, v in kwargs.items():
+            _check_type(v, str(fields[k].type), f"{where}.{k}")
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise _Malformed(f"{where}: {e}") from None
+    return {k: _decode(v, arrays, f"{path}.{k}") for k, v in value.items()}
 
 
-def _doc(net: Network) -> tuple[bytes, dict[str, np.ndarray]]:
-    """(network.json bytes, the arrays it refers to)."""
+def _doc(net: Network, base: str | Path | None = None) -> tuple[bytes, dict[str, np.ndarray]]:
+    """(network.json bytes, the arrays it refers to); ``base``: see :func:`portable_file`."""
     arrays: dict[str, np.ndarray] = {}
     doc: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
     for f in dataclasses.fields(net):
         val = getattr(net, f.name)
         if f.name in ("populations", "sources", "projections", "probes"):
-            doc[f.name] = [_encode(n, f"{f.name}.{i}", arrays) for i, n in enumerate(val)]
+            doc[f.name] = [_encode(n, f"{f.name}.{i}", arrays, base) for i, n in enumerate(val)]
         elif f.name == "attrs":
-            doc["attrs"] = _encode(dict(val), "attrs", arrays)
+            doc["attrs"] = _encode(dict(val), "attrs", arrays, base)
         else:
-            doc[f.name] = _encode(val, f.name, arrays)
+            doc[f.name] = _encode(val, f.name, arrays, base)
     return (json.dumps(doc, sort_keys=True, indent=1) + "\n").encode(), arrays
 
 
@@ -144,37 +212,77 @@ def to_parts(net: Network) -> tuple[bytes, bytes]:
 def from_parts(js: bytes, npz: bytes | Path, where: str = "<memory>") -> Network:
     try:
         doc = json.loads(js)
-    except json.JSONDecodeError as e:
-        raise SnnccError(f"{where}: not a snncc IR file ({e.msg} at line {e.lineno})") from None
-    if doc.get("format") != FORMAT:
-        raise SnnccError(f"{where}: not a snncc IR file (format is {doc.get('format')!r})")
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        msg = f"{e.msg} at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else type(e).__name__
+        raise SnnccError(f"{where}: not a snncc IR file ({msg})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        fmt = doc.get("format") if isinstance(doc, dict) else None
+        raise SnnccError(f"{where}: not a snncc IR file (format is {fmt!r})")
     if doc.get("version") != FORMAT_VERSION:
         raise SnnccError(
             f"{where}: IR format version {doc.get('version')} is not supported by this snncc "
             f"(reads version {FORMAT_VERSION})", hint="recompile the model with this snncc")
-    arrays = read_npz(npz)
+    fields = {f.name: f for f in dataclasses.fields(Network)}
+    unknown = sorted(k for k in doc if k not in fields and k not in ("format", "version"))
+    if unknown:
+        raise SnnccError(f"{where}: network.json: unknown field {unknown[0]!r} (a network has "
+                         f"{', '.join(fields)})", hint="recompile the model with this snncc")
+    try:
+        arrays = read_npz(npz)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise SnnccError(f"{where}: arrays.npz is damaged ({type(e).__name__}: {e})") from None
     kwargs = {}
-    for f in dataclasses.fields(Network):
-        if f.name not in doc:
-            continue
-        if f.name in ("populations", "sources", "projections", "probes"):
-            kwargs[f.name] = tuple(_decode(n, arrays) for n in doc[f.name])
-        else:
-            kwargs[f.name] = _decode(doc[f.name], arrays)
-    return Network(**kwargs)
+    try:
+        for f in fields.values():
+            if f.name not in doc:
+                continue
+            if f.name in ("populations", "sources", "projections", "probes"):
+                if not isinstance(doc[f.name], list):
+                    raise _Malformed(f"network.json: {f.name} is not a list")
+                kwargs[f.name] = tuple(_decode(n, arrays, f"network.json: {f.name}[{i}]")
+                                       for i, n in enumerate(doc[f.name]))
+            else:
+                kwargs[f.name] = _decode(doc[f.name], arrays, f"network.json: {f.name}")
+                _check_type(kwargs[f.name], str(f.type), f"network.json: {f.name}")
+        if "name" not in kwargs or "dt" not in kwargs or "steps" not in kwargs:
+            raise _Malformed("network.json: a network needs name, dt and steps")
+        if kwargs.get("stage", "float") not in STAGES:
+            raise _Malformed(f"network.json: stage {kwargs['stage']!r} is not one of {', '.join(STAGES)}")
+        net = Network(**kwargs)
+    except _Malformed as e:
+        raise SnnccError(f"{where}: {e}", hint="recompile the model with this snncc") from None
+    _check_kinds(net, where)
+    net.check()
+    return net
+
+
+def _check_kinds(net: Network, where: str) -> None:
+    """Each node is of its stage's kind (Network.check says so too, as an internal error)."""
+    pop_t, src_t, prj_t = STAGES[net.stage]
+    for what, group, types in (("populations", net.populations, pop_t), ("sources", net.sources, src_t),
+                               ("projections", net.projections, prj_t)):
+        for n in group:
+            if not isinstance(n, types):
+                raise SnnccError(f"{where}: network.json: {what} holds a {type(n).__name__}, which a "
+                                 f"{net.stage}-stage network cannot hold",
+                                 hint="recompile the model with this snncc")
 
 
 # ------------------------------------------------------------------------------ files
 
-def save(net: Network, path: str | Path) -> Path:
-    """Save to a directory (``network.json`` + ``arrays.npz``) or to a ``.snn`` file."""
+def save(net: Network, path: str | Path, base: str | Path | None = None) -> Path:
+    """Save to a directory (``network.json`` + ``arrays.npz``) or to a ``.snn`` file.
+
+    With ``base`` (a build's model folder) every location's file is written relative to
+    it (:func:`portable_file`), so the bytes do not depend on the working directory."""
     path = Path(path)
     if path.suffix == ".snn":
-        js, npz = to_parts(net)
+        js, arrays = _doc(net, base)
+        npz = write_npz(arrays)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(_zip_bytes({"network.json": js, "arrays.npz": npz}))
     else:
-        js, arrays = _doc(net)
+        js, arrays = _doc(net, base)
         path.mkdir(parents=True, exist_ok=True)
         (path / "network.json").write_bytes(js)
         write_npz_file(path / "arrays.npz", arrays)   # streamed: a build's IR can be gigabytes
@@ -194,3 +302,5 @@ def load(path: str | Path) -> Network:
         raise SnnccError(f"{path}: no IR here ({Path(e.filename).name} is missing)") from None
     except (zipfile.BadZipFile, KeyError) as e:
         raise SnnccError(f"{path}: not a snncc IR file ({e})") from None
+    except OSError as e:
+        raise SnnccError(f"{path}: cannot read the IR ({e.strerror or e})") from None

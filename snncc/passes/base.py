@@ -58,10 +58,11 @@ class Pipeline:
     """Runs passes in order with verification, timing and IR dumps."""
 
     def __init__(self, passes: list[Pass], *, dump_after: tuple[str, ...] = (),
-                 dump_dir: Path | None = None, on_pass=None):
+                 dump_dir: Path | None = None, on_pass=None, dump_base: Path | None = None):
         self.passes = list(passes)
         self.dump_after = set(dump_after)
         self.dump_dir = dump_dir
+        self.dump_base = dump_base  # locations in dumps relative to this folder (the model's)
         self.on_pass = on_pass  # callback(pass_name, seconds) for --time-passes
         names = {p.name for p in self.passes}
         unknown = self.dump_after - names
@@ -98,5 +99,5 @@ class Pipeline:
             if self.on_pass:
                 self.on_pass(p.name, report.seconds)
             if p.name in self.dump_after and self.dump_dir is not None:
-                save(net, Path(self.dump_dir) / f"ir-after-{p.name}")
+                save(net, Path(self.dump_dir) / f"ir-after-{p.name}", base=self.dump_base)
         return PipelineResult(net, reports, facts)

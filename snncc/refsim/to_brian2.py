@@ -74,7 +74,9 @@ def build(net: Network, record_v: tuple[str, ...] = (), target: str = "numpy"):
     dt = net.dt * ms
     groups, spikes, states = {}, {}, {}
     objs = []
-    for p in net.populations:
+    # Brian2 object names are identifiers in its generated code: numbered, never the
+    # model's names (which are data and may hold any printable text)
+    for k, p in enumerate(net.populations):
         if p.model not in ("lif", "lif_delta"):
             raise SnnccError(f"population '{p.name}': Brian2 translation covers models 'lif' "
                              f"(IF_curr_exp) and 'lif_delta' (IF_curr_delta) only, not '{p.model}'", p.loc)
@@ -84,7 +86,7 @@ def build(net: Network, record_v: tuple[str, ...] = (), target: str = "numpy"):
         delta = p.model == "lif_delta"
         g = b2.NeuronGroup(p.size, _EQS_DELTA if delta else _EQS, threshold="v >= v_thresh",
                            reset="v = v_reset", refractory=(float(ref_steps[0]) + 1) * dt, method="exact",
-                           name=f"pop_{p.name}")
+                           name=f"pop_{k}")
         for var, key, unit in (("c_m", "cm", nF), ("tau_m", "tau_m", ms), ("tau_syn_E", "tau_syn_E", ms),
                                ("tau_syn_I", "tau_syn_I", ms), ("v_rest", "v_rest", mV),
                                ("v_reset", "v_reset", mV), ("v_thresh", "v_thresh", mV),
@@ -93,25 +95,25 @@ def build(net: Network, record_v: tuple[str, ...] = (), target: str = "numpy"):
                 setattr(g, var, p.params[key] * unit)
         g.v = p.v_init * mV
         groups[p.name] = g
-        spikes[p.name] = b2.SpikeMonitor(g, name=f"spk_{p.name}")
+        spikes[p.name] = b2.SpikeMonitor(g, name=f"spk_{k}")
         objs += [g, spikes[p.name]]
         if p.name in record_v:
-            states[p.name] = b2.StateMonitor(g, "v", record=True, when="end", name=f"v_{p.name}")
+            states[p.name] = b2.StateMonitor(g, "v", record=True, when="end", name=f"v_{k}")
             objs.append(states[p.name])
-    for s in net.sources:
+    for k, s in enumerate(net.sources):
         steps = to_steps(s.times, net.dt)
-        g = b2.SpikeGeneratorGroup(s.size, s.index, steps * dt, name=f"src_{s.name}")
+        g = b2.SpikeGeneratorGroup(s.size, s.index, steps * dt, name=f"src_{k}")
         groups[s.name] = g
         objs.append(g)
     delta_pops = {p.name: p for p in net.populations if p.model == "lif_delta"}
-    for prj in net.projections:
+    for k, prj in enumerate(net.projections):
         d = to_steps(prj.delay, net.dt)
         if d.size and d.min() < 1:
             raise SnnccError(f"projection '{prj.name}': delay below one step")
         if prj.post in delta_pops:
             syn = b2.Synapses(groups[prj.pre], groups[prj.post], "w : volt",
                               on_pre="v_post += w * int(not_refractory_post)",
-                              name=f"syn_{prj.name}")
+                              name=f"syn_{k}")
             syn.pre.when = "after_groups"
             syn.connect(i=prj.pre_idx.astype(np.int64), j=prj.post_idx.astype(np.int64))
             syn.w = np.asarray(prj.weight, np.float64) * mV
@@ -120,7 +122,7 @@ def build(net: Network, record_v: tuple[str, ...] = (), target: str = "numpy"):
             continue
         var = "i_e" if prj.receptor == "excitatory" else "i_i"
         syn = b2.Synapses(groups[prj.pre], groups[prj.post], "w : amp", on_pre=f"{var}_post += w",
-                          name=f"syn_{prj.name}")
+                          name=f"syn_{k}")
         syn.connect(i=prj.pre_idx.astype(np.int64), j=prj.post_idx.astype(np.int64))
         syn.w = prj.weight * nA
         syn.delay = (d - 1) * dt

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snncc.errors import SnnccError
+from snncc.errors import SnnccError, shown
 from snncc.ir import Network
 
 from . import limits as L
@@ -57,22 +57,43 @@ class Image:
 
     @classmethod
     def load(cls, build_dir: Path) -> "Image":
+        again = f"recompile the build: snncc compile MODEL --target fpga -o {build_dir}"
         try:
-            meta = json.loads((build_dir / MAP_FILE).read_text())
+            meta = json.loads((build_dir / MAP_FILE).read_bytes())
             raw = np.frombuffer((build_dir / IMAGE_FILE).read_bytes(), dtype="<u2")
-        except (OSError, ValueError) as e:
-            raise SnnccError(f"{build_dir}: the fpga image is missing or corrupt ({e})",
-                             hint=f"recompile the build: snncc compile MODEL --target fpga -o {build_dir}")
+        except (OSError, ValueError, RecursionError) as e:
+            what = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            raise SnnccError(f"{build_dir}: the fpga image is missing or corrupt ({what})", hint=again) from None
+        meta = _check_meta(meta, build_dir / MAP_FILE, again)
         sizes = [L.PARAM_SETS * P.PARAM_WORDS, 2 * meta["n_neurons"], 2 * meta["n_rows"], 2 * meta["n_syn"]]
         if raw.size != sum(sizes):
             raise SnnccError(f"{build_dir / IMAGE_FILE}: {raw.size * 2} bytes, expected {sum(sizes) * 2} "
-                             f"from {MAP_FILE}", hint="recompile the build")
+                             f"from {MAP_FILE}", hint=again)
         parts = np.split(raw.astype(np.uint16), np.cumsum(sizes)[:-1])
         img = cls(*parts, meta["n_neurons"], meta["n_rows"], meta["n_syn"], meta["offsets"])
         if f"{img.crc:08x}" != meta["crc32"]:
             raise SnnccError(f"{build_dir / IMAGE_FILE}: CRC-32 {img.crc:08x} differs from the recorded "
-                             f"{meta['crc32']}; the file was damaged", hint="recompile the build")
+                             f"{shown(str(meta['crc32']), 20)}; the file was damaged", hint=again)
         return img
+
+
+def _check_meta(meta, path: Path, hint: str) -> dict:
+    """image.json as :meth:`Image.save` writes it, or a clean error naming the bad field."""
+    def bad(what: str) -> SnnccError:
+        return SnnccError(f"{path}: corrupt fpga image map: {what}", hint=hint)
+    if not isinstance(meta, dict):
+        raise bad("expected a JSON object")
+    for key in ("n_neurons", "n_rows", "n_syn"):
+        v = meta.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 31:
+            raise bad(f"'{key}' is {shown(repr(v), 30)}, expected a count")
+    if not isinstance(meta.get("crc32"), str):
+        raise bad("'crc32' is missing")
+    offsets = meta.get("offsets")
+    if not isinstance(offsets, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= meta["n_rows"] for v in offsets.values()):
+        raise bad("'offsets' is not a map of population names to rows")
+    return meta
 
 
 def _u16(a) -> np.ndarray:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from snncc.errors import SnnccError
+from snncc.errors import SnnccError, shown
 from snncc.passes import Discretise, Validate
 from snncc.targets import Target, WeightFormat
 
@@ -16,6 +16,17 @@ PORT_FILE = "port.json"          # the port (and baud) of the last upload, for r
 SIM_INFO = "sim-board.json"      # the simulated board daemon: pty path and pid
 UPLOAD_STATE = ".upload-progress.json"
 DEFAULT_BAUD = 1_000_000
+#: what --baud accepts: from the slowest standard rate to 12 Mbaud (FT2232H-class bridges)
+MIN_BAUD, MAX_BAUD = 300, 12_000_000
+
+
+def check_baud(baud) -> int:
+    """A UART rate a serial port can be set to, or SnnccError naming the limits."""
+    ok = isinstance(baud, int) and not isinstance(baud, bool) and MIN_BAUD <= baud <= MAX_BAUD
+    if not ok:
+        raise SnnccError(f"--baud {shown(str(baud), 30)[1:-1]}: a UART baud rate is an integer from "
+                         f"{MIN_BAUD} to {MAX_BAUD}", hint=f"the snncc core's default is {DEFAULT_BAUD}")
+    return baud
 
 
 def _log(msg: str) -> None:
@@ -80,13 +91,21 @@ class FpgaTarget(Target):
         port, baud = options.get("port"), options.get("baud")
         saved = build.file(PORT_FILE)
         if port is None and saved.exists():
-            rec = json.loads(saved.read_text())
-            port, baud = rec["port"], baud or rec.get("baud")
+            from snncc.build import read_json
+            rec = read_json(saved, "record of the last upload's port",
+                            hint=f"delete {saved} and pass --port")
+            port, baud = rec.get("port"), baud or rec.get("baud")
+            if not isinstance(port, str):
+                raise SnnccError(f"{saved}: corrupt record of the last upload's port: no 'port'",
+                                 hint=f"delete {saved} and pass --port")
         if port is None:
             raise SnnccError(f"{build.path}: no board port given and none remembered from an upload",
                              hint=f"pass --port /dev/ttyUSB1 (or --port sim for the simulated board), "
                                   f"e.g. snncc upload {build.path} --port sim")
-        return port, int(baud or DEFAULT_BAUD)
+        if not isinstance(port, str) or not port or not port.isprintable() or len(port) > 4096:
+            raise SnnccError(f"--port {shown(str(port))}: not a serial port name",
+                             hint="e.g. --port /dev/ttyUSB1, or --port sim for the simulated board")
+        return port, check_baud(DEFAULT_BAUD if baud is None else baud)
 
     def _open(self, build, port: str, baud: int, timeout: float | None):
         from .client import Board
@@ -107,6 +126,11 @@ class FpgaTarget(Target):
             raise SnnccError(f"{build.path} was compiled for '{build.target}', not fpga")
         net = build.network()
         img = Image.load(build.path)
+        names = [n.name for n in net.nodes()]
+        if img.n_neurons != net.n_neurons or any(n not in img.offsets for n in names):
+            raise SnnccError(f"{build.path}: image.json does not describe the network in ir/ (the files "
+                             "come from different compiles)",
+                             hint=f"recompile the build: snncc compile MODEL --target fpga -o {build.path}")
         max_delay = max((int(p.delay.max()) for p in net.projections if p.n_synapses), default=1)
         return net, img, max_delay
 

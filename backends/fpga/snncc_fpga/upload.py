@@ -67,7 +67,9 @@ def chunks(image: Image) -> list[tuple[int, int, bytes]]:
 def _bar(total: int, label: str):
     if not sys.stderr.isatty() or total < 8:
         return None, (lambda k: None)
+    from rich.markup import escape
     from rich.progress import Progress
+    label = escape(label)          # a port name is data, not rich markup
     prog = Progress(transient=True)
     task = prog.add_task(label, total=total)
     prog.start()
@@ -97,8 +99,8 @@ def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path |
             saved = json.loads(state_file.read_text())
             if {k: saved.get(k) for k in key} == key:
                 start = min(int(saved.get("done", 0)), len(parts))
-        except (OSError, ValueError):
-            start = 0
+        except (OSError, ValueError, TypeError, AttributeError, RecursionError):
+            start = 0          # a damaged progress record: send the whole image
     if start:
         log(f"resuming an interrupted upload at chunk {start}/{len(parts)}")
     sent0 = board.stats.bytes_sent

@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +46,14 @@ class PlanError(ValueError):
 # ------------------------------------------------------------------------------ plan files
 
 def load_plan(path) -> tuple[dict, dict[str, np.ndarray]]:
-    with np.load(str(path), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = json.loads(arrays.pop("meta").tobytes())
+    try:
+        with np.load(str(path), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(arrays.pop("meta").tobytes())
+    except (OSError, ValueError, KeyError, EOFError, RecursionError, zipfile.BadZipFile) as e:
+        raise PlanError(f"{path}: not a readable plan ({type(e).__name__})") from None
+    if not isinstance(meta, dict):
+        raise PlanError(f"{path}: not a readable plan (its meta is not a JSON object)")
     if meta.get("format") != FORMAT:
         raise PlanError(f"{path}: plan format {meta.get('format')} (this module reads {FORMAT})")
     return meta, arrays

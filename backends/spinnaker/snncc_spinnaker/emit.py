@@ -2,7 +2,7 @@
 
 Build layout (``BUILD/pynn/``)::
 
-    run.py          the PyNN script (this package's template.py with a header)
+    run.py          the PyNN script: a copy of this package's template.py (no model data)
     network.json    populations (PyNN cells), sources, projections, sPyNNaker settings
     network.npz     spike-source steps and synapse lists (the script sorts them): pre, post
                     (uint16 where the population allows), weight (sPyNNaker's uint16
@@ -17,13 +17,15 @@ simulator runs the same weights.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from snncc import __version__
-from snncc.errors import SnnccError
+from snncc.errors import SnnccError, shown
 from snncc.ir import Network
 from snncc.ir.serialize import write_npz_file
 
@@ -37,18 +39,48 @@ CONSTRAINT_BUDGET = L.APP_CORES_PER_CHIP - 2
 SCRIPT = "run.py"
 
 
+#: what a machine option may hold: host names, IP addresses, URLs, user names - no blanks,
+#: no line breaks (a value is one line of spynnaker.cfg), no '%' (configparser interpolation),
+#: no ';' or '#' (comments), no quotes
+_CFG_VALUE = re.compile(r"^[A-Za-z0-9._:/@+=\[\]-]{1,253}$")
+SPINNAKER_VERSIONS = (3, 5)
+
+
+def cfg_value(key: str, value: Any) -> str:
+    """``-O key=value`` as one spynnaker.cfg value, or SnnccError: a line break or a
+    comment character would let an option write other settings into the file."""
+    text = str(value)
+    if not _CFG_VALUE.match(text):
+        raise SnnccError(f"option {key}={shown(text)} is not a host name, address or URL (letters, digits "
+                         "and . _ : / @ + = - [ ], at most 253 characters)",
+                         hint=f"e.g. -O {key}=" + ("spinnaker.cs.man.ac.uk" if key != "machine"
+                                                   else "192.168.240.253"))
+    return text
+
+
+def board_version(options: dict[str, Any]) -> int:
+    v = options.get("version", 5)
+    if isinstance(v, bool) or str(v) not in {str(x) for x in SPINNAKER_VERSIONS}:
+        raise SnnccError(f"option version={shown(str(v))} is not a SpiNNaker board version "
+                         f"({' or '.join(map(str, SPINNAKER_VERSIONS))})",
+                         hint="-O version=5 for a SpiNN-5 (48-chip) board, 3 for a SpiNN-3 (4 chips)")
+    return int(v)
+
+
 def machine_cfg(options: dict[str, Any], reports: bool = True) -> str:
     """spynnaker.cfg text: a real machine from the options, else a virtual SpiNN-5 board."""
     lines = ["# written by snncc; sPyNNaker reads ./spynnaker.cfg from the directory it runs in", "[Machine]"]
+    version = board_version(options)
     if options.get("spalloc_server"):
-        lines += [f"spalloc_server = {options['spalloc_server']}", "virtual_board = False"]
+        lines += [f"spalloc_server = {cfg_value('spalloc_server', options['spalloc_server'])}",
+                  "virtual_board = False"]
         if options.get("spalloc_user"):
-            lines.append(f"spalloc_user = {options['spalloc_user']}")
+            lines.append(f"spalloc_user = {cfg_value('spalloc_user', options['spalloc_user'])}")
     elif options.get("machine"):
-        lines += [f"machine_name = {options['machine']}", f"version = {int(options.get('version', 5))}",
+        lines += [f"machine_name = {cfg_value('machine', options['machine'])}", f"version = {version}",
                   "virtual_board = False"]
     else:
-        lines += ["virtual_board = True", f"version = {int(options.get('version', 5))}"]
+        lines += ["virtual_board = True", f"version = {version}"]
     if reports:  # sPyNNaker's placement and routing reports, in ./reports/ beside the script
         lines += ["", "[Reports]", "write_json_placements = True", "write_json_routing_tables = True",
                   "write_partitioner_reports = True", "write_application_graph_placer_report = True",
@@ -164,10 +196,10 @@ def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) 
     write_npz_file(d / "network.npz", arrays)   # streamed: 2.3 GB for the full microcircuit
     cfg = machine_cfg(options)
     (d / "spynnaker.cfg").write_text(cfg)
-    header = (f"{net.name}: a PyNN script written by snncc {__version__} for the spinnaker target "
-              f"({net.n_neurons} neurons, {net.n_synapses} synapses, {net.steps} steps of {net.dt:g} ms).")
-    text = (Path(__file__).with_name("template.py").read_text()).replace("@HEADER@", header)
-    (d / SCRIPT).write_text(text)
+    # The script is the template as it is: every name and value of the model is in
+    # network.json and network.npz, which it reads as data (a name pasted into source
+    # text could close a string and run code when the script or the mapping check runs).
+    shutil.copyfile(Path(__file__).with_name("template.py"), d / SCRIPT)
     (d / SCRIPT).chmod(0o755)
     for name in npc:
         if npc[name] > L.NEURONS_PER_CORE:

@@ -40,6 +40,15 @@ def sandbox_env(home: Path) -> dict[str, str]:
     return env
 
 
+def write_log(prefix: str, text: str) -> Path:
+    """``text`` in a new file of the temp folder that only this user can read (a fixed name
+    there could be another user's symbolic link, and the log names the model's objects)."""
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".log")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return Path(name)
+
+
 def check_mapping(pynn_dir: Path, timeout: float = 300.0, version: int = 5,
                   steps: int | None = None) -> dict[str, Any]:
     """Run sPyNNaker's mapping and data generation on a virtual board; return its figures."""
@@ -70,8 +79,7 @@ def check_mapping(pynn_dir: Path, timeout: float = 300.0, version: int = 5,
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         if proc.returncode != 0 or not out.exists():
-            log = Path(tempfile.gettempdir()) / "snncc-spinnaker-map.log"
-            log.write_text(proc.stdout + "\n" + proc.stderr)
+            log = write_log("snncc-spinnaker-map-", proc.stdout + "\n" + proc.stderr)
             last = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()][-1:] or ["no output"]
             raise SnnccError(f"sPyNNaker could not map the network on a virtual board: {last[0]}",
                              hint=f"sPyNNaker's full output is in {log}")

@@ -18,7 +18,7 @@ from snncc.errors import SnnccError
 from snncc.refsim.raster import Raster
 
 from .emit import PYNN_DIR, SCRIPT, is_virtual
-from .mapping import sandbox_env
+from .mapping import sandbox_env, write_log
 
 SIMULATORS = {"spinnaker": "pyNN.spiNNaker", "brian2": "pyNN.brian2", "nest": "pyNN.nest"}
 
@@ -66,8 +66,7 @@ def run_script(pynn_dir: Path, simulator: str = "brian2", steps: int | None = No
             if any("No module named" in ln for ln in err[-3:]):
                 raise SnnccError(f"{module} is not installed: {err[-1]}",
                                  hint="pip install brian2 (for -O simulator=brian2) or sPyNNaker")
-            log = Path(tempfile.gettempdir()) / f"snncc-spinnaker-{simulator}.log"
-            log.write_text(proc.stdout + "\n" + proc.stderr)
+            log = write_log(f"snncc-spinnaker-{simulator}-", proc.stdout + "\n" + proc.stderr)
             raise SnnccError(f"the PyNN script failed on {module}: {err[-1] if err else 'no output'}",
                              hint=f"full output in {log}")
         return load_spikes(out)

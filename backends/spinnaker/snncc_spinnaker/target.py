@@ -1,16 +1,17 @@
 """The ``spinnaker`` target: sPyNNaker 7.4.1 through a generated PyNN script."""
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from snncc.errors import SnnccError
+from snncc.errors import SnnccError, shown
 from snncc.passes import Delays, Discretise, Partition, Place, Validate
 from snncc.targets import Target
 
 from . import limits as L
-from .emit import PYNN_DIR, emit
+from .emit import PYNN_DIR, board_version, emit
 from .lower import CaptureCells, SpinnakerLower
 
 
@@ -47,9 +48,13 @@ class SpinnakerTarget(Target):
     }
 
     def _npc(self, options) -> int:
-        npc = int(options.get("neurons_per_core", L.NEURONS_PER_CORE))
-        if not 1 <= npc <= L.NEURONS_PER_CORE:
-            raise SnnccError(f"-O neurons_per_core={npc}: sPyNNaker's IF_curr_exp holds 1 to "
+        raw = options.get("neurons_per_core", L.NEURONS_PER_CORE)
+        try:
+            npc = int(raw)
+        except (TypeError, ValueError):
+            npc = 0
+        if isinstance(raw, bool) or str(npc) != str(raw).strip() or not 1 <= npc <= L.NEURONS_PER_CORE:
+            raise SnnccError(f"-O neurons_per_core={shown(str(raw))[1:-1]}: sPyNNaker's IF_curr_exp holds 1 to "
                              f"{L.NEURONS_PER_CORE} neurons per core")
         return npc
 
@@ -69,8 +74,8 @@ class SpinnakerTarget(Target):
         figures = emit(net, outdir, options, self._npc(options))
         if _bool(options.get("map", True)):
             from .mapping import check_mapping
-            m = check_mapping(Path(outdir) / PYNN_DIR, float(options.get("map_timeout", 300)),
-                              int(options.get("version", 5)))
+            m = check_mapping(Path(outdir) / PYNN_DIR, _seconds(options.get("map_timeout", 300)),
+                              board_version(options))
             figures.update(summarise(net, m))
             print(timings(m), file=sys.stderr)
         return figures
@@ -78,6 +83,16 @@ class SpinnakerTarget(Target):
     def run(self, build, steps, options):
         from .runner import run_build
         return run_build(build, steps, options)
+
+
+def _seconds(value) -> float:
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        t = float("nan")
+    if isinstance(value, bool) or not (math.isfinite(t) and t > 0):
+        raise SnnccError(f"-O map_timeout={shown(str(value))[1:-1]}: expected a positive number of seconds")
+    return t
 
 
 def timings(m: dict) -> str:

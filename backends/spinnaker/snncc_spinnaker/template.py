@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""@HEADER@
+"""A PyNN script written by snncc for the spinnaker target; the network it builds
+(name, populations, sources, projections) is in network.json and network.npz beside it.
 
     python run.py                  run on the SpiNNaker machine named in ./spynnaker.cfg
     python run.py --steps 500      run 500 steps instead of the model's own length

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import Loc, SnnccError, did_you_mean
+from ...errors import Loc, SnnccError, did_you_mean, register_model_file
 from ...ir import MODEL_PARAMS, MODELS, RECEPTORS, STDP, Network, Population, Projection
+from ...ir.names import check_name
 from ...ir.nodes import V_INIT_DEFAULT
 from ...passes.validate import MAX_STEPS
 from . import schema
@@ -31,10 +32,14 @@ PHYSICAL = {"cm": (0.0, True), "tau_m": (0.0, True), "tau_syn_E": (0.0, True),
 STDP_KEYS = ("type", "tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max", "weight_dependence")
 
 
-def load(path: str | Path) -> Network:
-    """Read a YAML model file into a float-stage network."""
+def load(path: str | Path, allow_external_files: bool = False) -> Network:
+    """Read a YAML model file into a float-stage network.
+
+    Data files (``{file: ...}``) are read relative to the model's folder and only from
+    it and the folders below it, unless ``allow_external_files``."""
     path = Path(path)
     file = str(path)
+    register_model_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
@@ -46,7 +51,7 @@ def load(path: str | Path) -> Network:
         raise SnnccError("the model file is empty", Loc(file, 1, 1),
                          hint="a model needs at least 'network' (with 'duration') and 'populations'")
     try:
-        return build(root, Context(file, path.parent))
+        return build(root, Context(file, path.parent, allow_external=allow_external_files))
     except MemoryError:
         raise SnnccError("the network does not fit in this computer's memory", Loc(file),
                          hint="reduce population sizes or connection counts") from None
@@ -72,8 +77,10 @@ def build(root: Node, ctx: Context) -> Network:
         raise SnnccError(f"network.duration: {duration:g} ms is less than one step (dt = {dt:g} ms)",
                          nf.req("duration").loc)
     name = nf.string("name", Path(ctx.file).stem)
+    if nf.get("name") is not None:
+        check_name(name, "network", nf.req("name").loc)
     seed = nf.integer("seed", 0, minimum=0)
-    ctx = Context(ctx.file, ctx.base_dir, seed)
+    ctx = Context(ctx.file, ctx.base_dir, seed, ctx.allow_external)
 
     names: dict[str, Node] = {}
 

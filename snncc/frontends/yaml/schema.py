@@ -9,7 +9,7 @@ import math
 import re
 from typing import Iterable
 
-from ...errors import SnnccError, did_you_mean
+from ...errors import SnnccError, did_you_mean, shown
 from .tree import Node
 
 _FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -88,7 +88,7 @@ def seq(node: Node) -> list[Node]:
 def name(s: str, node: Node, what: str) -> str:
     """A user-chosen name (a mapping key) of a population, source or projection."""
     if not NAME_RE.match(s):
-        raise SnnccError(f"{what} name '{s}' is not a valid name", node.key_loc or node.loc,
+        raise SnnccError(f"{what} name {shown(s)} is not a valid name", node.key_loc or node.loc,
                          hint="use letters, digits and '_', starting with a letter or '_'")
     return s
 

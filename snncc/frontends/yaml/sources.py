@@ -119,8 +119,8 @@ def _poisson(f: Fields, node: Node, size: int, dt: float, steps: int, ctx: Conte
                          f"(at most {1000.0 / dt:g} Hz)", rate_node.loc, hint="lower the rate or dt")
     # Bernoulli per step on the dt grid (at most one spike per step, like sPyNNaker's
     # sources), drawn as binomial counts plus distinct steps so cost scales with spikes.
-    first = int(np.rint(start / dt))
-    last = min(int(np.rint((start + duration) / dt)), steps)
+    # in float first: start + duration may overflow to inf (a duration of 1e308 ms)
+    first, last = (int(np.rint(x)) if x < steps else steps for x in (start / dt, (start + duration) / dt))
     n_steps = max(last - first, 0)
     rng = ctx.rng(f.get("seed"), node.path)
     counts = rng.binomial(n_steps, p) if n_steps else np.zeros(size, dtype=np.int64)

@@ -13,13 +13,15 @@ same network.
 """
 from __future__ import annotations
 
+import os
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ...errors import SnnccError
+from ...errors import SnnccError, printable, shown
 from . import schema
 from .schema import Fields
 from .tree import Node
@@ -35,11 +37,13 @@ _MAX_REDRAW_ROUNDS = 200
 
 @dataclass(frozen=True)
 class Context:
-    """What value readers need beyond the node: where relative files live, the base seed."""
+    """What value readers need beyond the node: where relative files live, the base seed,
+    and whether data files may lie outside the model's folder (``--allow-external-files``)."""
 
     file: str
     base_dir: Path
     seed: int = 0
+    allow_external: bool = False
 
     def rng(self, seed_node: Node | None, path: str) -> np.random.Generator:
         if seed_node is not None:
@@ -47,12 +51,24 @@ class Context:
         return np.random.default_rng([self.seed, zlib.crc32(path.encode())])
 
     def path(self, node: Node) -> Path:
-        """A file named in the model, relative to the model file's folder."""
-        p = Path(schema.string(node)).expanduser()
+        """A file named in the model, relative to the model file's folder and inside it
+        (in it or a folder below, symbolic links followed) unless ``allow_external``: a
+        model is data and must not make snncc read /etc/passwd or /proc/self/environ."""
+        text = schema.string(node)
+        if "\0" in text:
+            raise SnnccError(f"{node.path}: {shown(text)} is not a file name", node.loc)
+        p = Path(text)
         full = p if p.is_absolute() else self.base_dir / p
+        if not self.allow_external:
+            real, root = Path(os.path.realpath(full)), Path(os.path.realpath(self.base_dir))
+            if root != real and root not in real.parents:
+                raise SnnccError(f"{node.path}: {shown(text)} is outside the model's folder "
+                                 f"{printable(str(self.base_dir))}; data files must be in it or below it",
+                                 node.loc, hint="copy the file next to the model, or compile with "
+                                                "--allow-external-files if you trust this model file")
         if not full.is_file():
-            raise SnnccError(f"{node.path}: no such file '{node.value}' (looked for {full})", node.loc,
-                             hint="file paths are relative to the model file's folder")
+            raise SnnccError(f"{node.path}: no such file {shown(text)} (looked for {printable(str(full))})",
+                             node.loc, hint="file paths are relative to the model file's folder")
         return full
 
 
@@ -121,11 +137,33 @@ def read_array(node: Node, ctx: Context) -> np.ndarray:
             text = path.read_text()
             delim = "," if "," in text else None
             arr = np.loadtxt(path, delimiter=delim, comments="#", ndmin=1, dtype=np.float64)
-    except (ValueError, OSError) as e:
-        raise SnnccError(f"{node.path}: cannot read '{node.value}': {e}", node.loc) from None
+    except (ValueError, OSError, EOFError) as e:
+        # Never the file's content (numpy's messages quote the text it could not read):
+        # only where in the file the problem is.
+        raise SnnccError(f"{node.path}: cannot read {shown(str(node.value))}: {_why(e, path)}", node.loc,
+                         hint="a .npy array, or text with one number per value (',' or blanks "
+                              "between columns, '#' comments)") from None
     if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
         raise SnnccError(f"{node.path}: '{node.value}' holds {arr.dtype} data; expected numbers", node.loc)
     return arr
+
+
+def _why(e: Exception, path: Path) -> str:
+    """What went wrong reading a data file, without quoting its content."""
+    if isinstance(e, OSError):
+        return e.strerror or type(e).__name__
+    if isinstance(e, UnicodeDecodeError):
+        return f"not a text file (byte {e.start} is not UTF-8)"
+    msg = str(e)
+    m = re.search(r"at row (\d+), column (\d+)", msg)
+    if m:
+        return f"row {int(m.group(1)) + 1}, column {m.group(2)} is not a number"
+    m = re.search(r"(?:the number of columns changed|wrong number of columns).*?line (\d+)", msg)
+    if m:
+        return f"line {m.group(1)} has a different number of columns than the lines before"
+    if path.suffix.lower() == ".npy":
+        return "not a .npy array file (or one that holds Python objects)"
+    return "not a table of numbers"
 
 
 def _finite(arr: np.ndarray, node: Node) -> None:
