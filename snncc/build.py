@@ -83,7 +83,8 @@ def is_build(path: str | Path) -> bool:
 
 
 #: what a build.json must hold, with the JSON types of each field
-_MANIFEST_FIELDS = {"target": str, "options": dict, "files": list}
+_MANIFEST_FIELDS = {"target": (str, "a target name"), "options": (dict, "a JSON object"),
+                    "files": (list, "a JSON list")}
 
 
 def load_build(path: str | Path) -> Build:
@@ -108,11 +109,11 @@ def load_build(path: str | Path) -> Build:
         raise SnnccError(f"{path}: build format {shown(str(fmt), 20)[1:-1]} was written by snncc "
                          f"{shown(str(version), 20)[1:-1]}; this snncc {__version__} reads format "
                          f"{BUILD_FORMAT}", hint=again)
-    for key, typ in _MANIFEST_FIELDS.items():
+    for key, (typ, kind) in _MANIFEST_FIELDS.items():
         if not isinstance(manifest.get(key), typ):
-            raise SnnccError(f"{mpath}: corrupt build manifest: '{key}' is "
-                             f"{'missing' if key not in manifest else 'a ' + type(manifest[key]).__name__}"
-                             f", expected a JSON {'object' if typ is dict else typ.__name__}", hint=again)
+            got = "missing" if key not in manifest else printable(json.dumps(manifest[key]))[:40]
+            raise SnnccError(f"{mpath}: corrupt build manifest: '{key}' is {got}, expected {kind}",
+                             hint=again)
     return Build(path, manifest)
 
 
@@ -176,7 +177,8 @@ def clean_stale_temporaries(folder: Path) -> list[Path]:
         if not m or m.group(1) != host or int(m.group(2)) == me or _pid_alive(int(m.group(2))):
             continue
         try:
-            if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid():
+            mine = entry.stat(follow_symlinks=False).st_uid == os.getuid()
+            if entry.is_dir(follow_symlinks=False) and mine:
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed.append(Path(entry.path))
         except OSError:
@@ -192,7 +194,8 @@ def output_dir(outdir: str | Path) -> Path:
         raise SnnccError(f"-o {printable(given)!r}: not a directory name")
     real = Path(os.path.realpath(given))
     if not real.name or real.parent == real:
-        raise SnnccError(f"-o {printable(given)}: is the root directory; choose a new directory for the build")
+        raise SnnccError(f"-o {printable(given)}: is the root directory; choose a new directory for the "
+                         "build")
     cwd = Path(os.path.realpath(os.getcwd()))
     if real == cwd or real in cwd.parents:
         raise SnnccError(f"-o {printable(given)}: is the current directory"

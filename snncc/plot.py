@@ -32,7 +32,8 @@ def raster_plot(raster: Raster, path: str | Path) -> Path:
     ax.set_ylim(-0.5, max(base, 1) - 0.5)
     ax.set_yticks(ticks, labels)
     ax.set_xlabel("time (ms)")
-    ax.set_title(f"{_literal(raster.source)}: {raster.n_spikes} spikes in {raster.steps} steps of {raster.dt:g} ms")
+    ax.set_title(f"{_literal(raster.source)}: {raster.n_spikes} spikes in {raster.steps} steps of "
+                 f"{raster.dt:g} ms")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from ..errors import Loc, MissingDependency, SnnccError
 from ..ir import MODEL_PARAMS, STDP, Network, Population, Probe, Projection, SpikeSource
-from ..ir.names import check_name
+from ..ir.names import DERIVED_NAME_CHARS, check_name
 from ..passes.discretise import _gain
 from .nir_ops import conv_matrix, flatten_shape, pool_matrix
 
@@ -339,7 +339,7 @@ class _Importer:
     def run(self) -> Network:
         nodes, edges = _flatten_graph(self.graph)
         for k in nodes:   # names become population and projection names: printable text only
-            check_name(k, "NIR node", self.where)
+            check_name(k, "NIR node", self.where, DERIVED_NAME_CHARS)
         self.nodes = nodes
         for k, n in nodes.items():
             kind = type(n).__name__

@@ -252,7 +252,11 @@ def from_parts(js: bytes, npz: bytes | Path, where: str = "<memory>") -> Network
     except _Malformed as e:
         raise SnnccError(f"{where}: {e}", hint="recompile the model with this snncc") from None
     _check_kinds(net, where)
-    net.check()
+    try:
+        net.check()
+    except SnnccError as e:   # name the IR file: a location inside it is only what it claims
+        raise SnnccError(f"{where}: {e.message}",
+                         hint=e.hint or "recompile the model with this snncc") from None
     return net
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snncc.errors import SnnccError, shown
+from snncc.errors import SnnccError, printable, shown
 from snncc.ir import Network
 
 from . import limits as L
@@ -61,9 +61,13 @@ class Image:
         try:
             meta = json.loads((build_dir / MAP_FILE).read_bytes())
             raw = np.frombuffer((build_dir / IMAGE_FILE).read_bytes(), dtype="<u2")
+        except json.JSONDecodeError as e:
+            raise SnnccError(f"{build_dir / MAP_FILE}:{e.lineno}:{e.colno}: corrupt fpga image map: {e.msg}",
+                             hint=again) from None
         except (OSError, ValueError, RecursionError) as e:
             what = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
-            raise SnnccError(f"{build_dir}: the fpga image is missing or corrupt ({what})", hint=again) from None
+            raise SnnccError(f"{build_dir}: the fpga image is missing or corrupt ({what})",
+                             hint=again) from None
         meta = _check_meta(meta, build_dir / MAP_FILE, again)
         sizes = [L.PARAM_SETS * P.PARAM_WORDS, 2 * meta["n_neurons"], 2 * meta["n_rows"], 2 * meta["n_syn"]]
         if raw.size != sum(sizes):
@@ -86,12 +90,13 @@ def _check_meta(meta, path: Path, hint: str) -> dict:
     for key in ("n_neurons", "n_rows", "n_syn"):
         v = meta.get(key)
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 31:
-            raise bad(f"'{key}' is {shown(repr(v), 30)}, expected a count")
+            raise bad(f"'{key}' is {printable(json.dumps(v))[:40]}, expected a count")
     if not isinstance(meta.get("crc32"), str):
         raise bad("'crc32' is missing")
     offsets = meta.get("offsets")
+    rows = range(meta["n_rows"] + 1)
     if not isinstance(offsets, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= meta["n_rows"] for v in offsets.values()):
+            isinstance(v, int) and not isinstance(v, bool) and v in rows for v in offsets.values()):
         raise bad("'offsets' is not a map of population names to rows")
     return meta
 

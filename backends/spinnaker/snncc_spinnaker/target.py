@@ -54,7 +54,8 @@ class SpinnakerTarget(Target):
         except (TypeError, ValueError):
             npc = 0
         if isinstance(raw, bool) or str(npc) != str(raw).strip() or not 1 <= npc <= L.NEURONS_PER_CORE:
-            raise SnnccError(f"-O neurons_per_core={shown(str(raw))[1:-1]}: sPyNNaker's IF_curr_exp holds 1 to "
+            raise SnnccError(f"-O neurons_per_core={shown(str(raw))[1:-1]}: sPyNNaker's IF_curr_exp holds 1 "
+                             "to "
                              f"{L.NEURONS_PER_CORE} neurons per core")
         return npc
 
