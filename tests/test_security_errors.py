@@ -312,3 +312,15 @@ def test_spinnaker_option_values(option, message, tmp_path, capsys):
     pytest.importorskip("snncc_spinnaker")
     rc, _, err = run_cli(capsys, "compile", BASE, "--target", "spinnaker", "-o", tmp_path / "b", "-O", option)
     assert rc == 2 and first_line(err) == f"snncc: error: {message}"
+
+
+@pytest.mark.fpga
+@pytest.mark.parametrize("option, message", [
+    ("clip_percentile=abc", "quantise: clip_percentile = abc; it must be in (0, 100]"),
+    ("relays=maybe", "option relays=maybe is not true or false"),         # was read as false
+    ("per_channel=maybe", "option per_channel=maybe is not true or false"),  # was read as true
+])
+def test_fpga_option_values(option, message, tmp_path, capsys):
+    pytest.importorskip("snncc_fpga")
+    rc, _, err = run_cli(capsys, "compile", BASE, "--target", "fpga", "-o", tmp_path / "b", "-O", option)
+    assert rc == 2 and first_line(err) == f"snncc: error: {message}"

@@ -342,3 +342,15 @@ def test_an_ir_population_name_with_an_escape_is_refused_naming_the_file(tmp_pat
     assert rc == 2
     assert err.splitlines()[0] == (f"snncc: error: {d}: population name 'a\\x1b[2J\\x1b[31mred': character 1 "
                                    "is U+001B (a control character); names must be printable text")
+
+
+def test_a_raster_file_with_an_escape_in_a_name_is_refused(tmp_path, capsys):
+    """``snncc verify a.npz b.npz`` prints the population names of files it is given."""
+    from snncc.refsim import Raster
+    r = Raster(dt=1.0, steps=3, sizes={"a\x1b[2J": 2},
+               spikes={"a\x1b[2J": (np.array([1], np.int64), np.array([0], np.int32))})
+    r.save(tmp_path / "r.npz")
+    rc, _, err = run_cli(capsys, "verify", tmp_path / "r.npz", tmp_path / "r.npz")
+    assert rc == 2 and "\x1b" not in err
+    assert err.splitlines()[0] == (f"{tmp_path}/r.npz: population name 'a\\x1b[2J': character 1 is U+001B "
+                                   "(a control character); names must be printable text")

@@ -210,7 +210,8 @@ class Quantise(Pass):
         if self.rounding not in ROUNDING:
             raise SnnccError(f"quantise: rounding '{self.rounding}' is not one of {', '.join(ROUNDING)}",
                              hint="-O rounding=nearest or -O rounding=stochastic")
-        if self.clip_percentile is not None and not 0 < self.clip_percentile <= 100:
+        cp = self.clip_percentile
+        if cp is not None and (isinstance(cp, bool) or not isinstance(cp, (int, float)) or not 0 < cp <= 100):
             raise SnnccError(f"quantise: clip_percentile = {self.clip_percentile}; it must be in (0, 100]")
         lo_e, hi_e = fmt.exponent_range
         if lo_e > hi_e:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SnnccError
+from ..errors import Loc, SnnccError
+from ..ir.names import DERIVED_NAME_CHARS, check_name
 from ..ir.serialize import read_npz, write_npz
 
 
@@ -96,6 +97,8 @@ class Raster:
             arrays = read_npz(path.read_bytes())
             meta = json.loads(arrays.pop("meta").tobytes())
             order = meta.get("order", list(meta["sizes"]))
+            for name in order:        # printed by run and verify: printable text only
+                check_name(name, "population", Loc(file=str(path)), DERIVED_NAME_CHARS)
             spikes = {name: (arrays.pop(f"{name}.step").astype(np.int64, copy=False),
                              arrays.pop(f"{name}.index").astype(np.int32, copy=False))
                       for name in order}

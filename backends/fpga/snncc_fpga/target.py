@@ -29,6 +29,17 @@ def check_baud(baud) -> int:
     return baud
 
 
+def _flag(key: str, value) -> bool:
+    """A true/false option; anything else is refused (never read as false)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text not in ("1", "true", "yes", "0", "false", "no"):
+        raise SnnccError(f"option {key}={shown(str(value), 30)[1:-1]} is not true or false",
+                         hint=f"-O {key}=true or -O {key}=false")
+    return text in ("1", "true", "yes")
+
+
 def _log(msg: str) -> None:
     print(f"snncc: {msg}", file=sys.stderr)
 
@@ -54,8 +65,9 @@ class FpgaTarget(Target):
         from snncc.passes.quantise import Quantise
         from .lower import FpgaMap
         q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding") if k in options}
-        relays = options.get("relays", True)
-        relays = relays if isinstance(relays, bool) else str(relays).lower() in ("1", "true", "yes")
+        if "per_channel" in q:
+            q["per_channel"] = _flag("per_channel", q["per_channel"])
+        relays = _flag("relays", options.get("relays", True))
         return [Validate(), Discretise(), Delays(relays=relays), Quantise(**q), FpgaMap()]
 
     def kernel(self, net, strict=False):
