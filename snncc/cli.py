@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     p = cmd("compile", "compile a model (YAML, NIR, PyNN script, IR) for a target into a build directory")
     p.add_argument("model", help="model file: .yaml, .nir/.h5, .py (PyNN script) or an IR directory")
     p.add_argument("--target", "-t", required=True, help="target name (see `snncc targets`)")
-    p.add_argument("-o", "--output", required=True, help="build directory to write")
+    p.add_argument("-o", "--output", required=True,
+                   help="build directory to write (replaced as a whole; a failed compile leaves none there)")
     p.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE",
                    help="target option (see `snncc targets`)")
     p.add_argument("--bitstream", action="store_true", help="fpga: also build an FPGA bitstream")

@@ -58,7 +58,7 @@ def test_with_the_flag_a_file_outside_is_read_but_its_content_never_printed(tmp_
                          "-o", tmp_path / "b", "--allow-external-files")
     assert rc == 2
     assert err.splitlines()[0].endswith("populations.a.parameters.tau_m.file: cannot read '/etc/passwd': "
-                                        "row 1, column 1 is not a number")
+                                        "line 1, column 1 is not a number")
     assert PASSWD_LINE not in err and "root" not in err
 
 
@@ -117,10 +117,14 @@ def test_files_in_the_folder_and_below_are_read(tmp_path, capsys):
 def test_a_text_file_that_is_not_numbers_is_named_by_row_not_quoted(tmp_path, capsys):
     d = tmp_path / "model"
     d.mkdir()
-    (d / "taus.txt").write_text("10\n20\nsecret-token-123\n")
+    (d / "taus.txt").write_text("# tau_m per neuron\n10\n\n20\nsecret-token-123\n")
     rc, _, err = run_cli(capsys, "run", _model(d, "taus.txt"))
     assert rc == 2 and "secret-token" not in err
-    assert err.splitlines()[0].endswith("cannot read 'taus.txt': row 3, column 1 is not a number")
+    assert err.splitlines()[0].endswith("cannot read 'taus.txt': line 5, column 1 is not a number")
+    (d / "taus.txt").write_text("10, 1\n20\n30, 3\n")
+    rc, _, err = run_cli(capsys, "run", _model(d, "taus.txt"))
+    assert rc == 2
+    assert err.splitlines()[0].endswith("cannot read 'taus.txt': line 2 has 1 columns, the lines before it 2")
 
 
 @pytest.mark.parametrize("model, target", [("nir_passwd_loc.nir", "fpga"), ("ir_passwd_loc", "fpga")])

@@ -14,7 +14,6 @@ same network.
 from __future__ import annotations
 
 import os
-import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,20 +148,32 @@ def read_array(node: Node, ctx: Context) -> np.ndarray:
 
 
 def _why(e: Exception, path: Path) -> str:
-    """What went wrong reading a data file, without quoting its content."""
+    """What went wrong reading a data file, by position, never quoting its content."""
     if isinstance(e, OSError):
         return e.strerror or type(e).__name__
     if isinstance(e, UnicodeDecodeError):
         return f"not a text file (byte {e.start} is not UTF-8)"
-    msg = str(e)
-    m = re.search(r"at row (\d+), column (\d+)", msg)
-    if m:
-        return f"row {int(m.group(1)) + 1}, column {m.group(2)} is not a number"
-    m = re.search(r"(?:the number of columns changed|wrong number of columns).*?line (\d+)", msg)
-    if m:
-        return f"line {m.group(1)} has a different number of columns than the lines before"
     if path.suffix.lower() == ".npy":
         return "not a .npy array file (or one that holds Python objects)"
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return "not a table of numbers"
+    delim = "," if "," in text else None
+    width = None
+    for n, line in enumerate(text.splitlines(), 1):
+        cells = [c for c in line.split("#", 1)[0].split(delim)]
+        cells = [c.strip() for c in cells] if delim else cells
+        if not any(cells):
+            continue
+        if width is not None and len(cells) != width:
+            return f"line {n} has {len(cells)} columns, the lines before it {width}"
+        width = len(cells)
+        for k, c in enumerate(cells, 1):
+            try:
+                float(c)
+            except ValueError:
+                return f"line {n}, column {k} is not a number"
     return "not a table of numbers"
 
 
