@@ -354,3 +354,42 @@ def test_a_raster_file_with_an_escape_in_a_name_is_refused(tmp_path, capsys):
     assert rc == 2 and "\x1b" not in err
     assert err.splitlines()[0] == (f"{tmp_path}/r.npz: population name 'a\\x1b[2J': character 1 is U+001B "
                                    "(a control character); names must be printable text")
+
+
+# ------------------------------------------------ hostile names through the real runs
+
+@pytest.mark.slow
+@pytest.mark.loihi
+def test_lava_runs_a_network_of_hostile_names_bit_exact(tmp_path, capsys, marker):
+    out = compile_hostile(capsys, HOSTILE / "ir_names", "loihi", tmp_path / "b")
+    rc, text, err = run_cli(capsys, "verify", out)
+    assert rc == 0, err
+    assert text.startswith("OK: rasters are identical") and not marker.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.fpga
+def test_the_simulated_board_runs_a_network_of_hostile_names_bit_exact(tmp_path, capsys, marker):
+    out = compile_hostile(capsys, HOSTILE / "ir_names", "fpga", tmp_path / "b")
+    try:
+        rc, text, err = run_cli(capsys, "verify", out, "--port", "sim")
+    finally:
+        from snncc_fpga import sim
+        board = sim.find(out / "sim-board.json")
+        if board is not None:
+            board.stop()
+    assert rc == 0, err
+    assert text.startswith("OK: rasters are identical") and not marker.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.spinnaker
+@pytest.mark.brian2
+def test_the_pynn_script_runs_a_network_of_hostile_names_on_brian2(tmp_path, capsys, marker):
+    out = compile_hostile(capsys, HOSTILE / "ir_names", "spinnaker", tmp_path / "b")
+    rc, _, err = run_cli(capsys, "run", out, "-O", "simulator=brian2", "-o", tmp_path / "r.npz")
+    assert rc == 0, err
+    from snncc.refsim import Raster
+    names = make_hostile.NAMES
+    assert set(Raster.load(tmp_path / "r.npz").sizes) == {names["pop_a"], names["pop_b"], names["source"]}
+    assert not marker.exists()
