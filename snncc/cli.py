@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog="examples:" + textwrap.dedent(EXAMPLES[name]))
         p.add_argument("--json", action="store_true", help="print a JSON result for scripts")
+        p.add_argument("--memory-limit", metavar="SIZE", help="memory snncc may plan to use, e.g. 16G "
+                       "(default: 80%% of RAM; also SNNCC_MEMORY_LIMIT); bigger models are refused")
         return p
 
     p = cmd("compile", "compile a model (YAML, NIR, PyNN script, IR) for a target into a build directory")
@@ -338,7 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from .resources import set_memory_limit
+        set_memory_limit(getattr(args, "memory_limit", None))   # None: the default (RAM, env)
         return COMMANDS[args.command](args)
+    except MemoryError as e:   # a size no check foresaw: still a clean refusal, with the figure
+        from .resources import memory_error
+        print(f"snncc: error: {memory_error(e).render()}", file=sys.stderr)
+        return 2
     except SnnccError as e:
         # names and paths in a message come from files: never let them drive the terminal
         text = f"snncc: error: {e.render()}" if e.loc is None else e.render()

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import resources
 from ..errors import SnnccError
+from ..fmt import count
 from ..ir import Network, StepPopulation, StepProjection
 from .base import Pass, Report
 
@@ -47,9 +49,59 @@ def unique(name: str, taken: set[str]) -> str:
     return name
 
 
-def split_delays(net: Network, max_delay: int) -> tuple[Network, list[dict]]:
+def _capacity(target) -> tuple[int | None, str]:
+    """(most neurons the target holds, in words), or (None, "") where it has no fixed total."""
+    lim = getattr(target, "limits", None)
+    if lim is None or None in (lim.neurons_per_core, lim.cores_per_chip, lim.chips):
+        return None, ""
+    total = lim.neurons_per_core * lim.cores_per_chip * lim.chips
+    return total, f"the {target.name} target holds {total} neurons"
+
+
+def check_relays(net: Network, max_delay: int, plan: dict[str, tuple[np.ndarray, list]], target=None) -> None:
+    """Refuse relay chains that cannot be built, before any is: longer than
+    :data:`resources.RELAY_MAX_STAGES` stages, more neurons than the target holds, or more
+    memory than the limit. ``plan[pre] = (deepest stage per pre neuron, its projections)``."""
+    relays = stages = 0
+    worst = None                       # (stages, pre, projection) of the longest chain
+    for pre, (deepest, prjs) in plan.items():
+        relays += int(deepest.sum())
+        k = int(deepest.max()) if deepest.size else 0
+        stages += k
+        if worst is None or k > worst[0]:
+            worst = (k, pre, max(prjs, key=lambda p: int(p.delay.max())))
+    k, pre, prj = worst
+    longest = int(prj.delay.max())
+    what = (f"projection '{prj.name}': a delay of {count(longest)} steps ({longest * net.dt:g} ms) needs a chain "
+            f"of {count(k)} relay stages of {max_delay} steps")
+    hint = "shorten the delay or increase dt"
+    if k > resources.RELAY_MAX_STAGES:
+        raise SnnccError(f"{what}; snncc builds relay chains of at most {resources.RELAY_MAX_STAGES} stages",
+                         prj.loc, hint=hint)
+    cap, words = _capacity(target)
+    if cap is not None and net.n_neurons + relays > cap:
+        raise SnnccError(f"{what}: the network's {count(net.n_neurons)} neurons and {count(relays)} relay "
+                         f"neurons make {count(net.n_neurons + relays)}, but {words}", prj.loc,
+                         hint=hint + ", or compile for a target with more neurons")
+    resources.require(relays * (resources.BYTES_PER_NEURON + resources.BYTES_PER_SYNAPSE)
+                      + stages * resources.BYTES_PER_STAGE,
+                      f"{what} ({count(relays)} relay neurons in all)", prj.loc, hint=hint + "; " + resources.RAISE_HINT)
+
+
+def _deepest(net: Network, pre: str, prjs: list, max_delay: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(deepest relay stage each neuron of ``pre`` needs, the stage each synapse needs)."""
+    # stage needed by each synapse: k = ceil(d/D) - 1 (0: direct)
+    stages = [np.maximum((prj.delay.astype(np.int64) + max_delay - 1) // max_delay - 1, 0) for prj in prjs]
+    deepest = np.zeros(net.size_of(pre), dtype=np.int64)
+    for prj, k in zip(prjs, stages):
+        np.maximum.at(deepest, prj.pre_idx, k)
+    return deepest, stages
+
+
+def split_delays(net: Network, max_delay: int, target=None) -> tuple[Network, list[dict]]:
     """The network with every delay above ``max_delay`` realised by relay chains, and one
-    report row per presynaptic population that needed relays."""
+    report row per presynaptic population that needed relays. Refuses chains that would
+    not fit (:func:`check_relays`) before building any."""
     if max_delay < 1:
         raise SnnccError(f"internal: max_delay_steps = {max_delay}; it must be >= 1")
     by_pre: dict[str, list[StepProjection]] = {}
@@ -64,17 +116,14 @@ def split_delays(net: Network, max_delay: int) -> tuple[Network, list[dict]]:
             by_pre.setdefault(prj.pre, []).append(prj)
     if not by_pre:
         return net, []
+    plan = {pre: (_deepest(net, pre, prjs, max_delay)[0], prjs) for pre, prjs in by_pre.items()}
+    check_relays(net, max_delay, plan, target)
     taken = {n.name for n in net.nodes()} | {p.name for p in net.projections}
     new_pops, new_prjs, rows = [], [], []
     replaced: dict[str, list[StepProjection]] = {}
     for pre, prjs in by_pre.items():
-        # stage needed by each synapse: k = ceil(d/D) - 1 (0: direct)
-        stages = [np.maximum((prj.delay.astype(np.int64) + max_delay - 1) // max_delay - 1, 0)
-                  for prj in prjs]
+        deepest, stages = _deepest(net, pre, prjs, max_delay)
         n_pre = net.size_of(pre)
-        deepest = np.zeros(n_pre, dtype=np.int64)  # deepest stage each pre neuron needs
-        for prj, k in zip(prjs, stages):
-            np.maximum.at(deepest, prj.pre_idx, k)
         n_stages = int(deepest.max())
         members = [None] + [np.flatnonzero(deepest >= s) for s in range(1, n_stages + 1)]
         # local index of pre neuron j in stage s (-1: absent)
@@ -154,7 +203,7 @@ class Delays(Pass):
                 f"projection '{prj.name}': delay {int(prj.delay.max())} steps "
                 f"({int(prj.delay.max()) * net.dt:g} ms) exceeds the target's maximum of {limit} steps",
                 prj.loc, hint="allow relay neurons (-O relays=true), shorten the delay or increase dt")
-        out, rows = split_delays(net, limit)
+        out, rows = split_delays(net, limit, target)
         summary["relay_neurons"] = sum(r["relay_neurons"] for r in rows)
         summary["rerouted_synapses"] = sum(r["rerouted_synapses"] for r in rows)
         attrs = dict(out.attrs)

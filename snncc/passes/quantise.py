@@ -137,10 +137,11 @@ def choose_units(net: Network, qmax: int, *, per_channel: bool = False,
         nz = mag > 0
         post, mag = post[nz], mag[nz]
         gap = np.asarray(p.coef["v_thresh"] - p.coef["v_reset"], dtype=np.float64)
-        if p.synapse == "exp":  # input in nA: one step of input moves v by about gain*w
-            gain = np.maximum(np.abs(p.coef["gain_E"]), np.abs(p.coef["gain_I"]))
-            gap = gap / np.where(gain > 0, gain, 1.0)
-        fallback = np.abs(gap) / qmax
+        with np.errstate(all="ignore"):   # a tiny gain gives inf here; the target's lowering refuses it
+            if p.synapse == "exp":  # input in nA: one step of input moves v by about gain*w
+                gain = np.maximum(np.abs(p.coef["gain_E"]), np.abs(p.coef["gain_I"]))
+                gap = gap / np.where(gain > 0, gain, 1.0)
+            fallback = np.abs(gap) / qmax
         if per_channel:
             top = _grouped_quantile(post.astype(np.int64), mag, p.size, clip_percentile)
             whole = _grouped_quantile(np.zeros(mag.size, np.int64), mag, 1, clip_percentile)[0]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SnnccError
+from ..fmt import num
 from ..ir import Network
 from .base import Pass, Report
 
@@ -20,6 +21,12 @@ PHYSICAL_RANGE = {
 }
 #: step counts (run length, delays, spike times) are int32 in the step-stage IR
 MAX_STEPS = 2**31 - 1
+
+
+def rounds_to_zero(delay_ms, dt: float) -> np.ndarray:
+    """Which delays round to 0 steps, exactly as ``discretise`` rounds them (np.rint:
+    half a step rounds to even, so dt/2 becomes 0 steps)."""
+    return np.rint(np.asarray(delay_ms, dtype=np.float64) / dt) < 1
 
 
 def check_population(p) -> None:
@@ -45,18 +52,23 @@ def check_population(p) -> None:
 def check_projection(prj, dt: float) -> None:
     if prj.n_synapses == 0:
         return
-    if not np.all(np.isfinite(prj.weight)):
-        raise SnnccError(f"projection '{prj.name}': weights must be finite", prj.loc)
+    for what, arr in (("weight", prj.weight), ("delay", prj.delay)):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise SnnccError(f"projection '{prj.name}': the {what} of synapse {k} is {num(arr[k])}; "
+                             f"{what}s must be finite numbers", prj.loc)
     long = ~(prj.delay / dt <= MAX_STEPS)
     if long.any():
         k = int(np.flatnonzero(long)[0])
         raise SnnccError(f"projection '{prj.name}': delay {prj.delay[k]:g} ms of synapse {k} is more than "
                          f"{MAX_STEPS} steps of {dt:g} ms", prj.loc, hint="use a shorter delay or a larger dt")
-    short = prj.delay < dt / 2
+    short = rounds_to_zero(prj.delay, dt)
     if short.any():
         k = int(np.flatnonzero(short)[0])
-        raise SnnccError(f"projection '{prj.name}': delay {prj.delay[k]:g} ms of synapse {k} rounds to "
-                         f"0 steps at dt = {dt:g} ms; delays must be at least one step", prj.loc)
+        raise SnnccError(f"projection '{prj.name}': delay {num(prj.delay[k])} ms of synapse {k} rounds to "
+                         f"0 steps at dt = {num(dt)} ms; delays must be at least one step", prj.loc,
+                         hint=f"use delays of at least {num(dt)} ms, or a smaller dt")
     if prj.receptor == "inhibitory" and (prj.weight > 0).any():
         raise SnnccError(f"projection '{prj.name}': inhibitory weights must be <= 0", prj.loc)
     if prj.receptor == "excitatory" and (prj.weight < 0).any():

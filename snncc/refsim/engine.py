@@ -33,7 +33,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from .. import resources
 from ..errors import SnnccError
+from ..fmt import count
 from ..ir import Network
 from .kernel import RECEPTOR_INDEX, Kernel
 from .raster import Raster
@@ -148,6 +150,37 @@ def _source_schedule(net: Network, w: Wiring, steps: int) -> tuple[np.ndarray, n
     return np.searchsorted(st, np.arange(steps + 1)).astype(np.int64), ix
 
 
+#: bytes one synapse takes in the engine's wiring (CSR arrays, the sort order, the copies
+#: concatenation makes on the way)
+BYTES_PER_WIRED_SYNAPSE = 40
+
+
+def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = True) -> None:
+    """Refuse a run whose delay ring, recorded states, spike schedule and wiring would not
+    fit in memory, before any of them is allocated (resources.memory_limit)."""
+    ledger = resources.Ledger()
+    item = np.dtype(kernel.accum_dtype).itemsize
+    ledger.claim(8 * (steps + 1), f"a run of {count(steps)} steps (its input schedule)", net.loc,
+                 hint="run fewer steps; " + resources.RAISE_HINT)
+    n_syn = net.n_synapses
+    ledger.claim(BYTES_PER_WIRED_SYNAPSE * n_syn, f"the wiring of {count(n_syn)} synapses", net.loc)
+    longest = max(net.projections, key=lambda p: int(p.delay.max()) if p.n_synapses else 0, default=None)
+    depth = (int(longest.delay.max()) if longest is not None and longest.n_synapses else 1) + 1
+    ledger.claim(depth * 2 * net.n_neurons * item,
+                 f"the delay ring of the reference simulator ({count(depth)} slots for delays up to "
+                 f"{count(depth - 1)} steps, x 2 receptors x {count(net.n_neurons)} neurons)",
+                 longest.loc if longest is not None else net.loc,
+                 hint="shorten the longest delays or increase dt; " + resources.RAISE_HINT)
+    if record_states:
+        for p in net.populations:
+            for var in p.record:
+                if var != "spikes":
+                    ledger.claim(8 * steps * p.size, f"recording '{var}' of population '{p.name}' "
+                                 f"({count(p.size)} neurons x {count(steps)} steps)", p.loc,
+                                 hint="record fewer variables or neurons, or run fewer steps; " +
+                                      resources.RAISE_HINT)
+
+
 def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = None,
              strict: bool = False, record_states: bool = True, progress=None,
              fused: bool = True) -> Raster:
@@ -165,6 +198,7 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
     steps = net.steps if steps is None else int(steps)
     if steps < 0:
         raise SnnccError(f"cannot run '{net.name}' for {steps} steps", hint="give --steps >= 0")
+    plan_memory(net, steps, kernel, record_states)
     w = Wiring.build(net, kernel)
     depth = w.max_delay + 1
     ring = np.zeros((depth, 2, w.n_neurons), dtype=kernel.accum_dtype)

@@ -20,6 +20,13 @@ ACC_BITS = 16            # ring-buffer sums: fan-in x |weight| must fit (checked
 REFRAC_BITS = 8
 MAX_SHIFT = 15           # leak / synaptic / weight shifts are 4-bit fields
 MAX_WEIGHT_SHIFT = 8
+#: error bounds of the lowering (docs/fpga-numerics.md): a parameter that cannot be held
+#: within them is refused, never silently changed
+#: th, reset and v_init: within this fraction of the threshold gap v_thresh - v_reset
+VOLTAGE_REL_ERROR = 1 / 16
+#: decays 1 - 2**-k (k = 1..15): 1 - decay within this factor (k is the nearest in log space,
+#: so inside the range the factor is at most sqrt(2); beyond it, up to this)
+DECAY_FACTOR = 2.0
 #: input rows one STEP frame carries (flags byte + 2 bytes per row)
 MAX_INPUTS_PER_STEP = (P.MAX_PAYLOAD - 1) // 2
 
@@ -27,7 +34,8 @@ LIMITS = Limits(
     neurons_per_core=NEURONS, synapses_per_core=SYNAPSES, cores_per_chip=1, chips=1,
     weight_bits=WEIGHT_BITS, max_delay_steps=MAX_DELAY,
     extra={"rows": ROWS, "param_sets": PARAM_SETS, "v_bits": V_BITS, "i_bits": I_BITS,
-           "acc_bits": ACC_BITS, "inputs_per_step": MAX_INPUTS_PER_STEP},
+           "acc_bits": ACC_BITS, "inputs_per_step": MAX_INPUTS_PER_STEP,
+           "voltage_rel_error": VOLTAGE_REL_ERROR, "decay_factor": DECAY_FACTOR},
 )
 
 # --- pair STDP (docs/stdp.md; the integer rule of snncc_fpga/stdp.py) ------------------

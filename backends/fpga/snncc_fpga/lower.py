@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from snncc.errors import SnnccError
+from snncc.fmt import num
 from snncc.ir import FixedPopulation, Network
 from snncc.passes.base import Pass, Report
+from snncc.passes.represent import check_fixed
 
 from . import limits as L
 from .kernel import PARAMS
@@ -29,49 +31,91 @@ def _shift_for(decay: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(-np.log2(gone)), 1, L.MAX_SHIFT).astype(np.int64)
 
 
+def _check_decay(pop, key: str, decay: np.ndarray, k: np.ndarray, hint: str) -> None:
+    """Refuse a decay whose 1 - decay the shift 2**-k misses by more than L.DECAY_FACTOR."""
+    with np.errstate(all="ignore"):
+        ratio = np.abs(np.log2((1.0 - decay) / 2.0 ** -k.astype(np.float64)))
+    bad = ~(ratio <= np.log2(L.DECAY_FACTOR))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise SnnccError(f"population '{pop.name}': {key} of neuron {j} is {num(decay[j], 8)} per step; the fpga "
+                         f"core decays by shifts, 1 - 2**-k with k = 1..{L.MAX_SHIFT} "
+                         f"({num(1 - 2.0 ** -1)}..{num(1 - 2.0 ** -L.MAX_SHIFT, 8)}), and its closest, "
+                         f"{num(1 - 2.0 ** -float(k[j]), 8)}, leaks more than {num(L.DECAY_FACTOR)} times "
+                         f"{'faster' if 2.0 ** -float(k[j]) > 1 - decay[j] else 'slower'}", pop.loc, hint=hint)
+
+
 def lower_population(pop, w_unit) -> FixedPopulation:
     c = {k: np.asarray(v, dtype=np.float64) for k, v in pop.coef.items()}
     w_unit = np.broadcast_to(np.asarray(w_unit, dtype=np.float64), (pop.size,))
     leaky = c["decay_v"] < 1.0
-    # origin of v: the resting equilibrium for leaky neurons (bias becomes 0), v_reset for IF
-    v_inf = np.where(leaky, c["bias"] / np.where(leaky, 1.0 - c["decay_v"], 1.0), c["v_reset"])
-    origin = np.where(leaky, v_inf, c["v_reset"])
     exp = pop.synapse == "exp"
-    gain = np.abs(c["gain_E"]) if exp else np.ones(pop.size)
-    gain = np.where(gain > 0, gain, 1.0)
-    step_mv = gain * w_unit                      # mV per integer weight step at k_w = 0
-    span = np.max(np.abs([c["v_thresh"] - origin, c["v_reset"] - origin, c["v_init"] - origin]), axis=0)
-    span = np.maximum(span, 1e-12)
-    kw_each = np.floor(np.log2(V_TARGET * step_mv / span))
-    k_w = int(np.clip(kw_each.min() if pop.size else 0, 0, L.MAX_WEIGHT_SHIFT))
-    v_unit = step_mv / 2.0 ** k_w
+    if exp and pop.size:
+        g = c["gain_E"]
+        with np.errstate(all="ignore"):
+            bad = ~(np.isfinite(g) & (g > 0) & (g * w_unit > 0) & np.isfinite(g * w_unit))
+        if bad.any():   # e.g. tau_m far below dt: the float neuron all but ignores its input
+            k = int(np.flatnonzero(bad)[0])
+            raise SnnccError(f"population '{pop.name}': an input of 1 nA moves v of neuron {k} by "
+                             f"{num(g[k])} mV in a step (gain_E, from tau_m, tau_syn_E and cm at dt); the fpga "
+                             f"core scales inputs by one gain per population and cannot hold this one "
+                             f"(one weight step would be {num(g[k] * w_unit[k])} mV)", pop.loc,
+                             hint="use time constants that are not far shorter than dt (or a smaller dt)")
+    with np.errstate(all="ignore"):   # non-finite results are refused by check_fixed below
+        # origin of v: the resting equilibrium for leaky neurons (bias becomes 0), v_reset for IF
+        v_inf = np.where(leaky, c["bias"] / np.where(leaky, 1.0 - c["decay_v"], 1.0), c["v_reset"])
+        origin = np.where(leaky, v_inf, c["v_reset"])
+        gain = np.abs(c["gain_E"]) if exp else np.ones(pop.size)
+        gain = np.where(gain > 0, gain, 1.0)
+        step_mv = gain * w_unit                      # mV per integer weight step at k_w = 0
+        span = np.max(np.abs([c["v_thresh"] - origin, c["v_reset"] - origin, c["v_init"] - origin]), axis=0)
+        span = np.maximum(span, 1e-12)
+        kw_each = np.floor(np.log2(V_TARGET * step_mv / span))
+        kw_min = float(np.min(kw_each)) if pop.size else 0.0
+        k_w = int(np.clip(kw_min if np.isfinite(kw_min) else 0.0, 0, L.MAX_WEIGHT_SHIFT))
+        v_unit = step_mv / 2.0 ** k_w
+        exact = {"th": (c["v_thresh"] - origin) / v_unit, "reset": (c["v_reset"] - origin) / v_unit,
+                 "v_init": (c["v_init"] - origin) / v_unit,
+                 "bias": np.where(leaky, 0.0, c["bias"] / v_unit)}
+        q = {"th": np.ceil(exact["th"] - 1e-9), "reset": np.rint(exact["reset"]),
+             "v_init": np.rint(exact["v_init"]), "bias": np.rint(exact["bias"])}
+    top = (1 << (L.V_BITS - 1)) - 1
+    hint = ("one integer weight step moves v by {} mV here: bring the weights (and the input gain that "
+            "tau_m, tau_syn and cm give) closer to the threshold gap v_thresh - v_reset, or use "
+            "-O clip_percentile=99.9")
+    phys = {"th": c["v_thresh"], "reset": c["v_reset"], "v_init": c["v_init"], "bias": c["bias"]}
+    names = {"th": "v_thresh", "reset": "v_reset", "v_init": "v_init", "bias": "bias (per step)"}
+    gap = c["v_thresh"] - c["v_reset"]
+    for key in ("th", "reset", "v_init", "bias"):
+        check_fixed(pop, names[key], phys[key], exact[key], q[key], -top - 1, top, v_unit, target="fpga core",
+                    store=f"{L.V_BITS}-bit membrane", gap=None if key == "bias" else gap,
+                    tol=L.VOLTAGE_REL_ERROR, hint=hint.format(num(float(v_unit.max()) if pop.size else 0.0)))
+    k_leak = _shift_for(c["decay_v"])
+    if leaky.any():
+        _check_decay(pop, "decay_v (exp(-dt/tau_m))", np.where(leaky, c["decay_v"], 0.5),
+                     np.where(leaky, k_leak, 1), hint="for a neuron without leak use cell_type IF; else "
+                     "tau_m within a few thousand time steps (or another dt)")
+    k_e = _shift_for(c["decay_E"]) if exp else np.zeros(pop.size, np.int64)
+    k_i = _shift_for(c["decay_I"]) if exp else np.zeros(pop.size, np.int64)
+    if exp:
+        for key, kk in (("decay_E (exp(-dt/tau_syn_E))", k_e), ("decay_I (exp(-dt/tau_syn_I))", k_i)):
+            _check_decay(pop, key, c["decay_" + key[6]], kk,
+                         hint="synaptic time constants within a few thousand time steps (or another dt); "
+                              "IF_curr_delta for instantaneous synapses")
     params = {
-        "th": np.ceil((c["v_thresh"] - origin) / v_unit - 1e-9),
-        "reset": np.rint((c["v_reset"] - origin) / v_unit),
-        "v_init": np.rint((c["v_init"] - origin) / v_unit),
-        "bias": np.where(leaky, 0.0, np.rint(c["bias"] / v_unit)),
-        "k_leak": np.where(leaky, _shift_for(c["decay_v"]), 0),
+        **q,
+        "bias": np.where(leaky, 0.0, q["bias"]),
+        "k_leak": np.where(leaky, k_leak, 0),
         "no_leak": (~leaky).astype(np.int64),
-        "k_e": _shift_for(c["decay_E"]) if exp else np.zeros(pop.size, np.int64),
-        "k_i": _shift_for(c["decay_I"]) if exp else np.zeros(pop.size, np.int64),
+        "k_e": k_e, "k_i": k_i,
         "k_w": np.full(pop.size, k_w),
         "refrac": c["refrac"],
         "subtract": np.zeros(pop.size, np.int64),
     }
-    top = (1 << (L.V_BITS - 1)) - 1
-    for key in ("th", "reset", "v_init", "bias"):
-        a = params[key]
-        if a.size and np.abs(a).max() > top:
-            k = int(np.argmax(np.abs(a)))
-            raise SnnccError(
-                f"population '{pop.name}': {key} of neuron {k} is {int(a[k])} in the core's units "
-                f"({v_unit[k]:.4g} mV each), beyond the {L.V_BITS}-bit membrane range [-{top + 1}, {top}]",
-                pop.loc, hint="the weights into this population are tiny next to its threshold gap; "
-                              "use -O clip_percentile=99.9 or stronger weights")
     if c["refrac"].size and c["refrac"].max() > (1 << L.REFRAC_BITS) - 1:
         k = int(np.argmax(c["refrac"]))
         raise SnnccError(f"population '{pop.name}': refractory period of neuron {k} is "
-                         f"{int(c['refrac'][k])} steps; the core counts at most "
+                         f"{num(c['refrac'][k])} steps; the core counts at most "
                          f"{(1 << L.REFRAC_BITS) - 1}", pop.loc, hint="shorten tau_refrac or raise dt")
     return FixedPopulation(pop.name, pop.size, "fpga", {k: v.astype(np.int64) for k, v in params.items()},
                            dict(PARAMS), pop.record, pop.loc)

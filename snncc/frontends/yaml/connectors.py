@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ... import resources
 from ...errors import SnnccError
+from ...fmt import count
 from . import schema
 from .schema import Fields
 from .tree import Node
@@ -116,6 +118,7 @@ def connect(node: Node, pre: End, post: End, same: bool, ctx: Context) -> Synaps
     no_self = same and not allow_self
     rng = ctx.rng(f.get("seed") if f else None, node.path)
     n_pre, n_post = pre.size, post.size
+    _claim(kind, f, node, pre, post, no_self, ctx)
 
     if kind == "all_to_all":
         i = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
@@ -180,6 +183,37 @@ def connect(node: Node, pre: End, post: End, same: bool, ctx: Context) -> Synaps
     if kind == "from_list":
         return _from_list(f.req("conn_list"), pre, post)
     return _from_file(f.req("file"), pre, post, ctx)
+
+
+def _claim(kind: str, f: Fields | None, node: Node, pre: End, post: End, no_self: bool, ctx: Context) -> None:
+    """Claim the memory the connector's synapses will take before any is drawn: the count
+    (the expected count for fixed_probability) times :data:`resources.BYTES_PER_SYNAPSE`."""
+    pairs = pre.size * (post.size - 1) if no_self else pre.size * post.size
+    extra = 0
+    if kind == "all_to_all":
+        n = pairs
+    elif kind == "one_to_one":
+        n = pre.size
+    elif kind == "fixed_probability":
+        p = schema.number(f.req("p"))
+        n = int(p * pairs) if 0.0 <= p <= 1.0 else 0
+        extra = 9 * pairs if p > 0.25 else 0        # one random float and one flag per pair
+    elif kind in ("fixed_number_pre", "fixed_number_post"):
+        per = schema.integer(f.req("n"), minimum=0)
+        groups, cands = (post.size, pre.size) if kind == "fixed_number_pre" else (pre.size, post.size)
+        n = per * groups
+        if 2 * per > cands:   # drawn densely (distinct_keys)
+            extra = resources.BYTES_PER_DENSE_ROW_ITEM * groups * cands
+    elif kind == "fixed_total_number":
+        n = schema.integer(f.req("n"), minimum=0)
+        if 2 * n > pairs:
+            extra = resources.BYTES_PER_DENSE_ROW_ITEM * pairs
+    else:   # lists and files: already bounded by the file's size
+        return
+    ctx.ledger.claim(n * resources.BYTES_PER_SYNAPSE + extra,
+                     f"{node.path}: {kind} from '{pre.name}' ({count(pre.size)} neurons) to '{post.name}' "
+                     f"({count(post.size)} neurons) with {count(n)} synapses", node.loc,
+                     hint="use fewer or sparser connections, or smaller populations; " + resources.RAISE_HINT)
 
 
 def _from_list(node: Node, pre: End, post: End) -> Synapses:

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ... import resources
 from ...errors import Loc, SnnccError, did_you_mean, register_model_file
 from ...ir import MODEL_PARAMS, MODELS, RECEPTORS, STDP, Network, Population, Projection
 from ...ir.names import check_name
 from ...ir.nodes import V_INIT_DEFAULT
-from ...passes.validate import MAX_STEPS
+from ...passes.validate import MAX_STEPS, rounds_to_zero
 from . import schema
 from .connectors import End, connect
 from .schema import Fields
@@ -40,21 +41,42 @@ def load(path: str | Path, allow_external_files: bool = False) -> Network:
     path = Path(path)
     file = str(path)
     register_model_file(path)
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:   # read at most the limit (a symlink to /dev/zero has no size to stat)
+        with open(path, "rb") as fh:
+            data = fh.read(resources.YAML_MAX_BYTES + 1)
+        if len(data) > resources.YAML_MAX_BYTES:
+            raise SnnccError(f"{file}: the model file is larger than {resources.nbytes(resources.YAML_MAX_BYTES)}"
+                             f", the most snncc reads as YAML text", hint=_BIG_HINT)
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise SnnccError(f"{file}: not a text file ({e.reason} at byte {e.start})") from None
     except OSError as e:
         raise SnnccError(f"{file}: cannot read the model file ({e.strerror})") from None
+    _check_items(text, file)
     root = parse(text, file)
     if root is None:
         raise SnnccError("the model file is empty", Loc(file, 1, 1),
                          hint="a model needs at least 'network' (with 'duration') and 'populations'")
     try:
         return build(root, Context(file, path.parent, allow_external=allow_external_files))
-    except MemoryError:
-        raise SnnccError("the network does not fit in this computer's memory", Loc(file),
-                         hint="reduce population sizes or connection counts") from None
+    except MemoryError as e:   # a size the checks did not foresee
+        err = resources.memory_error(e)
+        err.loc = Loc(file)
+        raise err from None
+
+
+_BIG_HINT = ("put long lists (spike times, connection lists, per-neuron values) in .npy or .csv files and "
+             "name them in the model: {file: times.npy} (docs/yaml-format.md)")
+
+
+def _check_items(text: str, file: str) -> None:
+    """Refuse a file with more lines and commas than :data:`resources.YAML_MAX_ITEMS` before
+    PyYAML spends minutes on it (each value takes at least a comma or a line)."""
+    raw = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    items = int(np.count_nonzero(raw == 0x0A)) + int(np.count_nonzero(raw == 0x2C))
+    if items > resources.YAML_MAX_ITEMS:
+        raise SnnccError(f"{file}: the model file holds {items} lines and list items; snncc reads at most "
+                         f"{resources.YAML_MAX_ITEMS} from YAML text", hint=_BIG_HINT)
 
 
 def build(root: Node, ctx: Context) -> Network:
@@ -80,7 +102,7 @@ def build(root: Node, ctx: Context) -> Network:
     if nf.get("name") is not None:
         check_name(name, "network", nf.req("name").loc)
     seed = nf.integer("seed", 0, minimum=0)
-    ctx = Context(ctx.file, ctx.base_dir, seed, ctx.allow_external)
+    ctx = Context(ctx.file, ctx.base_dir, seed, ctx.allow_external, ctx.ledger)
 
     names: dict[str, Node] = {}
 
@@ -139,6 +161,8 @@ def population(name: str, node: Node, ctx: Context) -> Population:
     if size > MAX_SIZE:
         raise SnnccError(f"{f.req('size').path}: {size} neurons exceeds the largest population snncc "
                          f"indexes ({MAX_SIZE})", f.req("size").loc, hint="split it into smaller populations")
+    ctx.ledger.claim(size * resources.BYTES_PER_NEURON, f"population '{name}' ({size} neurons)",
+                     f.req("size").loc)
     spec = MODEL_PARAMS[model]
     given: dict[str, Node] = {}
     if _given(f, "parameters"):
@@ -209,7 +233,7 @@ def projection(name: str, node: Node, ends: dict, dt: float, ctx: Context) -> Pr
         if d[k] <= 0:
             raise SnnccError(f"{d_node.path}: delay {d[k]:g} ms must be > 0; delays are at least one "
                              f"time step ({dt:g} ms)", d_node.loc)
-        if d[k] < dt / 2:
+        if rounds_to_zero(d[k], dt):   # rounded as discretise rounds: dt/2 gives 0 steps
             raise SnnccError(f"{d_node.path}: delay {d[k]:g} ms rounds to 0 steps at dt = {dt:g} ms; "
                              f"delays must be at least one step", d_node.loc,
                              hint=f"use a delay of at least {dt:g} ms or a smaller dt")

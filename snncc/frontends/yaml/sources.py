@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import resources
 from ...errors import SnnccError
+from ...fmt import count, num
 from ...ir import SpikeSource
 from . import schema
 from .connectors import distinct_keys
@@ -39,11 +41,13 @@ def source(name: str, node: Node, dt: float, steps: int, ctx: Context) -> SpikeS
                                  f.req("size").loc)
         else:  # one list shared by every neuron, as PyNN's SpikeSourceArray(spike_times=[...])
             size = f.integer("size", 1, minimum=1)
+            _claim_spikes(ctx, size * times.size, f"source '{name}' ({count(size)} neurons sharing "
+                          f"{count(times.size)} spike times)", f.get("size") or node)
             index = np.repeat(np.arange(size), times.size)
             times = np.tile(times, size)
     else:
         size = f.integer("size", 1, minimum=1)
-        index, times = _poisson(f, node, size, dt, steps, ctx)
+        index, times = _poisson(name, f, node, size, dt, steps, ctx)
     return SpikeSource(name, size, index, times, record, node.where)
 
 
@@ -72,6 +76,8 @@ def _array_file(f: Fields, node: Node, ctx: Context) -> tuple[np.ndarray, np.nda
     arr = read_array(fnode, ctx).astype(np.float64, copy=False)
     if arr.ndim == 1:
         size = f.integer("size", 1, minimum=1)
+        _claim_spikes(ctx, size * arr.size, f"source '{node.path.rsplit('.', 1)[-1]}' ({count(size)} neurons "
+                      f"sharing {count(arr.size)} spike times)", f.get("size") or node)
         index, times = np.repeat(np.arange(size), arr.size), np.tile(arr, size)
     elif arr.ndim == 2 and arr.shape[1] == 2:
         index, times = arr[:, 0], arr[:, 1]
@@ -102,14 +108,22 @@ def _time(node: Node) -> float:
     return t
 
 
-def _poisson(f: Fields, node: Node, size: int, dt: float, steps: int, ctx: Context):
+def _claim_spikes(ctx: Context, n: int, what: str, node: Node) -> None:
+    ctx.ledger.claim(n * resources.BYTES_PER_SPIKE, what, node.loc,
+                     hint="fewer neurons or spikes; " + resources.RAISE_HINT)
+
+
+def _poisson(name: str, f: Fields, node: Node, size: int, dt: float, steps: int, ctx: Context):
+    ctx.ledger.claim(size * resources.BYTES_PER_SPIKE, f"source '{name}' ({count(size)} neurons)",
+                     (f.get("size") or node).loc)
     rate_node = f.req("rate")
     rate = values(rate_node, size, ctx)
     check_range(rate, rate_node, 0.0, False, "Hz", "neuron")
     start = f.number("start", 0.0)
     if start < 0:
         raise SnnccError(f"{node.path}.start: must be >= 0 ms, got {start:g}", f.req("start").loc)
-    duration = f.number("duration", steps * dt - start)
+    # a source that starts at or after the end of the run never fires: a valid, silent source
+    duration = f.number("duration", max(steps * dt - start, 0.0))
     if duration < 0:
         raise SnnccError(f"{node.path}.duration: must be >= 0 ms, got {duration:g}", f.req("duration").loc)
     p = rate * dt / 1000.0
@@ -122,6 +136,12 @@ def _poisson(f: Fields, node: Node, size: int, dt: float, steps: int, ctx: Conte
     # in float first: start + duration may overflow to inf (a duration of 1e308 ms)
     first, last = (int(np.rint(x)) if x < steps else steps for x in (start / dt, (start + duration) / dt))
     n_steps = max(last - first, 0)
+    expected = float(np.sum(p)) * n_steps          # the spikes drawn, on average
+    # rows firing in most steps are drawn densely: a flag and an index per (neuron, step)
+    dense = resources.BYTES_PER_DENSE_ROW_ITEM * n_steps * int(np.count_nonzero(p > 0.4))
+    _claim_spikes(ctx, expected + dense / resources.BYTES_PER_SPIKE,
+                  f"source '{name}' ({count(size)} neurons at up to {num(rate.max())} Hz for {count(n_steps)} "
+                  f"steps: about {count(expected)} spikes)", rate_node)
     rng = ctx.rng(f.get("seed"), node.path)
     counts = rng.binomial(n_steps, p) if n_steps else np.zeros(size, dtype=np.int64)
     keys = distinct_keys(rng, counts, n_steps) if n_steps else np.zeros(0, dtype=np.int64)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ... import resources
 from ...errors import SnnccError, printable, shown
 from . import schema
 from .schema import Fields
@@ -43,6 +44,8 @@ class Context:
     base_dir: Path
     seed: int = 0
     allow_external: bool = False
+    #: memory the model claims as it is read: sizes are checked before arrays are made
+    ledger: resources.Ledger = field(default_factory=resources.Ledger, compare=False)
 
     def rng(self, seed_node: Node | None, path: str) -> np.random.Generator:
         if seed_node is not None:
@@ -129,7 +132,10 @@ def draw(node: Node, n: int, ctx: Context) -> np.ndarray:
 def read_array(node: Node, ctx: Context) -> np.ndarray:
     """A numeric array from .npy, or from .csv/.txt/.dat text ('#' comments, ',' or blanks)."""
     path = ctx.path(node)
-    try:
+    try:   # a .npy holds its array as is; text is parsed into one float64 per value (>= 2 bytes)
+        size = path.stat().st_size
+        ctx.ledger.claim(size if path.suffix.lower() == ".npy" else size * 4,
+                         f"{node.path}: the data file {shown(str(node.value))} ({resources.nbytes(size)})", node.loc)
         if path.suffix.lower() == ".npy":
             arr = np.load(path, allow_pickle=False)
         else:
