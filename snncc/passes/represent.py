@@ -22,31 +22,34 @@ def first_bad(mask: np.ndarray) -> int:
 
 def check_fixed(pop, param: str, phys, exact, q, lo: int, hi: int, unit, *, target: str,
                 store: str, phys_unit: str = "mV", gap=None, tol: float | None = None,
-                hint: str | None = None) -> None:
+                hint: str | None = None, in_units: bool = True) -> None:
     """Refuse when ``q`` does not represent ``phys``.
 
     ``phys``: the float value per neuron (``phys_unit``); ``exact``: that value in integer
     units (``phys`` over ``unit``, after any origin); ``q``: the integers the lowering chose
-    (before any clipping); ``lo..hi``: what ``store`` (e.g. "16-bit membrane") holds. With
-    ``gap`` and ``tol``, ``|q - exact| * unit`` may be at most ``tol * gap`` (the threshold
-    gap v_thresh - v_reset, per neuron)."""
+    (before any clipping); ``lo..hi``: what ``store`` (e.g. "16-bit membrane") holds;
+    ``target``: who holds it, as a noun ("the fpga core", "sPyNNaker"). With ``gap`` and
+    ``tol``, ``|q - exact| * unit`` may be at most ``tol * gap`` (the threshold gap
+    v_thresh - v_reset, per neuron). ``in_units=False`` words the range in ``phys_unit``
+    (a format with a fixed unit, such as s16.15)."""
     phys, exact, q, unit = (np.broadcast_to(np.asarray(a, dtype=np.float64), np.shape(exact))
                             for a in (phys, exact, q, unit))
     if exact.size == 0:
         return
     name = f"population '{pop.name}': {param}"
     with np.errstate(all="ignore"):
-        bad = ~np.isfinite(exact) | ~np.isfinite(q)
+        bad = ~np.isfinite(exact) | ~np.isfinite(q) | (q < lo) | (q > hi)
         if bad.any():
             k = first_bad(bad)
-            raise SnnccError(f"{name} of neuron {k} ({num(phys[k])} {phys_unit}) is {num(exact[k])} units of "
-                             f"{num(unit[k])} {phys_unit}: not a number the {target} can hold ({store}: "
-                             f"{lo}..{hi})", pop.loc, hint=hint)
-        out = (q < lo) | (q > hi)
-        if out.any():
-            k = first_bad(out)
-            raise SnnccError(f"{name} of neuron {k} ({num(phys[k])} {phys_unit}) is {num(q[k])} units of "
-                             f"{num(unit[k])} {phys_unit}, beyond the {target}'s {store} ({lo}..{hi})",
+            if in_units:
+                value = f"{num(exact[k])} units of {num(unit[k])} {phys_unit}"
+                held = f"{store}: {lo}..{hi} units"
+            else:
+                value = f"{num(phys[k])} {phys_unit}"
+                held = f"{store}: {num(lo * unit[k])}..{num(hi * unit[k])} {phys_unit}"
+            raise SnnccError(f"{name} of neuron {k} ({num(phys[k])} {phys_unit}) is {value}, more than "
+                             f"{target} holds ({held})" if in_units else
+                             f"{name} of neuron {k} is {value}, more than {target} holds ({held})",
                              pop.loc, hint=hint)
         if gap is None or tol is None:
             return
@@ -55,8 +58,8 @@ def check_fixed(pop, param: str, phys, exact, q, lo: int, hi: int, unit, *, targ
         over = err > tol * g
         if over.any():
             k = first_bad(over)
+            share = f"{num(100 * err[k] / g[k], 3)} %" if g[k] > 0 else "all"
             raise SnnccError(f"{name} of neuron {k} ({num(phys[k])} {phys_unit}) becomes {num(q[k])} units of "
-                             f"{num(unit[k])} {phys_unit} on the {target}, an error of {num(err[k], 3)} "
-                             f"{phys_unit} ({num(100 * err[k] / g[k], 3) if g[k] > 0 else 'inf'} % of the "
-                             f"threshold gap v_thresh - v_reset = {num(g[k])} mV); the {target} keeps it within "
-                             f"{num(100 * tol)} %", pop.loc, hint=hint)
+                             f"{num(unit[k])} {phys_unit} on {target}, an error of {num(err[k], 3)} {phys_unit}, "
+                             f"{share} of the threshold gap v_thresh - v_reset = {num(g[k])} mV; {target} keeps "
+                             f"it within {num(100 * tol)} %", pop.loc, hint=hint)

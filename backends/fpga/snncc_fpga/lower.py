@@ -87,7 +87,7 @@ def lower_population(pop, w_unit) -> FixedPopulation:
     names = {"th": "v_thresh", "reset": "v_reset", "v_init": "v_init", "bias": "bias (per step)"}
     gap = c["v_thresh"] - c["v_reset"]
     for key in ("th", "reset", "v_init", "bias"):
-        check_fixed(pop, names[key], phys[key], exact[key], q[key], -top - 1, top, v_unit, target="fpga core",
+        check_fixed(pop, names[key], phys[key], exact[key], q[key], -top - 1, top, v_unit, target="the fpga core",
                     store=f"{L.V_BITS}-bit membrane", gap=None if key == "bias" else gap,
                     tol=L.VOLTAGE_REL_ERROR, hint=hint.format(num(float(v_unit.max()) if pop.size else 0.0)))
     k_leak = _shift_for(c["decay_v"])

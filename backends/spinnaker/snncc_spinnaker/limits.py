@@ -43,6 +43,19 @@ RING_BUFFER_SIGMA = 5
 #: s16.15 fixed point (REAL / accum) used for every neuron state variable
 ACCUM_FRAC_BITS = 15
 ACCUM_BITS = 32
+#: what an s16.15 value holds: [-65536, 65536 - 2**-15], in steps of 2**-15
+ACCUM_MIN = -(1 << (ACCUM_BITS - ACCUM_FRAC_BITS - 1))
+ACCUM_MAX = (1 << (ACCUM_BITS - ACCUM_FRAC_BITS - 1)) - 2.0 ** -ACCUM_FRAC_BITS
+#: the largest ring-buffer left shift whose input still fits s16.15: a summed weight below
+#: 2**16 nA in one step (0xFFFF << 16 would wrap the 32-bit accum)
+MAX_RING_BUFFER_SHIFT = ACCUM_BITS - ACCUM_FRAC_BITS - 1
+#: the refractory counter t_refract is 16 bits (steps)
+REFRACT_MAX = (1 << 16) - 1
+
+#: error bounds of the lowering (docs/spinnaker.md): every s16.15 parameter rounds to
+#: within 2**-16 of its value; v_thresh, v_reset, v_rest and v_init must also stay within
+#: this fraction of the threshold gap v_thresh - v_reset, or the population is refused
+VOLTAGE_REL_ERROR = 1 / 16
 
 #: synaptic words one core may hold: the chip's SDRAM shared by its application cores,
 #: half of it left for row headers and padding, the master population table, neuron
@@ -85,6 +98,8 @@ def limits(neurons_per_core: int = NEURONS_PER_CORE, boards: int | None = None) 
                "sdram_per_chip_bytes": SDRAM_PER_CHIP,
                "dtcm_per_core_bytes": DTCM_BYTES,
                "cores_per_chip_total": CORES_PER_CHIP,
+               "accum_range": [ACCUM_MIN, ACCUM_MAX], "max_ring_buffer_shift": MAX_RING_BUFFER_SHIFT,
+               "voltage_rel_error": VOLTAGE_REL_ERROR,
                "topology": "hexagonal"},
     )
 

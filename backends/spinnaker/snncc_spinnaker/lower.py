@@ -29,9 +29,11 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from snncc.errors import SnnccError
+from snncc.errors import Loc, SnnccError
+from snncc.fmt import count, num
 from snncc.ir import FixedPopulation, FixedProjection, Network
 from snncc.passes.base import Pass, Report
+from snncc.passes.represent import check_fixed
 from snncc.passes.delays import RELAY_THRESHOLD, RELAY_WEIGHT, relay_population
 
 from . import limits as L
@@ -133,8 +135,10 @@ def map_relays(net: Network) -> tuple[Network, list[str]]:
 # ------------------------------------------------------------------------ fixed point
 
 def s1615(x) -> np.ndarray:
-    """Host-side conversion to s16.15 as sPyNNaker's DataType.S1615 encodes it (round)."""
-    return np.round(np.asarray(x, dtype=np.float64) * ONE).astype(np.int64)
+    """Host-side conversion to s16.15 as sPyNNaker's DataType.S1615 encodes it (round).
+    Values outside the s16.15 range are the caller's to refuse (lower_cells does)."""
+    with np.errstate(all="ignore"):
+        return np.round(np.asarray(x, dtype=np.float64) * ONE).astype(np.int64)
 
 
 def u032(x) -> np.ndarray:
@@ -188,20 +192,58 @@ def kdivk_one_over(x: float) -> int:
     return (ONE << L.ACCUM_FRAC_BITS) // xb
 
 
-def lower_cells(name: str, size: int, cell: dict, dt: float) -> tuple[dict, dict]:
+@dataclass(frozen=True)
+class _Where:
+    """What check_fixed names: the population and where it came from."""
+
+    name: str
+    loc: Loc | None = None
+
+
+def _check_accum(pop, values: dict[str, np.ndarray], gap: np.ndarray) -> None:
+    """Refuse an s16.15 parameter outside the s16.15 range, or a voltage whose rounding
+    moves it by more than L.VOLTAGE_REL_ERROR of the threshold gap."""
+    voltages = ("v_thresh", "v_reset", "v_rest", "v_init")
+    label = {"r_mem": "r_mem = tau_m / cm"}
+    for key, x in values.items():
+        with np.errstate(all="ignore"):
+            exact = np.asarray(x, dtype=np.float64) * ONE
+        lo, hi = int(L.ACCUM_MIN * ONE), int(L.ACCUM_MAX * ONE)
+        check_fixed(pop, label.get(key, key), x, exact, np.round(exact), lo, hi, 1.0 / ONE, target="sPyNNaker",
+                    store="s16.15", in_units=False,
+                    phys_unit={"r_mem": "MOhm", "i_offset": "nA"}.get(key, "mV"),
+                    gap=gap if key in voltages else None, tol=L.VOLTAGE_REL_ERROR,
+                    hint="use values within s16.15's range; sPyNNaker holds every neuron parameter in it")
+
+
+def lower_cells(name: str, size: int, cell: dict, dt: float, loc: Loc | None = None) -> tuple[dict, dict]:
     """FixedPopulation params and widths of one IF_curr_exp or IF_curr_delta population,
     as sPyNNaker computes them (neuron_model_lif_impl.h, synapse_types_exponential_impl.h,
-    synapse_types_delta_impl.h, input_type_delta.h)."""
+    synapse_types_delta_impl.h, input_type_delta.h). Refuses what s16.15 cannot hold."""
     p = {k: expand(v, size) for k, v in cell["params"].items()}
+    pop = _Where(name, loc)
+    with np.errstate(all="ignore"):   # non-finite values are refused by the checks
+        r_mem = p["tau_m"] / p["cm"]
+        exp_tc = np.exp(-dt / p["tau_m"])
+        refract = np.ceil(np.round(p["tau_refrac"] / dt, 9))
+    v_init = expand(cell["v_init"], size)
+    _check_accum(pop, {"v_thresh": p["v_thresh"], "v_reset": p["v_reset"], "v_rest": p["v_rest"],
+                       "v_init": v_init, "i_offset": p["i_offset"], "r_mem": r_mem},
+                 p["v_thresh"] - p["v_reset"])
+    if size and not np.all(refract <= L.REFRACT_MAX):
+        k = int(np.flatnonzero(~(refract <= L.REFRACT_MAX))[0])
+        raise SnnccError(f"population '{name}': tau_refrac of neuron {k} is {num(refract[k])} steps of "
+                         f"{num(dt)} ms; sPyNNaker counts at most {L.REFRACT_MAX}", loc,
+                         hint="shorten tau_refrac or raise dt")
     params = {
-        "v_init": s1615(expand(cell["v_init"], size)),
+        "v_init": s1615(v_init),
         "v_rest": s1615(p["v_rest"]),
         "v_reset": s1615(p["v_reset"]),
         "v_thresh": s1615(p["v_thresh"]),
         "i_offset": s1615(p["i_offset"]),
-        "r_mem": s1615(p["tau_m"] / p["cm"]),                   # R = tau_m / c_m  (MOhm)
-        "exp_tc": s1615(np.exp(-dt / p["tau_m"])),              # exp(-ts / tau_m)
-        "t_refract": np.ceil(np.round(p["tau_refrac"] / dt, 9)).astype(np.int64),  # lif_ceil_accum
+        "r_mem": s1615(r_mem),                                  # R = tau_m / c_m  (MOhm)
+        "exp_tc": s1615(exp_tc),                                # exp(-ts / tau_m)
+        "t_refract": refract.astype(np.int64),                  # lif_ceil_accum
     }
     delta = cell["cell"] in DELTA_CELLS
     for rec in ("E", "I"):
@@ -211,7 +253,8 @@ def lower_cells(name: str, size: int, cell: dict, dt: float) -> tuple[dict, dict
             params[f"init_{rec}"] = np.zeros(size, np.int64)
             continue
         tau = p[f"tau_syn_{rec}"]
-        decay = np.exp(-dt / tau)
+        with np.errstate(all="ignore"):   # tau far below dt: decay 0 (an exact u0.32)
+            decay = np.exp(-dt / tau)
         params[f"decay_{rec}"] = u032(decay)
         params[f"init_{rec}"] = u032(tau / dt * (1.0 - decay))  # charge of one step
     params["delta"] = np.full(size, int(delta), np.int64)
@@ -296,8 +339,17 @@ class SpinnakerLower(Pass):
                 raise SnnccError(
                     f"population '{p.name}' (model '{p.model}') has no PyNN cell; the spinnaker target "
                     "maps only populations of the model file and relays of the delays pass", p.loc)
-            params, widths = lower_cells(p.name, p.size, cells[p.name], dt)
+            params, widths = lower_cells(p.name, p.size, cells[p.name], dt, p.loc)
             s = [ring_buffer_shift(sums[p.name][r].max(initial=0.0)) for r in (0, 1)]
+            for r, shift in enumerate(s):
+                if shift > L.MAX_RING_BUFFER_SHIFT:
+                    k = int(np.argmax(sums[p.name][r]))
+                    raise SnnccError(
+                        f"population '{p.name}': up to {num(sums[p.name][r][k])} nA of "
+                        f"{'excitatory' if r == 0 else 'inhibitory'} weight can arrive at neuron {k} in one step; "
+                        f"sPyNNaker's s16.15 input holds less than {2 ** L.MAX_RING_BUFFER_SHIFT} nA "
+                        f"(ring-buffer shift {shift} > {L.MAX_RING_BUFFER_SHIFT})", p.loc,
+                        hint="use smaller weights, or fewer synapses of equal delay into one neuron")
             shifts[p.name] = s
             params["shift_E"] = np.full(p.size, s[0])
             params["shift_I"] = np.full(p.size, s[1])
