@@ -41,6 +41,9 @@ BYTES_PER_SPIKE = 32
 #: n > half the neurons, a Poisson rate firing in most steps): it flags the candidates
 #: (1 byte) and lists the kept ones (int64, twice)
 BYTES_PER_DENSE_ROW_ITEM = 17
+#: bytes one kernel tap of a NIR convolution costs while it is expanded into synapses (a
+#: meshgrid of six int64 indices, then the kept rows, columns and weights)
+BYTES_PER_CONV_TAP = 112
 #: bytes one relay stage costs beyond its neurons: a population and a projection object
 #: with their small arrays, and their rows in every pass's report
 BYTES_PER_STAGE = 16 << 10

@@ -35,10 +35,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .. import resources
 from ..errors import Loc, MissingDependency, SnnccError
+from ..fmt import count, num
 from ..ir import MODEL_PARAMS, STDP, Network, Population, Probe, Projection, SpikeSource
 from ..ir.names import DERIVED_NAME_CHARS, check_name
 from ..passes.discretise import _gain
+from ..passes.validate import MAX_STEPS
 from .nir_ops import conv_matrix, flatten_shape, pool_matrix
 
 CONVENTIONS = ("snntorch", "rockpool", "sinabs", "norse", "exact")
@@ -102,27 +105,50 @@ def _read_timeout(path: Path) -> float:
     return READ_TIMEOUT_S + size / 20e6
 
 
-def _read_in_child(path: str, conn) -> None:
-    """Child process: read the graph and send ("ok", graph) or ("error", text) back."""
+def _read_in_child(path: str, conn, memory: int | None = None) -> None:
+    """Child process: read the graph and send ("ok", graph), ("memory", text) or ("error", text)
+    back. ``memory``: bytes the child may map beyond what it has (RLIMIT_AS), so that a file
+    whose arrays do not fit fails here with a MemoryError instead of eating the computer."""
     try:
+        if memory is not None:
+            _limit_address_space(memory)
         import nir
         graph = nir.read(path)
         conn.send(("ok", graph))
+    except MemoryError as e:
+        conn.send(("memory", str(e) or "MemoryError"))
     except BaseException as e:  # noqa: BLE001 - everything goes back to the parent as text
         conn.send(("error", f"{type(e).__name__}: {e}"))
     finally:
         conn.close()
 
 
+def _limit_address_space(extra: int) -> None:
+    try:
+        import resource
+        with open("/proc/self/statm") as fh:
+            mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        want = mapped + extra
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        if soft == resource.RLIM_INFINITY or want < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+    except (ImportError, OSError, ValueError):
+        pass   # no /proc or no rlimits: the parent's limit still applies
+
+
 def _read(path: Path):
     """``nir.read`` in a child process with a time limit (fork where there is one: a few ms)."""
     if not path.is_file():
         raise SnnccError(f"{path}: no such NIR file", hint="check the path")
+    size = path.stat().st_size
+    resources.require(size, f"{path}: the NIR file ({resources.nbytes(size)})")
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     limit = _read_timeout(path)
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_read_in_child, args=(str(path), send))
+    proc = ctx.Process(target=_read_in_child, args=(str(path), send, resources.memory_limit()[0]))
     proc.start()
     send.close()
     try:
@@ -142,6 +168,10 @@ def _read(path: Path):
         if proc.is_alive():
             proc.kill()
         proc.join()
+    if status == "memory":
+        limit_b, source = resources.memory_limit()
+        raise SnnccError(f"{path}: the NIR file's arrays do not fit in memory ({value}); snncc's limit is "
+                         f"{resources.nbytes(limit_b)} ({source})", hint=resources.HINT)
     if status != "ok":
         raise SnnccError(f"{path}: not a readable NIR file ({value})",
                          hint="NIR files are HDF5, written by nir.write()")
@@ -269,6 +299,29 @@ def _flatten_graph(graph) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     return nodes, edges
 
 
+#: fields of a NIR node that hold no parameter values
+_NOT_PARAMS = ("input_type", "output_type", "metadata")
+
+
+def _check_finite(name: str, node, where: Loc | None) -> None:
+    """Refuse a NaN or infinite parameter anywhere in a node (a NaN weight would otherwise
+    vanish from the synapses: it is neither positive nor negative)."""
+    for attr, value in vars(node).items():
+        if attr in _NOT_PARAMS or isinstance(value, (str, bytes)):
+            continue
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue      # not numeric (padding = "same", ...): the translation checks it
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            pos = np.unravel_index(int(np.flatnonzero(bad)[0]), arr.shape) if arr.ndim else ()
+            at = f"{attr}[{', '.join(str(int(i)) for i in pos)}]" if pos else attr
+            raise SnnccError(f"NIR node '{name}' ({type(node).__name__}): {at} is {num(arr[pos] if pos else arr)}; "
+                             "snncc needs finite numbers", where,
+                             hint="fix the exporting model, or replace the value before nir.write")
+
+
 def _arr(node, attr, shape=None, name: str = "?") -> np.ndarray:
     a = np.asarray(getattr(node, attr), dtype=np.float64)
     if shape is not None and a.shape != tuple(shape):
@@ -347,6 +400,7 @@ class _Importer:
                 raise SnnccError(
                     f"NIR node '{k}' has type {kind}, which snncc cannot compile", self.where,
                     hint=f"supported node types: {', '.join(SUPPORTED)}")
+            _check_finite(k, n, self.where)
         for a, b in edges:
             for x in (a, b):
                 if x not in nodes:
@@ -359,11 +413,15 @@ class _Importer:
 
         spiking = [k for k, n in nodes.items() if type(n).__name__ in ("Input",) + NEURONS]
         pops, srcs = {}, {}
+        ledger = resources.Ledger()
         for k in spiking:
             self.at = k
             n = nodes[k]
             shape = _node_shape(n)
             self.shapes[k] = shape
+            size = int(np.prod(shape, dtype=np.float64))   # float: a hostile shape must not wrap
+            ledger.claim(size * resources.BYTES_PER_NEURON,
+                         f"NIR node '{k}' ({type(n).__name__}, shape {shape}: {count(size)} neurons)", self.where)
             if type(n).__name__ == "Input":
                 srcs[k] = self.source(k, n)
         # contributions[(pre, post, label)][delay] = matrix (post_size x pre_size)
@@ -430,9 +488,18 @@ class _Importer:
             return {d: m @ t for d, t in terms.items()}, out
         if kind == "Delay":
             dly = np.broadcast_to(np.asarray(node.delay, dtype=np.float64), shape).ravel()
-            steps = np.rint(dly / self.dt_s).astype(np.int64)
-            if (steps < 0).any():
-                raise SnnccError(f"NIR node '{k}' (Delay): negative delay", self.where)
+            with np.errstate(all="ignore"):
+                exact = np.rint(dly / self.dt_s)
+            if (dly < 0).any():
+                j = int(np.flatnonzero(dly < 0)[0])
+                raise SnnccError(f"NIR node '{k}' (Delay): delay[{j}] = {num(dly[j])} s is negative", self.where)
+            long = ~(exact <= MAX_STEPS)
+            if long.any():
+                j = int(np.flatnonzero(long)[0])
+                raise SnnccError(f"NIR node '{k}' (Delay): delay[{j}] = {num(dly[j])} s is {num(exact[j])} steps of "
+                                 f"{num(self.dt)} ms; snncc delays at most {MAX_STEPS} steps", self.where,
+                                 hint="use a shorter delay or a larger --dt")
+            steps = exact.astype(np.int64)
             out: dict[int, sp.csr_matrix] = {}
             for d, m in terms.items():
                 for s in np.unique(steps):

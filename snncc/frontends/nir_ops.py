@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .. import resources
 from ..errors import SnnccError
+from ..fmt import count
 
 
 def _pair(v, n: int = 2) -> tuple[int, ...]:
@@ -64,6 +66,10 @@ def conv_matrix(weight: np.ndarray, in_shape: tuple[int, ...], stride, padding, 
     wo = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
     if ho <= 0 or wo <= 0:
         raise ValueError(f"kernel {kh}x{kw} does not fit the input {h}x{w}")
+    taps = c_out * ho * wo * c_in_g * kh * kw
+    resources.require(taps * resources.BYTES_PER_CONV_TAP,
+                      f"a {kh}x{kw} convolution from {c_in}x{h}x{w} to {c_out}x{ho}x{wo} ({count(taps)} kernel taps "
+                      "to expand into synapses)")
     co, oy, ox, ci, ky, kx = np.meshgrid(np.arange(c_out), np.arange(ho), np.arange(wo),
                                          np.arange(c_in_g), np.arange(kh), np.arange(kw), indexing="ij")
     iy = oy * sh - pt + ky * dh

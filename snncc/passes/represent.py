@@ -22,7 +22,8 @@ def first_bad(mask: np.ndarray) -> int:
 
 def check_fixed(pop, param: str, phys, exact, q, lo: int, hi: int, unit, *, target: str,
                 store: str, phys_unit: str = "mV", gap=None, tol: float | None = None,
-                hint: str | None = None, in_units: bool = True) -> None:
+                hint: str | None = None, in_units: bool = True,
+                ref_name: str = "the threshold gap v_thresh - v_reset") -> None:
     """Refuse when ``q`` does not represent ``phys``.
 
     ``phys``: the float value per neuron (``phys_unit``); ``exact``: that value in integer
@@ -31,7 +32,7 @@ def check_fixed(pop, param: str, phys, exact, q, lo: int, hi: int, unit, *, targ
     ``target``: who holds it, as a noun ("the fpga core", "sPyNNaker"). With ``gap`` and
     ``tol``, ``|q - exact| * unit`` may be at most ``tol * gap`` (the threshold gap
     v_thresh - v_reset, per neuron). ``in_units=False`` words the range in ``phys_unit``
-    (a format with a fixed unit, such as s16.15)."""
+    (a format with a fixed unit, such as s16.15); ``ref_name`` says what ``gap`` is."""
     phys, exact, q, unit = (np.broadcast_to(np.asarray(a, dtype=np.float64), np.shape(exact))
                             for a in (phys, exact, q, unit))
     if exact.size == 0:
@@ -59,7 +60,9 @@ def check_fixed(pop, param: str, phys, exact, q, lo: int, hi: int, unit, *, targ
         if over.any():
             k = first_bad(over)
             share = f"{num(100 * err[k] / g[k], 3)} %" if g[k] > 0 else "all"
-            raise SnnccError(f"{name} of neuron {k} ({num(phys[k])} {phys_unit}) becomes {num(q[k])} units of "
-                             f"{num(unit[k])} {phys_unit} on {target}, an error of {num(err[k], 3)} {phys_unit}, "
-                             f"{share} of the threshold gap v_thresh - v_reset = {num(g[k])} mV; {target} keeps "
-                             f"it within {num(100 * tol)} %", pop.loc, hint=hint)
+            ref = "its value" if ref_name == "value" else f"{ref_name} = {num(g[k])} mV"
+            becomes = (f"becomes {num(q[k])} units of {num(unit[k])} {phys_unit}" if in_units else
+                       f"rounds to {num(q[k] * unit[k])} {phys_unit} in {store}")
+            raise SnnccError(f"{name} of neuron {k} ({num(phys[k])} {phys_unit}) {becomes} on {target}, an error "
+                             f"of {num(err[k], 3)} {phys_unit}, {share} of {ref}; {target} keeps it within "
+                             f"{num(100 * tol)} %", pop.loc, hint=hint)

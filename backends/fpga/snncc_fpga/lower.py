@@ -194,8 +194,8 @@ class FpgaMap(Pass):
                              f"the fpga core has {caps.PARAM_SETS}",
                              hint="give neurons of a population the same parameters (only v_init may "
                                   "differ), leave -O per_channel off, or merge populations")
-        for s in net.sources:
-            per_step = np.bincount(s.step).max() if s.step.size else 0
+        for s in net.sources:   # counted with unique, not bincount: a late spike must not size an array
+            per_step = np.unique(s.step, return_counts=True)[1].max() if s.step.size else 0
             if per_step > L.MAX_INPUTS_PER_STEP:
                 raise SnnccError(f"source '{s.name}': {int(per_step)} input spikes in one step; a STEP "
                                  f"frame carries at most {L.MAX_INPUTS_PER_STEP}", s.loc)

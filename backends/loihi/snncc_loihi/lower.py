@@ -257,7 +257,7 @@ class LoihiLower(Pass):
         attrs = dict(net.attrs)
         attrs["loihi"] = {"weight_exp": wexp, "tau_syn": self.tau_syn, "refractory": self.refractory,
                           "headroom_bits": self.headroom_bits, "share_vth": self.share_vth}
-        out = net.with_(populations=new_pops, projections=new_prjs, stage="fixed", target="Loihi",
+        out = net.with_(populations=new_pops, projections=new_prjs, stage="fixed", target="loihi",
                         attrs=attrs)
         report = Report(self.name, summary={
             "populations": len(new_pops), "projections": len(new_prjs),

@@ -246,6 +246,24 @@ def plan_arrays(meta: dict, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarr
     return out
 
 
+def lava_memory(meta: dict, arrays_bytes: int, steps: int) -> list[tuple[str, float]]:
+    """What a Lava run of the plan allocates, item by item (lava_model.build_graph): the
+    source's spike matrix (int32 per source neuron and step), each group's spike sink
+    (float64 per neuron and step), each dense block's weights (and delays) as (post x pre)
+    int32 (int64) matrices - twice, the plan's array and Lava's copy."""
+    items = [(f"the input spikes of {meta['n_src']} source neurons x {steps} steps", 4.0 * meta["n_src"] * steps)]
+    sizes = [g["size"] for g in meta["groups"]]
+    items.append((f"the spike record of {sum(sizes)} neurons x {steps} steps", 8.0 * sum(sizes) * steps))
+    dense = 0.0
+    for b in meta["blocks"]:
+        if not b.get("sparse"):
+            n_pre = meta["n_src"] if b["pre"] == "src" else sizes[b["pre"]]
+            dense += 2.0 * sizes[b["post"]] * n_pre * (12 if b.get("kind") == "delay" else 4)
+    items.append((f"the dense weight matrices of {len(meta['blocks'])} synapse blocks", dense))
+    items.append(("the plan's arrays", float(arrays_bytes)))
+    return items
+
+
 def lava_processes(meta: dict) -> int:
     """How many Lava processes (each an OS process in the simulator) the plan builds."""
     return len(meta["groups"]) * 2 + len(meta["blocks"]) + (1 if meta["n_src"] else 0)

@@ -96,9 +96,14 @@ class LoihiTarget(Target):
                                         "Lava extension for Loihi hardware (INRC members), which is not "
                                         "installed", hint="run on Lava's simulator instead: --port sim")
         try:
-            meta, _ = load_plan(plan)
+            meta, arrays = load_plan(plan)
         except PlanError as e:
             raise SnnccError(str(e), hint=f"recompile: snncc compile MODEL --target loihi -o {build.path}") from None
+        from snncc.resources import Ledger
+        from .plan import lava_memory
+        ledger = Ledger()   # sizes first: Lava allocates per step and neuron, in several processes
+        for what, need in lava_memory(meta, sum(a.nbytes for a in arrays.values()), steps):
+            ledger.claim(need, f"a Lava run of {steps} steps: {what}", hint="run fewer steps (--steps)")
         timeout = float(options.get("timeout") or default_timeout(steps, lava_processes(meta)))
         s, i, _log = run_module(module, plan, steps, timeout, hw=(port == "hw"))
         return raster_from_spikes(net, steps, s, i, source="lava:loihi2hw" if port == "hw" else "lava:fixed_pt")

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from snncc import resources
 from snncc.errors import Loc, SnnccError
 from snncc.fmt import count, num
 from snncc.ir import FixedPopulation, FixedProjection, Network
@@ -201,19 +202,26 @@ class _Where:
 
 
 def _check_accum(pop, values: dict[str, np.ndarray], gap: np.ndarray) -> None:
-    """Refuse an s16.15 parameter outside the s16.15 range, or a voltage whose rounding
-    moves it by more than L.VOLTAGE_REL_ERROR of the threshold gap."""
+    """Refuse a parameter sPyNNaker holds in s16.15 that lies outside the s16.15 range, a
+    voltage whose rounding moves it by more than L.VOLTAGE_REL_ERROR of the threshold gap,
+    and a time constant or capacitance that rounds by more than that share of itself."""
     voltages = ("v_thresh", "v_reset", "v_rest", "v_init")
+    relative = ("cm", "tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac")
     label = {"r_mem": "r_mem = tau_m / cm"}
+    units = {"r_mem": "MOhm", "i_offset": "nA", "cm": "nF", "tau_m": "ms", "tau_syn_E": "ms", "tau_syn_I": "ms",
+             "tau_refrac": "ms"}
+    lo, hi = int(L.ACCUM_MIN * ONE), int(L.ACCUM_MAX * ONE)
     for key, x in values.items():
+        x = np.asarray(x, dtype=np.float64)
         with np.errstate(all="ignore"):
-            exact = np.asarray(x, dtype=np.float64) * ONE
-        lo, hi = int(L.ACCUM_MIN * ONE), int(L.ACCUM_MAX * ONE)
+            exact = x * ONE
+        ref = gap if key in voltages else np.abs(x) if key in relative else None
         check_fixed(pop, label.get(key, key), x, exact, np.round(exact), lo, hi, 1.0 / ONE, target="sPyNNaker",
-                    store="s16.15", in_units=False,
-                    phys_unit={"r_mem": "MOhm", "i_offset": "nA"}.get(key, "mV"),
-                    gap=gap if key in voltages else None, tol=L.VOLTAGE_REL_ERROR,
-                    hint="use values within s16.15's range; sPyNNaker holds every neuron parameter in it")
+                    store="s16.15", in_units=False, phys_unit=units.get(key, "mV"), gap=ref,
+                    tol=L.VOLTAGE_REL_ERROR, ref_name="value" if key in relative else
+                    "the threshold gap v_thresh - v_reset",
+                    hint="use values within s16.15's range and resolution (2**-15); sPyNNaker holds every "
+                         "neuron parameter in it")
 
 
 def lower_cells(name: str, size: int, cell: dict, dt: float, loc: Loc | None = None) -> tuple[dict, dict]:
@@ -227,9 +235,13 @@ def lower_cells(name: str, size: int, cell: dict, dt: float, loc: Loc | None = N
         exp_tc = np.exp(-dt / p["tau_m"])
         refract = np.ceil(np.round(p["tau_refrac"] / dt, 9))
     v_init = expand(cell["v_init"], size)
-    _check_accum(pop, {"v_thresh": p["v_thresh"], "v_reset": p["v_reset"], "v_rest": p["v_rest"],
-                       "v_init": v_init, "i_offset": p["i_offset"], "r_mem": r_mem},
-                 p["v_thresh"] - p["v_reset"])
+    held = {"v_thresh": p["v_thresh"], "v_reset": p["v_reset"], "v_rest": p["v_rest"], "v_init": v_init,
+            "i_offset": p["i_offset"], "r_mem": r_mem, "cm": p["cm"], "tau_m": p["tau_m"],
+            "tau_refrac": p["tau_refrac"]}
+    if cell["cell"] not in DELTA_CELLS:
+        held.update(tau_syn_E=p["tau_syn_E"], tau_syn_I=p["tau_syn_I"])
+    with np.errstate(all="ignore"):
+        _check_accum(pop, held, p["v_thresh"] - p["v_reset"])
     if size and not np.all(refract <= L.REFRACT_MAX):
         k = int(np.flatnonzero(~(refract <= L.REFRACT_MAX))[0])
         raise SnnccError(f"population '{name}': tau_refrac of neuron {k} is {num(refract[k])} steps of "
@@ -327,6 +339,17 @@ class SpinnakerLower(Pass):
     provides = ("lowered",)
 
     def run(self, net, target):
+        ts = np.array([net.dt]) * ONE
+        if not (1 <= np.round(ts[0]) <= L.ACCUM_MAX * ONE and abs(np.round(ts[0]) - ts[0]) <= ts[0] / 16):
+            raise SnnccError(f"network '{net.name}': dt = {num(net.dt)} ms; sPyNNaker holds the time step in s16.15 "
+                             f"({num(16 * 2.0 ** -L.ACCUM_FRAC_BITS)}..{num(L.ACCUM_MAX)} ms within "
+                             f"{num(100 * L.VOLTAGE_REL_ERROR)} %)", net.loc, hint="use a dt in that range")
+        for src in net.sources:   # sPyNNaker counts a source's spikes per step, 8 bytes a step, to its last
+            if src.step.size:
+                last = int(src.step.max())
+                resources.require(8.0 * (last + 1), f"source '{src.name}': sPyNNaker counts its spikes in every "
+                                  f"step up to its last spike (step {count(last)}; the run has {count(net.steps)})",
+                                  src.loc, hint="drop spike times after the end of the run")
         net, relays = map_relays(net)
         cells = net.attrs.get("pynn", {})
         net = delta_charges(net, cells)

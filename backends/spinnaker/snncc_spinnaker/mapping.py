@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -80,7 +81,10 @@ def check_mapping(pynn_dir: Path, timeout: float = 300.0, version: int = 5,
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         if proc.returncode != 0 or not out.exists():
             log = write_log("snncc-spinnaker-map-", proc.stdout + "\n" + proc.stderr)
-            last = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()][-1:] or ["no output"]
+            lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+            # the exception, not the warnings sPyNNaker logs after it
+            raised = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", ln)]
+            last = (raised or lines)[-1:] or ["no output"]
             raise SnnccError(f"sPyNNaker could not map the network on a virtual board: {last[0]}",
                              hint=f"sPyNNaker's full output is in {log}")
         result = json.loads(out.read_text())

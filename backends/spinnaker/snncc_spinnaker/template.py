@@ -94,7 +94,8 @@ def build(sim, meta, data):
         pops[p["name"]] = pop
     for s in meta["sources"]:
         idx, step = data[f"{s['name']}.index"], data[f"{s['name']}.step"]
-        times = [list(step[idx == k] * dt) for k in range(s["size"])]
+        # a source that never fires gets [] (sPyNNaker 7.4.1 fails on a list of empty lists)
+        times = [list(step[idx == k] * dt) for k in range(s["size"])] if idx.size else []
         pop = sim.Population(s["size"], sim.SpikeSourceArray(spike_times=times), label=s["name"])
         if s["record"]:
             pop.record("spikes")
