@@ -32,7 +32,7 @@ def load_model(path: str | Path, **options) -> Network:
         options = {k: v for k, v in options.items() if k not in _YAML_ONLY}
     if path.is_dir() and (path / "network.json").exists():
         from ..ir import load
-        return load(path)
+        return load(path)   # the IR loader checks values itself
     if not path.exists():
         raise SnnccError(f"{path}: no such model file")
     spec = LOADERS.get(path.suffix.lower())
@@ -43,8 +43,10 @@ def load_model(path: str | Path, **options) -> Network:
     mod, _, fn = spec.partition(":")
     loader = getattr(importlib.import_module(mod), fn)
     try:
-        return loader(path, **options) if options else loader(path)
+        net = loader(path, **options) if options else loader(path)
     except TypeError as e:
         if "unexpected keyword" in str(e):
             raise SnnccError(f"{path}: option not supported for {path.suffix} files ({e})") from None
         raise
+    net.check_finite()   # NaN/inf anywhere is an error here, whichever frontend let it through
+    return net

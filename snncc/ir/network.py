@@ -111,6 +111,39 @@ class Network:
     def with_(self, **changes) -> "Network":
         return replace(self, **changes)
 
+    def check_finite(self) -> None:
+        """Refuse NaN or infinity anywhere in the network's float values (parameters, weights,
+        delays, spike times, plasticity constants), naming the node, the value and its index.
+        Frontends and the IR loader call it: a NaN must never reach a pass that could drop it."""
+        from ..fmt import num
+        if not np.isfinite(self.dt):
+            raise SnnccError(f"network '{self.name}': dt is {num(self.dt)}; snncc needs finite numbers",
+                             self.loc)
+        kinds = (("population", self.populations), ("source", self.sources), ("projection", self.projections))
+        for kind, group in kinds:
+            for n in group:
+                arrays = {}
+                for attr in ("params", "coef"):
+                    arrays.update({k: v for k, v in (getattr(n, attr, None) or {}).items()})
+                for attr in ("v_init", "times", "weight", "delay"):
+                    if getattr(n, attr, None) is not None:
+                        arrays[attr] = getattr(n, attr)
+                rule = getattr(n, "plasticity", None)
+                if rule is not None:
+                    arrays.update({k: np.asarray(getattr(rule, k)) for k in
+                                   ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max")})
+                for key, arr in arrays.items():
+                    a = np.asarray(arr)
+                    if a.dtype.kind != "f":
+                        continue
+                    bad = ~np.isfinite(a)
+                    if bad.any():
+                        k = int(np.flatnonzero(bad.ravel())[0]) if a.ndim else 0
+                        item = {"population": "neuron", "source": "spike", "projection": "synapse"}[kind]
+                        at = f" of {item} {k}" if a.ndim else ""
+                        raise SnnccError(f"{kind} '{n.name}': {key}{at} is {num(a.ravel()[k])}; snncc needs "
+                                         "finite numbers", n.loc)
+
     def check(self) -> None:
         """Structural invariants every stage keeps; raises SnnccError naming the node."""
         pop_t, src_t, prj_t = STAGES[self.stage]

@@ -257,6 +257,10 @@ def from_parts(js: bytes, npz: bytes | Path, where: str = "<memory>") -> Network
     except SnnccError as e:   # name the IR file: a location inside it is only what it claims
         raise SnnccError(f"{where}: {e.message}",
                          hint=e.hint or "recompile the model with this snncc") from None
+    try:   # a damaged or hand-edited IR must not carry a NaN into the passes
+        net.check_finite()
+    except SnnccError as e:
+        raise SnnccError(f"{where}: {e.message}", hint="recompile the model with this snncc") from None
     return net
 
 

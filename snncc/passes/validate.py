@@ -29,7 +29,7 @@ def rounds_to_zero(delay_ms, dt: float) -> np.ndarray:
     return np.rint(np.asarray(delay_ms, dtype=np.float64) / dt) < 1
 
 
-def check_population(p) -> None:
+def check_population(p, dt: float = 1.0) -> None:
     for key, arr in p.params.items():
         if not np.all(np.isfinite(arr)):
             bad = int(np.flatnonzero(~np.isfinite(arr))[0])
@@ -42,6 +42,12 @@ def check_population(p) -> None:
                 rel = ">" if strict else ">="
                 raise SnnccError(f"population '{p.name}': {key} = {arr[bad]:g} for neuron {bad}; "
                                  f"it must be {rel} {lo:g}", p.loc)
+    long = ~(p.params["tau_refrac"] / dt <= MAX_STEPS) if "tau_refrac" in p.params else np.zeros(0, bool)
+    if long.any():
+        k = int(np.flatnonzero(long)[0])
+        raise SnnccError(f"population '{p.name}': tau_refrac = {num(p.params['tau_refrac'][k])} ms for neuron {k} "
+                         f"is more than {MAX_STEPS} steps of {num(dt)} ms", p.loc,
+                         hint="use a shorter refractory period or a larger dt")
     below = p.params["v_thresh"] <= p.params["v_reset"]
     if below.any():
         k = int(np.flatnonzero(below)[0])
@@ -92,10 +98,10 @@ class Validate(Pass):
             late = ~(np.asarray(s.times, dtype=np.float64) / net.dt <= MAX_STEPS)
             if late.any():
                 k = int(np.flatnonzero(late)[0])
-                raise SnnccError(f"source '{s.name}': spike time {s.times[k]} ms is beyond {MAX_STEPS} steps "
+                raise SnnccError(f"source '{s.name}': spike time {num(s.times[k])} ms is beyond {MAX_STEPS} steps "
                                  f"of {net.dt:g} ms", s.loc)
         for p in net.populations:
-            check_population(p)
+            check_population(p, net.dt)
         for prj in net.projections:
             check_projection(prj, net.dt)
         report = Report(self.name, summary={

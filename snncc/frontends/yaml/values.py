@@ -113,8 +113,16 @@ def draw(node: Node, n: int, ctx: Context) -> np.ndarray:
         raise SnnccError(f"{node.path}: high ({p['high']:g}) must be greater than low ({p['low']:g})",
                          f.req("high").loc)
     if dist == "uniform":
+        if not np.isfinite(p["high"] - p["low"]):
+            raise SnnccError(f"{node.path}: uniform over [{p['low']:g}, {p['high']:g}] spans more than a float64 "
+                             "holds", node.loc, hint="use bounds within a physical range")
         return rng.uniform(p["low"], p["high"], n)
-    out = rng.normal(p["mu"], p["sigma"], n)
+    with np.errstate(over="ignore", invalid="ignore"):   # checked just below
+        out = rng.normal(p["mu"], p["sigma"], n)
+    if not np.all(np.isfinite(out)):
+        k = int(np.flatnonzero(~np.isfinite(out))[0])
+        raise SnnccError(f"{node.path}: normal(mu={p['mu']:g}, sigma={p['sigma']:g}) drew {out[k]} for element {k}",
+                         node.loc, hint="use mu and sigma within a physical range")
     if dist == "normal_clipped":
         # PyNN's normal_clipped redraws values outside [low, high].
         for _ in range(_MAX_REDRAW_ROUNDS):
