@@ -52,8 +52,8 @@ BYTES_PER_STAGE = 16 << 10
 #: largest YAML model file read (bytes); big arrays belong in .npy/.csv files ({file: ...})
 YAML_MAX_BYTES = 16 << 20
 #: most lines plus commas in a YAML model file (a bound on its values: PyYAML reads about
-#: 10 000 values a second, so this keeps a file at the limit to ~20 s)
-YAML_MAX_ITEMS = 200_000
+#: 10 000 values a second, so this keeps a file at the limit to ~12 s)
+YAML_MAX_ITEMS = 100_000
 
 # --- passes -----------------------------------------------------------------------------------
 #: longest relay chain the delays pass builds (stages of max_delay_steps each); every stage
@@ -80,7 +80,8 @@ def parse_size(text: str, what: str = "--memory-limit") -> int:
 def nbytes(n: float) -> str:
     """Bytes for people: ``'512 B'``, ``'3.2 MiB'``, ``'119 GiB'``."""
     n = float(n)
-    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+    for unit, size in (("EiB", 1 << 60), ("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20),
+                       ("KiB", 1 << 10)):
         if n >= size:
             return f"{num(n / size, 3)} {unit}"
     return f"{int(n)} B"
@@ -194,8 +195,10 @@ class Ledger:
             raise too_big(need, what, loc, hint)
         if self.total + need > limit:
             big = max(self.items, key=lambda it: it[1])
-            raise too_big(self.total + need, f"{what} ({nbytes(need)}) with what the model already "
-                          f"holds ({nbytes(self.total)}, most of it {big[0]})", loc, hint)
+            limit, source = memory_limit()
+            raise SnnccError(f"{what} needs about {nbytes(need)}, and with the {nbytes(self.total)} the model "
+                             f"already holds (most of it {big[0]}) that is {nbytes(self.total + need)} of memory; "
+                             f"snncc's limit is {nbytes(limit)} ({source})", loc, hint=hint or HINT)
         self.total += need
         self.items.append((what, need))
 
