@@ -81,8 +81,13 @@ def test_exp_synapse_input_enters_at_t_plus_d(d):
 
 def test_delay_zero_is_rejected():
     net = net_of([pop("n")], [source("in", [1])], [proj("p", "in", "n", 20.0, 0)], 10)
-    with pytest.raises(SnnccError) as e:
+    with pytest.raises(SnnccError) as e:   # a float network is validated first
         simulate(net)
+    assert e.value.message == ("projection 'p': delay 0 ms of synapse 0 rounds to 0 steps at dt = 1 ms; delays "
+                               "must be at least one step")
+    from snncc.passes.discretise import discretise_network
+    with pytest.raises(SnnccError) as e:   # the engine's own check, on a step-stage network
+        simulate(discretise_network(net))
     assert e.value.message == "projection 'p': synapse 0 has delay 0 steps; delays must be at least 1 step"
 
 

@@ -191,9 +191,10 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
     ``progress`` is an optional callable ``progress(done_steps)`` called every few
     hundred steps (the CLI passes a progress bar's update).
     """
-    if net.stage == "float":
+    if net.stage == "float":   # validated first, as every pipeline does (a NaN or 1e300 must not reach a cast)
         from ..passes.discretise import discretise_network
-        net = discretise_network(net)
+        from ..passes.validate import Validate
+        net = discretise_network(Validate().run(net, None)[0])
     kernel = kernel or kernel_for(net, strict)
     steps = net.steps if steps is None else int(steps)
     if steps < 0:

@@ -50,6 +50,14 @@ def write_log(prefix: str, text: str) -> Path:
     return Path(name)
 
 
+def sdk_error(stderr: str) -> str:
+    """The line of sPyNNaker's output that says what failed: its exception (``ValueError:
+    ...``), not the warnings it logs after it; else the last line."""
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    raised = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", ln)]
+    return ((raised or lines)[-1:] or ["no output"])[0]
+
+
 def check_mapping(pynn_dir: Path, timeout: float = 300.0, version: int = 5,
                   steps: int | None = None) -> dict[str, Any]:
     """Run sPyNNaker's mapping and data generation on a virtual board; return its figures."""
@@ -81,11 +89,7 @@ def check_mapping(pynn_dir: Path, timeout: float = 300.0, version: int = 5,
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         if proc.returncode != 0 or not out.exists():
             log = write_log("snncc-spinnaker-map-", proc.stdout + "\n" + proc.stderr)
-            lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-            # the exception, not the warnings sPyNNaker logs after it
-            raised = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", ln)]
-            last = (raised or lines)[-1:] or ["no output"]
-            raise SnnccError(f"sPyNNaker could not map the network on a virtual board: {last[0]}",
+            raise SnnccError(f"sPyNNaker could not map the network on a virtual board: {sdk_error(proc.stderr)}",
                              hint=f"sPyNNaker's full output is in {log}")
         result = json.loads(out.read_text())
         result["subprocess_seconds"] = wall
