@@ -32,8 +32,10 @@ class Result:
 
     @property
     def first(self) -> str:
-        """The error's first line (the message; the source line, caret and hint follow)."""
-        return self.err.splitlines()[0] if self.err else ""
+        """The error's first line (the message; the source line, caret and hint follow),
+        after the note the NIR frontend prints on which convention it read a file with."""
+        lines = [ln for ln in self.err.splitlines() if not (ln.startswith("snncc: ") and "NIR convention" in ln)]
+        return lines[0] if lines else ""
 
 
 def snncc(*argv: str, cwd: Path | None = None, address_space: int = ADDRESS_SPACE,

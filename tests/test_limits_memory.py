@@ -64,6 +64,12 @@ CASES: dict[str, list[str]] = {
     "yaml-big": ["compile", "big.yaml", "-t", "reference", "-o", "out-big"],
     "yaml-many": ["compile", "many.yaml", "-t", "reference", "-o", "out-many"],
     "default-limit": ["compile", "mem_neurons_1e9.yaml", "-t", "reference", "-o", "out-default"],
+    "pynn-population": ["compile", "mem_pynn_population.py", "-t", "reference", "-o", "out-pynn-pop", *LIMIT],
+    "pynn-projection": ["compile", "mem_pynn_all_to_all.py", "-t", "reference", "-o", "out-pynn-prj", *LIMIT],
+    "nir-input": ["compile", "mem_nir_input_1e12.nir", "-t", "reference", "-o", "out-nir-in", *LIMIT],
+    "nir-delay-fpga": ["compile", "mem_nir_delay_1e6s.nir", "-t", "fpga", "-o", "out-nir-delay"],
+    "nir-delay-compile": ["compile", "mem_nir_delay_1e6s.nir", "-t", "reference", "-o", "b-nir-delay"],
+    "nir-delay-run": ["run", "b-nir-delay", *LIMIT],
 }
 
 
@@ -168,6 +174,36 @@ def test_sizes_add_up_across_the_model(results):
                  "holds (most of it projections.p1.connector: all_to_all from 'a' (600 neurons) to 'a' (600 "
                  "neurons) with 360000 synapses) that is 49.6 MiB of memory; snncc's limit is 48 MiB "
                  "(--memory-limit 48M)")
+
+
+def test_a_pynn_script_is_sized_as_it_builds(results):
+    """PyNN names the script by its absolute path (the frontend runs it from there)."""
+    for key, tail in (("pynn-population", "mem_pynn_population.py:5: a PyNN Population of 1e+09 neurons needs about "
+                                          "1.16 TiB of memory; snncc's limit is 8 GiB (--memory-limit 8G)"),
+                      ("pynn-projection", "mem_pynn_all_to_all.py:7: AllToAllConnector from 100000 to 100000 "
+                                          "neurons (1e+10 synapses) needs about 447 GiB of memory; snncc's limit is "
+                                          "8 GiB (--memory-limit 8G)")):
+        res = results[key]
+        path = res.first[:len(res.first) - len(tail)]
+        refused(res, path + tail)
+        assert path == "" or Path(path).is_absolute()
+
+
+def test_a_nir_node_too_big_is_refused_before_its_matrix_is_made(results):
+    refused(results["nir-input"], "mem_nir_input_1e12.nir: NIR node 'in' (Input, shape (1000000000000,): 1e+12 "
+                                  "neurons) needs about 291 TiB of memory; snncc's limit is 8 GiB (--memory-limit 8G)")
+
+
+@needs_fpga
+def test_a_nir_delay_of_1e6_s_is_refused_like_the_yaml_one(results):
+    refused(results["nir-delay-fpga"],
+            "mem_nir_delay_1e6s.nir: NIR node 'lin' (projection): projection 'lin': a delay of 1e+09 steps (1e+09 ms) "
+            "needs a chain of 31250000 relay stages of 32 steps; snncc builds relay chains of at most 4096 stages")
+    assert results["nir-delay-compile"].rc == 0
+    refused(results["nir-delay-run"],
+            "mem_nir_delay_1e6s.nir: NIR node 'lin' (projection): the delay ring of the reference simulator (1e+09 "
+            "slots for delays up to 1e+09 steps, x 2 receptors x 2 neurons) needs about 29.8 GiB of memory; snncc's "
+            "limit is 8 GiB (--memory-limit 8G)")
 
 
 # ----------------------------------------------------------------- runs: steps x neurons

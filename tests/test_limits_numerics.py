@@ -225,7 +225,8 @@ def test_an_ir_holding_a_nan_is_refused_on_load(tmp_path):
 
 # ----------------------------------------------------------------- the bounds are stated
 
-@pytest.mark.parametrize("target, doc", [("fpga", "docs/fpga-numerics.md"), ("spinnaker", "docs/spinnaker.md")])
+@pytest.mark.parametrize("target, doc", [("fpga", "docs/fpga-numerics.md"), ("spinnaker", "docs/spinnaker.md"),
+                                         ("loihi", "docs/loihi-numerics.md")])
 def test_each_error_bound_in_limits_is_stated_in_the_docs(target, doc):
     if target not in TARGETS:
         pytest.skip(f"no {target} backend")

@@ -303,6 +303,9 @@ def load(path: str | Path) -> Network:
         if path.is_dir():
             if not (path / "arrays.npz").is_file():
                 raise FileNotFoundError(None, None, str(path / "arrays.npz"))
+            from ..resources import nbytes, require
+            size = (path / "arrays.npz").stat().st_size
+            require(size, f"{path}: the IR's arrays ({nbytes(size)})")
             return from_parts((path / "network.json").read_bytes(), path / "arrays.npz", str(path))
         with zipfile.ZipFile(path) as zf:
             return from_parts(zf.read("network.json"), zf.read("arrays.npz"), str(path))

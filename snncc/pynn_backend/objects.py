@@ -14,8 +14,37 @@ from pyNN.parameters import ParameterSpace, simplify
 from pyNN.space import Space
 from pyNN.standardmodels import StandardCellType
 
+from .. import resources
+from ..errors import Loc
+from ..fmt import count
 from . import simulator
 from .simulator import state
+
+#: bytes one neuron of a PyNN script costs here: PyNN makes a Python ID object per cell
+PYNN_BYTES_PER_NEURON = 4 * resources.BYTES_PER_NEURON
+
+
+def _claim_synapses(prj, connector) -> None:
+    """Refuse a connector whose synapses would pass the memory limit, before PyNN draws them
+    (PyNN's own connectors; others are left to the limit of the process)."""
+    pairs = prj.pre.size * prj.post.size
+    kind = type(connector).__name__
+    n = {"AllToAllConnector": lambda: pairs,
+         "OneToOneConnector": lambda: prj.pre.size,
+         "FixedProbabilityConnector": lambda: float(connector.p_connect) * pairs,
+         "FixedNumberPreConnector": lambda: float(connector.n) * prj.post.size,
+         "FixedNumberPostConnector": lambda: float(connector.n) * prj.pre.size,
+         "FixedTotalNumberConnector": lambda: float(connector.n)}.get(kind)
+    if n is None:
+        return
+    try:
+        synapses = n()
+    except (AttributeError, TypeError, ValueError):   # a distribution as n: PyNN decides
+        return
+    resources.require(synapses * resources.BYTES_PER_SYNAPSE,
+                      f"{kind} from {count(prj.pre.size)} to {count(prj.post.size)} neurons "
+                      f"({count(synapses)} synapses)", Loc(*prj.loc) if prj.loc[0] else None,
+                      hint="use fewer or sparser connections, or smaller populations; " + resources.RAISE_HINT)
 
 
 class Assembly(common.Assembly):
@@ -62,6 +91,8 @@ class Population(common.Population):
         return Recorder
 
     def _create_cells(self):
+        resources.require(self.size * PYNN_BYTES_PER_NEURON, f"a PyNN Population of {count(self.size)} neurons",
+                          Loc(*self.loc) if self.loc[0] else None)
         ids = np.arange(state.id_counter, state.id_counter + self.size)
         self.all_cells = np.array([simulator.ID(i) for i in ids], dtype=simulator.ID)
         self._mask_local = np.ones(self.size, dtype=bool)
@@ -130,6 +161,7 @@ class Projection(common.Projection):
         self._attrs: dict[str, list[np.ndarray]] = {}
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population, connector,
                                    synapse_type, source, receptor_type, space, label)
+        _claim_synapses(self, connector)
         connector.connect(self)
         state.projections.append(self)
 

@@ -41,6 +41,10 @@ def graphs() -> dict[str, nir.NIRGraph]:
         "num_nir_delay_1e300.nir": _graph(nir.Linear(ones), nir.Delay(np.full(2, 1e300))),
         # class 2: a 1e6 s delay (1e9 steps of 1 ms): relay chains / the delay ring
         "mem_nir_delay_1e6s.nir": _graph(nir.Linear(ones), nir.Delay(np.full(2, 1e6))),
+        # class 2: an input of 1e12 neurons (sized before a matrix is made for it)
+        "mem_nir_input_1e12.nir": nir.NIRGraph(nodes={"in": nir.Input(np.array([10 ** 12])),
+                                                      "out": nir.Output(np.array([10 ** 12]))},
+                                               edges=[("in", "out")]),
         # class 5: no stimulus: a valid graph whose input never fires (sPyNNaker failed on it)
         "sdk_nir_no_stimulus.nir": _graph(nir.Linear(ones)),
     }

@@ -39,6 +39,11 @@ WEIGHT_EXP_MIN, WEIGHT_EXP_MAX = 0, 7
 DELAY_DENSE_MAX = 63               # DelayDense delays 0..63 steps
 MAX_DELAY_STEPS = DELAY_DENSE_MAX + 1   # + Dense's own step: contract delays 1..64
 
+#: error bound of the lowering (docs/loihi-numerics.md): the threshold and the reset are exact;
+#: v_init rounds to within this fraction of the threshold gap (half an LSB of vth << 6 is far
+#: less), or the population is refused, as is any value outside its range
+VOLTAGE_REL_ERROR = 1 / 16
+
 LIMITS = Limits(
     neurons_per_core=NEURONS_PER_CORE,
     fan_in_per_core=FAN_IN_PER_CORE,
@@ -49,7 +54,7 @@ LIMITS = Limits(
     max_delay_steps=MAX_DELAY_STEPS,
     extra={"decay_bits": DECAY_BITS, "uv_bits": UV_BITS, "vth_bits": VTH_BITS,
            "bias_mant_bits": BIAS_MANT_BITS, "bias_exp": [BIAS_EXP_MIN, BIAS_EXP_MAX],
-           "weight_exp": [WEIGHT_EXP_MIN, WEIGHT_EXP_MAX]},
+           "weight_exp": [WEIGHT_EXP_MIN, WEIGHT_EXP_MAX], "voltage_rel_error": VOLTAGE_REL_ERROR},
 )
 
 

@@ -198,7 +198,7 @@ class LoihiLower(Pass):
                         hint=hint)
             check_fixed(p, "v_init - v_reset", np.asarray(p.coef["v_init"]) - np.asarray(p.coef["v_reset"]),
                         v0_exact, np.rint(v0_exact), -vmax, vmax, 1.0 / s, target="Loihi",
-                        store=f"{L.UV_BITS}-bit v", hint=hint)
+                        store=f"{L.UV_BITS}-bit v", gap=i["r"], tol=L.VOLTAGE_REL_ERROR, hint=hint)
             bmant, v0 = np.rint(b_exact), np.rint(v0_exact)
             params = {"du": i["du"], "dv": i["dv"], "vth": np.full(p.size, vth), "bias_mant": bmant,
                       "bias_exp": bexp, "v_init": v0}
