@@ -204,9 +204,10 @@ class _Where:
 def _check_accum(pop, values: dict[str, np.ndarray], gap: np.ndarray) -> None:
     """Refuse a parameter sPyNNaker holds in s16.15 that lies outside the s16.15 range, a
     voltage whose rounding moves it by more than L.VOLTAGE_REL_ERROR of the threshold gap,
-    and a time constant or capacitance that rounds by more than that share of itself."""
+    and a membrane or synaptic time constant or a capacitance that rounds by more than that
+    share of itself."""
     voltages = ("v_thresh", "v_reset", "v_rest", "v_init")
-    relative = ("cm", "tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac")
+    relative = ("cm", "tau_m", "tau_syn_E", "tau_syn_I")   # tau_refrac counts steps: its range is enough
     label = {"r_mem": "r_mem = tau_m / cm"}
     units = {"r_mem": "MOhm", "i_offset": "nA", "cm": "nF", "tau_m": "ms", "tau_syn_E": "ms", "tau_syn_I": "ms",
              "tau_refrac": "ms"}
