@@ -220,7 +220,8 @@ def test_an_ir_holding_a_nan_is_refused_on_load(tmp_path):
     save(net.with_(projections=[dataclasses.replace(prj, weight=np.array([1.0, np.nan]))]), tmp_path / "ir")
     with pytest.raises(SnnccError) as e:
         load(tmp_path / "ir")
-    assert e.value.message == f"projection 'ab': weight of synapse 1 is nan; snncc needs finite numbers (in {tmp_path / 'ir'})"
+    assert e.value.message == f"{tmp_path / 'ir'}: projection 'ab': weight of synapse 1 is nan; snncc needs finite numbers"
+    assert e.value.loc is None    # an IR's locations are only what it claims: none is quoted
 
 
 # ----------------------------------------------------------------- the bounds are stated
