@@ -21,7 +21,8 @@ EXAMPLES = {
         snncc compile examples/cuba.yaml --target reference -o build/cuba
         snncc compile examples/synfire.yaml --target fpga -o build/synfire
         snncc compile examples/tiny.yaml --target fpga --bitstream --board icebreaker -o build/tiny
-        snncc compile examples/cuba.yaml --target reference -o build/cuba --time-passes --dump-ir-after discretise""",
+        snncc compile examples/cuba.yaml --target reference -o build/cuba --time-passes --dump-ir-after discretise
+        snncc compile examples/pynn/synfire.py --target fpga -o build/synfire --script-timeout 60""",
     "run": """
         snncc run examples/tiny.yaml --steps 200 -o spikes.npz --plot raster.png
         snncc run build/synfire --port sim          (on the target: simulated FPGA board, Lava, ...)
@@ -51,8 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"snncc {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
-    def cmd(name, help_):
-        p = sub.add_parser(name, help=help_, description=help_,
+    def cmd(name, help_, note=""):
+        p = sub.add_parser(name, help=help_, description=help_ + ("\n" + note if note else ""),
                            formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog="examples:" + textwrap.dedent(EXAMPLES[name]))
         p.add_argument("--json", action="store_true", help="print a JSON result for scripts")
@@ -60,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                        "(default: 80%% of RAM; also SNNCC_MEMORY_LIMIT); bigger models are refused")
         return p
 
-    p = cmd("compile", "compile a model (YAML, NIR, PyNN script, IR) for a target into a build directory")
+    p = cmd("compile", "compile a model (YAML, NIR, PyNN script, IR) for a target into a build directory",
+            SCRIPT_NOTE)
     p.add_argument("model", help="model file: .yaml, .nir/.h5, .py (PyNN script) or an IR directory")
     p.add_argument("--target", "-t", required=True, help="target name (see `snncc targets`)")
     p.add_argument("-o", "--output", required=True,
@@ -73,11 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nir-convention", choices=["snntorch", "rockpool", "sinabs", "norse", "exact"],
                    help="how the NIR file's exporter hid dt")
     _external_files_arg(p)
+    _script_args(p)
     p.add_argument("--time-passes", action="store_true", help="print how long each pass took")
     p.add_argument("--dump-ir-after", action="append", default=[], metavar="PASS",
                    help="save the IR after PASS into BUILD/ir-after-PASS")
 
-    p = cmd("run", "run a model or build and write its spike raster")
+    p = cmd("run", "run a model or build and write its spike raster", SCRIPT_NOTE + "\n" + BUILD_NOTE)
     p.add_argument("model", help="model file or build directory")
     p.add_argument("--steps", type=int, help="steps to run (default: the model's run length)")
     p.add_argument("-o", "--output", help="write the raster (.npz, see docs/raster-format.md)")
@@ -86,13 +89,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="run a build in the reference simulator with its target's kernel")
     p.add_argument("--strict", action="store_true", help="integer overflow is an error, not a wrap")
     _external_files_arg(p)
+    _script_args(p)
     _device_args(p)
 
     p = cmd("upload", "upload a build to a board")
     p.add_argument("build", help="build directory")
     _device_args(p)
 
-    p = cmd("verify", "check a target's result against its bit-exact kernel, or compare two rasters")
+    p = cmd("verify", "check a target's result against its bit-exact kernel, or compare two rasters",
+            BUILD_NOTE)
     p.add_argument("build", help="build directory, or a raster .npz (expected)")
     p.add_argument("actual", nargs="?", help="raster .npz to compare with (actual)")
     p.add_argument("--steps", type=int, help="steps to run (default: the model's run length)")
@@ -105,6 +110,25 @@ def _parser() -> argparse.ArgumentParser:
     return top
 
 
+#: said by `snncc compile --help` and `snncc run --help`: a .py model is code
+SCRIPT_NOTE = """
+A .py model is a PyNN script, and snncc runs it: compiling (or running) a script
+executes whatever code it holds, exactly as running it with PyNN would. Compile only
+scripts you would run. It runs in a child process under --script-timeout and
+--script-memory; a script that fails, hangs or ends its process is an error (exit 2)."""
+BUILD_NOTE = """
+Running a spinnaker build (snncc run BUILD, snncc verify BUILD) executes the build's
+generated PyNN script, pynn/run.py, with the simulator -O simulator=... names: run
+only builds you trust, as you would any Python program."""
+
+
+def _script_args(p):
+    p.add_argument("--script-timeout", type=float, metavar="SECONDS",
+                   help="PyNN script: seconds it may run before snncc stops it (default 600)")
+    p.add_argument("--script-memory", type=float, metavar="GIB",
+                   help="PyNN script: GiB of memory it may allocate (default: this computer's memory)")
+
+
 def _external_files_arg(p):
     p.add_argument("--allow-external-files", action="store_true",
                    help="YAML models: let {file: ...} read data files outside the model's folder "
@@ -112,7 +136,11 @@ def _external_files_arg(p):
 
 
 def _frontend_options(args) -> dict[str, Any]:
-    return {"allow_external_files": True} if getattr(args, "allow_external_files", False) else {}
+    out: dict[str, Any] = {"allow_external_files": True} if getattr(args, "allow_external_files", False) else {}
+    for key in ("script_timeout", "script_memory"):    # PyNN scripts
+        if getattr(args, key, None) is not None:
+            out[key] = getattr(args, key)
+    return out
 
 
 def _device_args(p):

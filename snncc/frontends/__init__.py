@@ -24,12 +24,16 @@ LOADERS = {
 
 #: options only the YAML frontend takes; other formats ignore them
 _YAML_ONLY = ("allow_external_files",)
+#: options only PyNN scripts take (the CLI passes them for any model)
+_PYNN_ONLY = ("script_timeout", "script_memory")
 
 
 def load_model(path: str | Path, **options) -> Network:
     path = Path(path)
     if path.suffix.lower() not in (".yaml", ".yml"):
         options = {k: v for k, v in options.items() if k not in _YAML_ONLY}
+    if path.suffix.lower() != ".py":
+        options = {k: v for k, v in options.items() if k not in _PYNN_ONLY}
     if path.is_dir() and (path / "network.json").exists():
         from ..ir import load
         return load(path)   # the IR loader checks values itself

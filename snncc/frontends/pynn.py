@@ -18,10 +18,22 @@ Mapping (PyNN units are the IR's):
   ``STDPMechanism(SpikePairRule, Additive/MultiplicativeWeightDependence)`` -> STDP;
 * ``record(...)`` -> the population's recorded variables (a probe when only part of it
   is recorded); the run length is the total time passed to ``run``.
+
+The script is code: :func:`load` runs it in a child process under a time and a memory
+limit (:mod:`.pynn_process`) and takes back only the captured network, as IR data.
+:func:`run_script` and :func:`network_from_state` are the two halves that child runs.
+
+Every run of a script gives the same network: PyNN random number generators made
+without a seed are seeded from ``setup(rng_seed=...)`` (default 0) and the order they
+are made in, and a projection onto an Assembly picks its default receptor type in the
+order of the first population's cell type (PyNN picks from a set, which changes with
+``PYTHONHASHSEED``).
 """
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 import runpy
 import sys
 import traceback
@@ -74,13 +86,65 @@ def intercept(backend):
                 setattr(pyNN, a, v)
 
 
-def load(path: str | Path) -> Network:
-    """Run the PyNN script at ``path`` and return the network it built."""
-    backend = _backend()
+def load(path: str | Path, script_timeout: float | None = None, script_memory: float | None = None) -> Network:
+    """Run the PyNN script at ``path`` in a child process and return the network it built.
+
+    ``script_timeout`` (seconds, default :data:`~.pynn_process.DEFAULT_TIMEOUT_S`) and
+    ``script_memory`` (GiB the script may allocate, default: this computer's memory)
+    bound the run; every way the script can end that is not a finished network is an
+    :class:`SnnccError` naming the script (and its line, where there is one).
+    """
+    _backend()
+    from . import pynn_process
     path = Path(path).resolve()
+    if not path.is_file():
+        raise SnnccError(f"{path}: no such PyNN script", hint="check the path")
+    return pynn_process.run(path, pynn_process.Limits.of(script_timeout, script_memory))
+
+
+def capture(path: str | Path) -> Network:
+    """Run the script at ``path`` in this process (no limits) and return its network."""
+    path = Path(path).resolve()
+    run_script(path)
+    return network_from_state(_backend().simulator.state, name=path.stem, script=str(path))
+
+
+#: longest piece of text from a script (an exception's message) that goes into an error
+MAX_TEXT = 1000
+
+
+def text_of(obj) -> str:
+    """``str(obj)`` for a message: never raises, at most :data:`MAX_TEXT` characters."""
+    try:
+        text = str(obj)
+    except Exception:  # noqa: BLE001 - a script's object may fail any way it likes
+        return f"<{type(obj).__name__} whose str() failed>"
+    if len(text) > MAX_TEXT:
+        text = f"{text[:MAX_TEXT]}... ({len(text) - MAX_TEXT} more characters)"
+    return text
+
+
+def _script_line(tb, path: Path) -> int | None:
+    """The innermost line of the script in a traceback."""
+    line = None
+    for fr in traceback.extract_tb(tb):
+        if Path(fr.filename).resolve() == path:
+            line = fr.lineno
+    return line
+
+
+def run_script(path: Path, memory_limit: str | None = None) -> None:
+    """Run the script at ``path`` (resolved) in this process with the intercept active.
+
+    Returns when the script ends normally (or with ``sys.exit(0)``); any other end
+    is an :class:`SnnccError` at the script's line. ``memory_limit`` describes the
+    limit the process runs under, for the out-of-memory message.
+    """
+    backend = _backend()
     state = backend.simulator.state
     state.clear()
     state.script = str(path)
+    state.seed = 0
     from pyNN.common import populations as common_pops
     # PyNN numbers unlabelled populations and assemblies per process; restart the count so
     # the same script always gives the same names.
@@ -89,23 +153,55 @@ def load(path: str | Path) -> Network:
     argv = sys.argv
     sys.argv = [str(path)]
     try:
-        with intercept(backend):
+        with intercept(backend), default_seeds(state):
             runpy.run_path(str(path), run_name="__main__")
     except SnnccError:
         raise
     except SystemExit as e:
-        if e.code not in (None, 0):
-            raise SnnccError(f"{path}: the PyNN script exited with status {e.code}") from None
-    except Exception as e:  # the user's script failed: point at its own line
-        line = None
-        for fr in traceback.extract_tb(e.__traceback__):
-            if Path(fr.filename).resolve() == path:
-                line = fr.lineno
-        raise SnnccError(f"the PyNN script raised {type(e).__name__}: {e}", Loc(str(path), line)) from None
+        code = e.code
+        if code is None or (isinstance(code, int) and code == 0):
+            return
+        msg = (f"the PyNN script exited with status {int(code)}" if isinstance(code, int)
+               else f"the PyNN script exited with status 1: {text_of(code)}")
+        raise SnnccError(msg, Loc(str(path), _script_line(e.__traceback__, path))) from None
+    except MemoryError as e:
+        raise SnnccError("the PyNN script ran out of memory" + (f" ({memory_limit})" if memory_limit else ""),
+                         Loc(str(path), _script_line(e.__traceback__, path)),
+                         hint="snncc limits the memory a script may allocate with --script-memory GIB "
+                              "(default: this computer's memory)") from None
+    except BaseException as e:  # noqa: BLE001 - the user's script failed any way: point at its own line
+        text = text_of(e)
+        raise SnnccError(f"the PyNN script raised {type(e).__name__}" + (f": {text}" if text else ""),
+                         Loc(str(path), _script_line(e.__traceback__, path))) from None
     finally:
         sys.argv = argv
         state.script = None
-    return network_from_state(state, name=path.stem, script=str(path))
+
+
+@contextlib.contextmanager
+def default_seeds(state):
+    """While active, a PyNN ``NumpyRNG`` made without a seed (``NumpyRNG()``, a
+    ``RandomDistribution`` without ``rng``, ``Population.sample``) gets one from
+    ``setup(rng_seed=...)`` and how many such RNGs were made before it, so that the
+    same script builds the same network on every run."""
+    from pyNN import random as prandom
+    orig = prandom.NumpyRNG.__init__
+    made = itertools.count()
+
+    def init(self, seed=None, parallel_safe=True):
+        if seed is None:
+            entropy = [int(getattr(state, "seed", 0)), UNSEEDED_RNG_KEY, next(made)]
+            seed = int(np.random.SeedSequence(entropy).generate_state(1)[0])
+        orig(self, seed, parallel_safe)
+    prandom.NumpyRNG.__init__ = init
+    try:
+        yield
+    finally:
+        prandom.NumpyRNG.__init__ = orig
+
+
+#: mixed into the seed of unseeded RNGs, so they do not repeat the Poisson sources' streams
+UNSEEDED_RNG_KEY = 0x504E4E
 
 
 # ------------------------------------------------------------------------------ capture -> IR
@@ -145,8 +241,7 @@ def _seq_times(v) -> np.ndarray:
 
 def network_from_state(state, name: str = "pynn", script: str | None = None) -> Network:
     """The IR of everything the backend captured (populations in creation order)."""
-    dt = float(state.dt)
-    steps = int(round(state.t / dt))
+    dt, steps = _run_length(state)
     names = dict(zip(map(id, state.populations), _names(state.populations, "population")))
     pops, srcs, probes = [], [], []
     seed = int(getattr(state, "seed", 0))
@@ -217,6 +312,20 @@ def network_from_state(state, name: str = "pynn", script: str | None = None) -> 
                   loc=Loc(script or getattr(state, "script", None)))
     net.check()
     return net
+
+
+def _run_length(state) -> tuple[float, int]:
+    """(dt, steps), refused before anything is materialised per step."""
+    from ..passes.validate import MAX_STEPS
+    dt, t = float(state.dt), float(state.t)
+    loc = Loc(*getattr(state, "run_loc", (None, None))) if getattr(state, "run_loc", None) else None
+    if not (math.isfinite(dt) and dt > 0):   # setup() refuses these; a script may set state.dt itself
+        raise SnnccError(f"the time step is {dt:g} ms; it must be a positive number of ms", loc)
+    steps = t / dt
+    if not steps < MAX_STEPS + 0.5:
+        raise SnnccError(f"the script runs for {t:g} ms, which is {steps:.4g} steps of {dt:g} ms; snncc runs "
+                         f"at most {MAX_STEPS} steps", loc, hint="run for less time, or use a larger timestep")
+    return dt, int(round(steps))
 
 
 def _poisson(label, p, params, dt, steps, rng, record, loc) -> SpikeSource:

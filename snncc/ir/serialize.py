@@ -12,7 +12,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -62,9 +62,11 @@ def write_npz_file(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     return path
 
 
-def read_npz(data: bytes | Path) -> dict[str, np.ndarray]:
-    """The arrays of an .npz given as bytes or as a file path (read without a bytes copy)."""
-    with np.load(data if isinstance(data, Path) else io.BytesIO(data), allow_pickle=False) as z:
+def read_npz(data: bytes | Path | BinaryIO) -> dict[str, np.ndarray]:
+    """The arrays of an .npz given as bytes, a file path or an open binary file (the
+    last two read without a bytes copy)."""
+    src = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    with np.load(src, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
@@ -209,7 +211,15 @@ def to_parts(net: Network) -> tuple[bytes, bytes]:
     return js, write_npz(arrays)
 
 
-def from_parts(js: bytes, npz: bytes | Path, where: str = "<memory>") -> Network:
+def write_parts(net: Network, json_fh, npz_fh) -> None:
+    """Write ``network.json`` and ``arrays.npz`` to two open binary files (the npz one
+    seekable), the arrays streamed as :func:`save` does."""
+    js, arrays = _doc(net)
+    json_fh.write(js)
+    write_npz_to(npz_fh, arrays)
+
+
+def from_parts(js: bytes, npz: bytes | Path | BinaryIO, where: str = "<memory>") -> Network:
     try:
         doc = json.loads(js)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:

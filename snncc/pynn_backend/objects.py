@@ -50,6 +50,17 @@ def _claim_synapses(prj, connector) -> None:
 class Assembly(common.Assembly):
     _simulator = simulator
 
+    @property
+    def receptor_types(self):
+        """The receptor types every population has, in the order of the first one's
+        cell type. PyNN returns them in set order, which changes with PYTHONHASHSEED, and
+        a projection without ``receptor_type`` takes the first (the second for negative
+        weights): the same script would connect to another receptor from run to run."""
+        rts = list(self.populations[0].celltype.receptor_types)
+        for p in self.populations[1:]:
+            rts = [r for r in rts if r in p.celltype.receptor_types]
+        return rts
+
 
 class PopulationView(common.PopulationView):
     _assembly_class = Assembly

@@ -7,6 +7,7 @@ simulated time, which :mod:`snncc.frontends.pynn` turns into the IR.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -34,11 +35,13 @@ class State(common.control.BaseState):
         self.clear()
 
     def run(self, simtime):
-        self.t += simtime
-        self.running = True
-        self.results = None
+        self.run_until(self.t + simtime)
 
     def run_until(self, tstop):
+        self.run_loc = self.caller()
+        if not math.isfinite(tstop):
+            from ..errors import Loc, SnnccError
+            raise SnnccError(f"run() to t = {tstop} ms: the time must be a finite number of ms", Loc(*self.run_loc))
         self.t = tstop
         self.running = True
         self.results = None
@@ -50,6 +53,7 @@ class State(common.control.BaseState):
         self.populations: list = []
         self.projections: list = []
         self.results = None      # (Network, Raster) once a script asks for data
+        self.run_loc = None      # (file, line) of the last run()/run_until()
         self.reset()
 
     def reset(self):

@@ -1,0 +1,15 @@
+"""Hostile PyNN script: ends its process with os._exit(0): no network comes back.
+
+expect: {script}:{line}: the PyNN script ended its process with os._exit(0) before snncc could capture its network
+hint: end the script normally, or with sys.exit()
+"""
+import pyNN.nest as sim
+
+sim.setup(timestep=1.0)
+src = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0], [3.0]]), label="src")
+cells = sim.Population(2, sim.IF_curr_exp(), label="cells")
+sim.Projection(src, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=5.0, delay=2.0))
+sim.run(20.0)
+import os
+
+os._exit(0)  # <- error
