@@ -65,6 +65,20 @@ def wait_gone(pid: int, seconds: float = 5.0) -> bool:
     return gone(pid)
 
 
+def started(pid: int) -> str | None:
+    """When the process started (clock ticks since boot): tells it from a later one with its pid."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def reap(pid: int, start: str | None) -> None:
+    """Kill a process a failed test left behind (the same process, not a later one with its pid)."""
+    if start is not None and not gone(pid) and started(pid) == start:
+        os.kill(pid, signal.SIGKILL)
+
+
 def check(script: Path, tmp_path: Path, capsys) -> None:
     want = spec(script)
     out_dir = tmp_path / "build"
@@ -80,7 +94,12 @@ def check(script: Path, tmp_path: Path, capsys) -> None:
         if "left" in want:
             pids = [int(m) for m in re.findall(r"^pid=(\d+)$", out, re.M)]
             assert pids, "the script printed no pid"
-            assert all(wait_gone(p) for p in pids), f"process(es) {pids} outlived the compile"
+            starts = [started(p) for p in pids]
+            try:
+                assert all(wait_gone(p) for p in pids), f"process(es) {pids} outlived the compile"
+            finally:
+                for p, t in zip(pids, starts):
+                    reap(p, t)
         return
     lines = err.splitlines()
     mine = [i for i, t in enumerate(lines) if t.startswith(str(script))]
@@ -135,14 +154,18 @@ def test_a_ctrl_c_on_snncc_stops_the_script_and_exits_130(tmp_path):
     try:
         line = proc.stdout.readline()
         child = int(line.strip().split("=")[1])
+        start = started(child)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
-    assert proc.returncode == 130
-    assert err == "snncc: interrupted\n"
-    assert wait_gone(child)
-    assert not (tmp_path / "build").exists()
+    try:
+        assert proc.returncode == 130
+        assert err == "snncc: interrupted\n"
+        assert wait_gone(child)
+        assert not (tmp_path / "build").exists()
+    finally:
+        reap(child, start)
 
 
 def test_through_the_real_command_line(tmp_path):
@@ -163,3 +186,22 @@ def test_limits_are_checked():
     with pytest.raises(Exception, match=r"^--script-memory 0: expected a positive number of GiB$"):
         pynn_process.Limits.of(None, 0)
     assert pynn_process.Limits.of().timeout_s == pynn_process.DEFAULT_TIMEOUT_S == 600.0
+
+
+def test_a_killed_snncc_takes_the_script_with_it(tmp_path):
+    """snncc killed outright (no Python code runs): the kernel ends the script's process too."""
+    script = tmp_path / "waits.py"
+    script.write_text("import os, time\nprint(f'pid={os.getpid()}', flush=True)\ntime.sleep(600)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-m", "snncc.cli", "compile", str(script), "-t", "reference",
+                             "-o", str(tmp_path / "build")], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        child = int(proc.stdout.readline().strip().split("=")[1])
+        start = started(child)
+    finally:
+        proc.kill()
+        proc.wait()
+    try:
+        assert wait_gone(child)
+    finally:
+        reap(child, start)

@@ -129,6 +129,20 @@ def _no_core_files() -> None:
         pass
 
 
+def die_with_parent(parent: int) -> None:
+    """On Linux, have the kernel SIGKILL this process when snncc ends, even when snncc is
+    killed itself, so that no script outlives the compile that ran it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:   # snncc ended before the request was made
+        os._exit(EXIT_NO_REPORT)
+
+
 def limit_memory(budget: int | None) -> str | None:
     """Limit the address space to what the process uses now plus ``budget`` bytes;
     returns a description for messages (None where the system has no such limit)."""
@@ -228,7 +242,8 @@ def _write(net, ir_json: int, ir_npz: int) -> None:
 
 
 def _cli(argv: list[str]) -> None:
-    """``python -m snncc.frontends.pynn_child --ctl FD --ir-json FD --ir-npz FD [--memory BYTES] SCRIPT``
+    """``python -m snncc.frontends.pynn_child --ctl FD --ir-json FD --ir-npz FD --parent PID [--memory BYTES]
+    SCRIPT``
     (the spawn start method; descriptors 0-2 are set by the parent)."""
     import argparse
     p = argparse.ArgumentParser(prog="snncc.frontends.pynn_child")
@@ -236,8 +251,10 @@ def _cli(argv: list[str]) -> None:
     p.add_argument("--ir-json", type=int, required=True)
     p.add_argument("--ir-npz", type=int, required=True)
     p.add_argument("--memory", type=int)
+    p.add_argument("--parent", type=int, required=True)
     p.add_argument("script")
     a = p.parse_args(argv)
+    die_with_parent(a.parent)
     from . import pynn
     pynn._backend()   # import PyNN before the memory limit is measured, as a fork child has it
     main(a.script, a.ctl, a.ir_json, a.ir_npz, a.memory)

@@ -132,17 +132,18 @@ class _Child:
         try:
             if method == "fork":
                 _preload()
+                parent = os.getpid()
                 gc.freeze()   # the child's collector leaves our objects alone: fewer pages copied
                 try:
                     self.pid = os.fork()
                     if self.pid == 0:   # the child: never returns
-                        self._enter_child(str(script), ctl_w, out_w, err_w, ir_json, ir_npz, memory)
+                        self._enter_child(str(script), parent, ctl_w, out_w, err_w, ir_json, ir_npz, memory)
                 finally:
                     gc.unfreeze()
             else:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "snncc.frontends.pynn_child", "--ctl", str(ctl_w),
-                     "--ir-json", str(ir_json), "--ir-npz", str(ir_npz)]
+                     "--ir-json", str(ir_json), "--ir-npz", str(ir_npz), "--parent", str(os.getpid())]
                     + (["--memory", str(memory)] if memory is not None else []) + ["--", str(script)],
                     stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
                     pass_fds=(ctl_w, ir_json, ir_npz), start_new_session=True, env=_child_env())
@@ -160,8 +161,10 @@ class _Child:
         except (AttributeError, OSError):
             self.pidfd = None   # polled instead
 
-    def _enter_child(self, script, ctl_w, out_w, err_w, ir_json, ir_npz, memory):
+    def _enter_child(self, script, parent, ctl_w, out_w, err_w, ir_json, ir_npz, memory):
         try:
+            from .pynn_child import die_with_parent, main
+            die_with_parent(parent)
             os.setsid()
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
@@ -170,7 +173,6 @@ class _Child:
             for fd in (null, out_w, err_w, self.ctl, self.out, self.err):
                 os.close(fd)
             _close_fds_but(ctl_w, ir_json, ir_npz)   # as subprocess does: the script gets none of ours
-            from .pynn_child import main
             main(script, ctl_w, ir_json, ir_npz, memory)
         finally:
             os._exit(70)
