@@ -169,6 +169,11 @@ def run_script(path: Path, memory_limit: str | None = None) -> None:
                          Loc(str(path), _script_line(e.__traceback__, path)),
                          hint="snncc limits the memory a script may allocate with --script-memory GIB "
                               "(default: this computer's memory)") from None
+    except SyntaxError as e:   # the script does not compile: point at the place Python names
+        here = e.filename is not None and Path(e.filename).resolve() == path
+        loc = Loc(str(path), e.lineno if here else None, e.offset if here and e.lineno else None)
+        raise SnnccError(f"the PyNN script is not valid Python ({type(e).__name__}: {text_of(e.msg)})", loc) \
+            from None
     except BaseException as e:  # noqa: BLE001 - the user's script failed any way: point at its own line
         text = text_of(e)
         raise SnnccError(f"the PyNN script raised {type(e).__name__}" + (f": {text}" if text else ""),

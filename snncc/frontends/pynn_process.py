@@ -127,8 +127,11 @@ class _Child:
         self.proc = None
         self.gone = False
         self.status: int | None = None   # as Popen.returncode: -N for signal N, once reaped
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):   # nothing of ours is written twice by the child
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
         try:
             if method == "fork":
                 _preload()
