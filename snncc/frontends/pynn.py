@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import Loc, MissingDependency, SnnccError
+from ..errors import Loc, MissingDependency, SnnccError, printable
 from ..ir import MODEL_PARAMS, STDP, Network, Population, Probe, Projection, SpikeSource
 
 #: module names a script may import that snncc's backend answers while it runs
@@ -114,14 +114,15 @@ MAX_TEXT = 1000
 
 
 def text_of(obj) -> str:
-    """``str(obj)`` for a message: never raises, at most :data:`MAX_TEXT` characters."""
+    """``str(obj)`` for a message: never raises, at most :data:`MAX_TEXT` characters, control
+    characters escaped."""
     try:
         text = str(obj)
     except Exception:  # noqa: BLE001 - a script's object may fail any way it likes
         return f"<{type(obj).__name__} whose str() failed>"
     if len(text) > MAX_TEXT:
         text = f"{text[:MAX_TEXT]}... ({len(text) - MAX_TEXT} more characters)"
-    return text
+    return printable(text)
 
 
 def _script_line(tb, path: Path) -> int | None:

@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Loc, SnnccError
+from ..errors import Loc, SnnccError, printable
 from ..ir import Network
 
 #: seconds a script may run before snncc stops it (--script-timeout)
@@ -475,20 +475,9 @@ class _Watch:
             return None
         if status != "error" or not isinstance(msg.get("message"), str):
             return SnnccError(f"{BAD_REPLY} (a result of status {str(status)[:40]!r})", Loc(str(self.script)))
-        loc = msg.get("loc")
-        try:
-            loc = None if loc is None else Loc(**{k: loc[k] for k in ("file", "line", "col", "origin")
-                                                  if k in loc and _plain(k, loc[k])})
-        except TypeError:
-            loc = Loc(str(self.script))
-        hint = msg.get("hint")
-        return SnnccError(msg["message"], loc, hint=hint if isinstance(hint, str) else None)
-
-
-def _plain(key: str, value) -> bool:
-    if key in ("line", "col"):
-        return isinstance(value, int) and not isinstance(value, bool) and value > 0
-    return isinstance(value, str)
+        loc = None if msg.get("loc") is None else Loc.from_json(msg["loc"])
+        hint = msg.get("hint")   # the child's words are data: no control characters reach the terminal
+        return SnnccError(printable(msg["message"]), loc, hint=printable(hint) if isinstance(hint, str) else None)
 
 
 def _quote(name) -> str:
