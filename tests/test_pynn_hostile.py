@@ -9,6 +9,7 @@ Each script says in its docstring what `snncc compile` must do with it:
     hint: ...      the error's hint line exactly
     network: a b   (exit 0) the populations the build holds
     left: none     (exit 0) the process whose "pid=N" the script printed is gone afterwards
+    absent: PATH   a file the script tries to have snncc create does not exist afterwards
 
 On exit 2 nothing may be left at -o (or beside it), and stderr holds no traceback.
 """
@@ -38,7 +39,7 @@ SPAWN_QUICK = ("os_exit_zero", "hang_loop", "memory_hog", "sys_exit_zero")
 
 def spec(script: Path) -> dict[str, str]:
     doc = script.read_text().split('"""')[1]
-    out = dict(re.findall(r"^(exit|args|expect|hint|network|left): (.*)$", doc, re.M))
+    out = dict(re.findall(r"^(exit|args|expect|hint|network|left|absent): (.*)$", doc, re.M))
     lines = [i for i, t in enumerate(script.read_text().splitlines(), 1) if t.rstrip().endswith("# <- error")]
     fmt = {"script": str(script), "line": lines[0] if lines else "?", "x1000": "x" * 1000}
     for key in ("expect", "hint"):
@@ -83,8 +84,12 @@ def check(script: Path, tmp_path: Path, capsys) -> None:
     want = spec(script)
     out_dir = tmp_path / "build"
     args = want.get("args", "").split()
+    if "absent" in want:
+        Path(want["absent"]).unlink(missing_ok=True)
     rc = main(["compile", str(script), "--target", "reference", "-o", str(out_dir)] + args)
     out, err = capsys.readouterr()
+    if "absent" in want:
+        assert not Path(want["absent"]).exists()
     assert rc == int(want.get("exit", 2)), err[-2000:]
     assert "Traceback" not in err and "Traceback" not in out
     if rc == 0:

@@ -12,7 +12,7 @@ leaves non-daemon threads running           waits for them, as Python does, with
 raises anything (``BaseException`` too)    ``script.py:LINE: the PyNN script raised ...``
 calls ``sys.exit(n)``                       ``... exited with status n``
 calls ``os._exit(n)``                       ``... ended its process with os._exit(n) ...``
-is killed by a signal, crashes in C         ``... was killed by signal SIGSEGV ...``
+is killed by a signal, crashes in C         ``... was killed by SIGSEGV ...``
 runs past the time limit (loop, sleep,      stopped (with its group of processes) at the
 stopped, stuck in C)                        limit; the message names the line it was on
 writes more than OUTPUT_LIMIT bytes         stopped: ``... wrote more than 16 MiB ...``
@@ -23,7 +23,8 @@ The child hands back data only: JSON lines on a control pipe and the network in 
 IR serialisation, in two unnamed temporary files (nothing is left on disk if snncc is
 killed). The parent parses them as IR and checks the network; a reply that is not
 one is refused like any bad input. The script's stdout and stderr are relayed as
-they come. A Ctrl-C on snncc stops the child's whole process group and exits 130.
+they come. A Ctrl-C on snncc stops the child's whole process group and exits 130; on
+Linux the kernel kills the child when snncc itself is killed.
 
 On Linux the child is forked (PyNN already imported: a few ms); elsewhere, or with
 ``SNNCC_PYNN_START=spawn``, it is a fresh ``python -m snncc.frontends.pynn_child``.
@@ -498,12 +499,13 @@ def _read_network(script: Path, ir_json, ir_npz) -> Network:
         ir_json.seek(0)
         js = ir_json.read()
         ir_npz.seek(0)
-        net = from_parts(js, ir_npz, where=str(script))
-        net.check()
+        net = from_parts(js, ir_npz, where=str(script))   # checks the network too
     except SnnccError as e:
-        raise SnnccError(f"{BAD_REPLY} ({e.message})", Loc(str(script))) from None
+        raise SnnccError(f"{BAD_REPLY} ({printable(e.message)})", Loc(str(script))) from None
     except MemoryError:
-        raise
+        raise SnnccError("the network the PyNN script built does not fit in this computer's memory",
+                         Loc(str(script)), hint="build a smaller network") from None
     except Exception as e:  # noqa: BLE001 - whatever the bytes are, they are not a network
-        raise SnnccError(f"{BAD_REPLY} ({type(e).__name__}: {str(e)[:200]})", Loc(str(script))) from None
+        raise SnnccError(f"{BAD_REPLY} ({type(e).__name__}: {printable(str(e)[:200])})",
+                         Loc(str(script))) from None
     return net
