@@ -70,12 +70,14 @@ def _on_time_up(chan: Channel, script: str):
     """SIGUSR1 handler: say which script line (and thread) was running."""
     def handler(signum, frame):
         main = threading.main_thread().ident
-        names = {t.ident: t.name for t in threading.enumerate()}
         frames = sys._current_frames()
         for ident in [main] + [i for i in frames if i != main]:
             line = script_line(frame if ident == main else frames.get(ident), script)
             if line is not None:
-                chan.send(kind="where", line=line, thread=None if ident == main else _field(names.get(ident)))
+                # threading.enumerate() takes a lock the interrupted code may hold: read the map
+                thread = getattr(threading, "_active", {}).get(ident)
+                chan.send(kind="where", line=line,
+                          thread=None if ident == main else _field(getattr(thread, "name", None)))
                 return
         chan.send(kind="where", line=None, thread=None)
     return handler
