@@ -210,3 +210,20 @@ def test_a_killed_snncc_takes_the_script_with_it(tmp_path):
         assert wait_gone(child)
     finally:
         reap(child, start)
+
+
+def test_fork_only_where_no_other_thread_runs(monkeypatch):
+    import threading
+    monkeypatch.delenv("SNNCC_PYNN_START", raising=False)
+    assert pynn_process.start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert pynn_process.start_method() == "spawn"
+    finally:
+        stop.set()
+        t.join()
+    monkeypatch.setenv("SNNCC_PYNN_START", "vfork")
+    with pytest.raises(Exception, match=r"^SNNCC_PYNN_START='vfork': expected one of fork, spawn$"):
+        pynn_process.start_method()

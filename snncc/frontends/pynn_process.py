@@ -26,8 +26,9 @@ one is refused like any bad input. The script's stdout and stderr are relayed as
 they come. A Ctrl-C on snncc stops the child's whole process group and exits 130; on
 Linux the kernel kills the child when snncc itself is killed.
 
-On Linux the child is forked (PyNN already imported: a few ms); elsewhere, or with
-``SNNCC_PYNN_START=spawn``, it is a fresh ``python -m snncc.frontends.pynn_child``.
+On Linux the child is forked (PyNN already imported: a few ms); elsewhere, in a process
+that runs other threads, or with ``SNNCC_PYNN_START=spawn``, it is a fresh
+``python -m snncc.frontends.pynn_child``.
 """
 from __future__ import annotations
 
@@ -94,7 +95,11 @@ def physical_memory() -> int | None:
 
 
 def start_method() -> str:
-    method = os.environ.get("SNNCC_PYNN_START") or ("fork" if sys.platform.startswith("linux") else "spawn")
+    """fork on Linux when this process has no other Python thread (a lock another thread
+    holds would stay locked in the child forever); else spawn. SNNCC_PYNN_START overrides."""
+    import threading
+    forkable = sys.platform.startswith("linux") and threading.active_count() == 1
+    method = os.environ.get("SNNCC_PYNN_START") or ("fork" if forkable else "spawn")
     if method not in START_METHODS:
         raise SnnccError(f"SNNCC_PYNN_START={method!r}: expected one of {', '.join(START_METHODS)}")
     return method
