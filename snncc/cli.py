@@ -115,7 +115,7 @@ SCRIPT_NOTE = """
 A .py model is a PyNN script, and snncc runs it: compiling (or running) a script
 executes whatever code it holds, exactly as running it with PyNN would. Compile only
 scripts you would run. It runs in a child process under --script-timeout and
---script-memory; a script that fails, hangs or ends its process is an error (exit 2)."""
+--memory-limit; a script that fails, hangs or ends its process is an error (exit 2)."""
 BUILD_NOTE = """
 Running a spinnaker build (snncc run BUILD, snncc verify BUILD) executes the build's
 generated PyNN script, pynn/run.py, with the simulator -O simulator=... names: run
@@ -125,8 +125,6 @@ only builds you trust, as you would any Python program."""
 def _script_args(p):
     p.add_argument("--script-timeout", type=float, metavar="SECONDS",
                    help="PyNN script: seconds it may run before snncc stops it (default 600)")
-    p.add_argument("--script-memory", type=float, metavar="GIB",
-                   help="PyNN script: GiB of memory it may allocate (default: this computer's memory)")
 
 
 def _external_files_arg(p):
@@ -137,7 +135,7 @@ def _external_files_arg(p):
 
 def _frontend_options(args) -> dict[str, Any]:
     out: dict[str, Any] = {"allow_external_files": True} if getattr(args, "allow_external_files", False) else {}
-    for key in ("script_timeout", "script_memory"):    # PyNN scripts
+    for key in ("script_timeout",):    # PyNN scripts
         if getattr(args, key, None) is not None:
             out[key] = getattr(args, key)
     return out

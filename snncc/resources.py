@@ -102,6 +102,14 @@ def set_memory_limit(size: str | int | None, source: str = "--memory-limit") -> 
     _override = (value, f"{source} {size}")
 
 
+def pin_memory_limit(limit: tuple[int, str]) -> None:
+    """Keep ``limit`` (what :func:`memory_limit` gave in the parent) as this process's limit:
+    a child process under an address-space limit of its own (the PyNN script's) would
+    otherwise see a lower figure than the snncc that started it."""
+    global _override
+    _override = (int(limit[0]), str(limit[1]))
+
+
 def _ram() -> int | None:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -188,9 +188,16 @@ def test_through_the_real_command_line(tmp_path):
 def test_limits_are_checked():
     with pytest.raises(Exception, match=r"^--script-timeout -1: expected a positive number of seconds$"):
         pynn_process.Limits.of(-1)
-    with pytest.raises(Exception, match=r"^--script-memory 0: expected a positive number of GiB$"):
-        pynn_process.Limits.of(None, 0)
+    with pytest.raises(Exception, match=r"^--script-timeout nan: expected a positive number of seconds$"):
+        pynn_process.Limits.of(float("nan"))
     assert pynn_process.Limits.of().timeout_s == pynn_process.DEFAULT_TIMEOUT_S == 600.0
+
+
+def test_the_script_gets_snnccs_memory_limit(monkeypatch):
+    from snncc import resources
+    monkeypatch.setattr(resources, "_override", None)   # as a fresh snncc without --memory-limit
+    monkeypatch.setenv(resources.MEMORY_ENV, "3G")
+    assert pynn_process.Limits.of(5) == pynn_process.Limits(5.0, 3 << 30, "SNNCC_MEMORY_LIMIT=3G")
 
 
 def test_a_killed_snncc_takes_the_script_with_it(tmp_path):

@@ -86,20 +86,20 @@ def intercept(backend):
                 setattr(pyNN, a, v)
 
 
-def load(path: str | Path, script_timeout: float | None = None, script_memory: float | None = None) -> Network:
+def load(path: str | Path, script_timeout: float | None = None) -> Network:
     """Run the PyNN script at ``path`` in a child process and return the network it built.
 
     ``script_timeout`` (seconds, default :data:`~.pynn_process.DEFAULT_TIMEOUT_S`) and
-    ``script_memory`` (GiB the script may allocate, default: this computer's memory)
-    bound the run; every way the script can end that is not a finished network is an
-    :class:`SnnccError` naming the script (and its line, where there is one).
+    snncc's memory limit (:func:`snncc.resources.memory_limit`) bound the run; every way
+    the script can end that is not a finished network is an :class:`SnnccError` naming
+    the script (and its line, where there is one).
     """
     _backend()
     from . import pynn_process
     path = Path(path).resolve()
     if not path.is_file():
         raise SnnccError(f"{path}: no such PyNN script", hint="check the path")
-    return pynn_process.run(path, pynn_process.Limits.of(script_timeout, script_memory))
+    return pynn_process.run(path, pynn_process.Limits.of(script_timeout))
 
 
 def capture(path: str | Path) -> Network:
@@ -109,6 +109,8 @@ def capture(path: str | Path) -> Network:
     return network_from_state(_backend().simulator.state, name=path.stem, script=str(path))
 
 
+MEMORY_HINT = ("a script may allocate as much as snncc's memory limit; if this computer really has the "
+               "memory, raise it with --memory-limit SIZE or SNNCC_MEMORY_LIMIT=SIZE")
 #: longest piece of text from a script (an exception's message) that goes into an error
 MAX_TEXT = 1000
 
@@ -167,9 +169,7 @@ def run_script(path: Path, memory_limit: str | None = None) -> None:
         raise SnnccError(msg, Loc(str(path), _script_line(e.__traceback__, path))) from None
     except MemoryError as e:
         raise SnnccError("the PyNN script ran out of memory" + (f" ({memory_limit})" if memory_limit else ""),
-                         Loc(str(path), _script_line(e.__traceback__, path)),
-                         hint="snncc limits the memory a script may allocate with --script-memory GIB "
-                              "(default: this computer's memory)") from None
+                         Loc(str(path), _script_line(e.__traceback__, path)), hint=MEMORY_HINT) from None
     except SyntaxError as e:   # the script does not compile: point at the place Python names
         here = e.filename is not None and Path(e.filename).resolve() == path
         loc = Loc(str(path), e.lineno if here else None, e.offset if here and e.lineno else None)

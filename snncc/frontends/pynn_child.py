@@ -145,11 +145,14 @@ def die_with_parent(parent: int) -> None:
         os._exit(EXIT_NO_REPORT)
 
 
-def limit_memory(budget: int | None) -> str | None:
-    """Limit the address space to what the process uses now plus ``budget`` bytes;
-    returns a description for messages (None where the system has no such limit)."""
+def limit_memory(budget: int | None, source: str = "") -> str | None:
+    """Limit the address space to what the process maps now plus ``budget`` bytes (snncc's
+    memory limit, from ``source``); returns the limit in words for messages (None where
+    the system has no such limit)."""
     if budget is None:
         return None
+    from ..resources import nbytes, pin_memory_limit
+    pin_memory_limit((budget, source))   # what the backend's size checks compare with, as in snncc
     try:
         import resource
         with open("/proc/self/statm") as fh:
@@ -157,10 +160,10 @@ def limit_memory(budget: int | None) -> str | None:
         resource.setrlimit(resource.RLIMIT_AS, (now + budget, now + budget))
     except (ImportError, OSError, ValueError):
         return None
-    return f"snncc lets a script allocate {budget / 2**30:.3g} GiB"
+    return f"snncc's memory limit is {nbytes(budget)}" + (f", {source}" if source else "")
 
 
-def main(script: str, ctl: int, ir_json: int, ir_npz: int, memory: int | None) -> None:
+def main(script: str, ctl: int, ir_json: int, ir_npz: int, memory: int | None, memory_source: str = "") -> None:
     """Run ``script`` and report; never returns (the process ends with os._exit)."""
     real_exit = os._exit
     status = EXIT_NO_REPORT
@@ -178,7 +181,7 @@ def main(script: str, ctl: int, ir_json: int, ir_npz: int, memory: int | None) -
         signal.signal(signal.SIGINT, signal.default_int_handler)   # as in `python script.py`
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os._exit = _hook_exit(chan, script, real_exit)
-        msg = _run(chan, Path(script), ir_json, ir_npz, limit_memory(memory))
+        msg = _run(chan, Path(script), ir_json, ir_npz, limit_memory(memory, memory_source))
         sys.stdout.flush()
         sys.stderr.flush()
         chan.send(kind="result", **msg)
@@ -216,8 +219,7 @@ def _run(chan: Channel, script: Path, ir_json: int, ir_npz: int, memory_limit: s
     except MemoryError:
         return _error(SnnccError("capturing the network of the PyNN script ran out of memory"
                                  + (f" ({memory_limit})" if memory_limit else ""), Loc(str(script)),
-                                 hint="snncc limits the memory a script may allocate with --script-memory GIB "
-                                      "(default: this computer's memory)"))
+                                 hint=pynn.MEMORY_HINT))
     except BaseException as e:  # noqa: BLE001 - the script may have changed anything in this process
         if os.environ.get("SNNCC_DEBUG"):
             traceback.print_exc()
@@ -244,8 +246,8 @@ def _write(net, ir_json: int, ir_npz: int) -> None:
 
 
 def _cli(argv: list[str]) -> None:
-    """``python -m snncc.frontends.pynn_child --ctl FD --ir-json FD --ir-npz FD --parent PID [--memory BYTES]
-    SCRIPT``
+    """``python -m snncc.frontends.pynn_child --ctl FD --ir-json FD --ir-npz FD --parent PID [--memory BYTES
+    --memory-source TEXT] SCRIPT``
     (the spawn start method; descriptors 0-2 are set by the parent)."""
     import argparse
     p = argparse.ArgumentParser(prog="snncc.frontends.pynn_child")
@@ -253,13 +255,14 @@ def _cli(argv: list[str]) -> None:
     p.add_argument("--ir-json", type=int, required=True)
     p.add_argument("--ir-npz", type=int, required=True)
     p.add_argument("--memory", type=int)
+    p.add_argument("--memory-source", default="")
     p.add_argument("--parent", type=int, required=True)
     p.add_argument("script")
     a = p.parse_args(argv)
     die_with_parent(a.parent)
     from . import pynn
     pynn._backend()   # import PyNN before the memory limit is measured, as a fork child has it
-    main(a.script, a.ctl, a.ir_json, a.ir_npz, a.memory)
+    main(a.script, a.ctl, a.ir_json, a.ir_npz, a.memory, a.memory_source)
 
 
 if __name__ == "__main__":

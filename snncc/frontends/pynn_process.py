@@ -66,32 +66,23 @@ BAD_REPLY = "the PyNN script's process sent back something that is not a snncc n
 
 @dataclass(frozen=True)
 class Limits:
-    """What a script may use: ``timeout_s`` seconds of wall time and ``memory`` bytes
-    of address space on top of what the process holds when the script starts."""
+    """What a script may use: ``timeout_s`` seconds of wall time from its first line, and
+    ``memory`` bytes of address space on top of what the process maps when it starts
+    (snncc's memory limit; ``memory_source`` says where that figure comes from)."""
 
     timeout_s: float = DEFAULT_TIMEOUT_S
     memory: int | None = None
+    memory_source: str = ""
 
     @classmethod
-    def of(cls, timeout_s: float | None = None, memory_gib: float | None = None) -> "Limits":
-        """From the CLI's ``--script-timeout`` and ``--script-memory`` (None: the defaults)."""
+    def of(cls, timeout_s: float | None = None) -> "Limits":
+        """From the CLI's ``--script-timeout`` (None: the default) and snncc's memory limit."""
+        from ..resources import memory_limit
         timeout_s = DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
         if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < float("inf")):
             raise SnnccError(f"--script-timeout {timeout_s!r}: expected a positive number of seconds")
-        if memory_gib is None:
-            memory = physical_memory()
-        elif not (isinstance(memory_gib, (int, float)) and 0 < memory_gib < 2**33):
-            raise SnnccError(f"--script-memory {memory_gib!r}: expected a positive number of GiB")
-        else:
-            memory = int(memory_gib * 2**30)
-        return cls(float(timeout_s), memory)
-
-
-def physical_memory() -> int | None:
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
+        memory, source = memory_limit()
+        return cls(float(timeout_s), memory if memory < (1 << 62) else None, source)
 
 
 def start_method() -> str:
@@ -111,7 +102,7 @@ def run(script: Path, limits: Limits) -> Network:
         raise SnnccError(f"{script}: compiling PyNN scripts needs a POSIX system (Linux or macOS)")
     method = start_method()
     with tempfile.TemporaryFile() as ir_json, tempfile.TemporaryFile() as ir_npz:
-        child = _Child(script, method, ir_json.fileno(), ir_npz.fileno(), limits.memory)
+        child = _Child(script, method, ir_json.fileno(), ir_npz.fileno(), limits)
         try:
             watch = _Watch(child, script, limits)
             watch.wait()
@@ -126,7 +117,8 @@ def run(script: Path, limits: Limits) -> Network:
 class _Child:
     """The child process, its session and the parent's ends of its pipes."""
 
-    def __init__(self, script: Path, method: str, ir_json: int, ir_npz: int, memory: int | None):
+    def __init__(self, script: Path, method: str, ir_json: int, ir_npz: int, limits: Limits):
+        memory = (limits.memory, limits.memory_source)
         self.ctl, ctl_w = os.pipe()
         self.out, out_w = os.pipe()
         self.err, err_w = os.pipe()
@@ -153,7 +145,8 @@ class _Child:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "snncc.frontends.pynn_child", "--ctl", str(ctl_w),
                      "--ir-json", str(ir_json), "--ir-npz", str(ir_npz), "--parent", str(os.getpid())]
-                    + (["--memory", str(memory)] if memory is not None else []) + ["--", str(script)],
+                    + (["--memory", str(memory[0]), "--memory-source", memory[1]] if memory[0] is not None else [])
+                    + ["--", str(script)],
                     stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
                     pass_fds=(ctl_w, ir_json, ir_npz), start_new_session=True, env=_child_env())
                 self.pid = self.proc.pid
@@ -182,7 +175,7 @@ class _Child:
             for fd in (null, out_w, err_w, self.ctl, self.out, self.err):
                 os.close(fd)
             _close_fds_but(ctl_w, ir_json, ir_npz)   # as subprocess does: the script gets none of ours
-            main(script, ctl_w, ir_json, ir_npz, memory)
+            main(script, ctl_w, ir_json, ir_npz, *memory)
         finally:
             os._exit(70)
 

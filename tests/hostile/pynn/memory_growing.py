@@ -1,7 +1,7 @@
-"""Hostile PyNN script: allocates 16 MiB blocks until memory runs out (limit 0.25 GiB).
+"""Hostile PyNN script: allocates 16 MiB blocks until memory runs out (limit 256 MiB).
 
-args: --script-memory 0.25
-expect: {script}:{line}: the PyNN script ran out of memory (snncc lets a script allocate 0.25 GiB)
+args: --memory-limit 256M
+expect: {script}:{line}: the PyNN script ran out of memory (snncc's memory limit is 256 MiB, --memory-limit 256M)
 """
 import pyNN.nest as sim
 

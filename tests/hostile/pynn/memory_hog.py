@@ -1,8 +1,8 @@
-"""Hostile PyNN script: allocates 0.5 GiB at once under a limit of 0.25 GiB.
+"""Hostile PyNN script: allocates 0.5 GiB at once under a limit of 256 MiB.
 
-args: --script-memory 0.25
-expect: {script}:{line}: the PyNN script ran out of memory (snncc lets a script allocate 0.25 GiB)
-hint: snncc limits the memory a script may allocate with --script-memory GIB (default: this computer's memory)
+args: --memory-limit 256M
+expect: {script}:{line}: the PyNN script ran out of memory (snncc's memory limit is 256 MiB, --memory-limit 256M)
+hint: a script may allocate as much as snncc's memory limit; if this computer really has the memory, raise it with --memory-limit SIZE or SNNCC_MEMORY_LIMIT=SIZE
 """
 import pyNN.nest as sim
 
