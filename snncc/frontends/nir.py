@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .. import resources
+from .. import detmath, resources
 from ..errors import Loc, MissingDependency, SnnccError
 from ..fmt import count, num
 from ..ir import MODEL_PARAMS, STDP, Network, Population, Probe, Projection, SpikeSource
@@ -632,7 +632,7 @@ class _Importer:
 
         def decay(tau):
             tau = np.asarray(tau, dtype=np.float64)
-            a = 1.0 - dt_s / tau if euler else np.exp(-dt_s / tau)
+            a = 1.0 - dt_s / tau if euler else detmath.exp(-dt_s / tau)
             if (a < 0).any() or not np.all(np.isfinite(a)):
                 j = int(np.flatnonzero((a < 0) | ~np.isfinite(a))[0])
                 raise SnnccError(f"NIR node '{k}' ({kind}): tau = {tau[j]:g} s is shorter than dt = "
@@ -642,7 +642,7 @@ class _Importer:
 
         def tau_ir(a):
             with np.errstate(divide="ignore"):
-                return np.where(a > 0, -dt / np.log(np.where(a > 0, a, 0.5)), 1e-12)
+                return np.where(a > 0, -dt / detmath.log(np.where(a > 0, a, 0.5)), 1e-12)
 
         def jump(r, tau, a):
             if conv in ("snntorch", "norse"):

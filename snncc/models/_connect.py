@@ -1,7 +1,7 @@
 """Vectorised random connectivity (int32 indices)."""
 from __future__ import annotations
 
-import math
+import decimal
 
 import numpy as np
 
@@ -53,13 +53,21 @@ def poisson_channels(rate_hz: float, dt: float, tail: float = 1e-9) -> int:
     """Binary channels needed so a Poisson count per step exceeds ``2**bits - 1`` with
     probability below ``tail``."""
     lam = rate_hz * dt / 1000.0
-    bits = 1
+    if lam <= 0:
+        return 1
+    # P(count > top) = 1 - sum_{i <= top} e^-lam lam^i / i!, in decimal arithmetic (60 digits) so
+    # that the bit count is the same on every machine (libm's exp/lgamma differ in the last bit)
+    ctx = decimal.Context(prec=60)
+    lam_d = decimal.Decimal(lam)
+    term = ctx.exp(-lam_d)               # i = 0
+    cdf, i, bits = term, 0, 1
     while True:
         top = (1 << bits) - 1
-        # P(count > top) = 1 - sum_{i <= top} e^-lam lam^i / i!, summed in logs for large lam
-        cdf = sum(math.exp(-lam + i * math.log(lam) - math.lgamma(i + 1)) for i in range(top + 1)) \
-            if lam > 0 else 1.0
-        if 1.0 - cdf <= tail:
+        while i < top:
+            i += 1
+            term = ctx.divide(ctx.multiply(term, lam_d), i)
+            cdf = ctx.add(cdf, term)
+        if 1 - cdf <= decimal.Decimal(tail):
             return bits
         bits += 1
 
@@ -95,5 +103,5 @@ def channel_projection_arrays(n: int, bits: int, weight: float) -> tuple[np.ndar
     """(pre, post, weight) wiring :func:`poisson_spikes` channels onto ``n`` neurons."""
     pre = np.arange(n * bits, dtype=np.int32)
     post = (pre // bits).astype(np.int32)
-    w = weight * np.exp2(pre % bits)
+    w = weight * np.ldexp(1.0, pre % bits)
     return pre, post, w

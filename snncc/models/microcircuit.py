@@ -24,6 +24,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .. import detmath
 from ..errors import SnnccError
 from ..ir import Network, Population, Projection, SpikeSource
 from ._connect import channel_projection_arrays, fixed_total, poisson_channels, poisson_spikes
@@ -64,7 +65,7 @@ def synapse_counts(n: np.ndarray) -> np.ndarray:
     c = np.asarray(PD14.conn_probs)
     prod = np.outer(n, n).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.log1p(-c) / np.log1p(-1.0 / prod)
+        k = detmath.log1p(-c) / detmath.log1p(-1.0 / prod)
     return np.where(c > 0, np.rint(k), 0).astype(np.int64)
 
 

@@ -10,7 +10,8 @@ jump at the start of the step (docs/numerics.md)::
 
 IF_curr_delta adds weights (mV) straight to v; IF has no leak (decay_v = 1,
 bias = i_offset*dt/cm). Refractory periods and delays round to whole steps; the
-report gives the largest rounding error of each.
+report gives the largest rounding error of each. exp is :mod:`snncc.detmath`'s, so the
+coefficients are the same doubles on every machine (numpy's SIMD exp is not).
 """
 from __future__ import annotations
 
@@ -21,14 +22,15 @@ import numpy as np
 
 from ..ir import Network, StepPopulation, StepProjection, StepSource
 from ..errors import SnnccError
+from .. import detmath
 from .base import Pass, Report
 
 
 def _gain(dt, tau_m, tau_s, cm):
     same = np.isclose(tau_m, tau_s, rtol=1e-12, atol=0.0)
     safe = np.where(same, tau_s * 2.0, tau_s)  # avoids 0/0 in the branch np.where discards
-    g = tau_m * safe / (cm * (tau_m - safe)) * (np.exp(-dt / tau_m) - np.exp(-dt / safe))
-    return np.where(same, dt / cm * np.exp(-dt / tau_m), g)
+    g = tau_m * safe / (cm * (tau_m - safe)) * (detmath.exp(-dt / tau_m) - detmath.exp(-dt / safe))
+    return np.where(same, dt / cm * detmath.exp(-dt / tau_m), g)
 
 
 def step_coefficients(model: str, p: dict, dt: float) -> tuple[str, dict[str, np.ndarray]]:
@@ -39,13 +41,13 @@ def step_coefficients(model: str, p: dict, dt: float) -> tuple[str, dict[str, np
         decay_v = ones
         bias = p["i_offset"] * dt / p["cm"]
     else:
-        decay_v = np.exp(-dt / p["tau_m"])
+        decay_v = detmath.exp(-dt / p["tau_m"])
         bias = (p["v_rest"] + p["i_offset"] * p["tau_m"] / p["cm"]) * (1.0 - decay_v)
     if model == "lif":
         syn = "exp"
         gain_e = _gain(dt, p["tau_m"], p["tau_syn_E"], p["cm"])
         gain_i = _gain(dt, p["tau_m"], p["tau_syn_I"], p["cm"])
-        decay_e, decay_i = np.exp(-dt / p["tau_syn_E"]), np.exp(-dt / p["tau_syn_I"])
+        decay_e, decay_i = detmath.exp(-dt / p["tau_syn_E"]), detmath.exp(-dt / p["tau_syn_I"])
     else:
         syn = "delta"
         gain_e = gain_i = decay_e = decay_i = zeros

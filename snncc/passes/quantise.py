@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import detmath
 from ..errors import SnnccError
 from ..ir import FixedProjection, Network, StepProjection
 from .base import Pass, Report
@@ -42,7 +43,7 @@ def int_range(bits: int, signed: bool) -> tuple[int, int]:
 
 
 def _pow2_ceil(x: np.ndarray) -> np.ndarray:
-    return np.exp2(np.ceil(np.log2(x)))
+    return np.ldexp(1.0, np.ceil(detmath.log2(x)).astype(np.int64))
 
 
 def _grouped_quantile(keys: np.ndarray, values: np.ndarray, n_keys: int, q: float | None) -> np.ndarray:
@@ -97,7 +98,7 @@ def quantise_weights(weight: np.ndarray, post_idx: np.ndarray, w_unit: np.ndarra
         ratio = mag / unit
         top = (float(ratio.max() if clip_percentile is None else
                      np.percentile(ratio, clip_percentile, method="lower")) / qmax if w.size else 0.0)
-        e = int(np.ceil(np.log2(top))) if top > 0 else exponent_range[0]
+        e = int(np.ceil(detmath.log2(top))) if top > 0 else exponent_range[0]
         exponent = int(np.clip(e, exponent_range[0], exponent_range[1]))
     scale = unit * (2.0 ** exponent)
     x = (w if signed else mag) / scale

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snncc import detmath
 from snncc.errors import SnnccError
 from snncc.fmt import num
 from snncc.ir import FixedPopulation, Network
@@ -28,14 +29,14 @@ V_TARGET = 1 << 13
 def _shift_for(decay: np.ndarray) -> np.ndarray:
     """k with 1 - 2**-k closest to ``decay`` (in log space), 1..15."""
     gone = np.clip(1.0 - np.asarray(decay, dtype=np.float64), 2.0 ** -L.MAX_SHIFT, 1.0)
-    return np.clip(np.rint(-np.log2(gone)), 1, L.MAX_SHIFT).astype(np.int64)
+    return np.clip(np.rint(-detmath.log2(gone)), 1, L.MAX_SHIFT).astype(np.int64)
 
 
 def _check_decay(pop, key: str, decay: np.ndarray, k: np.ndarray, hint: str) -> None:
     """Refuse a decay whose 1 - decay the shift 2**-k misses by more than L.DECAY_FACTOR."""
     with np.errstate(all="ignore"):
-        ratio = np.abs(np.log2((1.0 - decay) / 2.0 ** -k.astype(np.float64)))
-    bad = ~(ratio <= np.log2(L.DECAY_FACTOR))
+        ratio = np.abs(detmath.log2((1.0 - decay) / 2.0 ** -k.astype(np.float64)))
+    bad = ~(ratio <= detmath.log2(L.DECAY_FACTOR))
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         raise SnnccError(f"population '{pop.name}': {key} of neuron {j} is {num(decay[j], 8)} per step; the fpga "
@@ -70,7 +71,7 @@ def lower_population(pop, w_unit) -> FixedPopulation:
         step_mv = gain * w_unit                      # mV per integer weight step at k_w = 0
         span = np.max(np.abs([c["v_thresh"] - origin, c["v_reset"] - origin, c["v_init"] - origin]), axis=0)
         span = np.maximum(span, 1e-12)
-        kw_each = np.floor(np.log2(V_TARGET * step_mv / span))
+        kw_each = np.floor(detmath.log2(V_TARGET * step_mv / span))
         kw_min = float(np.min(kw_each)) if pop.size else 0.0
         k_w = int(np.clip(kw_min if np.isfinite(kw_min) else 0.0, 0, L.MAX_WEIGHT_SHIFT))
         v_unit = step_mv / 2.0 ** k_w

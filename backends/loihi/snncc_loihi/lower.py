@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snncc import detmath
 from snncc.errors import SnnccError
 from snncc.fmt import count, num
 from snncc.ir import FixedPopulation, FixedProjection, Network
@@ -56,8 +57,8 @@ def _synapse_decay(p, choice: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     elif choice == "I":
         d = d_i
     else:   # the decay of the mean time constant
-        tau = 0.5 * (-1.0 / np.log(d_e) - 1.0 / np.log(d_i))
-        d = np.exp(-1.0 / tau)
+        tau = 0.5 * (-1.0 / detmath.log(d_e) - 1.0 / detmath.log(d_i))
+        d = detmath.exp(-1.0 / tau)
     # Keep each receptor's total charge per input spike: gain_X / (1 - d_X) == c_X / (1 - d).
     g_e = np.asarray(c["gain_E"]) * (1.0 - d) / (1.0 - d_e)
     g_i = np.asarray(c["gain_I"]) * (1.0 - d) / (1.0 - d_i)

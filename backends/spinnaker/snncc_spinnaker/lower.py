@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from snncc import resources
+from snncc import detmath, resources
 from snncc.errors import Loc, SnnccError
 from snncc.fmt import count, num
 from snncc.ir import FixedPopulation, FixedProjection, Network
@@ -233,7 +233,7 @@ def lower_cells(name: str, size: int, cell: dict, dt: float, loc: Loc | None = N
     pop = _Where(name, loc)
     with np.errstate(all="ignore"):   # non-finite values are refused by the checks
         r_mem = p["tau_m"] / p["cm"]
-        exp_tc = np.exp(-dt / p["tau_m"])
+        exp_tc = detmath.exp(-dt / p["tau_m"])
         refract = np.ceil(np.round(p["tau_refrac"] / dt, 9))
     v_init = expand(cell["v_init"], size)
     held = {"v_thresh": p["v_thresh"], "v_reset": p["v_reset"], "v_rest": p["v_rest"], "v_init": v_init,
@@ -267,7 +267,7 @@ def lower_cells(name: str, size: int, cell: dict, dt: float, loc: Loc | None = N
             continue
         tau = p[f"tau_syn_{rec}"]
         with np.errstate(all="ignore"):   # tau far below dt: decay 0 (an exact u0.32)
-            decay = np.exp(-dt / tau)
+            decay = detmath.exp(-dt / tau)
         params[f"decay_{rec}"] = u032(decay)
         params[f"init_{rec}"] = u032(tau / dt * (1.0 - decay))  # charge of one step
     params["delta"] = np.full(size, int(delta), np.int64)

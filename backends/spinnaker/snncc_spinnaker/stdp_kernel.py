@@ -26,6 +26,7 @@ import math
 import numba
 import numpy as np
 
+from snncc import detmath
 from snncc.errors import SnnccError
 from snncc.refsim.plasticity import PlasticityHook
 
@@ -40,7 +41,9 @@ def exp_lut(dt: float, tau: float) -> np.ndarray:
     lam = dt / float(tau)
     size, extra = divmod(math.log(STDP_ONE) / lam, 2)
     size = (int(size) + (extra > 0)) * 2
-    return np.floor(np.exp(np.arange(size) * -lam) * STDP_ONE).astype(np.int64)
+    # sPyNNaker uses numpy.exp here (CPU-dependent in the last bit); snncc.detmath gives every
+    # machine the same table (equal to numpy's wherever floor(. * 2048) is not within an ulp)
+    return np.floor(detmath.exp(np.arange(size) * -lam) * STDP_ONE).astype(np.int64)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
