@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only NAME]``: run the benchmarks, write results and docs/benchmarks.md.
+"""``python -m bench [--quick] [--only NAME] [--headline]``: run the benchmarks, write results and docs/benchmarks.md.
 
 Every module ``bench/bench_<name>.py`` is a benchmark. It defines ``run(quick: bool) -> dict``,
 which prints its own table while it runs and returns machine-readable results::
@@ -99,6 +99,23 @@ def _load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def headline_lines(head: dict) -> list[str]:
+    """One line per workload of bench_headline: each peer's time over snncc's, simulation alone,
+    whole process (rerun) and whole process (first run), so no ratio is read without its kind."""
+    def x(v):
+        return "-" if v is None else f"{v:.2g}x" if v < 10 else f"{v:.0f}x"
+    out, per = [], {}
+    for r in head["rows"]:
+        if not r["tool"].startswith("snncc") and r.get("process_ratio") is not None:
+            per.setdefault(r["workload"], []).append(
+                f"{r['tool']} {x(r.get('sim_ratio'))} / {x(r.get('process_ratio'))} / {x(r.get('first_ratio'))}")
+    for w, parts in per.items():
+        out.append(f"- {w}, other tool's time / snncc's (simulation alone / whole process, rerun / whole "
+                   f"process, first run; above 1: snncc faster): {'; '.join(parts)}. "
+                   "`python -m bench --headline`")
+    return out
+
+
 def glance() -> list[str]:
     """Headline figures, each from its result file and naming the command behind it; a
     result that is missing or lacks a figure just leaves its line out."""
@@ -131,14 +148,17 @@ def glance() -> list[str]:
             bound = all(r["cores"] == r["bound"] for r in part["rows"] if r.get("method") == "snncc greedy")
             out.append(f"- Partition: cores {'at' if bound else 'above'} the lower bound; traffic vs METIS "
                        f"{ratios} (below 1: fewer packets). `python -m bench --only partition`")
+        head = _load("headline")
+        if head and head.get("rows"):
+            out += headline_lines(head)
         sim = _load("simulation")
         if sim and sim.get("rows"):
             per: dict[str, list[str]] = {}
             for r in sim["rows"]:
-                if r.get("ratio") and r.get("tool", "").startswith(("Brian2", "Lava")) and r.get("run_s"):
+                if r.get("ratio") and r.get("tool", "").startswith("Lava") and r.get("run_s"):
                     per.setdefault(r["workload"], []).append(f"{r['tool']} {r['ratio']:.3g}x")
             if per:
-                out.append("- Simulation, other tool's time / snncc float kernel's: " + "; ".join(
+                out.append("- Simulation alone, Lava's time / snncc float kernel's: " + "; ".join(
                     f"{w}: {', '.join(v)}" for w, v in per.items()) + ". `python -m bench --only simulation`")
         fid = _load("fidelity")
         if fid:
@@ -182,10 +202,15 @@ def write_doc() -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller runs, for a smoke test")
+    ap.add_argument("--headline", action="store_true",
+                    help="re-run the headline comparison (bench_headline: snncc vs Brian2 cpp_standalone "
+                         "and NEST, simulation alone and whole process) in a few minutes")
     ap.add_argument("--only", action="append", metavar="NAME",
                     help=f"run only this benchmark (of: {', '.join(discover())}); repeatable")
     args = ap.parse_args(argv)
     names = discover()
+    if args.headline:
+        args.only = (args.only or []) + ["headline"]
     for n in args.only or []:
         if n not in names:
             print(f"bench: no benchmark '{n}' (have: {', '.join(names)})", file=sys.stderr)

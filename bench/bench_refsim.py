@@ -96,7 +96,8 @@ def brian2_worker(net_path: str, target: str, repeat: int, build_dir: str | None
     import brian2 as b2
 
     from snncc.ir import load
-    from snncc.refsim import to_brian2
+
+    from .peer_brian2 import build as build_brian2
 
     net = load(net_path)
     duration = net.steps * net.dt * b2.ms
@@ -107,7 +108,8 @@ def brian2_worker(net_path: str, target: str, repeat: int, build_dir: str | None
         # Brian2 runs `make -j` (unbounded: ~40 compilers on a 2-core machine); one per core
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{len(os.sched_getaffinity(0))}"]
         t0 = time.perf_counter()
-        bnet, _, spikes, _ = to_brian2.build(net, target="cython")   # codegen target is ignored here
+        objs, spikes = build_brian2(net, b2)
+        bnet = b2.Network(*objs)
         bnet.run(duration)
         b2.device.build(directory=build_dir, compile=True, run=False)
         build_s = time.perf_counter() - t0
@@ -119,7 +121,9 @@ def brian2_worker(net_path: str, target: str, repeat: int, build_dir: str | None
         return {"run_s": float(b2.device._last_run_time), "binary_wall_s": min(times), "build_s": build_s,
                 "spikes": int(sum(m.num_spikes for m in spikes.values()))}
     t0 = time.perf_counter()
-    bnet, _, spikes, _ = to_brian2.build(net, target=target)
+    b2.prefs.codegen.target = target
+    objs, spikes = build_brian2(net, b2)
+    bnet = b2.Network(*objs)
     bnet.store("start")
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
