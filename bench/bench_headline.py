@@ -160,7 +160,7 @@ def measure(case: Case, quick: bool, work: Path) -> tuple[list[dict], list[str]]
     nest_timeout = timeout
     for threads in (1, 2):
         nest = [py, "-m", "bench.peer_nest", str(net_path), "--threads", str(threads)]
-        runs = [process(nest, nest_timeout) for _ in range(n_proc)]
+        runs = [process(nest, nest_timeout) for _ in range(n_proc if threads == 1 else 1)]
         # 2 threads on a loaded 2-core machine can take many times longer: bounded by 1 thread's time
         nest_timeout = max(120.0, 4 * max((r.get("process_s") or 0.0) for r in runs))
         row(f"NEST 3.10, {threads} thread{'s' if threads > 1 else ''}", "IR file -> spikes", None, runs,

@@ -73,6 +73,14 @@ def build(net, nest):
     return first["recorder"]
 
 
+def quiet(nest) -> None:
+    """Errors only (NEST 3.10's spelling; older ones have set_verbosity)."""
+    try:
+        nest.verbosity = nest.VerbosityLevel.ERROR
+    except AttributeError:
+        nest.set_verbosity("M_ERROR")
+
+
 def _num(v):
     try:
         return float(np.sum(v))
@@ -89,7 +97,7 @@ def main(argv=None) -> int:
     import nest
 
     from snncc.ir import load
-    nest.set_verbosity("M_ERROR")
+    quiet(nest)
     t_import = time.perf_counter()
     net = load(args.net)
     nest.ResetKernel()
