@@ -179,7 +179,8 @@ def write_doc() -> Path:
              "the simulation itself unless a column says otherwise; ratios are *other tool / snncc*, so a",
              "ratio above 1 means snncc is faster.\n"]
     parts += glance()
-    for path in sorted(RESULTS.glob("*.json")):
+    # the headline comparison first, then the rest by name
+    for path in sorted(RESULTS.glob("*.json"), key=lambda p: (p.stem != "headline", p.stem)):
         res = json.loads(path.read_text())
         m = res.get("machine", {})
         parts.append(f"## {res.get('title', path.stem)}\n")

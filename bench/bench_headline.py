@@ -214,6 +214,13 @@ def run(quick: bool) -> dict:
         "Spike counts: Brian2 runs snncc's timing (delay d steps as (d - 1)*dt, refractory + dt, see "
         "snncc/refsim/to_brian2.py) and matches the float kernel up to rounding; NEST runs the nominal delays "
         "(its minimum is one step; a spike of step t is stamped (t+1)*dt) and agrees statistically.",
+        "Until 2026-12 this page said snncc simulated CUBA 4k 8.6x faster than Brian2 cpp_standalone. That "
+        "Brian2 network came from snncc/refsim/to_brian2.py, which keeps every parameter per neuron, so "
+        "Brian2's exact integrator evaluated exp(-dt/tau) for each neuron at each step: the same network "
+        "runs in 0.92 s that way and in 0.06 s with the population's constants in the namespace, as "
+        "Brian2's CUBA example has them (`python -m bench.peer_brian2 NET --arrays params` shows it; "
+        "per-synapse weights and delays cost nothing measurable). It also set snncc's stepping alone "
+        "against the binary's run time, which includes Brian2's spike-queue set-up.",
         "Brian2 is told to run `make` with one job per core (its default `make -j` starts every compiler at "
         "once); OpenMP is off (Brian2's default). NEST with 2 threads on a shared 2-core machine waits at "
         "every step's barrier for a thread the OS has descheduled: compare its rows only at load < 1.",

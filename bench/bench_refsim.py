@@ -4,7 +4,9 @@ CUBA (4000 IF_curr_exp neurons, 320k synapses, 1 s at dt = 0.1 ms = 10,000 steps
 every tool from the same connectivity and initial state. Each tool's time is the best of a
 few warm runs of the simulation alone (network construction, code generation and
 compilation are reported separately). Brian2 runs in a subprocess per code-generation
-target so their device settings cannot leak into each other.
+target so their device settings cannot leak into each other, with the network written as
+its own examples write it (bench/peer_brian2.py). bench_headline puts simulation alone and
+the whole process side by side, with NEST.
 """
 from __future__ import annotations
 
