@@ -190,7 +190,8 @@ def write_doc() -> Path:
         parts.append(f"Measured {res.get('date', '?')} on {m.get('cpu', '?')} ({m.get('cores', '?')} cores"
                      f" available, load {m.get('load_1min', '?')}), Python {m.get('python', '?')}; {vers}."
                      + (" Quick mode (smaller runs)." if res.get("quick") else "")
-                     + f" Reproduce: `python -m bench --only {path.stem}`.\n")
+                     + " Reproduce: `python -m bench "
+                     + ("--headline" if path.stem == "headline" else f"--only {path.stem}") + "`.\n")
         parts += render(res)
         for note in res.get("notes", []):
             parts.append(f"- {note}")
