@@ -170,13 +170,13 @@ def measure(case: Case, quick: bool, work: Path) -> tuple[list[dict], list[str]]
         cli = [py, "-m", "snncc.cli", "run", "examples/cuba.yaml", "-o", str(work / "cuba.npz")]
         first = process(cli + ["--json"], timeout, env={"NUMBA_CACHE_DIR": str(work / "numba-cold-cli")})
         runs = [process(cli + ["--json"], timeout) for _ in range(n_proc)]
-        row("snncc run (CLI)", "model file -> raster file", first, runs,
+        row("snncc run (CLI)", "model file -> result (end to end)", first, runs,
             note="`snncc run examples/cuba.yaml -o raster.npz`: parse, discretise, simulate, write")
         ex_dir = work / "brian2-example"
         ex = [py, "-m", "bench.brian2_cuba_example", "--dir", str(ex_dir)]
         first = process(ex, timeout)
         runs = [process(ex, timeout) for _ in range(n_proc)]
-        row("Brian2 CUBA example", "model file -> spikes", first, runs,
+        row("Brian2 CUBA example", "model file -> result (end to end)", first, runs,
             note="Brian2's examples/CUBA.py with set_device('cpp_standalone'); its own random network")
         shutil.rmtree(ex_dir, ignore_errors=True)
 
