@@ -109,9 +109,12 @@ def headline_lines(head: dict) -> list[str]:
         if not r["tool"].startswith("snncc") and r.get("process_ratio") is not None:
             per.setdefault(r["workload"], []).append(
                 f"{r['tool']} {x(r.get('sim_ratio'))} / {x(r.get('process_ratio'))} / {x(r.get('first_ratio'))}")
+    loads = [r["load"] for r in head["rows"] if isinstance(r.get("load"), (int, float))]
+    at = (f", measured {head.get('date', '?')} at 1-minute load {min(loads):g}-{max(loads):g} on "
+          f"{head.get('machine', {}).get('cores', '?')} cores") if loads else ""
     for w, parts in per.items():
         out.append(f"- {w}, other tool's time / snncc's (simulation alone / whole process, rerun / whole "
-                   f"process, first run; above 1: snncc faster): {'; '.join(parts)}. "
+                   f"process, first run; above 1: snncc faster{at}): {'; '.join(parts)}. "
                    "`python -m bench --headline`")
     return out
 
