@@ -106,6 +106,7 @@ def host_decoder():
     from snncc_fpga.client import Board, LinkStats
     b = Board.__new__(Board)      # the decoder alone: no serial port
     b.ser, b.timeout, b.stats, b._buf = _NoPort(), 0.0, LinkStats(), bytearray()
+    b.max_frame = 4 * _protocol().MAX_PAYLOAD + 64
     return b
 
 
@@ -167,6 +168,7 @@ def rtl_campaign(n: int, seed: int, workdir, log=None, plant_every: int = 0) -> 
     try:
         with Board(b.pty, timeout=0.5, retries=8) as board:
             img_words = np.arange(16, dtype="<u2") * 0x0101
+            board.clear()
             board.write(P.REGION["PARAM"], 0, img_words.tobytes())
             st = board.status()
             commit_crc = _commit_param_only(board)
@@ -217,11 +219,14 @@ def rtl_campaign(n: int, seed: int, workdir, log=None, plant_every: int = 0) -> 
 
 
 def _commit_param_only(board) -> int:
-    """Commit an image of just the PARAM region as written, with no neurons; its CRC-32."""
+    """Commit an image of just the PARAM region as written (every other memory cleared), with
+    no neurons; its CRC-32."""
+    from snncc_fpga import limits as L
+    from snncc_fpga.image import Image
     from snncc_fpga.upload import read_region
     P = _protocol()
     words = read_region(board, P.REGION["PARAM"], 64)
-    crc = P.crc32(words.astype("<u2").tobytes())
+    crc = Image(L.DEFAULT, {(P.REGION["PARAM"], 0): words}, 0, 0, 0, {}).crc
     board.commit(crc, 0, 0, 0)
     return crc
 

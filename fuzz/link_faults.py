@@ -39,8 +39,8 @@ def synfire_image():
 def readback_differences(board, img) -> int:
     """Halfwords of the board's memories that differ from the image."""
     from snncc_fpga.upload import read_region
-    return sum(int(np.count_nonzero(read_region(board, region, words.size) != words))
-               for region, words in img.regions())
+    return sum(int(np.count_nonzero(read_region(board, region, words.size, core) != words))
+               for region, core, words in img.regions())
 
 
 def random_faults(rng: np.random.Generator) -> dict:
@@ -214,9 +214,14 @@ def reset_mid_run(net, img, max_delay: int, workdir: Path, at_step: int, steps: 
 def other_image(img):
     """The image with every threshold raised by one: a different configuration of the same shape."""
     import dataclasses
-    param = img.param.copy()
-    param[0::8] += 1
-    return dataclasses.replace(img, param=param)
+
+    from snncc_fpga import protocol as P
+    parts = dict(img.parts)
+    key = (P.REGION["PARAM"], 0)
+    param = parts[key].copy()
+    param[0::P.PARAM_WORDS] += 1
+    parts[key] = param
+    return dataclasses.replace(img, parts=parts)
 
 
 def campaign(trials: int, seed: int, workdir: Path, log=None) -> dict:

@@ -19,6 +19,7 @@ def lower(net: Network, target_name: str, options: dict[str, Any] | None = None,
     target = targets.get(target_name)
     options = dict(options or {})
     target.check_options(options)
+    target = target.configured(options)
     return Pipeline(target.pipeline(options), on_pass=on_pass).run(net, target)
 
 
@@ -42,6 +43,7 @@ def compile_model(model: str | Path, target_name: str, outdir: str | Path,
         target = targets.get(target_name)
         options = dict(options or {})
         target.check_options(options)
+        target = target.configured(options)
         net = load_model(model, **(frontend_options or {}))
         base = Path(os.path.realpath(model)).parent
 

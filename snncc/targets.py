@@ -101,6 +101,11 @@ class Target(ABC):
     def upload(self, build: "Build", options: dict[str, Any]) -> dict[str, Any]:
         raise SnnccError(f"the {self.name} target has nothing to upload")
 
+    def configured(self, options: dict[str, Any]) -> "Target":
+        """This target as ``options`` configure it (a board, a chip variant, with its own
+        ``limits``); the compiler runs the pipeline and ``emit`` on what this returns."""
+        return self
+
     def check_options(self, options: dict[str, Any]) -> None:
         for key in options:
             if key not in self.options:

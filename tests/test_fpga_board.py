@@ -142,7 +142,7 @@ def test_random_networks_bit_exact(board, net):
 def test_corrupt_frame_is_rejected_and_changes_nothing(board):
     board.write(P.REGION["PARAM"], 60, struct.pack("<4H", 1, 2, 3, 4))
     errors0 = board.status().rx_errors
-    bad = bytearray(P.frame(0x42, P.CMD["WRITE"], struct.pack("<BH4H", P.REGION["PARAM"], 60, 9, 9, 9, 9)))
+    bad = bytearray(P.frame(0x42, P.CMD["WRITE"], struct.pack("<BBH4H", P.REGION["PARAM"], 0, 60, 9, 9, 9, 9)))
     bad[-1] ^= 0x55                           # damage the CRC
     board.ser.write(bytes(bad))
     got = board._read_frame(__import__("time").monotonic() + 2.0)
@@ -156,7 +156,7 @@ def test_wrong_commit_crc_keeps_the_core_stopped(board):
     img = encode(net)
     upload(board, img, max_delay=2, force=True)
     assert board.status().committed
-    board.write(P.REGION["SYN"], 0, struct.pack("<H", int(img.syn[0]) ^ 1))   # an edit clears it
+    board.write(P.REGION["SYN"], 0, struct.pack("<H", int(img.region("SYN")[0]) ^ 1))   # an edit clears it
     assert not board.status().committed
     with pytest.raises(BoardError, match="rejected STEP: NOT_COMMITTED"):
         board.step([], reset=True)
@@ -165,7 +165,7 @@ def test_wrong_commit_crc_keeps_the_core_stopped(board):
     st = board.status()
     assert not st.committed and st.image_crc == 0
     with pytest.raises(BoardError, match="rejected COMMIT: BAD_SIZE"):
-        board.commit(img.crc, 4096, img.n_rows, img.n_syn)
+        board.commit(img.crc, 1 << 15, img.n_rows, img.n_syn)
 
 
 def test_repeated_step_is_answered_not_executed(board):
@@ -183,14 +183,16 @@ def test_repeated_step_is_answered_not_executed(board):
 
 
 def test_capabilities_and_readback(board):
+    from snncc_fpga.limits import DEFAULT
     caps = board.caps()
-    assert (caps.version, caps.neurons, caps.rows, caps.synapses, caps.max_delay, caps.weight_bits) == \
-        (P.VERSION, 256, 512, 8192, 32, 8)
+    assert (caps.version, caps.cores, caps.neurons, caps.rows_per_core, caps.synapses, caps.max_delay,
+            caps.weight_bits, caps.stdp) == (P.VERSION, DEFAULT.cores, DEFAULT.neurons, DEFAULT.rows_per_core,
+                                             DEFAULT.synapses, DEFAULT.max_delay, 8, DEFAULT.stdp)
     net = lower(load_model(ROOT / "examples" / "tiny.yaml"), "fpga").network
     img = encode(net)
     upload(board, img, max_delay=2, force=True)
-    for region, words in img.regions():
-        assert np.array_equal(read_region(board, region, words.size), words)
+    for region, core, words in img.regions():
+        assert np.array_equal(read_region(board, region, words.size, core), words)
 
 
 def test_interrupted_upload_resumes_and_a_lost_board_gets_everything(board, tmp_path, monkeypatch):

@@ -42,8 +42,16 @@ def chain(n, delay=1.0, w=1.0):
 def test_too_many_neurons():
     with pytest.raises(SnnccError) as e:
         lower(chain(300), "fpga")
-    assert e.value.message == ("network 'big' has 300 neurons; the fpga core holds 256 "
-                            "(largest population 'p': 300)")
+    assert e.value.message == ("network 'big' has 300 neurons; the fpga core on icebreaker holds 256 "
+                               "(largest population 'p': 300)")
+    assert e.value.hint == "use a larger board: --board ulx3s-45f (1024 neurons)"
+
+
+def test_a_larger_board_takes_it():
+    net = lower(chain(300), "fpga", {"board": "ulx3s-45f"}).network
+    part = net.attrs["partition"]
+    assert part["cores"] == part["lower_bound"] == 2
+    assert net.attrs["fpga"]["board"] == "ulx3s-45f" and net.attrs["fpga"]["cores"] == 2
 
 
 def test_delay_beyond_the_ring_without_relays():
@@ -143,11 +151,13 @@ class FakeBoard:
 
 
 def caps(version=P.VERSION, neurons=256):
-    return struct.pack("<HHHIBBBHH", version, neurons, 512, 8192, 32, 8, 8, P.MAX_PAYLOAD, 12)
+    from snncc_fpga.limits import DEFAULT as D
+    return struct.pack(P.out_format(P.CAPS), version, D.cores, neurons, D.rows_per_core, D.synapses_per_core,
+                       D.max_delay, 8, P.PARAM_SETS, P.MAX_PAYLOAD, 12, D.sources, D.axons, D.stdp)
 
 
 @pytest.mark.parametrize("answer,message", [
-    (caps(version=9), "board on {port} speaks protocol version 9; this snncc speaks 1"),
+    (caps(version=9), f"board on {{port}} speaks protocol version 9; this snncc speaks {P.VERSION}"),
     (caps(neurons=8), "board on {port} has 8 neurons; this build needs 12"),
 ])
 def test_board_with_other_capabilities(tiny_build, capsys, answer, message):
@@ -203,9 +213,10 @@ def test_users_day_upload_then_verify_remembers_the_port(tiny_build, capsys):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--board", "icebreaker"], "snncc: error: --board is only used with --bitstream"),
+    (["--board", "ulx3s"], "snncc: error: unknown board 'ulx3s' (known: icebreaker, ulx3s-12f, ulx3s-45f, "
+                           "ulx3s-85f)"),
     (["--bitstream", "--board", "ulx3s"],
-     "snncc: error: unknown board 'ulx3s' for --bitstream (known: icebreaker)"),
+     "snncc: error: unknown board 'ulx3s' (known: icebreaker, ulx3s-12f, ulx3s-45f, ulx3s-85f)"),
 ])
 def test_bitstream_option_errors(tmp_path, capsys, args, message):
     out = tmp_path / "b"

@@ -48,8 +48,8 @@ def test_faulty_link_never_corrupts_the_configuration(noisy_board):
     assert st.committed and st.image_crc == img.crc
     # the link really was faulty, and the core saw (and dropped) damaged frames
     assert res["retries"] > 0 and board.stats.naks + st.rx_errors > 0
-    for region, words in img.regions():
-        assert np.array_equal(read_region(board, region, words.size), words)
+    for region, core, words in img.regions():
+        assert np.array_equal(read_region(board, region, words.size, core), words)
     actual = run(board, img, net, 300)          # retried STEPs are answered, not re-executed
     expected = simulate(net, steps=300, kernel=FpgaKernel(net))
     for name in expected.sizes:

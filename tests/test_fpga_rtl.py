@@ -44,10 +44,10 @@ def test_icarus_testbench(tmp_path, seed):
 def test_icarus_testbench_catches_a_broken_core(tmp_path):
     broken = tmp_path / "rtl"
     shutil.copytree(HDL, broken, ignore=shutil.ignore_patterns("build", "obj_dir"))
-    ctrl = broken / "snn_ctrl.v"
-    src = ctrl.read_text()
-    assert "rng_wd <= rng_q + w16;" in src
-    ctrl.write_text(src.replace("rng_wd <= rng_q + w16;", "rng_wd <= rng_q - w16;"))  # inverted weights
+    dlv = broken / "snn_deliver.v"
+    src = dlv.read_text()
+    assert "o_rng_wd <= i_rng_q + w16;" in src
+    dlv.write_text(src.replace("o_rng_wd <= i_rng_q + w16;", "o_rng_wd <= i_rng_q - w16;"))  # inverted weights
     res = run_tb(tmp_path, 1, broken)
     assert res.returncode != 0
     assert "FAIL: ACK has the wrong length" in res.stdout      # no spike: a 4-byte answer

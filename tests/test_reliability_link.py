@@ -145,8 +145,8 @@ def test_a_board_that_keeps_differing_gives_up_after_bounded_resends(synfire, tm
     try:
         with Board(str(port), timeout=0.3) as board:
             real_read = board.read
-            board.read = lambda r, o, n: (np.frombuffer(real_read(r, o, n), "<u2") ^ 1
-                                          ).astype("<u2").tobytes()
+            board.read = lambda r, o, n, c=0: (np.frombuffer(real_read(r, o, n, c), "<u2") ^ 1
+                                               ).astype("<u2").tobytes()
             logs: list[str] = []
             with pytest.raises(ReadbackMismatch, match="^read-back of region .* differs at halfword 0"):
                 upload(board, img, max_delay=md, state_file=state, readback=True, log=logs.append)

@@ -1,6 +1,7 @@
 // Self-checking testbench of snn_core (Icarus): frames in over the UART pin with byte
 // gaps randomised from +seed=N, answers decoded from the TX pin and checked.
-// Covers CAPS, a damaged frame (NAK BAD_CRC), WRITE/READ, STEP before COMMIT, a COMMIT
+// Covers CAPS, a damaged frame (NAK BAD_CRC), CLEAR, WRITE/READ, a write to a core that does
+// not exist, STEP before COMMIT, a COMMIT
 // with a wrong and with the right CRC-32, a spike through a 2-step synapse, a repeated
 // STEP, the frame timeout after a lost byte, and two frames sent back to back.
 // Prints one closing line; exits non-zero ($fatal) on the first failure.
@@ -129,55 +130,58 @@ module tb_snn_core;
         repeat (10) @(posedge clk);
 
         send_frame(8'd1, `SNN_CMD_CAPS, 0, 0);
-        expect_ack(8'd1, `SNN_CMD_CAPS, 17);
-        if ({ans[3], ans[2]} != 16 || ans[10] != 8) fail("CAPS reports the wrong sizes");
+        expect_ack(8'd1, `SNN_CMD_CAPS, `SNN_CAPS_LEN);
+        if ({ans[4], ans[3]} != 16 || ans[11] != 8) fail("CAPS reports the wrong sizes");
 
         send_frame(8'd2, `SNN_CMD_CAPS, 0, 1);                 // damaged CRC
         expect_nak(`SNN_NAK_BAD_CRC);
 
-        // PARAM set 0: th 5, reset 0, bias 0, no leak, delta synapses, k_w 0, refrac 0
-        pl[0] = `SNN_REGION_PARAM; pl[1] = 0; pl[2] = 0;
-        for (k = 0; k < 16; k = k + 1) pl[3 + k] = 8'd0;
-        pl[3] = 8'd5; pl[12] = 8'h02;        // [0] th = 5, [4] = NO_LEAK << 8
-        send_frame(8'd3, `SNN_CMD_WRITE, 19, 0);
-        expect_ack(8'd3, `SNN_CMD_WRITE, 0);
+        send_frame(8'd3, `SNN_CMD_CLEAR, 0, 0);                // an upload starts from zeros
+        expect_ack(8'd3, `SNN_CMD_CLEAR, 0);
 
-        pl[0] = `SNN_REGION_PARAM; pl[1] = 0; pl[2] = 0; pl[3] = 8; pl[4] = 0;
-        send_frame(8'd4, `SNN_CMD_READ, 5, 0);
-        expect_ack(8'd4, `SNN_CMD_READ, 16);
+        // PARAM set 0: th 5, reset 0, bias 0, no leak, delta synapses, k_w 0, refrac 0
+        pl[0] = `SNN_REGION_PARAM; pl[1] = 0; pl[2] = 0; pl[3] = 0;
+        for (k = 0; k < 16; k = k + 1) pl[4 + k] = 8'd0;
+        pl[4] = 8'd5; pl[13] = 8'h02;        // [0] th = 5, [4] = NO_LEAK << 8
+        send_frame(8'd4, `SNN_CMD_WRITE, 20, 0);
+        expect_ack(8'd4, `SNN_CMD_WRITE, 0);
+
+        pl[0] = `SNN_REGION_PARAM; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 8; pl[5] = 0;
+        send_frame(8'd5, `SNN_CMD_READ, 6, 0);
+        expect_ack(8'd5, `SNN_CMD_READ, 16);
         if (ans[0] != 5 || ans[1] != 0 || ans[9] != 8'h02) fail("read-back differs from the write");
 
-        // NEURON 0: set 0, v_init 0; ROW 0 (neuron 0): none; ROW 1 (input): synapse 0
-        pl[0] = `SNN_REGION_NEURON; pl[1] = 0; pl[2] = 0;
-        for (k = 3; k < 7; k = k + 1) pl[k] = 0;
-        send_frame(8'd5, `SNN_CMD_WRITE, 7, 0);
-        expect_ack(8'd5, `SNN_CMD_WRITE, 0);
-        pl[0] = `SNN_REGION_ROW; pl[1] = 0; pl[2] = 0;
-        pl[3] = 0; pl[4] = 0; pl[5] = 0; pl[6] = 0; pl[7] = 0; pl[8] = 0; pl[9] = 1; pl[10] = 0;
-        send_frame(8'd6, `SNN_CMD_WRITE, 11, 0);
+        // NEURON 0 stays zero (set 0, v_init 0); ROW 0 (neuron 0): none; ROW 1 (input): synapse 0
+        pl[0] = `SNN_REGION_ROW; pl[1] = 0; pl[2] = 0; pl[3] = 0;
+        pl[4] = 0; pl[5] = 0; pl[6] = 0; pl[7] = 0; pl[8] = 0; pl[9] = 0; pl[10] = 1; pl[11] = 0;
+        send_frame(8'd6, `SNN_CMD_WRITE, 12, 0);
         expect_ack(8'd6, `SNN_CMD_WRITE, 0);
         // SYN 0: weight 10, delay 2 (field 1), excitatory, post 0
-        pl[0] = `SNN_REGION_SYN; pl[1] = 0; pl[2] = 0; pl[3] = 8'd10; pl[4] = 8'd1; pl[5] = 0; pl[6] = 0;
-        send_frame(8'd7, `SNN_CMD_WRITE, 7, 0);
+        pl[0] = `SNN_REGION_SYN; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 8'd10; pl[5] = 8'd1; pl[6] = 0; pl[7] = 0;
+        send_frame(8'd7, `SNN_CMD_WRITE, 8, 0);
         expect_ack(8'd7, `SNN_CMD_WRITE, 0);
+        // CFG: 1 neuron, 2 rows, source ids from 0
+        pl[0] = `SNN_REGION_CFG; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 1; pl[5] = 0; pl[6] = 2; pl[7] = 0;
+        send_frame(8'd8, `SNN_CMD_WRITE, 8, 0);
+        expect_ack(8'd8, `SNN_CMD_WRITE, 0);
+        // a core that does not exist
+        pl[0] = `SNN_REGION_CFG; pl[1] = 1; pl[2] = 0; pl[3] = 0; pl[4] = 1; pl[5] = 0;
+        send_frame(8'd9, `SNN_CMD_WRITE, 6, 0);
+        expect_nak(`SNN_NAK_BAD_REGION);
 
         pl[0] = 0;
-        send_frame(8'd8, `SNN_CMD_STEP, 1, 0);
+        send_frame(8'd10, `SNN_CMD_STEP, 1, 0);
         expect_nak(`SNN_NAK_NOT_COMMITTED);
 
-        // the unwritten PARAM sets hold whatever the RAM holds: zero them like the host does
-        for (k = 8; k < 64; k = k + 8) begin
-            pl[0] = `SNN_REGION_PARAM; pl[1] = k[7:0]; pl[2] = 0;
-            for (a_len = 3; a_len < 19; a_len = a_len + 1) pl[a_len] = 0;
-            send_frame(8'd9 + k[7:0], `SNN_CMD_WRITE, 19, 0);
-            expect_ack(8'd9 + k[7:0], `SNN_CMD_WRITE, 0);
-        end
+        // the CRC-32 of every region at its full capacity (PARAM 64, NEURON 32, ROW 64, SYN 128, CFG 4)
         img_crc = 32'hFFFFFFFF;
         crc_hw(16'd5); for (k = 1; k < 4; k = k + 1) crc_hw(16'd0); crc_hw(16'h0200);
         for (k = 5; k < 64; k = k + 1) crc_hw(16'd0);
-        crc_hw(16'd0); crc_hw(16'd0);                               // NEURON: 1 neuron
-        crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd1); // ROW: 2 rows
-        crc_hw(16'h010A); crc_hw(16'd0);                            // SYN: 1 synapse
+        for (k = 0; k < 32; k = k + 1) crc_hw(16'd0);
+        crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd1);
+        for (k = 4; k < 64; k = k + 1) crc_hw(16'd0);
+        crc_hw(16'h010A); for (k = 1; k < 128; k = k + 1) crc_hw(16'd0);
+        crc_hw(16'd1); crc_hw(16'd2); crc_hw(16'd0); crc_hw(16'd0);
         img_crc = ~img_crc;
 
         pl[0] = img_crc[7:0] ^ 8'h01; pl[1] = img_crc[15:8]; pl[2] = img_crc[23:16]; pl[3] = img_crc[31:24];
@@ -208,7 +212,7 @@ module tb_snn_core;
         send_byte(8'hAB);                                       // CRC_lo only
         repeat (20 * 10 * CPB) @(posedge clk);
         send_frame(8'd91, `SNN_CMD_CAPS, 0, 0);
-        expect_ack(8'd91, `SNN_CMD_CAPS, 17);
+        expect_ack(8'd91, `SNN_CMD_CAPS, `SNN_CAPS_LEN);
 
         // two frames back to back: the second is received while the first executes
         fork
@@ -217,9 +221,9 @@ module tb_snn_core;
                 send_frame(8'd93, `SNN_CMD_CAPS, 0, 0);
             end
             begin
-                expect_ack(8'd92, `SNN_CMD_STATUS, 19);
+                expect_ack(8'd92, `SNN_CMD_STATUS, `SNN_STATUS_LEN);
                 if (ans[0] != 8'd1) fail("STATUS does not report the commit");
-                expect_ack(8'd93, `SNN_CMD_CAPS, 17);
+                expect_ack(8'd93, `SNN_CMD_CAPS, `SNN_CAPS_LEN);
             end
         join
 

@@ -16,6 +16,12 @@ between the cores of their population where that lowers the traffic
 size instead (when the limits hold); ``contiguous`` is the naive split into chunks of
 ``neurons_per_core`` that ignores the other limits (for comparison only).
 
+With ``limits.extra["share_cores"]`` (a target whose cores may hold neurons of several
+populations, such as the fpga core) the greedy walk runs over all neurons in network
+order instead of population by population, so the tail of one population and the head
+of the next share a core; slices then stay contiguous (no member moves) and the lower
+bound is taken over the whole network.
+
 Traffic is counted as one packet per (source neuron, destination core) with the source
 on another core; spike sources always count. ``net.attrs["partition"]`` gets the
 contiguous slices and core ids per population and, where neurons moved, ``members``
@@ -346,6 +352,66 @@ def _limit(v):
     return _BIG if v is None else int(v)
 
 
+def _greedy_or_fail(p, lo, hi, inc, stamp, mark, max_n, max_fan, max_syn, limits) -> np.ndarray:
+    """Greedy slice stops of neurons [lo, hi) of population ``p``, or the error naming the
+    neuron no core can hold."""
+    stops, bad, kind = _greedy(lo, hi, inc.indptr, inc.pre, stamp, mark, max_n, max_fan, max_syn)
+    if bad < 0:
+        return stops
+    k = bad - lo
+    if kind == 1:
+        n_in = len(np.unique(inc.pre[inc.indptr[bad]:inc.indptr[bad + 1]]))
+        raise SnnccError(
+            f"population '{p.name}': neuron {k} has {n_in} distinct presynaptic neurons; "
+            f"fan_in_per_core is {limits.fan_in_per_core}, so no core can hold it", p.loc,
+            hint="reduce the neuron's in-degree (split the presynaptic population or lower "
+                 "the connection probability) or use a target with a larger fan-in")
+    deg = int(inc.indptr[bad + 1] - inc.indptr[bad])
+    raise SnnccError(
+        f"population '{p.name}': neuron {k} has {deg} incoming synapses; synapses_per_core "
+        f"is {limits.synapses_per_core}, so no core can hold it", p.loc,
+        hint="reduce the neuron's in-degree or use a target with more synapse memory per core")
+
+
+def _shared_bounds(net, inc, limits, stamp, mark, max_n, max_fan, max_syn):
+    """Cores shared by populations: one greedy walk over every neuron in network order,
+    then per population its pieces of those slices (same core ids). Returns
+    (all_bounds rows, cores, lower bound of the whole network)."""
+    n = inc.n_neurons
+    stops = np.zeros(0, dtype=np.int64)
+    if n:
+        try:
+            stops = _greedy_or_fail(net.populations[0], 0, n, inc, stamp, mark, max_n, max_fan, max_syn,
+                                    limits)
+        except SnnccError:
+            # name the population of the neuron no core can hold
+            for p in net.populations:
+                lo = inc.offsets[p.name]
+                _greedy_or_fail(p, lo, lo + p.size, inc, stamp, mark, max_n, max_fan, max_syn, limits)
+            raise
+    bounds = np.concatenate(([0], stops)).astype(np.int64)
+    w = _window(bounds, inc.indptr) if bounds.size > 2 else 0
+    if w:
+        bounds, _ = _shared_shift(bounds, w, inc, stamp, max_n, max_fan, max_syn)
+    lb = lower_bound(n, int(inc.indptr[n]) if n else 0, limits) if n else 0
+    rows = []
+    for p in net.populations:
+        lo = inc.offsets[p.name]
+        hi = lo + p.size
+        cuts = bounds[(bounds > lo) & (bounds < hi)]
+        b = np.concatenate(([lo], cuts, [hi])).astype(np.int64) if p.size else np.asarray([lo], np.int64)
+        first = int(np.searchsorted(bounds, lo, side="right") - 1) if p.size else 0
+        rows.append((p, lo, b, first, 0))
+    if rows:
+        p0, lo0, b0, f0, _ = rows[0]
+        rows[0] = (p0, lo0, b0, f0, lb)          # the network's bound, counted once
+    return rows, max(bounds.size - 1, 0), lb
+
+
+def _shared_shift(bounds, w, inc, stamp, max_n, max_fan, max_syn):
+    return _shift_bounds(bounds, w, inc.indptr, inc.pre, stamp, max_n, max_fan, max_syn)
+
+
 def partition_network(net: Network, limits, method: str = "greedy", inc: Incoming | None = None,
                       refine: bool = True, moves: bool = True) -> tuple[dict, list[dict], Incoming]:
     """(attrs["partition"], per-core rows, incoming CSR) of ``net`` under ``limits``.
@@ -365,47 +431,38 @@ def partition_network(net: Network, limits, method: str = "greedy", inc: Incomin
     core = 0
     lb_total = 0
     core_of = np.empty(inc.n_neurons, dtype=np.int64)
-    for p in net.populations:
-        lo = inc.offsets[p.name]
-        hi = lo + p.size
-        n_syn = int(inc.indptr[hi] - inc.indptr[lo])
-        lb = lower_bound(p.size, n_syn, limits)
-        lb_total += lb
-        if p.size == 0:
-            all_bounds.append((p, lo, np.asarray([lo], dtype=np.int64), core, lb))
-            continue
-        if method == "contiguous":
-            step = limits.neurons_per_core or max(p.size, 1)
-            stops = np.minimum(np.arange(lo + step, hi + step, step), hi)
-        else:
-            stops, bad, kind = _greedy(lo, hi, inc.indptr, inc.pre, stamp, mark, max_n, max_fan, max_syn)
-            if bad >= 0:
-                k = bad - lo
-                if kind == 1:
-                    n_in = len(np.unique(inc.pre[inc.indptr[bad]:inc.indptr[bad + 1]]))
-                    raise SnnccError(
-                        f"population '{p.name}': neuron {k} has {n_in} distinct presynaptic neurons; "
-                        f"fan_in_per_core is {limits.fan_in_per_core}, so no core can hold it", p.loc,
-                        hint="reduce the neuron's in-degree (split the presynaptic population or lower "
-                             "the connection probability) or use a target with a larger fan-in")
-                deg = int(inc.indptr[bad + 1] - inc.indptr[bad])
-                raise SnnccError(
-                    f"population '{p.name}': neuron {k} has {deg} incoming synapses; synapses_per_core "
-                    f"is {limits.synapses_per_core}, so no core can hold it", p.loc,
-                    hint="reduce the neuron's in-degree or use a target with more synapse memory per core")
-            if method == "balanced" and stops.size > 1:
-                even = lo + np.rint(np.arange(1, stops.size + 1) * p.size / stops.size).astype(np.int64)
-                bounds = np.concatenate(([lo], even))
-                fan = _fan_in(bounds, inc.indptr, inc.pre, stamp)
-                syn = np.diff(inc.indptr[bounds])
-                if np.all(np.diff(bounds) <= max_n) and np.all(fan <= max_fan) and np.all(syn <= max_syn):
-                    stops = even
-        bounds = np.concatenate(([lo], np.asarray(stops, dtype=np.int64)))
-        for i in range(bounds.size - 1):
-            core_of[bounds[i]:bounds[i + 1]] = core + i
-        all_bounds.append((p, lo, bounds, core, lb))
-        core += bounds.size - 1
-    if method != "contiguous" and refine:
+    if limits.extra.get("share_cores") and method != "contiguous":
+        all_bounds, core, lb_total = _shared_bounds(net, inc, limits, stamp, mark, max_n, max_fan, max_syn)
+        moves = False
+    else:
+        for p in net.populations:
+            lo = inc.offsets[p.name]
+            hi = lo + p.size
+            n_syn = int(inc.indptr[hi] - inc.indptr[lo])
+            lb = lower_bound(p.size, n_syn, limits)
+            lb_total += lb
+            if p.size == 0:
+                all_bounds.append((p, lo, np.asarray([lo], dtype=np.int64), core, lb))
+                continue
+            if method == "contiguous":
+                step = limits.neurons_per_core or max(p.size, 1)
+                stops = np.minimum(np.arange(lo + step, hi + step, step), hi)
+            else:
+                stops = _greedy_or_fail(p, lo, hi, inc, stamp, mark, max_n, max_fan, max_syn, limits)
+                if method == "balanced" and stops.size > 1:
+                    even = lo + np.rint(np.arange(1, stops.size + 1) * p.size / stops.size).astype(np.int64)
+                    bounds = np.concatenate(([lo], even))
+                    fan = _fan_in(bounds, inc.indptr, inc.pre, stamp)
+                    syn = np.diff(inc.indptr[bounds])
+                    if np.all(np.diff(bounds) <= max_n) and np.all(fan <= max_fan) and np.all(syn <= max_syn):
+                        stops = even
+            bounds = np.concatenate(([lo], np.asarray(stops, dtype=np.int64)))
+            for i in range(bounds.size - 1):
+                core_of[bounds[i]:bounds[i + 1]] = core + i
+            all_bounds.append((p, lo, bounds, core, lb))
+            core += bounds.size - 1
+    shared = bool(limits.extra.get("share_cores")) and method != "contiguous"
+    if method != "contiguous" and refine and not shared:
         refined = []
         for p, lo, bounds, first, lb in all_bounds:
             if bounds.size > 2:

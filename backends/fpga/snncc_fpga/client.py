@@ -36,35 +36,56 @@ LOST_PORT_HINT = ("check the cable and that the board is powered, then rerun the
 
 @dataclass(frozen=True)
 class Caps:
+    """The CAPS answer (protocol.CAPS), with the sizes derived from it."""
+
     version: int
-    neurons: int
-    rows: int
-    synapses: int
+    cores: int
+    neurons_per_core: int
+    rows_per_core: int
+    synapses_per_core: int
     max_delay: int
     weight_bits: int
     param_sets: int
     max_payload: int
     clks_per_bit: int
+    sources: int
+    axons: int
+    stdp: int
 
     @classmethod
     def parse(cls, b: bytes) -> "Caps":
-        return cls(*struct.unpack("<HHHIBBBHH", b))
+        if len(b) != P.out_size(P.CAPS):
+            raise BoardError(f"CAPS answer of {len(b)} bytes; protocol version {P.VERSION} has "
+                             f"{P.out_size(P.CAPS)}", hint="reprogram the board with this snncc's bitstream")
+        return cls(*struct.unpack(P.out_format(P.CAPS), b))
+
+    @property
+    def neurons(self) -> int:
+        return self.cores * self.neurons_per_core
+
+    @property
+    def synapses(self) -> int:
+        return self.cores * self.synapses_per_core
 
 
 @dataclass(frozen=True)
 class Status:
-    committed: bool
+    flags: int
     step: int
     image_crc: int
     rx_errors: int
     n_neurons: int
-    n_rows: int
+    n_sources: int
     n_syn: int
+    step_cycles: int
 
     @classmethod
     def parse(cls, b: bytes) -> "Status":
-        flags, step, crc, err, nn, nr, ns = struct.unpack("<BIIHHHI", b)
-        return cls(bool(flags & 1), step, crc, err, nn, nr, ns)
+        return cls(*struct.unpack(P.out_format(P.STATUS), b))
+
+    @property
+    def committed(self) -> bool:
+        return bool(self.flags & 1)
 
 
 @dataclass
@@ -97,6 +118,9 @@ class Board:
                              hint="check the --port (e.g. /dev/ttyUSB1) or use --port sim for the "
                                   "simulated board") from None
         self._buf = bytearray()
+        #: the longest frame the host waits for (a STEP answer of many spikes is longer than a
+        #: request); raised from CAPS by :meth:`caps`
+        self.max_frame = 4 * P.MAX_PAYLOAD + 64
         self._io("open", self.ser.reset_input_buffer)
 
     def _io(self, what: str, fn, *args):
@@ -129,7 +153,7 @@ class Board:
                 del buf[0]
             if len(buf) >= P.HEADER_BYTES:
                 n = buf[3] | (buf[4] << 8)
-                if n > 0xFFFF or n > 4 * P.MAX_PAYLOAD + 64:
+                if n > self.max_frame:
                     del buf[0]
                     continue
                 total = P.HEADER_BYTES + n + P.TRAILER_BYTES
@@ -200,7 +224,7 @@ class Board:
                               "programmed with the snncc core?")
 
     def write_stream(self, parts, window: int = 2, on_acked=None) -> None:
-        """WRITE every ``(region, offset, data)`` of ``parts`` with up to ``window`` frames in
+        """WRITE every ``(region, core, offset, data)`` of ``parts`` with up to ``window`` frames in
         flight (the core buffers two), so the link never waits for an acknowledgement.
 
         A NAK or a silence makes the host go back to the oldest unacknowledged frame and
@@ -209,10 +233,10 @@ class Board:
         """
         n = len(parts)
         frames: list[tuple[int, bytes]] = []
-        for region, offset, data in parts:
+        for region, core, offset, data in parts:
             self._seq = (self._seq + 1) & 0xFF
             frames.append((self._seq, P.frame(self._seq, P.CMD["WRITE"],
-                                               struct.pack("<BH", region, offset) + data)))
+                                               struct.pack("<BBH", region, core, offset) + data)))
         done, sent, acked = 0, 0, set()
         ack = P.CMD["WRITE"] | P.ACK_BIT
         stalls, last = 0, "no answer"
@@ -255,21 +279,27 @@ class Board:
 
     # --- requests -----------------------------------------------------------------
     def caps(self) -> Caps:
-        return Caps.parse(self.request(P.CMD["CAPS"]))
+        caps = Caps.parse(self.request(P.CMD["CAPS"]))
+        self.max_frame = max(self.max_frame, 4 + 2 * caps.neurons)
+        return caps
 
     def status(self) -> Status:
         return Status.parse(self.request(P.CMD["STATUS"]))
 
-    def write(self, region: int, offset: int, words: bytes) -> None:
-        self.request(P.CMD["WRITE"], struct.pack("<BH", region, offset) + words)
+    def write(self, region: int, offset: int, words: bytes, core: int = 0) -> None:
+        self.request(P.CMD["WRITE"], struct.pack("<BBH", region, core, offset) + words)
 
-    def read(self, region: int, offset: int, count: int) -> bytes:
-        return self.request(P.CMD["READ"], struct.pack("<BHH", region, offset, count))
+    def read(self, region: int, offset: int, count: int, core: int = 0) -> bytes:
+        return self.request(P.CMD["READ"], struct.pack("<BBHH", region, core, offset, count))
 
-    def commit(self, crc: int, n_neurons: int, n_rows: int, n_syn: int) -> None:
-        # the core re-reads its whole image to check the CRC: allow for that
-        self.request(P.CMD["COMMIT"], struct.pack("<IHHI", crc, n_neurons, n_rows, n_syn),
-                     timeout=max(self.timeout, 2.0))
+    def clear(self) -> None:
+        """Every configuration memory of every core to zero (an upload starts with this)."""
+        self.request(P.CMD["CLEAR"], timeout=max(self.timeout, 2.0))
+
+    def commit(self, crc: int, n_neurons: int, n_sources: int, n_syn: int) -> None:
+        # the core re-reads all its memories to check the CRC: allow for that
+        self.request(P.CMD["COMMIT"], struct.pack("<IHHI", crc, n_neurons, n_sources, n_syn),
+                     timeout=max(self.timeout, 5.0))
 
     def step(self, inputs=(), reset: bool = False) -> tuple[int, list[int]]:
         payload = bytes((P.STEP_FLAG_RESET if reset else 0,)) + struct.pack(f"<{len(inputs)}H", *inputs)

@@ -1,16 +1,21 @@
-"""The configuration image: a lowered network as the core's memory regions.
+"""The configuration image: a lowered, partitioned network as the cores' memory regions.
 
-Regions (docs/uart-protocol.md): PARAM (8 sets x 8 halfwords), NEURON (set, v_init per
-neuron), ROW (first synapse, count per presynaptic row: neurons first, then the input
-neurons of every source in network order), SYN (weight | delay-1 | receptor | plastic, post
-| weight fraction << 8). Pair STDP keeps its one rule in spare PARAM words (stdp.py).
-The network is stored sparse: 4 bytes per existing synapse plus 4 per row.
-The image is deterministic, and its CRC-32 is what COMMIT carries.
+Every field's position comes from the contract table (protocol.py). Neurons keep their
+network order: core c holds the contiguous neurons ``src_base .. src_base + n - 1`` (the
+partition of the fpga pipeline is contiguous), so a neuron's source id is its network
+index and an input neuron's is n_neurons + its row among the inputs, exactly as the
+board names spikes in STEP. Per core: PARAM (up to 8 parameter sets of its neurons, and
+the STDP rule), NEURON (set, v_init), ROW (first synapse, count per source with synapses
+on the core; with one core the row is the source id), SYN (4 bytes per synapse), CFG.
+With more than one core the router's ROUTE (per source: its axon entries) and AXON
+((core, row) per entry) say where each spike goes. The image is stored sparse (the used
+part of each region); its CRC-32, what COMMIT carries, covers every region at full
+capacity with zeros beyond the used part (the board is CLEARed before an upload).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +25,7 @@ from snncc.ir import Network
 
 from . import limits as L
 from . import protocol as P
-from .lower import param_sets
+from .lower import param_table
 from .stdp import initial_weights, network_rule, rule_words
 
 IMAGE_FILE = "image.bin"
@@ -29,30 +34,45 @@ MAP_FILE = "image.json"
 
 @dataclass
 class Image:
-    param: np.ndarray      # uint16 (PARAM_SETS * PARAM_WORDS,)
-    neuron: np.ndarray     # uint16 (2 * n_neurons,)
-    row: np.ndarray        # uint16 (2 * n_rows,)
-    syn: np.ndarray        # uint16 (2 * n_syn,)
+    config: L.CoreConfig
+    #: (region code, core) -> uint16 halfwords from offset 0 (the used part)
+    parts: dict[tuple[int, int], np.ndarray]
     n_neurons: int
-    n_rows: int
+    n_rows: int                   # source ids in use: neurons + input neurons
     n_syn: int
-    offsets: dict          # population / source name -> first row
+    offsets: dict                 # population / source name -> first source id
+    board: str = L.DEFAULT_BOARD
+    core_ranges: list = field(default_factory=list)   # [first neuron, stop) per core
 
-    def regions(self) -> list[tuple[int, np.ndarray]]:
-        return [(P.REGION["PARAM"], self.param), (P.REGION["NEURON"], self.neuron),
-                (P.REGION["ROW"], self.row), (P.REGION["SYN"], self.syn)]
+    def regions(self) -> list[tuple[int, int, np.ndarray]]:
+        """(region, core, halfwords) in upload order."""
+        return [(r, c, self.parts[(r, c)]) for r, c in sorted(self.parts)]
+
+    def region(self, name: str, core: int = 0) -> np.ndarray:
+        return self.parts.get((P.REGION[name], core), np.zeros(0, np.uint16))
 
     def to_bytes(self) -> bytes:
-        return b"".join(a.astype("<u2").tobytes() for _, a in self.regions())
+        """The sparse image (used parts, in upload order)."""
+        return b"".join(a.astype("<u2").tobytes() for _, _, a in self.regions())
 
     @property
     def crc(self) -> int:
-        return P.crc32(self.to_bytes())
+        """CRC-32 of every region at full capacity (docs/uart-protocol.md, Image and commit)."""
+        crc = 0
+        for r in P.REGIONS:
+            for c in (range(self.config.cores) if r.per_core else (0,)):
+                size = P.region_halfwords(r.name, self.config)
+                used = self.parts.get((r.code, c), np.zeros(0, np.uint16))
+                crc = P.crc32(used.astype("<u2").tobytes(), crc)
+                crc = _crc_zeros(crc, 2 * (size - used.size))
+        return crc
 
     def save(self, outdir: Path) -> None:
         (outdir / IMAGE_FILE).write_bytes(self.to_bytes())
         meta = {"n_neurons": self.n_neurons, "n_rows": self.n_rows, "n_syn": self.n_syn,
-                "crc32": f"{self.crc:08x}", "offsets": self.offsets, "bytes": len(self.to_bytes())}
+                "crc32": f"{self.crc:08x}", "offsets": self.offsets, "bytes": len(self.to_bytes()),
+                "board": self.board, "config": self.config.to_json(), "core_ranges": self.core_ranges,
+                "parts": [[r, c, int(a.size)] for r, c, a in self.regions()]}
         (outdir / MAP_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
     @classmethod
@@ -69,12 +89,17 @@ class Image:
             raise SnnccError(f"{build_dir}: the fpga image is missing or corrupt ({what})",
                              hint=again) from None
         meta = _check_meta(meta, build_dir / MAP_FILE, again)
-        sizes = [L.PARAM_SETS * P.PARAM_WORDS, 2 * meta["n_neurons"], 2 * meta["n_rows"], 2 * meta["n_syn"]]
-        if raw.size != sum(sizes):
-            raise SnnccError(f"{build_dir / IMAGE_FILE}: {raw.size * 2} bytes, expected {sum(sizes) * 2} "
-                             f"from {MAP_FILE}", hint=again)
-        parts = np.split(raw.astype(np.uint16), np.cumsum(sizes)[:-1])
-        img = cls(*parts, meta["n_neurons"], meta["n_rows"], meta["n_syn"], meta["offsets"])
+        cfg = L.CoreConfig(**meta["config"])
+        sizes = [(int(r), int(c), int(n)) for r, c, n in meta["parts"]]
+        if raw.size != sum(n for _, _, n in sizes):
+            raise SnnccError(f"{build_dir / IMAGE_FILE}: {raw.size * 2} bytes, expected "
+                             f"{sum(n for _, _, n in sizes) * 2} from {MAP_FILE}", hint=again)
+        parts, off = {}, 0
+        for r, c, n in sizes:
+            parts[(r, c)] = raw[off:off + n].astype(np.uint16)
+            off += n
+        img = cls(cfg, parts, meta["n_neurons"], meta["n_rows"], meta["n_syn"], meta["offsets"],
+                  meta.get("board", L.DEFAULT_BOARD), meta.get("core_ranges", []))
         if f"{img.crc:08x}" != meta["crc32"]:
             raise SnnccError(f"{build_dir / IMAGE_FILE}: CRC-32 {img.crc:08x} differs from the recorded "
                              f"{shown(str(meta['crc32']), 20)}; the file was damaged", hint=again)
@@ -85,11 +110,14 @@ def _check_meta(meta, path: Path, hint: str) -> dict:
     """image.json as :meth:`Image.save` writes it, or a clean error naming the bad field."""
     def bad(what: str) -> SnnccError:
         return SnnccError(f"{path}: corrupt fpga image map: {what}", hint=hint)
+
+    def count(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 31
     if not isinstance(meta, dict):
         raise bad("expected a JSON object")
     for key in ("n_neurons", "n_rows", "n_syn"):
         v = meta.get(key)
-        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 31:
+        if not count(v):
             raise bad(f"'{key}' is {printable(json.dumps(v))[:40]}, expected a count")
     if not isinstance(meta.get("crc32"), str):
         raise bad("'crc32' is missing")
@@ -98,54 +126,163 @@ def _check_meta(meta, path: Path, hint: str) -> dict:
     if not isinstance(offsets, dict) or not all(
             isinstance(v, int) and not isinstance(v, bool) and v in rows for v in offsets.values()):
         raise bad("'offsets' is not a map of population names to rows")
+    cfg = meta.get("config")
+    names = {f for f in L.CoreConfig.__dataclass_fields__}
+    if not isinstance(cfg, dict) or set(cfg) != names or not all(count(v) for v in cfg.values()):
+        raise bad("'config' is not a core configuration")
+    try:
+        L.CoreConfig(**cfg).check()
+    except ValueError:
+        raise bad("'config' is out of range") from None
+    parts = meta.get("parts")
+    if not isinstance(parts, list) or not all(
+            isinstance(p, list) and len(p) == 3 and all(count(x) for x in p) for p in parts):
+        raise bad("'parts' is not a list of [region, core, halfwords]")
+    if not isinstance(meta.get("board", ""), str) or not isinstance(meta.get("core_ranges", []), list):
+        raise bad("'board' or 'core_ranges' is malformed")
     return meta
 
 
-def _u16(a) -> np.ndarray:
-    return (np.asarray(a, dtype=np.int64) & 0xFFFF).astype(np.uint16)
+_ZERO_CRC: dict[int, bytes] = {}
 
 
-def encode(net: Network) -> Image:
-    """The image of a fixed-stage fpga network (already checked by FpgaMap)."""
-    set_idx, sets = param_sets(net)
+def _crc_zeros(crc: int, n: int) -> int:
+    """CRC-32 continued over ``n`` zero bytes (in 64 KiB blocks)."""
+    block = _ZERO_CRC.setdefault(0, bytes(1 << 16))
+    while n > 0:
+        k = min(n, len(block))
+        crc = P.crc32(block[:k], crc)
+        n -= k
+    return crc
+
+
+def core_ranges(net: Network, cfg: L.CoreConfig) -> list[tuple[int, int]]:
+    """[first, stop) of the network's neurons on each core (from the partition, contiguous)."""
+    n = net.n_neurons
+    part = net.attrs.get("partition")
+    if part is None or cfg.cores == 1:
+        return [(0, n)]
+    cores = part["cores"]
+    lo = np.full(cores, n, dtype=np.int64)
+    hi = np.zeros(cores, dtype=np.int64)
+    offsets, _, _ = net.offsets()
+    for name, v in part["populations"].items():
+        if "members" in v:
+            raise SnnccError("internal: the fpga image needs contiguous core slices (partition moves=False)")
+        for (a, b), c in zip(v["slices"], v["cores"]):
+            if b > a:
+                lo[c] = min(lo[c], offsets[name] + a)
+                hi[c] = max(hi[c], offsets[name] + b)
+    order = np.argsort(lo, kind="stable")
+    out = [(int(lo[c]), int(hi[c])) for c in order if hi[c] > lo[c]]
+    for (a, b), (c, _) in zip(out, out[1:]):
+        if b != c:
+            raise SnnccError("internal: the fpga partition is not contiguous in network order")
+    return out
+
+
+def _param_halfwords(sets: list[tuple[int, ...]], rule_q) -> np.ndarray:
     if len(sets) > L.PARAM_SETS:
-        raise SnnccError(f"network '{net.name}' needs {len(sets)} parameter sets; "
-                         f"the core has {L.PARAM_SETS}")
-    param = np.zeros((L.PARAM_SETS, P.PARAM_WORDS), dtype=np.int64)
+        raise SnnccError(f"a core needs {len(sets)} parameter sets; it holds {L.PARAM_SETS}")
+    out = np.zeros((L.PARAM_SETS, P.PARAM_WORDS), dtype=np.int64)
     for k, (th, reset, bias, kl, ke, ki, kw, refrac, sub, noleak) in enumerate(sets):
-        param[k, 0:3] = th, reset, bias
-        param[k, 3] = kl | (ke << 4) | (ki << 8) | (kw << 12)
-        param[k, 4] = refrac | ((P.FLAG_SUBTRACT if sub else 0) | (P.FLAG_NO_LEAK if noleak else 0)) << 8
+        out[k] = P.pack(P.PARAM_FIELDS, P.PARAM_WORDS, 1, threshold=th & 0xFFFF, reset=reset & 0xFFFF,
+                        bias=bias & 0xFFFF, leak_shift=kl, syn_shift_e=ke, syn_shift_i=ki, weight_shift=kw,
+                        refrac=refrac, subtract=sub, no_leak=noleak)
+    flat = out.reshape(-1)
+    if rule_q is not None:               # pair STDP: the rule in spare PARAM words (stdp.py)
+        for word, value in rule_words(rule_q).items():
+            flat[word] = value
+    return flat.astype(np.uint16)
+
+
+def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = None) -> Image:
+    """The image of a fixed-stage fpga network (already checked by FpgaMap) for ``cfg``."""
+    if cfg is None:
+        b = L.board(board or net.attrs.get("fpga", {}).get("board"))
+        cfg, board = b.config, b.name
+    board = board or L.DEFAULT_BOARD
     rule = network_rule(net)
-    param = param.reshape(-1)
-    if rule is not None:                 # pair STDP: the rule in spare PARAM words (stdp.py)
-        for word, value in rule_words(rule).items():
-            param[word] = value
+    set_idx, table = param_table(net)
     offsets, n, rows = net.offsets()
-    v_init = np.concatenate([np.asarray(p.params["v_init"]) for p in net.populations]) if n else np.zeros(0)
-    neuron = np.stack([set_idx, v_init.astype(np.int64)], 1).reshape(-1) if n else np.zeros(0, np.int64)
-    pre, post, lo = [], [], []
+    v_init = (np.concatenate([np.asarray(p.params["v_init"]) for p in net.populations]).astype(np.int64)
+              if n else np.zeros(0, np.int64))
+    pre_l, post_l, lo_l, hi_l = [], [], [], []
     for prj in net.projections:
-        pre.append(prj.pre_idx.astype(np.int64) + offsets[prj.pre])
-        post.append(prj.post_idx.astype(np.int64) + offsets[prj.post])
-        rec = 0 if prj.receptor == "excitatory" else 1
         plastic = 1 if prj.plasticity is not None else 0
         w = prj.weight.astype(np.int64) if plastic == 0 else initial_weights(prj, rule)
-        lo.append((w & 0xFF) | ((prj.delay.astype(np.int64) - 1) << 8)
-                  | (rec << 13) | (plastic << 14))
-    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
-    pre_a, post_a, lo_a = cat(pre), cat(post), cat(lo)
-    order = np.argsort(pre_a, kind="stable")
-    counts = np.bincount(pre_a, minlength=rows).astype(np.int64)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-    syn = np.stack([lo_a[order], post_a[order]], 1).reshape(-1)
-    row = np.stack([starts, counts], 1).reshape(-1)
-    return Image(_u16(param), _u16(neuron), _u16(row), _u16(syn), n, rows, int(pre_a.size),
-                 offsets)
+        k = prj.pre_idx.size
+        pre_l.append(prj.pre_idx.astype(np.int64) + offsets[prj.pre])
+        post_l.append(prj.post_idx.astype(np.int64) + offsets[prj.post])
+        lo_l.append(P.pack(P.SYN_FIELDS, 2, k, weight=w & 0xFF, delay=prj.delay.astype(np.int64) - 1,
+                           receptor=0 if prj.receptor == "excitatory" else 1, plastic=plastic)[0::2])
+    cat = (lambda xs, dt=np.int64: np.concatenate(xs) if xs else np.zeros(0, dt))
+    pre_a, post_a, lo_a = cat(pre_l), cat(post_l), cat(lo_l, np.uint16)
+    ranges = core_ranges(net, cfg)
+    if len(ranges) > cfg.cores:
+        raise SnnccError(f"network '{net.name}' needs {len(ranges)} cores; the board has {cfg.cores}")
+    parts: dict[tuple[int, int], np.ndarray] = {}
+    core_of = np.zeros(n, dtype=np.int64)
+    for c, (a, b) in enumerate(ranges):
+        core_of[a:b] = c
+    syn_core = core_of[post_a] if post_a.size else np.zeros(0, np.int64)
+    axons: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []     # (source, core, row) per core
+    for c, (a, b) in enumerate(ranges):
+        keep = np.flatnonzero(syn_core == c)
+        src, post, lo = pre_a[keep], post_a[keep] - a, lo_a[keep]
+        if cfg.cores == 1:
+            row_src = np.arange(rows, dtype=np.int64)            # row = source id
+            row_of = src
+        else:
+            row_src, row_of = np.unique(src, return_inverse=True)
+        n_rows_c = row_src.size
+        order = np.argsort(row_of, kind="stable")
+        counts = np.bincount(row_of, minlength=n_rows_c).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        local_sets, local_idx = np.unique(set_idx[a:b], return_inverse=True)
+        sets = [table[int(s)] for s in local_sets]
+        parts[(P.REGION["PARAM"], c)] = _param_halfwords(sets, rule)
+        parts[(P.REGION["NEURON"], c)] = P.pack(P.NEURON_FIELDS, 2, b - a, set=local_idx.reshape(-1),
+                                                v_init=v_init[a:b] & 0xFFFF)
+        parts[(P.REGION["ROW"], c)] = P.pack(P.ROW_FIELDS, 2, n_rows_c, first=starts, count=counts)
+        syn = np.zeros((keep.size, 2), dtype=np.uint16)
+        syn[:, 0] = lo[order]
+        syn[:, 1] = P.pack(P.SYN_FIELDS, 2, keep.size, post=post[order])[1::2]
+        parts[(P.REGION["SYN"], c)] = syn.reshape(-1)
+        parts[(P.REGION["CFG"], c)] = P.pack(P.CFG_FIELDS, 4, 1, n_neurons=b - a, n_rows=n_rows_c, src_base=a)
+        if cfg.cores > 1:
+            axons.append((row_src, np.full(n_rows_c, c), np.arange(n_rows_c)))
+    if cfg.cores > 1:
+        src = cat([x[0] for x in axons])
+        core = cat([x[1] for x in axons])
+        row = cat([x[2] for x in axons])
+        order = np.lexsort((core, src))
+        src, core, row = src[order], core[order], row[order]
+        counts = np.bincount(src, minlength=rows).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        parts[(P.REGION["ROUTE"], 0)] = P.pack(P.ROUTE_FIELDS, 2, rows, first=starts, count=counts)
+        parts[(P.REGION["AXON"], 0)] = P.pack(P.AXON_FIELDS, 1, src.size, row=row, core=core)
+    return Image(cfg, parts, n, rows, int(pre_a.size), offsets, board, [list(r) for r in ranges])
+
+
+def synapse_slots(net: Network, image: Image) -> np.ndarray:
+    """Position of every network synapse (projections in order) in the cores' SYN regions
+    concatenated core by core - the order ``encode`` writes them in."""
+    offsets, _, _ = net.offsets()
+    if not net.projections:
+        return np.zeros(0, np.int64)
+    pre = np.concatenate([p.pre_idx.astype(np.int64) + offsets[p.pre] for p in net.projections])
+    post = np.concatenate([p.post_idx.astype(np.int64) + offsets[p.post] for p in net.projections])
+    starts = np.asarray([a for a, _ in image.core_ranges] or [0], dtype=np.int64)
+    core = np.searchsorted(starts, post, side="right") - 1
+    order = np.lexsort((pre, core))
+    slots = np.empty(pre.size, np.int64)
+    slots[order] = np.arange(pre.size)
+    return slots
 
 
 def input_schedule(net: Network, offsets: dict, steps: int) -> list[list[int]]:
-    """Input rows firing at each step 0..steps-1 (what each STEP frame carries)."""
+    """Input source ids firing at each step 0..steps-1 (what each STEP frame carries)."""
     sched: list[list[int]] = [[] for _ in range(steps)]
     for s in net.sources:
         keep = (s.step >= 0) & (s.step < steps)

@@ -1,19 +1,21 @@
-"""Limits of the snncc FPGA core as built by default for the iCE40 UP5K (hdl/snn_core.v
-parameters LOG2N=8, LOG2R=9, LOG2S=13, LOG2D=5), read by the lowering, the mapping check,
-the kernel and the uploader alike. A board reports its own sizes (CAPS); the uploader
-checks an image against those."""
+"""Limits of the snncc FPGA core, per board, as data.
+
+A board is one set of the core's build parameters (hdl/snn_core.v; docs/uart-protocol.md
+lists them) plus its FPGA flow. ``--board NAME`` selects it for the whole pipeline: the
+partitioner, the mapping check, the image encoder, the simulated board (``--port sim``
+simulates exactly that configuration) and the bitstream. A board reports its sizes in
+CAPS; the uploader checks an image against those.
+"""
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 from snncc.targets import Limits
 
 from . import protocol as P
 
-NEURONS = 256            # 1 << LOG2N
-ROWS = 512               # presynaptic rows: neurons + external inputs (1 << LOG2R)
-SYNAPSES = 8192          # 1 << LOG2S
-MAX_DELAY = 32           # steps (1 << LOG2D ring slots)
 WEIGHT_BITS = 8          # signed
-PARAM_SETS = 8
+PARAM_SETS = P.PARAM_SETS   # per core
 V_BITS = 16              # membrane potential, saturating
 I_BITS = 16              # synaptic currents, saturating
 ACC_BITS = 16            # ring-buffer sums: fan-in x |weight| must fit (checked, never overflows)
@@ -27,16 +29,8 @@ VOLTAGE_REL_ERROR = 1 / 16
 #: decays 1 - 2**-k (k = 1..15): 1 - decay within this factor (k is the nearest in log space,
 #: so inside the range the factor is at most sqrt(2); beyond it, up to this)
 DECAY_FACTOR = 2.0
-#: input rows one STEP frame carries (flags byte + 2 bytes per row)
+#: input ids one STEP frame carries (flags byte + 2 bytes per input)
 MAX_INPUTS_PER_STEP = (P.MAX_PAYLOAD - 1) // 2
-
-LIMITS = Limits(
-    neurons_per_core=NEURONS, synapses_per_core=SYNAPSES, cores_per_chip=1, chips=1,
-    weight_bits=WEIGHT_BITS, max_delay_steps=MAX_DELAY,
-    extra={"rows": ROWS, "param_sets": PARAM_SETS, "v_bits": V_BITS, "i_bits": I_BITS,
-           "acc_bits": ACC_BITS, "inputs_per_step": MAX_INPUTS_PER_STEP,
-           "voltage_rel_error": VOLTAGE_REL_ERROR, "decay_factor": DECAY_FACTOR},
-)
 
 # --- pair STDP (docs/stdp.md; the integer rule of snncc_fpga/stdp.py) ------------------
 TRACE_BITS = 16          # pre/post traces, unsigned, saturating
@@ -44,3 +38,123 @@ TRACE_ONE = 1 << 12      # a spike adds 1.0 to a trace
 W_FRAC = 8               # fraction bits a plastic weight keeps below the 8 routed bits
 AMP_BITS = 15            # STDP amplitudes: unsigned, 15 bits
 MULT_ONE = 1 << 15       # 1.0 for multiplicative amplitudes
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """The build parameters of one core configuration (snn_core's Verilog parameters)."""
+
+    cores: int
+    log2n: int
+    log2r: int
+    log2s: int
+    log2d: int
+    log2src: int = 12
+    log2a: int = 13
+    stdp: int = 1
+
+    @property
+    def neurons_per_core(self) -> int:
+        return 1 << self.log2n
+
+    @property
+    def rows_per_core(self) -> int:
+        return 1 << self.log2r
+
+    @property
+    def synapses_per_core(self) -> int:
+        return 1 << self.log2s
+
+    @property
+    def max_delay(self) -> int:
+        return 1 << self.log2d
+
+    @property
+    def neurons(self) -> int:
+        return self.cores << self.log2n
+
+    @property
+    def synapses(self) -> int:
+        return self.cores << self.log2s
+
+    @property
+    def sources(self) -> int:
+        """Source ids (neurons, then inputs) the core can name."""
+        return (1 << self.log2src) if self.cores > 1 else (1 << self.log2r)
+
+    @property
+    def axons(self) -> int:
+        return (1 << self.log2a) if self.cores > 1 else 0
+
+    def verilog_params(self) -> dict[str, int]:
+        return {"CORES": self.cores, "LOG2N": self.log2n, "LOG2R": self.log2r, "LOG2S": self.log2s,
+                "LOG2D": self.log2d, "LOG2SRC": self.log2src, "LOG2A": self.log2a, "STDP": self.stdp}
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def check(self) -> None:
+        if not (1 <= self.log2n <= 8 and 1 <= self.log2d <= 5 and self.log2r >= self.log2n
+                and self.cores >= 1 and self.log2s <= 15 and self.log2src <= 15 and self.log2a <= 16):
+            raise ValueError(f"core configuration out of range: {self}")
+
+    def limits(self) -> Limits:
+        return Limits(
+            neurons_per_core=self.neurons_per_core,
+            fan_in_per_core=self.rows_per_core if self.cores > 1 else None,
+            synapses_per_core=self.synapses_per_core, cores_per_chip=self.cores, chips=1,
+            weight_bits=WEIGHT_BITS, max_delay_steps=self.max_delay,
+            extra={"share_cores": True, "rows": self.rows_per_core, "sources": self.sources,
+                   "axons": self.axons, "param_sets_per_core": PARAM_SETS, "stdp": bool(self.stdp),
+                   "v_bits": V_BITS, "i_bits": I_BITS, "acc_bits": ACC_BITS,
+                   "inputs_per_step": MAX_INPUTS_PER_STEP, "voltage_rel_error": VOLTAGE_REL_ERROR,
+                   "decay_factor": DECAY_FACTOR})
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    config: CoreConfig
+    family: str              # "ice40" or "ecp5": the bitstream flow
+    device: str              # nextpnr device flag value
+    package: str
+    clock_mhz: float
+    top: str                 # the board's top module (hdl/)
+    constraints: str         # pin file (hdl/boards/)
+
+
+BOARDS = {
+    # the UP5K: one core; the ring, both synapse halves and the state in its four SPRAMs
+    "icebreaker": Board("icebreaker", "iCEBreaker (Lattice iCE40 UP5K), 12 MHz, 1 Mbaud",
+                        CoreConfig(cores=1, log2n=8, log2r=9, log2s=14, log2d=5), "ice40", "up5k",
+                        "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf"),
+    "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 25 MHz, 1 Mbaud",
+                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=12, log2d=4, stdp=0), "ecp5", "12k",
+                       "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+    "ulx3s-45f": Board("ulx3s-45f", "ULX3S (Lattice ECP5 LFE5U-45F), 25 MHz, 1 Mbaud",
+                       CoreConfig(cores=4, log2n=8, log2r=9, log2s=12, log2d=4, log2src=12, log2a=12,
+                                  stdp=0), "ecp5", "45k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+    "ulx3s-85f": Board("ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud",
+                       CoreConfig(cores=16, log2n=8, log2r=9, log2s=11, log2d=3, log2src=13, log2a=14,
+                                  stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+}
+DEFAULT_BOARD = "icebreaker"
+
+
+def board(name: str | None) -> Board:
+    from snncc.errors import SnnccError
+    key = name or DEFAULT_BOARD
+    if key not in BOARDS:
+        raise SnnccError(f"unknown board '{key}' (known: {', '.join(BOARDS)})",
+                         hint="snncc targets lists each board with its limits")
+    return BOARDS[key]
+
+
+DEFAULT = BOARDS[DEFAULT_BOARD].config
+#: the default board's limits (``FpgaTarget.limits``; ``--board`` selects another's)
+LIMITS = DEFAULT.limits()
+NEURONS = DEFAULT.neurons
+ROWS = DEFAULT.rows_per_core
+SYNAPSES = DEFAULT.synapses
+MAX_DELAY = DEFAULT.max_delay

@@ -146,40 +146,82 @@ def fan_in_bound(net: Network) -> np.ndarray:
     return bound
 
 
+param_table = param_sets
+
+
+def _totals(net: Network, b) -> None:
+    """The network's totals against the board's (before partitioning, for a clear message)."""
+    cfg = b.config
+    n, rows = net.n_neurons, net.n_neurons + sum(s.size for s in net.sources)
+    syn = net.n_synapses
+    bigger = [k for k, v in L.BOARDS.items() if v.config.neurons >= n and v.config.synapses >= syn
+              and k != b.name]
+    hint = (f"use a larger board: --board {bigger[0]} ({L.BOARDS[bigger[0]].config.neurons} neurons)"
+            if bigger else "split the network over several boards")
+    where = f"the fpga core on {b.name}"
+    if n > cfg.neurons:
+        big = max(net.populations, key=lambda p: p.size)
+        raise SnnccError(f"network '{net.name}' has {n} neurons; {where} holds {cfg.neurons} "
+                         f"(largest population '{big.name}': {big.size})", big.loc, hint=hint)
+    if rows > cfg.sources:
+        raise SnnccError(f"network '{net.name}' has {rows} presynaptic sources (neurons + input "
+                         f"neurons); {where} names {cfg.sources}", hint=hint)
+    if syn > cfg.synapses:
+        big = max(net.projections, key=lambda p: p.n_synapses)
+        raise SnnccError(f"network '{net.name}' has {syn} synapses; {where} holds "
+                         f"{cfg.synapses} (largest projection '{big.name}': {big.n_synapses})",
+                         big.loc, hint=hint)
+    for prj in net.projections:
+        if prj.n_synapses and (prj.delay.max() > cfg.max_delay or prj.delay.min() < 1):
+            bad = int(prj.delay.max() if prj.delay.max() > cfg.max_delay else prj.delay.min())
+            raise SnnccError(f"projection '{prj.name}': delay {bad} steps; the fpga core delays "
+                             f"1..{cfg.max_delay} steps", prj.loc,
+                             hint="shorten the delay or raise dt; longer delays need relay neurons")
+
+
+@dataclass(frozen=True)
+class FpgaCapacity(Pass):
+    """Neurons, sources, synapses and delays against the board's totals."""
+
+    name = "fpga-capacity"
+    requires = ("quantised",)
+    provides = ("fits",)
+
+    board: str = L.DEFAULT_BOARD
+
+    def run(self, net: Network, target):
+        b = L.board(self.board)
+        _totals(net, b)
+        return net, Report(self.name, summary={"board": b.name, "neurons": net.n_neurons,
+                                                "neurons_limit": b.config.neurons,
+                                                "synapses": net.n_synapses, "synapses_limit": b.config.synapses})
+
+
 @dataclass(frozen=True)
 class FpgaMap(Pass):
-    """Check a fixed network against the core's limits; record the mapping in attrs."""
+    """Check a fixed, partitioned network against the board's limits; record the mapping."""
 
     name = "fpga-map"
     requires = ("quantised",)
     provides = ("mapped",)
 
+    board: str = L.DEFAULT_BOARD
+
     def run(self, net: Network, target):
-        caps = getattr(target, "caps_limits", None) or L
+        b = L.board(self.board)
+        cfg = b.config
         n, rows = net.n_neurons, net.n_neurons + sum(s.size for s in net.sources)
         from .stdp import check_inputs, network_rule
-        if network_rule(net) is not None:   # one integer STDP rule per core (or an error naming both)
+        rule = network_rule(net)             # one integer STDP rule (or an error naming both)
+        if rule is not None:
+            if not cfg.stdp:
+                raise SnnccError(f"network '{net.name}' has plastic projections; the {b.name} build of the "
+                                 "fpga core has no STDP", hint="use --board icebreaker (built with STDP)")
             check_inputs(net)
+        _totals(net, b)
         syn = net.n_synapses
-        hint = "split the network over several boards, or build the core with larger LOG2N/LOG2R/LOG2S"
-        if n > caps.NEURONS:
-            big = max(net.populations, key=lambda p: p.size)
-            raise SnnccError(f"network '{net.name}' has {n} neurons; the fpga core holds {caps.NEURONS} "
-                             f"(largest population '{big.name}': {big.size})", big.loc, hint=hint)
-        if rows > caps.ROWS:
-            raise SnnccError(f"network '{net.name}' has {rows} presynaptic rows (neurons + input "
-                             f"neurons); the fpga core holds {caps.ROWS}", hint=hint)
-        if syn > caps.SYNAPSES:
-            big = max(net.projections, key=lambda p: p.n_synapses)
-            raise SnnccError(f"network '{net.name}' has {syn} synapses; the fpga core holds "
-                             f"{caps.SYNAPSES} (largest projection '{big.name}': {big.n_synapses})",
-                             big.loc, hint=hint)
-        for prj in net.projections:
-            if prj.n_synapses and (prj.delay.max() > caps.MAX_DELAY or prj.delay.min() < 1):
-                bad = int(prj.delay.max() if prj.delay.max() > caps.MAX_DELAY else prj.delay.min())
-                raise SnnccError(f"projection '{prj.name}': delay {bad} steps; the fpga core delays "
-                                 f"1..{caps.MAX_DELAY} steps", prj.loc,
-                                 hint="shorten the delay or raise dt; longer delays need relay neurons")
+        where = f"the fpga core on {b.name}"
+        hint = "compile for a larger board (--board), or a smaller network"
         bound = fan_in_bound(net)
         lim = (1 << (L.ACC_BITS - 1)) - 1
         if bound.size and bound.max() > lim:
@@ -190,23 +232,56 @@ class FpgaMap(Pass):
                              f"one step; the core's {L.ACC_BITS}-bit delay ring holds at most {lim}",
                              hint="reduce its fan-in or the weights' scale")
         set_idx, sets = param_sets(net)
-        if len(sets) > caps.PARAM_SETS:
-            raise SnnccError(f"network '{net.name}' needs {len(sets)} distinct neuron parameter sets; "
-                             f"the fpga core has {caps.PARAM_SETS}",
-                             hint="give neurons of a population the same parameters (only v_init may "
-                                  "differ), leave -O per_channel off, or merge populations")
+        from .image import core_ranges
+        ranges = core_ranges(net, cfg)
+        per_core = [len(np.unique(set_idx[a:e])) for a, e in ranges]
+        if per_core and max(per_core) > L.PARAM_SETS:
+            c = int(np.argmax(per_core))
+            a, e = ranges[c]
+            if cfg.cores == 1:
+                msg = (f"network '{net.name}' needs {per_core[c]} distinct neuron parameter sets; "
+                       f"the fpga core has {L.PARAM_SETS}")
+            else:
+                msg = (f"network '{net.name}': core {c} (neurons {a}..{e - 1}) needs {per_core[c]} distinct "
+                       f"neuron parameter sets; a core has {L.PARAM_SETS}")
+            raise SnnccError(msg, hint="give neurons of a population the same parameters (only v_init may "
+                                       "differ), leave -O per_channel off, or merge populations")
+        if cfg.cores == 1 and rows > cfg.rows_per_core:
+            raise SnnccError(f"network '{net.name}' has {rows} presynaptic rows (neurons + input "
+                             f"neurons); {where} holds {cfg.rows_per_core}", hint=hint)
+        axons = 0
+        if cfg.cores > 1:
+            axons = _axon_entries(net, ranges)
+            if axons > cfg.axons:
+                raise SnnccError(f"network '{net.name}' needs {axons} router entries (one per source and "
+                                 f"core it reaches); {where} holds {cfg.axons}", hint=hint)
         for s in net.sources:   # counted with unique, not bincount: a late spike must not size an array
             per_step = np.unique(s.step, return_counts=True)[1].max() if s.step.size else 0
             if per_step > L.MAX_INPUTS_PER_STEP:
                 raise SnnccError(f"source '{s.name}': {int(per_step)} input spikes in one step; a STEP "
                                  f"frame carries at most {L.MAX_INPUTS_PER_STEP}", s.loc)
         attrs = dict(net.attrs)
-        attrs["fpga"] = {"neurons": n, "rows": rows, "synapses": syn, "param_sets": len(sets)}
+        attrs["fpga"] = {"board": b.name, "neurons": n, "rows": rows, "synapses": syn,
+                         "param_sets": len(sets), "cores": len(ranges), "router_entries": axons}
         report = Report(self.name, summary={
-            "neurons": n, "neurons_limit": caps.NEURONS, "rows": rows, "rows_limit": caps.ROWS,
-            "synapses": syn, "synapses_limit": caps.SYNAPSES, "param_sets": len(sets),
+            "board": b.name, "cores": len(ranges), "cores_limit": cfg.cores,
+            "neurons": n, "neurons_limit": cfg.neurons, "sources": rows, "sources_limit": cfg.sources,
+            "synapses": syn, "synapses_limit": cfg.synapses, "router_entries": axons,
+            "router_entries_limit": cfg.axons, "param_sets": len(sets),
             "max_ring_sum": int(bound.max()) if bound.size else 0, "ring_sum_limit": lim})
         return net.with_(attrs=attrs), report
+
+
+def _axon_entries(net: Network, ranges) -> int:
+    """Router entries: one per (source id, core it has synapses on)."""
+    offsets, _, _ = net.offsets()
+    starts = np.asarray([a for a, _ in ranges], dtype=np.int64)
+    keys = []
+    for prj in net.projections:
+        if prj.n_synapses:
+            core = np.searchsorted(starts, prj.post_idx.astype(np.int64) + offsets[prj.post], side="right") - 1
+            keys.append((prj.pre_idx.astype(np.int64) + offsets[prj.pre]) * len(ranges) + core)
+    return int(np.unique(np.concatenate(keys)).size) if keys else 0
 
 
 def _locate(net: Network, flat: int) -> tuple[str, int]:

@@ -1,7 +1,11 @@
-"""The UART protocol of the snncc FPGA core: the single source of its constants.
+"""The hardware contract of the snncc FPGA core: the single source of every constant.
 
-``python -m snncc_fpga.gen`` writes ``hdl/snn_protocol.vh`` (Verilog ``define``s) and
-``docs/uart-protocol.md`` (the table) from these tables; tests check both are current.
+``python -m snncc_fpga.gen`` writes ``hdl/snn_protocol.vh`` (Verilog ``define``s: command
+codes, field positions and widths, PARAM/STDP word indices), ``hdl/snn_fields.vh`` (the
+CAPS and STATUS answer bytes), ``hdl/rtl.mk`` (the RTL file list) and
+``docs/uart-protocol.md`` from these tables; the Python side (image encoder, uploader,
+client, simulated board, bitstream flow) reads the same tables, and
+``tests/test_fpga_protocol.py`` fails when a generated file drifts.
 
 Frame (both directions)::
 
@@ -14,15 +18,20 @@ Every request is answered by a frame with the same SEQ: ``CMD | 0x80`` on succes
 from __future__ import annotations
 
 import binascii
+import struct
 from dataclasses import dataclass
 
-VERSION = 1
+import numpy as np
+
+VERSION = 2
 SOF = 0xA5
 ACK_BIT = 0x80
 HEADER_BYTES = 5      # SOF SEQ CMD LEN_lo LEN_hi
 TRAILER_BYTES = 2     # CRC-16
 #: largest payload the core buffers (one 512 x 8 EBR)
 MAX_PAYLOAD = 510
+#: bytes before the data of a WRITE (region, core, offset)
+WRITE_HEADER = 4
 
 
 @dataclass(frozen=True)
@@ -35,23 +44,26 @@ class Command:
 
 
 COMMANDS = (
-    Command("CAPS", 0x01, "-", "version u16, neurons u16, rows u16, synapses u32, max_delay u8, "
-            "weight_bits u8, param_sets u8, max_payload u16, clks_per_bit u16",
+    Command("CAPS", 0x01, "-", "see CAPS below",
             "capability query: the sizes this core was built with"),
-    Command("STATUS", 0x02, "-", "flags u8 (bit0 committed), step u32, image_crc u32, "
-            "rx_errors u16, n_neurons u16, n_rows u16, n_syn u32",
+    Command("STATUS", 0x02, "-", "see STATUS below",
             "state of the core; image_crc is the CRC-32 of the committed image (0 if none)"),
-    Command("WRITE", 0x10, "region u8, offset u16 (halfwords), data (halfwords, LE)", "-",
-            "write configuration memory; clears the committed flag (the core stops running)"),
-    Command("READ", 0x11, "region u8, offset u16, count u16 (halfwords)", "data (count halfwords)",
-            "read back any region (weights included, for STDP later)"),
-    Command("COMMIT", 0x12, "image_crc u32, n_neurons u16, n_rows u16, n_syn u32", "-",
-            "the core recomputes the CRC-32 of the image from its memories; on a match it may "
-            "run (the first STEP starts from the initial state), otherwise NAK IMAGE_CRC and it "
-            "stays stopped"),
-    Command("STEP", 0x20, "flags u8 (bit0: reset state first), input rows u16 each",
-            "step u32, indices u16 of the neurons that spiked",
-            "run one time step: deliver the inputs with this step's spikes, answer its spikes; "
+    Command("WRITE", 0x10, "region u8, core u8, offset u16 (halfwords), data (halfwords, LE)", "-",
+            "write configuration memory of one core (core 0 for the global regions); clears the "
+            "committed flag (the core stops running)"),
+    Command("READ", 0x11, "region u8, core u8, offset u16, count u16 (halfwords)", "data (count halfwords)",
+            "read back any region (weights included, for STDP)"),
+    Command("COMMIT", 0x12, "image_crc u32, n_neurons u16, n_sources u16, n_syn u32", "-",
+            "the core recomputes the CRC-32 of every configuration memory (all regions of all "
+            "cores, whole capacity); on a match it may run (the first STEP starts from the "
+            "initial state), otherwise NAK IMAGE_CRC and it stays stopped. The sizes are totals "
+            "for STATUS; n_sources bounds the input ids a STEP may carry"),
+    Command("CLEAR", 0x13, "-", "-",
+            "set every configuration memory of every core to zero (the start of a fresh upload); "
+            "clears the committed flag"),
+    Command("STEP", 0x20, "flags u8 (bit0: reset state first), input source ids u16 each",
+            "step u32, source ids u16 of the neurons that spiked",
+            "run one time step: route this step's spikes and the inputs, answer its spikes; "
             "a repeated SEQ re-sends the last answer without stepping again"),
     Command("NAK", 0x7F, "-", "reason u8, command u8", "a rejected request (reasons below)"),
 )
@@ -61,7 +73,7 @@ NAK_REASONS = {
     1: ("BAD_CRC", "frame CRC-16 mismatch (the frame was dropped)"),
     2: ("BAD_LEN", "LEN exceeds MAX_PAYLOAD or does not fit the command"),
     3: ("BAD_CMD", "unknown command"),
-    4: ("BAD_REGION", "unknown memory region"),
+    4: ("BAD_REGION", "unknown memory region or core"),
     5: ("BAD_RANGE", "offset + count beyond the region"),
     6: ("NOT_COMMITTED", "STEP before a good COMMIT"),
     7: ("IMAGE_CRC", "COMMIT CRC-32 differs from the memories' contents"),
@@ -69,38 +81,224 @@ NAK_REASONS = {
 }
 
 
+# ------------------------------------------------------------------------- build parameters
+
+@dataclass(frozen=True)
+class BuildParam:
+    name: str          # Verilog parameter of snn_core
+    doc: str
+
+
+#: the parameters of snn_core (hdl/snn_core.v); a board is a set of values (limits.py)
+BUILD_PARAMS = (
+    BuildParam("CORES", "neuron cores, each time-multiplexing its neurons"),
+    BuildParam("LOG2N", "log2 neurons per core (at most 8: the post field of a synapse)"),
+    BuildParam("LOG2R", "log2 presynaptic rows per core (distinct sources with synapses into it)"),
+    BuildParam("LOG2S", "log2 synapses per core"),
+    BuildParam("LOG2D", "log2 delay slots = the longest delay in steps (at most 5)"),
+    BuildParam("LOG2SRC", "log2 source ids (neurons of all cores, then inputs) the router knows"),
+    BuildParam("LOG2A", "log2 axon entries (source -> core, row) of the router"),
+    BuildParam("STDP", "1: pair STDP (traces, weight fractions, the update datapath); 0: none"),
+    BuildParam("CLKS_PER_BIT", "UART bit time in clocks"),
+)
+
+
+# ------------------------------------------------------------------------- memory regions
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    word: int          # halfword within the item
+    lsb: int
+    width: int
+    doc: str
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.width) - 1
+
+
 @dataclass(frozen=True)
 class Region:
     name: str
     code: int
+    per_core: bool
     words_per_item: int
-    capacity: str      # parameter expression (neurons, rows, synapses, sets)
-    layout: str
+    capacity: str      # items, as an expression of the build parameters
+    fields: tuple[Field, ...]
+    doc: str
 
 
-REGIONS = (
-    Region("PARAM", 0, 8, "param_sets",
-           "per parameter set: [0] threshold s16, [1] reset value s16, [2] bias s16, "
-           "[3] leak_shift u4 | syn_shift_E u4 <<4 | syn_shift_I u4 <<8 | weight_shift u4 <<12, "
-           "[4] refrac u8 | flags <<8 (bit0 reset by subtraction, bit1 no leak), [5..7] reserved 0; "
-           "except the pair-STDP rule (docs/stdp.md): halfword 5 k_plus u4 | k_minus u4 <<4 | "
-           "multiplicative u1 <<8 | on u1 <<9, 6 a_plus u15, 7 a_minus u15, 13 w_min u16, 14 w_max u16 "
-           "(8.8 magnitudes)"),
-    Region("NEURON", 1, 2, "neurons", "per neuron: [0] parameter set u3, [1] initial v s16"),
-    Region("ROW", 2, 2, "rows", "per presynaptic row (neurons, then inputs): [0] first synapse, "
-           "[1] synapse count"),
-    Region("SYN", 3, 2, "synapses", "per synapse: [0] weight s8 | (delay-1) u5 <<8 | receptor u1 <<13 "
-           "| plastic u1 <<14, [1] post neuron u8 | weight fraction u8 <<8 (STDP; 0 in an image)"),
+PARAM_WORDS = 8        # halfwords per parameter set
+PARAM_SETS = 8         # sets per core
+
+#: one parameter set (8 halfwords); words 5..7 of every set are free for the STDP rule
+PARAM_FIELDS = (
+    Field("threshold", 0, 0, 16, "s16"),
+    Field("reset", 1, 0, 16, "s16, the value after a spike"),
+    Field("bias", 2, 0, 16, "s16, added every step"),
+    Field("leak_shift", 3, 0, 4, "k_leak: v -= v >> k_leak"),
+    Field("syn_shift_e", 3, 4, 4, "k_E: iE -= iE >> k_E (0: delta synapse)"),
+    Field("syn_shift_i", 3, 8, 4, "k_I"),
+    Field("weight_shift", 3, 12, 4, "k_w: input enters the current as x << k_w"),
+    Field("refrac", 4, 0, 8, "refractory steps"),
+    Field("subtract", 4, 8, 1, "reset by subtracting the threshold"),
+    Field("no_leak", 4, 9, 1, "no leak (IF neuron)"),
 )
 
-PARAM_WORDS = 8
+#: the pair-STDP rule in spare PARAM words (flat halfword index within a core's PARAM region)
+STDP_WORD = {"flags": 5, "a_plus": 6, "a_minus": 7, "w_min": 13, "w_max": 14}
+STDP_FIELDS = (
+    Field("k_plus", STDP_WORD["flags"], 0, 4, "pre trace decay shift"),
+    Field("k_minus", STDP_WORD["flags"], 4, 4, "post trace decay shift"),
+    Field("mult", STDP_WORD["flags"], 8, 1, "multiplicative weight dependence"),
+    Field("on", STDP_WORD["flags"], 9, 1, "the rule is active"),
+    Field("a_plus", STDP_WORD["a_plus"], 0, 15, "potentiation amplitude"),
+    Field("a_minus", STDP_WORD["a_minus"], 0, 15, "depression amplitude"),
+    Field("w_min", STDP_WORD["w_min"], 0, 16, "lower bound, 8.8 magnitude"),
+    Field("w_max", STDP_WORD["w_max"], 0, 16, "upper bound, 8.8 magnitude"),
+)
+
+NEURON_FIELDS = (
+    Field("set", 0, 0, 3, "parameter set"),
+    Field("v_init", 1, 0, 16, "initial v, s16"),
+)
+ROW_FIELDS = (
+    Field("first", 0, 0, 16, "first synapse of the row"),
+    Field("count", 1, 0, 16, "synapses in the row"),
+)
+SYN_FIELDS = (
+    Field("weight", 0, 0, 8, "s8"),
+    Field("delay", 0, 8, 5, "delay - 1 (LOG2D bits stored)"),
+    Field("receptor", 0, 13, 1, "0 excitatory, 1 inhibitory"),
+    Field("plastic", 0, 14, 1, "under the STDP rule"),
+    Field("post", 1, 0, 8, "target neuron of this core (LOG2N bits stored)"),
+    Field("frac", 1, 8, 8, "weight fraction kept by STDP (0 in an image; stored when STDP=1)"),
+)
+CFG_FIELDS = (
+    Field("n_neurons", 0, 0, 16, "neurons this core updates"),
+    Field("n_rows", 1, 0, 16, "rows in use (STDP sweeps)"),
+    Field("src_base", 2, 0, 16, "source id of the core's neuron 0 (its spikes are src_base + index)"),
+    Field("reserved", 3, 0, 16, "0"),
+)
+ROUTE_FIELDS = (
+    Field("first", 0, 0, 16, "first axon entry of the source"),
+    Field("count", 1, 0, 16, "axon entries (one per core the source reaches)"),
+)
+AXON_FIELDS = (
+    Field("row", 0, 0, 11, "row on the target core (LOG2R bits stored)"),
+    Field("core", 0, 11, 5, "target core"),
+)
+
+REGIONS = (
+    Region("PARAM", 0, True, PARAM_WORDS, "8 sets", PARAM_FIELDS,
+           "per parameter set: neuron parameters; words 5, 6, 7, 13, 14 of the region hold the STDP rule"),
+    Region("NEURON", 1, True, 2, "2**LOG2N", NEURON_FIELDS, "per neuron of the core"),
+    Region("ROW", 2, True, 2, "2**LOG2R", ROW_FIELDS, "per presynaptic row of the core"),
+    Region("SYN", 3, True, 2, "2**LOG2S", SYN_FIELDS, "per synapse, rows contiguous"),
+    Region("CFG", 4, True, 4, "1", CFG_FIELDS, "the core's sizes"),
+    Region("ROUTE", 5, False, 2, "2**LOG2SRC (CORES > 1)", ROUTE_FIELDS,
+           "per source id: its axon entries (the router; absent in a one-core build)"),
+    Region("AXON", 6, False, 1, "2**LOG2A (CORES > 1)", AXON_FIELDS,
+           "per axon entry: the (core, row) a spike of the source is sent to"),
+)
+REGION = {r.name: r.code for r in REGIONS}
+REGION_BY_CODE = {r.code: r for r in REGIONS}
+
 FLAG_SUBTRACT = 1
 FLAG_NO_LEAK = 2
 STEP_FLAG_RESET = 1
 
+
+def region_items(name: str, cfg) -> int:
+    """Capacity of a region in items for a build ``cfg`` (limits.CoreConfig)."""
+    return {"PARAM": PARAM_SETS, "NEURON": 1 << cfg.log2n, "ROW": 1 << cfg.log2r,
+            "SYN": 1 << cfg.log2s, "CFG": 1,
+            "ROUTE": (1 << cfg.log2src) if cfg.cores > 1 else 0,
+            "AXON": (1 << cfg.log2a) if cfg.cores > 1 else 0}[name]
+
+
+def region_halfwords(name: str, cfg) -> int:
+    r = REGIONS[REGION[name]]
+    return region_items(name, cfg) * r.words_per_item
+
+
+def pack(fields: tuple[Field, ...], words: int, n: int, **values) -> np.ndarray:
+    """(n * words) uint16 halfwords with each named field set from ``values`` (arrays or
+    scalars). A value wider than its field is an error, never truncated."""
+    out = np.zeros((n, words), dtype=np.int64)
+    by = {f.name: f for f in fields}
+    for name, v in values.items():
+        f = by[name]
+        a = np.broadcast_to(np.asarray(v, dtype=np.int64), (n,))
+        if a.size and (a.min() < 0 or a.max() > f.mask):
+            raise ValueError(f"field {name} takes 0..{f.mask}, got {int(a.min())}..{int(a.max())}")
+        out[:, f.word] |= a << f.lsb
+    return out.reshape(-1).astype(np.uint16)
+
+
+def unpack(fields: tuple[Field, ...], words: int, data: np.ndarray, name: str) -> np.ndarray:
+    f = next(x for x in fields if x.name == name)
+    return (np.asarray(data, dtype=np.int64).reshape(-1, words)[:, f.word] >> f.lsb) & f.mask
+
+
+# ------------------------------------------------------------------------ CAPS and STATUS
+
+@dataclass(frozen=True)
+class Out:
+    name: str
+    fmt: str           # struct code: B, H or I
+    verilog: str       # the Verilog expression the core answers (hdl/snn_cmd.v names)
+    doc: str
+
+
+CAPS = (
+    Out("version", "H", "{16'd0, `SNN_VERSION}", "protocol version"),
+    Out("cores", "B", "CORES", "neuron cores"),
+    Out("neurons_per_core", "H", "1 << LOG2N", ""),
+    Out("rows_per_core", "H", "1 << LOG2R", "presynaptic rows per core"),
+    Out("synapses_per_core", "I", "1 << LOG2S", ""),
+    Out("max_delay", "B", "1 << LOG2D", "steps"),
+    Out("weight_bits", "B", "8", ""),
+    Out("param_sets", "B", "`SNN_PARAM_SETS", "per core"),
+    Out("max_payload", "H", "`SNN_MAX_PAYLOAD", "bytes"),
+    Out("clks_per_bit", "H", "CLKS_PER_BIT", ""),
+    Out("sources", "H", "(CORES > 1) ? (1 << LOG2SRC) : (1 << LOG2R)", "source ids the router knows"),
+    Out("axons", "I", "(CORES > 1) ? (1 << LOG2A) : 0", "axon entries"),
+    Out("stdp", "B", "STDP", "1 if built with pair STDP"),
+)
+STATUS = (
+    Out("flags", "B", "{31'd0, committed}", "bit0 committed"),
+    Out("step", "I", "step_cnt", "steps run since the reset"),
+    Out("image_crc", "I", "image_crc", "CRC-32 of the committed image, 0 if none"),
+    Out("rx_errors", "H", "{16'd0, i_rx_errors}", "damaged or dropped frames"),
+    Out("n_neurons", "H", "{16'd0, n_neur}", "from COMMIT"),
+    Out("n_sources", "H", "{16'd0, n_src}", "from COMMIT"),
+    Out("n_syn", "I", "n_syn", "from COMMIT"),
+    Out("step_cycles", "I", "i_step_cycles", "clock cycles the last step took (all phases)"),
+)
+
+
+def out_format(outs) -> str:
+    return "<" + "".join(o.fmt for o in outs)
+
+
+def out_size(outs) -> int:
+    return struct.calcsize(out_format(outs))
+
+
+# ------------------------------------------------------------------------------ RTL files
+
+#: every RTL module, one per file, in dependency order (the Makefile, the simulated board
+#: and the bitstream flows all read this list through hdl/rtl.mk or this module)
+RTL = ("snn_core.v", "snn_cmd.v", "snn_step.v", "snn_router.v", "snn_neuron_core.v", "snn_lif.v",
+       "snn_deliver.v", "snn_stdp.v", "snn_stdp_update.v", "snn_frame_rx.v", "snn_frame_tx.v",
+       "snn_uart_rx.v", "snn_uart_tx.v", "snn_ram.v", "snn_ram_dp.v")
+INCLUDES = ("snn_protocol.vh", "snn_fields.vh", "snn_phases.vh", "snn_crc.vh")
+
+
 CMD = {c.name: c.code for c in COMMANDS}
 NAK = {name: code for code, (name, _) in NAK_REASONS.items()}
-REGION = {r.name: r.code for r in REGIONS}
 
 
 def crc16(data: bytes, crc: int = 0xFFFF) -> int:
@@ -108,9 +306,9 @@ def crc16(data: bytes, crc: int = 0xFFFF) -> int:
     return binascii.crc_hqx(bytes(data), crc)
 
 
-def crc32(data: bytes) -> int:
-    """CRC-32 (IEEE 802.3, as zlib)."""
-    return binascii.crc32(bytes(data)) & 0xFFFFFFFF
+def crc32(data: bytes, crc: int = 0) -> int:
+    """CRC-32 (IEEE 802.3, as zlib); ``crc`` continues an earlier value."""
+    return binascii.crc32(bytes(data), crc) & 0xFFFFFFFF
 
 
 def frame(seq: int, cmd: int, payload: bytes = b"") -> bytes:

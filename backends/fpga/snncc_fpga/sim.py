@@ -23,11 +23,11 @@ from pathlib import Path
 
 from snncc.errors import MissingDependency, SnnccError
 
+from . import limits as L
+from .protocol import INCLUDES, RTL
+
 #: the simulated UART's bit time in clocks: small, so that uploads are fast
 SIM_CLKS_PER_BIT = 8
-RTL = ("snn_core.v", "snn_ctrl.v", "snn_frame_rx.v", "snn_frame_tx.v", "snn_uart_rx.v",
-       "snn_uart_tx.v", "snn_ram.v", "snn_ram_dp.v")
-INCLUDES = ("snn_protocol.vh", "snn_crc.vh")
 HARNESS = "sim/snn_sim.cpp"
 
 
@@ -55,12 +55,14 @@ def _source_hash(hdl: Path, params: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def build(clks_per_bit: int = SIM_CLKS_PER_BIT, log=None) -> Path:
-    """Path of the simulator executable, compiled if the RTL changed."""
+def build(clks_per_bit: int = SIM_CLKS_PER_BIT, log=None, config: L.CoreConfig | None = None) -> Path:
+    """Path of the simulator executable of the core configuration ``config`` (default: the
+    default board's), compiled once per RTL change and configuration."""
     if shutil.which("verilator") is None:
         raise MissingDependency("the simulated board needs verilator (apt-get install verilator)")
     hdl = hdl_dir()
-    params = {"CLKS_PER_BIT": clks_per_bit}
+    config = config or L.DEFAULT
+    params = {"CLKS_PER_BIT": clks_per_bit, **config.verilog_params()}
     out = cache_root() / "sim" / _source_hash(hdl, params)
     exe = out / "snn_sim"
     if exe.is_file():
@@ -72,7 +74,7 @@ def build(clks_per_bit: int = SIM_CLKS_PER_BIT, log=None) -> Path:
     tmp.mkdir(parents=True)
     cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O2", "-Wno-fatal",
            "--top-module", "snn_core",
-           f"-GCLKS_PER_BIT={clks_per_bit}", "-CFLAGS", f"-DCLKS_PER_BIT={clks_per_bit} -O2",
+           *[f"-G{k}={v}" for k, v in params.items()], "-CFLAGS", f"-DCLKS_PER_BIT={clks_per_bit} -O2",
            f"-I{hdl}", "-Mdir", str(tmp / "obj"), "-o", str(tmp / "snn_sim")]
     cmd += [str(hdl / f) for f in RTL] + [str(hdl / HARNESS)]
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -94,6 +96,7 @@ class SimBoard:
     pty: str
     pid: int
     info: Path
+    config: L.CoreConfig = L.DEFAULT
 
     def alive(self) -> bool:
         return pid_alive(self.pid) and Path(self.pty).exists()
@@ -126,9 +129,11 @@ def stop_pid(pid: int, wait: float = 2.0) -> None:
 
 
 def start(info: Path, *, seed: int = 1, gap: int = 0, baud: float = 0, faults: dict | None = None,
-          idle_exit: float = 3600.0, log=None) -> SimBoard:
-    """Launch a simulated board daemon; ``info`` receives {"pty", "pid"} when it is ready."""
-    exe = build(log=log)
+          idle_exit: float = 3600.0, log=None, config: L.CoreConfig | None = None) -> SimBoard:
+    """Launch a simulated board daemon of ``config``; ``info`` receives {"pty", "pid"} when it
+    is ready (and a copy of the configuration in ``<info>.config.json``)."""
+    config = config or L.DEFAULT
+    exe = build(log=log, config=config)
     info = Path(info)
     info.parent.mkdir(parents=True, exist_ok=True)
     if info.exists():
@@ -147,7 +152,8 @@ def start(info: Path, *, seed: int = 1, gap: int = 0, baud: float = 0, faults: d
     while time.monotonic() < end:
         if info.exists():
             d = json.loads(info.read_text())
-            return SimBoard(d["pty"], d["pid"], info)
+            _config_file(info).write_text(json.dumps(config.to_json()))
+            return SimBoard(d["pty"], d["pid"], info, config)
         if proc.poll() is not None:
             raise SnnccError(f"the simulated board exited at start (code {proc.returncode}); "
                              f"see {info.with_suffix('.log')}")
@@ -156,12 +162,17 @@ def start(info: Path, *, seed: int = 1, gap: int = 0, baud: float = 0, faults: d
     raise SnnccError("the simulated board did not start within 10 s")
 
 
+def _config_file(info: Path) -> Path:
+    return Path(info).with_suffix(".config.json")
+
+
 def find(info: Path) -> SimBoard | None:
     """The running board recorded in ``info``, or None."""
     try:
         d = json.loads(Path(info).read_text())
-        b = SimBoard(d["pty"], int(d["pid"]), Path(info))
-    except (OSError, ValueError, KeyError):
+        cfg = L.CoreConfig(**json.loads(_config_file(info).read_text()))
+        b = SimBoard(d["pty"], int(d["pid"]), Path(info), cfg)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
     return b if b.alive() else None
 

@@ -46,29 +46,47 @@ def _log(msg: str) -> None:
 
 class FpgaTarget(Target):
     name = "fpga"
-    description = ("the snncc LIF core (hdl/) on an iCE40 UP5K board over UART, or the simulated "
-                   "board (--port sim)")
+    description = ("the snncc multi-core LIF core (hdl/) on an FPGA board over UART (--board: "
+                   + ", ".join(f"{k}: {b.config.cores} x {b.config.neurons_per_core} neurons, "
+                               f"{b.config.synapses} synapses" for k, b in L.BOARDS.items())
+                   + f"; default {L.DEFAULT_BOARD}), or that board simulated (--port sim)")
     limits = L.LIMITS
+    board = L.DEFAULT_BOARD
     # power-of-two units: populations with similar weights share one parameter set
     weight_format = WeightFormat(bits=L.WEIGHT_BITS, signed=True, power_of_two_unit=True)
     options = {
         "bitstream": "also build an iCE40 bitstream (yosys, nextpnr-ice40, icepack)",
-        "board": "board for the bitstream: icebreaker",
+        "board": "board whose core configuration and limits to compile for (and build a bitstream "
+                 "for with --bitstream): " + ", ".join(L.BOARDS),
         "per_channel": "quantise weights per post neuron (costs parameter sets)",
         "clip_percentile": "clip the top |weights| at this percentile when choosing the scale",
         "rounding": "nearest or stochastic weight rounding",
         "relays": "realise delays beyond 32 steps with relay neurons (default true)",
     }
 
+    def configured(self, options):
+        """The target for ``options["board"]``: that board's limits drive every pass."""
+        b = L.board(options.get("board"))
+        t = FpgaTarget()
+        t.board = b.name
+        t.limits = b.config.limits()
+        return t
+
     def pipeline(self, options):
         from snncc.passes.delays import Delays
+        from snncc.passes.partition import Partition
+        from snncc.passes.place import Place
         from snncc.passes.quantise import Quantise
-        from .lower import FpgaMap
+        from .lower import FpgaCapacity, FpgaMap
         q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding") if k in options}
         if "per_channel" in q:
             q["per_channel"] = _flag("per_channel", q["per_channel"])
         relays = _flag("relays", options.get("relays", True))
-        return [Validate(), Discretise(), Delays(relays=relays), Quantise(**q), FpgaMap()]
+        board = L.board(options.get("board")).name
+        # the partition stays contiguous in network order (no member moves): a neuron's
+        # source id on the board is its network index
+        return [Validate(), Discretise(), Delays(relays=relays), Quantise(**q), FpgaCapacity(board=board),
+                Partition(moves=False), Place(), FpgaMap(board=board)]
 
     def kernel(self, net, strict=False):
         from .kernel import FpgaKernel
@@ -80,22 +98,21 @@ class FpgaTarget(Target):
 
     def emit(self, net, outdir: Path, options: dict[str, Any]) -> dict[str, Any]:
         from .image import encode
-        img = encode(net)
+        b = L.board(options.get("board"))
+        img = encode(net, b.config, b.name)
         img.save(outdir)
         size = len(img.to_bytes())
         out = {"image_bytes": size, "crc32": f"{img.crc:08x}", "synapses": img.n_syn,
-               "bytes_per_synapse": size / img.n_syn if img.n_syn else 0.0}
+               "bytes_per_synapse": size / img.n_syn if img.n_syn else 0.0, "board": b.name,
+               "cores_used": len(img.core_ranges), "cores": b.config.cores}
         if options.get("bitstream"):
             from .bitstream import build_bitstream
-            bs = build_bitstream(outdir, options.get("board") or "icebreaker", log=_log)
+            bs = build_bitstream(outdir, b.name, log=_log)
             _log(f"bitstream {bs['file']} for {bs['board']}: {bs['luts']['used']}/{bs['luts']['available']} "
                  f"LUTs, {bs['bram']['used']}/{bs['bram']['available']} BRAM, {bs['spram']['used']}/"
                  f"{bs['spram']['available']} SPRAM, Fmax {bs['fmax_mhz']:.1f} MHz (clock "
                  f"{bs['clock_mhz']:g} MHz)")
             out["bitstream"] = bs
-        elif options.get("board"):
-            raise SnnccError("--board is only used with --bitstream",
-                             hint="add --bitstream, or leave --board out")
         return out
 
     # --- the board ----------------------------------------------------------------
@@ -121,12 +138,17 @@ class FpgaTarget(Target):
 
     def _open(self, build, port: str, baud: int, timeout: float | None):
         from .client import Board
+        from .image import Image
         if port == "sim":
             from . import sim
             info = build.file(SIM_INFO)
             board = sim.find(info)
+            img = Image.load(build.path)
+            if board is not None and board.config != img.config:
+                board.stop()                 # a board of another configuration: start the right one
+                board = None
             if board is None:
-                board = sim.start(info, log=_log)
+                board = sim.start(info, config=img.config, log=_log)
                 _log(f"started a simulated board on {board.pty} (pid {board.pid}; it stops after an "
                      f"hour without traffic)")
             return Board(board.pty, baud=baud, timeout=timeout or 0.5)

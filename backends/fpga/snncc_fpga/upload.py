@@ -24,7 +24,7 @@ from . import protocol as P
 from .client import Board, BoardError
 from .image import Image, input_schedule
 
-CHUNK_WORDS = (P.MAX_PAYLOAD - 3) // 2
+CHUNK_WORDS = (P.MAX_PAYLOAD - P.WRITE_HEADER) // 2
 #: how often one upload may start over with the whole image after the board lost part of it
 WHOLE_RESENDS = 2
 LOST_PART = "the board lost part of the resumed upload; sending the whole image again"
@@ -37,30 +37,42 @@ class ReadbackMismatch(BoardError):
 
 
 def check_caps(board: Board, image: Image, max_delay: int) -> None:
+    """The board must be built exactly as the image's configuration (region sizes enter the
+    commit CRC); what it lacks is named first."""
     caps = board.caps()
     where = f"board on {board.port_name}"
     if caps.version != P.VERSION:
         raise SnnccError(f"{where} speaks protocol version {caps.version}; this snncc speaks {P.VERSION}",
                          hint="reprogram the board with this snncc's bitstream (snncc compile --bitstream)")
-    need = {"neurons": image.n_neurons, "rows": image.n_rows, "synapses": image.n_syn,
-            "max_delay": max_delay}
+    need = {"neurons": image.n_neurons, "sources": image.n_rows, "synapses": image.n_syn,
+            "max_delay": max_delay, "cores": len(image.core_ranges)}
     for key, val in need.items():
         have = getattr(caps, key)
         if val > have:
             raise SnnccError(f"{where} has {have} {key.replace('_', ' ')}; this build needs {val}",
-                             hint="build the core with larger parameters, or compile a smaller network")
-    if caps.weight_bits != 8 or caps.param_sets < 8:
-        raise SnnccError(f"{where} reports {caps.weight_bits}-bit weights and {caps.param_sets} parameter "
-                         "sets; this build needs 8-bit weights and 8 sets",
-                         hint="reprogram the board with this snncc's bitstream")
+                             hint="compile for this board's configuration (--board), or compile a smaller "
+                                  "network")
+    cfg = image.config
+    built = (caps.cores, caps.neurons_per_core, caps.rows_per_core, caps.synapses_per_core, caps.max_delay,
+             caps.sources, caps.axons, caps.stdp)
+    want = (cfg.cores, cfg.neurons_per_core, cfg.rows_per_core, cfg.synapses_per_core, cfg.max_delay,
+            cfg.sources, cfg.axons, cfg.stdp)
+    if built != want or caps.weight_bits != 8 or caps.param_sets != P.PARAM_SETS:
+        names = ("cores", "neurons/core", "rows/core", "synapses/core", "max delay", "sources", "axons", "stdp")
+        diff = ", ".join(f"{n} {b} (build {w})" for n, b, w in zip(names, built, want) if b != w)
+        raise SnnccError(f"{where} is built differently from this build's board '{image.board}': "
+                         f"{diff or 'weight bits or parameter sets'}",
+                         hint="compile with the --board this board was built for, or reprogram it with "
+                              "this build's bitstream (snncc compile --bitstream)")
 
 
-def chunks(image: Image) -> list[tuple[int, int, bytes]]:
+def chunks(image: Image) -> list[tuple[int, int, int, bytes]]:
+    """(region, core, offset, data) WRITEs of the image's used parts."""
     out = []
-    for region, words in image.regions():
+    for region, core, words in image.regions():
         raw = words.astype("<u2")
         for off in range(0, raw.size, CHUNK_WORDS):
-            out.append((region, off, raw[off:off + CHUNK_WORDS].tobytes()))
+            out.append((region, core, off, raw[off:off + CHUNK_WORDS].tobytes()))
     return out
 
 
@@ -103,6 +115,8 @@ def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path |
             start = 0          # a damaged progress record: send the whole image
     if start:
         log(f"resuming an interrupted upload at chunk {start}/{len(parts)}")
+    else:
+        board.clear()                 # a fresh upload starts from zeroed memories
     sent0 = board.stats.bytes_sent
     t0 = time.perf_counter()
     prog, tick = _bar(len(parts), f"uploading to {board.port_name}")
@@ -137,23 +151,23 @@ def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path |
             "seconds": seconds, "retries": board.stats.retries}
 
 
-def read_region(board: Board, region: int, count: int) -> np.ndarray:
+def read_region(board: Board, region: int, count: int, core: int = 0) -> np.ndarray:
     out = []
     for off in range(0, count, P.MAX_PAYLOAD // 2):
         n = min(P.MAX_PAYLOAD // 2, count - off)
-        out.append(np.frombuffer(board.read(region, off, n), dtype="<u2"))
+        out.append(np.frombuffer(board.read(region, off, n, core), dtype="<u2"))
     return np.concatenate(out) if out else np.zeros(0, np.uint16)
 
 
 def verify_readback(board: Board, image: Image) -> None:
     """Read every region back and compare with the image; raise at the first difference."""
-    for region, words in image.regions():
-        got = read_region(board, region, words.size)
+    for region, core, words in image.regions():
+        got = read_region(board, region, words.size, core)
         if not np.array_equal(got, words):
             k = int(np.flatnonzero(got != words)[0])
-            name = next(r.name for r in P.REGIONS if r.code == region)
-            raise ReadbackMismatch(f"read-back of region {name} differs at halfword {k}: board has "
-                             f"0x{int(got[k]):04x}, image 0x{int(words[k]):04x}")
+            name = P.REGION_BY_CODE[region].name
+            raise ReadbackMismatch(f"read-back of region {name} of core {core} differs at halfword {k}: "
+                                   f"board has 0x{int(got[k]):04x}, image 0x{int(words[k]):04x}")
 
 
 def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
@@ -189,22 +203,24 @@ def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
 
 
 def plastic_mask(image: Image) -> np.ndarray:
-    """Per synapse of the image (SYN order): is its plastic bit set?"""
-    return (image.syn[0::2] & (1 << 14)) != 0
+    """Per synapse of the image (cores in order, SYN order): is its plastic bit set?"""
+    lo = np.concatenate([image.region("SYN", c)[0::2] for c in range(len(image.core_ranges))] or
+                        [np.zeros(0, np.uint16)])
+    f = next(f for f in P.SYN_FIELDS if f.name == "plastic")
+    return ((lo.astype(np.int64) >> f.lsb) & f.mask) != 0
 
 
 def read_weights(board: Board, image: Image, net, fraction: bool = False) -> dict[str, np.ndarray]:
     """The board's current weights of every plastic projection, in the projection's synapse
     order: signed 8-bit integers (what the kernel routes), or with ``fraction`` the 8.8
     magnitudes the rule keeps (``FpgaSTDP.full_weights``)."""
-    words = read_region(board, P.REGION["SYN"], image.syn.size)
+    from .image import synapse_slots
+    words = np.concatenate([read_region(board, P.REGION["SYN"], image.region("SYN", c).size, c)
+                            for c in range(len(image.core_ranges))] or [np.zeros(0, np.uint16)])
     lo, hi = words[0::2].astype(np.int64), words[1::2].astype(np.int64)
     w8 = ((lo & 0xFF) ^ 0x80) - 0x80
     full = (np.abs(w8) << 8) | (hi >> 8)
-    pre = np.concatenate([p.pre_idx.astype(np.int64) + image.offsets[p.pre] for p in net.projections]
-                         ) if net.projections else np.zeros(0, np.int64)
-    where = np.empty(pre.size, np.int64)
-    where[np.argsort(pre, kind="stable")] = np.arange(pre.size)
+    where = synapse_slots(net, image)
     out, start = {}, 0
     for p in net.projections:
         if p.plasticity is not None:

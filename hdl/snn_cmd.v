@@ -1,0 +1,436 @@
+// Command executor: takes one received frame at a time and carries it out - CAPS, STATUS,
+// WRITE/READ of the configuration memories over the configuration bus, CLEAR, COMMIT (the
+// CRC-32 of every memory), STEP (starts the step engine, then answers the step's spikes) -
+// and answers through the frame transmitter. docs/uart-protocol.md is the contract.
+// Memory reads over the bus have two clocks of latency: addressed in one state, used two
+// states later.
+`default_nettype none
+module snn_cmd #(
+    parameter CORES = 1,
+    parameter LOG2N = 8,
+    parameter LOG2R = 9,
+    parameter LOG2S = 13,
+    parameter LOG2D = 5,
+    parameter LOG2SRC = 12,
+    parameter LOG2A = 13,
+    parameter STDP = 1,
+    parameter CLKS_PER_BIT = 104
+) (
+    input  wire        i_clk,
+    input  wire        i_rst,
+    // received frame
+    input  wire        i_frame_valid,
+    input  wire        i_frame_bad,
+    input  wire [7:0]  i_reason,
+    input  wire [7:0]  i_seq,
+    input  wire [7:0]  i_cmd,
+    input  wire [15:0] i_len,
+    output reg  [8:0]  o_pb_addr,
+    input  wire [7:0]  i_pb_data,
+    output reg         o_release,
+    input  wire [15:0] i_rx_errors,
+    // response frame
+    output reg         o_tx_start,
+    output reg  [7:0]  o_tx_seq,
+    output reg  [7:0]  o_tx_cmd,
+    output reg  [15:0] o_tx_len,
+    output wire [7:0]  o_tx_data,
+    output wire        o_tx_valid,
+    input  wire        i_tx_ready,
+    input  wire        i_tx_idle,
+    output wire        o_busy,
+    // configuration bus
+    output reg  [CW-1:0] o_cb_core,
+    output reg  [2:0]  o_cb_region,
+    output reg  [15:0] o_cb_addr,
+    output reg         o_cb_we,
+    output reg  [15:0] o_cb_wd,
+    output reg         o_cb_clear,
+    input  wire [15:0] i_cb_q,
+    // the step engine
+    output reg         o_step_start,
+    output reg         o_step_reset,
+    input  wire        i_step_done,
+    input  wire [31:0] i_step_cycles,
+    output wire [15:0] o_n_src,
+    output wire [15:0] o_n_inputs,
+    // this step's spikes, core by core
+    input  wire [CORES*(LOG2N+1)-1:0] i_k_spk,
+    input  wire [CORES*16-1:0] i_src_base,
+    output reg  [CW-1:0] o_sp_core,
+    output reg  [LOG2N-1:0] o_sp_idx,
+    input  wire [LOG2N-1:0] i_sp_data
+);
+`include "snn_protocol.vh"
+`include "snn_crc.vh"
+    localparam CW = (CORES > 1) ? $clog2(CORES) : 1;
+    localparam [31:0] CAP_NEUR = CORES << LOG2N, CAP_SYN = CORES << LOG2S;
+    localparam [31:0] CAP_SRC = (CORES > 1) ? (1 << LOG2SRC) : (1 << LOG2R);
+    // the CLEAR sweep: the deepest memory's halfword addresses
+    localparam CLW0 = (LOG2S > LOG2R + 1) ? LOG2S : LOG2R + 1;
+    localparam CLW1 = (CORES > 1 && LOG2SRC + 1 > CLW0) ? LOG2SRC + 1 : CLW0;
+    localparam CLW = (CORES > 1 && LOG2A > CLW1) ? LOG2A : CLW1;
+    localparam [31:0] CLR_N = 1 << CLW;
+
+    // ------------------------------------------------------------------ registers
+    localparam [4:0]
+        S_IDLE = 5'd0, S_HDR_ADDR = 5'd1, S_HDR_WAIT = 5'd2, S_HDR_READ = 5'd3, S_DISPATCH = 5'd4,
+        S_NAK = 5'd5, S_NAK_BYTES = 5'd6, S_PUSH = 5'd7, S_DONE = 5'd8, S_FIELDS = 5'd9,
+        S_FIELDS_NEXT = 5'd10, S_TX_HEADER = 5'd11, S_ACK = 5'd12,
+        S_WR_ADDR = 5'd13, S_WR_WAIT = 5'd14, S_WR_LO = 5'd15, S_WR_HI = 5'd16,
+        S_RD_ADDR = 5'd17, S_RD_WAIT = 5'd18, S_RD_LO = 5'd19, S_RD_HI = 5'd20,
+        S_CRC_ADDR = 5'd21, S_CRC_WAIT = 5'd22, S_CRC_BYTES = 5'd23, S_CRC_NEXT = 5'd24,
+        S_CLEAR = 5'd25, S_STEP_RUN = 5'd26, S_RESP = 5'd27, S_RESP_NEXT = 5'd28,
+        S_RESP_WAIT = 5'd29, S_RESP_LO = 5'd30, S_RESP_HI = 5'd31;
+    reg [4:0] st, ret;
+    reg [7:0] push_b;
+    reg [7:0] hdr [0:11];
+    reg [3:0] hi, nhdr;
+    reg [7:0] last_seq, last_cmd;
+    reg committed, fresh;
+    reg [31:0] image_crc, crc;
+    reg [15:0] n_neur, n_src;
+    reg [31:0] n_syn;
+    reg [31:0] step_cnt;
+    reg [15:0] cnt, ia;
+    reg [31:0] clr;
+    reg [7:0] nak;
+    reg [7:0] lo_b;
+    reg [4:0] fi;
+    reg [7:0] fbyte;
+    wire fsel_caps = (last_cmd == `SNN_CMD_CAPS);
+`include "snn_fields.vh"
+
+    assign o_tx_data = push_b;
+    assign o_tx_valid = (st == S_PUSH);
+    assign o_busy = (st != S_IDLE) || !i_tx_idle;
+    assign o_n_src = n_src;
+    assign o_n_inputs = (i_len - 16'd1) >> 1;
+
+    // region sizes in halfwords, and whether a region has one instance per core
+    function [31:0] region_size;
+        input [2:0] g;
+        case (g)
+            `SNN_REGION_PARAM: region_size = `SNN_PARAM_SETS * `SNN_PARAM_WORDS;
+            `SNN_REGION_NEURON: region_size = 2 << LOG2N;
+            `SNN_REGION_ROW: region_size = 2 << LOG2R;
+            `SNN_REGION_SYN: region_size = 2 << LOG2S;
+            `SNN_REGION_CFG: region_size = 4;
+            `SNN_REGION_ROUTE: region_size = (CORES > 1) ? (2 << LOG2SRC) : 0;
+            `SNN_REGION_AXON: region_size = (CORES > 1) ? (1 << LOG2A) : 0;
+            default: region_size = 0;
+        endcase
+    endfunction
+    function per_core;
+        input [2:0] g;
+        per_core = (g != `SNN_REGION_ROUTE) && (g != `SNN_REGION_AXON);
+    endfunction
+
+    wire [15:0] wr_words = (i_len - 16'd`SNN_WRITE_HEADER) >> 1;
+    wire [15:0] hw_off = {hdr[3], hdr[2]};
+    wire [15:0] hw_cnt = {hdr[5], hdr[4]};
+    wire [2:0] hdr_region = hdr[0][2:0];
+    wire region_ok = (hdr[0] < `SNN_REGIONS) &&
+                     (per_core(hdr_region) ? ({24'd0, hdr[1]} < CORES) : (hdr[1] == 8'd0));
+    wire [31:0] last_step = step_cnt - 32'd1;
+    wire [LOG2N:0] k_sel = i_k_spk[o_sp_core * (LOG2N + 1) +: (LOG2N + 1)];
+    wire [15:0] base_sel = i_src_base[o_sp_core * 16 +: 16];
+    wire last_core = !per_core(o_cb_region) || ({{(32-CW){1'b0}}, o_cb_core} == CORES - 1);
+
+    // the STEP answer: spikes of every core (summed as the answer starts)
+    reg [15:0] total_spk;
+    integer kk;
+    always @* begin
+        total_spk = 16'd0;
+        for (kk = 0; kk < CORES; kk = kk + 1)
+            total_spk = total_spk + {{(15-LOG2N){1'b0}}, i_k_spk[kk * (LOG2N + 1) +: (LOG2N + 1)]};
+    end
+
+    task start_frame;
+        input [7:0] c;
+        input [15:0] l;
+        begin
+            o_tx_seq <= i_seq;
+            o_tx_cmd <= c;
+            o_tx_len <= l;
+            st <= S_TX_HEADER;
+        end
+    endtask
+
+    task push;
+        input [7:0] b;
+        input [4:0] next;
+        begin
+            push_b <= b;
+            ret <= next;
+            st <= S_PUSH;
+        end
+    endtask
+
+    task reject;
+        input [7:0] reason;
+        begin
+            nak <= reason;
+            st <= S_NAK;
+        end
+    endtask
+
+    always @(posedge i_clk) begin
+        o_cb_we <= 1'b0;
+        o_cb_clear <= 1'b0;
+        o_release <= 1'b0;
+        o_tx_start <= 1'b0;
+        o_step_start <= 1'b0;
+        if (i_rst) begin
+            st <= S_IDLE;
+            committed <= 1'b0;
+            fresh <= 1'b0;
+            image_crc <= 32'd0;
+            step_cnt <= 32'd0;
+            last_seq <= 8'd0;
+            last_cmd <= 8'd0;
+            n_neur <= 16'd0;
+            n_src <= 16'd0;
+            n_syn <= 32'd0;
+            o_cb_core <= 0;
+            o_cb_region <= 3'd0;
+            o_cb_addr <= 16'd0;
+        end else begin
+            case (st)
+            S_IDLE: begin
+                if (o_release) begin
+                    // the receiver sees the release this clock: its flags are stale
+                end else if (i_frame_bad) begin
+                    o_tx_seq <= i_seq;
+                    nak <= i_reason;
+                    st <= S_NAK;
+                end else if (i_frame_valid) begin
+                    hi <= 4'd0;
+                    nhdr <= (i_len > 16'd12) ? 4'd12 : i_len[3:0];
+                    st <= (i_len == 16'd0) ? S_DISPATCH : S_HDR_ADDR;
+                end
+            end
+            // read up to 12 payload bytes into hdr[]
+            S_HDR_ADDR: begin o_pb_addr <= {5'd0, hi}; st <= S_HDR_WAIT; end
+            S_HDR_WAIT: st <= S_HDR_READ;
+            S_HDR_READ: begin
+                hdr[hi] <= i_pb_data;
+                hi <= hi + 1'b1;
+                st <= (hi + 1'b1 == nhdr) ? S_DISPATCH : S_HDR_ADDR;
+            end
+            S_DISPATCH: begin
+                if (i_cmd == `SNN_CMD_STEP && i_seq == last_seq && last_cmd == `SNN_CMD_STEP) begin
+                    st <= S_RESP;            // a repeated STEP: answer again, do not step again
+                end else begin
+                    last_seq <= i_seq;
+                    last_cmd <= i_cmd;
+                    fi <= 5'd0;
+                    case (i_cmd)
+                    `SNN_CMD_CAPS: begin
+                        cnt <= `SNN_CAPS_LEN; start_frame(`SNN_CMD_CAPS | `SNN_ACK_BIT, `SNN_CAPS_LEN);
+                        ret <= S_FIELDS;
+                    end
+                    `SNN_CMD_STATUS: begin
+                        cnt <= `SNN_STATUS_LEN; start_frame(`SNN_CMD_STATUS | `SNN_ACK_BIT, `SNN_STATUS_LEN);
+                        ret <= S_FIELDS;
+                    end
+                    `SNN_CMD_WRITE: begin
+                        if (i_len < 16'd`SNN_WRITE_HEADER || i_len[0] == 1'b1) reject(`SNN_NAK_BAD_LEN);
+                        else if (!region_ok) reject(`SNN_NAK_BAD_REGION);
+                        else if ({16'd0, hw_off} + {16'd0, wr_words} > region_size(hdr_region))
+                            reject(`SNN_NAK_BAD_RANGE);
+                        else begin
+                            committed <= 1'b0;
+                            o_cb_region <= hdr_region;
+                            o_cb_core <= hdr[1][CW-1:0];
+                            o_cb_addr <= hw_off;
+                            cnt <= wr_words;
+                            ia <= 16'd`SNN_WRITE_HEADER;
+                            st <= (wr_words == 16'd0) ? S_ACK : S_WR_ADDR;
+                        end
+                    end
+                    `SNN_CMD_READ: begin
+                        if (i_len != 16'd6) reject(`SNN_NAK_BAD_LEN);
+                        else if (!region_ok) reject(`SNN_NAK_BAD_REGION);
+                        else if ({16'd0, hw_off} + {16'd0, hw_cnt} > region_size(hdr_region))
+                            reject(`SNN_NAK_BAD_RANGE);
+                        else if ({hw_cnt, 1'b0} > `SNN_MAX_PAYLOAD) reject(`SNN_NAK_BAD_LEN);
+                        else begin
+                            o_cb_region <= hdr_region;
+                            o_cb_core <= hdr[1][CW-1:0];
+                            o_cb_addr <= hw_off;
+                            cnt <= hw_cnt;
+                            start_frame(`SNN_CMD_READ | `SNN_ACK_BIT, {hw_cnt[14:0], 1'b0});
+                            ret <= (hw_cnt == 16'd0) ? S_DONE : S_RD_ADDR;
+                        end
+                    end
+                    `SNN_CMD_COMMIT: begin
+                        if (i_len != 16'd12) reject(`SNN_NAK_BAD_LEN);
+                        else if ({16'd0, hdr[5], hdr[4]} > CAP_NEUR || {16'd0, hdr[7], hdr[6]} > CAP_SRC
+                                 || {hdr[11], hdr[10], hdr[9], hdr[8]} > CAP_SYN)
+                            reject(`SNN_NAK_BAD_SIZE);
+                        else begin
+                            committed <= 1'b0;
+                            n_neur <= {hdr[5], hdr[4]};
+                            n_src <= {hdr[7], hdr[6]};
+                            n_syn <= {hdr[11], hdr[10], hdr[9], hdr[8]};
+                            crc <= 32'hFFFFFFFF;
+                            o_cb_region <= `SNN_REGION_PARAM;
+                            o_cb_core <= 0;
+                            o_cb_addr <= 16'd0;
+                            st <= S_CRC_ADDR;
+                        end
+                    end
+                    `SNN_CMD_CLEAR: begin
+                        if (i_len != 16'd0) reject(`SNN_NAK_BAD_LEN);
+                        else begin
+                            committed <= 1'b0;
+                            image_crc <= 32'd0;
+                            clr <= 32'd0;
+                            st <= S_CLEAR;
+                        end
+                    end
+                    `SNN_CMD_STEP: begin
+                        if (i_len == 16'd0 || i_len[0] == 1'b0) reject(`SNN_NAK_BAD_LEN);
+                        else if (!committed) reject(`SNN_NAK_NOT_COMMITTED);
+                        else begin
+                            o_step_reset <= hdr[0][0] || fresh;
+                            if (hdr[0][0] || fresh) step_cnt <= 32'd0;
+                            fresh <= 1'b0;
+                            o_step_start <= 1'b1;
+                            st <= S_STEP_RUN;
+                        end
+                    end
+                    default: reject(`SNN_NAK_BAD_CMD);
+                    endcase
+                end
+            end
+            S_NAK: begin
+                o_tx_seq <= i_seq; last_cmd <= 8'd0; o_tx_cmd <= `SNN_CMD_NAK; o_tx_len <= 16'd2;
+                st <= S_TX_HEADER; ret <= S_NAK_BYTES; fi <= 5'd0;
+            end
+            S_NAK_BYTES: begin
+                if (fi == 5'd0) begin fi <= 5'd1; push(nak, S_NAK_BYTES); end
+                else push(i_cmd, S_DONE);
+            end
+            S_TX_HEADER: if (i_tx_idle && !o_tx_start) begin o_tx_start <= 1'b1; st <= ret; end
+            S_PUSH: if (i_tx_ready) st <= ret;
+            S_FIELDS: push(fbyte, S_FIELDS_NEXT);
+            S_FIELDS_NEXT: begin
+                fi <= fi + 1'b1;
+                st <= ({11'd0, fi} + 16'd1 == cnt) ? S_DONE : S_FIELDS;
+            end
+            S_DONE: begin o_release <= 1'b1; st <= S_IDLE; end
+            S_ACK: begin start_frame(i_cmd | `SNN_ACK_BIT, 16'd0); ret <= S_DONE; end
+            // ---------------------------------------------------------------- WRITE
+            S_WR_ADDR: begin
+                // the previous halfword was written at the old address as this one registers
+                if (ia != 16'd`SNN_WRITE_HEADER) o_cb_addr <= o_cb_addr + 1'b1;
+                o_pb_addr <= ia[8:0];
+                st <= S_WR_WAIT;
+            end
+            S_WR_WAIT: begin o_pb_addr <= ia[8:0] + 1'b1; st <= S_WR_LO; end
+            S_WR_LO: begin lo_b <= i_pb_data; st <= S_WR_HI; end
+            S_WR_HI: begin
+                o_cb_wd <= {i_pb_data, lo_b}; o_cb_we <= 1'b1;
+                ia <= ia + 16'd2;
+                cnt <= cnt - 1'b1;
+                st <= (cnt == 16'd1) ? S_ACK : S_WR_ADDR;
+            end
+            // ---------------------------------------------------------------- READ
+            S_RD_ADDR: st <= S_RD_WAIT;
+            S_RD_WAIT: st <= S_RD_LO;
+            S_RD_LO: begin lo_b <= i_cb_q[15:8]; push(i_cb_q[7:0], S_RD_HI); end
+            S_RD_HI: begin
+                o_cb_addr <= o_cb_addr + 1'b1;
+                cnt <= cnt - 1'b1;
+                push(lo_b, (cnt == 16'd1) ? S_DONE : S_RD_ADDR);
+            end
+            // ------------------------------- COMMIT: CRC-32 of every region of every core
+            S_CRC_ADDR: begin
+                if ({16'd0, o_cb_addr} == region_size(o_cb_region)) st <= S_CRC_NEXT;
+                else st <= S_CRC_WAIT;
+            end
+            S_CRC_WAIT: st <= S_CRC_BYTES;
+            S_CRC_BYTES: begin
+                crc <= crc32_byte(crc32_byte(crc, i_cb_q[7:0]), i_cb_q[15:8]);
+                o_cb_addr <= o_cb_addr + 1'b1;
+                st <= S_CRC_ADDR;
+            end
+            S_CRC_NEXT: begin                 // next core, next region, or the verdict
+                o_cb_addr <= 16'd0;
+                if (!last_core) begin
+                    o_cb_core <= o_cb_core + 1'b1;
+                    st <= S_CRC_ADDR;
+                end else if (o_cb_region != `SNN_REGIONS - 1) begin
+                    o_cb_core <= 0;
+                    o_cb_region <= o_cb_region + 1'b1;
+                    st <= S_CRC_ADDR;
+                end else if (~crc == {hdr[3], hdr[2], hdr[1], hdr[0]}) begin
+                    committed <= 1'b1;
+                    image_crc <= ~crc;
+                    fresh <= 1'b1;             // the first STEP resets the network state
+                    step_cnt <= 32'd0;
+                    st <= S_ACK;
+                end else begin
+                    image_crc <= 32'd0;
+                    reject(`SNN_NAK_IMAGE_CRC);
+                end
+            end
+            // ------------------------------------------------ CLEAR: zeros everywhere
+            S_CLEAR: begin
+                o_cb_addr <= clr[15:0];
+                o_cb_clear <= 1'b1;
+                clr <= clr + 1'b1;
+                if (clr == CLR_N - 1) st <= S_ACK;
+            end
+            // ------------------------------------------------ STEP: run, then answer
+            S_STEP_RUN: if (i_step_done) begin
+                step_cnt <= step_cnt + 1'b1;
+                st <= S_RESP;
+            end
+            S_RESP: begin
+                o_tx_seq <= i_seq;
+                o_tx_cmd <= `SNN_CMD_STEP | `SNN_ACK_BIT;
+                o_tx_len <= 16'd4 + {total_spk[14:0], 1'b0};
+                ret <= S_RESP_NEXT;
+                fi <= 5'd0;
+                o_sp_core <= 0;
+                o_sp_idx <= 0;
+                ia <= 16'd0;
+                st <= S_TX_HEADER;
+            end
+            S_RESP_NEXT: begin
+                if (fi < 5'd4) begin
+                    fi <= fi + 1'b1;
+                    case (fi[1:0])
+                        2'd0: push(last_step[7:0], S_RESP_NEXT);
+                        2'd1: push(last_step[15:8], S_RESP_NEXT);
+                        2'd2: push(last_step[23:16], S_RESP_NEXT);
+                        default: push(last_step[31:24], S_RESP_NEXT);
+                    endcase
+                end else if (ia == {{(15-LOG2N){1'b0}}, k_sel}) begin
+                    ia <= 16'd0;
+                    if ({{(32-CW){1'b0}}, o_sp_core} == CORES - 1) begin
+                        o_release <= 1'b1;
+                        st <= S_IDLE;
+                    end else o_sp_core <= o_sp_core + 1'b1;
+                end else begin
+                    o_sp_idx <= ia[LOG2N-1:0];
+                    st <= S_RESP_WAIT;
+                end
+            end
+            S_RESP_WAIT: st <= S_RESP_LO;
+            S_RESP_LO: begin
+                lo_b <= ia_src[15:8];
+                ia <= ia + 1'b1;
+                push(ia_src[7:0], S_RESP_HI);
+            end
+            S_RESP_HI: push(lo_b, S_RESP_NEXT);
+            default: st <= S_IDLE;
+            endcase
+        end
+    end
+    wire [15:0] ia_src = base_sel + {{(16-LOG2N){1'b0}}, i_sp_data};
+endmodule
+`default_nettype wire

@@ -1,0 +1,115 @@
+// Spike delivery of one neuron core: takes packets (a row of this core) from the router
+// and adds the weight of every synapse of the row into the delay ring at
+// slot + delay, so a spike of step t over delay d enters its target's input at step t + d.
+// With pair STDP on, a plastic synapse is depressed right after it is routed (it routes
+// the weight it had before), and the row's flag is set for the pre-trace increment.
+`default_nettype none
+module snn_deliver #(
+    parameter LOG2N = 8,
+    parameter LOG2R = 9,
+    parameter LOG2S = 13,
+    parameter LOG2D = 5
+) (
+    input  wire                 i_clk,
+    input  wire                 i_rst,
+    input  wire                 i_pkt_valid,
+    input  wire [LOG2R-1:0]     i_pkt_row,
+    output wire                 o_ready,        // idle: takes the next packet
+    input  wire [LOG2D-1:0]     i_slot,
+    input  wire                 i_stdp_on,
+    // ROW (read)
+    output reg  [LOG2R:0]       o_row_addr,
+    input  wire [15:0]          i_row_q,
+    // SYN: both halfwords of a synapse at once (read, and written back by STDP)
+    output reg  [LOG2S-1:0]     o_syn_addr,
+    output reg                  o_syn_we,
+    output reg  [15:0]          o_syn_wd_lo,
+    output reg  [15:0]          o_syn_wd_hi,
+    input  wire [15:0]          i_syn_lo,
+    input  wire [15:0]          i_syn_hi,
+    // delay ring (read-modify-write)
+    output reg  [LOG2D+LOG2N:0] o_rng_addr,
+    output reg                  o_rng_we,
+    output reg  [15:0]          o_rng_wd,
+    input  wire [15:0]          i_rng_q,
+    // post traces (read) and the row flags (set)
+    output reg  [LOG2R:0]       o_tr_addr,
+    input  wire [15:0]          i_tr_q,
+    output reg  [LOG2R-1:0]     o_rf_addr,
+    output reg                  o_rf_we,
+    // the STDP update unit (depression)
+    output reg                  o_upd_go,
+    output wire [15:0]          o_upd_w,
+    output reg  [15:0]          o_upd_trace,
+    input  wire                 i_upd_done,
+    input  wire [15:0]          i_upd_w
+);
+`include "snn_protocol.vh"
+    localparam [3:0] S_IDLE = 4'd0, S_ROW_COUNT = 4'd1, S_ROW_FIRST = 4'd2, S_ROW_N = 4'd3,
+                     S_SYN_ADDR = 4'd4, S_SYN_WAIT = 4'd5, S_SYN_READ = 4'd6, S_RING_WAIT = 4'd7,
+                     S_RING_ADD = 4'd8, S_TRACE_WAIT = 4'd9, S_DEP_GO = 4'd10, S_DEP_WAIT = 4'd11,
+                     S_NEXT = 4'd12;
+    reg [3:0] st;
+    assign o_ready = (st == S_IDLE);
+
+    reg [LOG2R-1:0] row;
+    reg [15:0] ia, cnt;
+    reg [15:0] syn_lo, syn_hi;
+    wire receptor = syn_lo[`SNN_SYN_RECEPTOR_LSB];
+    wire plastic = syn_lo[`SNN_SYN_PLASTIC_LSB];
+    wire [LOG2N-1:0] post = syn_hi[`SNN_SYN_POST_LSB +: LOG2N];
+    wire [7:0] weight = syn_lo[`SNN_SYN_WEIGHT_LSB +: 8];
+    wire signed [15:0] w16 = {{8{weight[7]}}, weight};
+    // STDP: W is the 8.8 magnitude of the weight, signed by the receptor when routed
+    wire [7:0] w_mag = receptor ? (8'd0 - weight) : weight;
+    assign o_upd_w = {w_mag, syn_hi[`SNN_SYN_FRAC_LSB +: 8]};
+    wire [7:0] w_byte = receptor ? (8'd0 - i_upd_w[15:8]) : i_upd_w[15:8];
+
+    always @(posedge i_clk) begin
+        o_rng_we <= 1'b0; o_syn_we <= 1'b0; o_rf_we <= 1'b0; o_upd_go <= 1'b0;
+        if (i_rst) st <= S_IDLE;
+        else case (st)
+            S_IDLE: if (i_pkt_valid) begin
+                row <= i_pkt_row;
+                o_row_addr <= {i_pkt_row, 1'b0};
+                o_rf_addr <= i_pkt_row; o_rf_we <= 1'b1;
+                st <= S_ROW_COUNT;
+            end
+            S_ROW_COUNT: begin o_row_addr <= {row, 1'b1}; st <= S_ROW_FIRST; end
+            S_ROW_FIRST: begin ia <= i_row_q; st <= S_ROW_N; end
+            S_ROW_N: begin cnt <= i_row_q; st <= (i_row_q == 16'd0) ? S_IDLE : S_SYN_ADDR; end
+            S_SYN_ADDR: begin o_syn_addr <= ia[LOG2S-1:0]; st <= S_SYN_WAIT; end
+            S_SYN_WAIT: st <= S_SYN_READ;
+            S_SYN_READ: begin
+                syn_lo <= i_syn_lo; syn_hi <= i_syn_hi;
+                // ring slot t + d: the delay field holds d - 1
+                o_rng_addr <= {i_slot + i_syn_lo[`SNN_SYN_DELAY_LSB +: LOG2D] + 1'b1,
+                               i_syn_hi[`SNN_SYN_POST_LSB +: LOG2N], i_syn_lo[`SNN_SYN_RECEPTOR_LSB]};
+                st <= S_RING_WAIT;
+            end
+            S_RING_WAIT: st <= S_RING_ADD;
+            S_RING_ADD: begin
+                o_rng_wd <= i_rng_q + w16; o_rng_we <= 1'b1;   // the compiler bounds fan-in: no overflow
+                if (i_stdp_on && plastic) begin                 // depression after routing
+                    o_tr_addr <= {1'b1, {(LOG2R-LOG2N){1'b0}}, post};
+                    st <= S_TRACE_WAIT;
+                end else st <= S_NEXT;
+            end
+            S_TRACE_WAIT: st <= S_DEP_GO;
+            S_DEP_GO: begin o_upd_trace <= i_tr_q; o_upd_go <= 1'b1; st <= S_DEP_WAIT; end
+            S_DEP_WAIT: if (i_upd_done) begin
+                o_syn_wd_lo <= {syn_lo[15:8], w_byte};
+                o_syn_wd_hi <= {i_upd_w[7:0], syn_hi[7:0]};
+                o_syn_we <= 1'b1;
+                st <= S_NEXT;
+            end
+            S_NEXT: begin
+                ia <= ia + 1'b1;
+                cnt <= cnt - 1'b1;
+                st <= (cnt == 16'd1) ? S_IDLE : S_SYN_ADDR;
+            end
+            default: st <= S_IDLE;
+        endcase
+    end
+endmodule
+`default_nettype wire

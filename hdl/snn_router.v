@@ -1,0 +1,155 @@
+// The on-chip spike router. In phase ROUTE it walks this step's spikes, core by core
+// (source id = the core's src_base + neuron index), then the input source ids of the STEP
+// frame, and sends each source's packets: one (core, row) per core the source has
+// synapses on, from its ROUTE entry (first, count) into the AXON list. A packet waits until
+// its core's delivery engine is free; cores deliver in parallel. With one core there are
+// no tables: the packet's row is the source id. Every packet of a step is delivered within
+// that step, so a spike at t over delay d reaches its target at t + d on whatever core.
+`default_nettype none
+module snn_router #(
+    parameter CORES = 1,
+    parameter LOG2N = 8,
+    parameter LOG2R = 9,
+    parameter LOG2SRC = 12,
+    parameter LOG2A = 13
+) (
+    input  wire                       i_clk,
+    input  wire                       i_rst,
+    input  wire                       i_start,
+    output wire                       o_idle,
+    input  wire [15:0]                i_n_src,       // source ids >= this are ignored
+    input  wire [15:0]                i_n_inputs,    // input ids in the STEP payload
+    // spike lists of the cores
+    input  wire [CORES*(LOG2N+1)-1:0] i_k_spk,
+    input  wire [CORES*16-1:0]        i_src_base,
+    output reg  [CW-1:0]              o_sp_core,
+    output reg  [LOG2N-1:0]           o_sp_idx,
+    input  wire [LOG2N-1:0]           i_sp_data,
+    // the STEP payload: flags byte, then u16 input ids
+    output reg  [8:0]                 o_pb_addr,
+    input  wire [7:0]                 i_pb_data,
+    // packets
+    output reg                        o_pkt_valid,
+    output reg  [CW-1:0]              o_pkt_core,
+    output reg  [LOG2R-1:0]           o_pkt_row,
+    input  wire [CORES-1:0]           i_pkt_ready,
+    // configuration bus: ROUTE and AXON (global regions; unused with one core)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [2:0]                 i_cb_region,
+    input  wire [15:0]                i_cb_addr,
+    input  wire                       i_cb_we,
+    input  wire [15:0]                i_cb_wd,
+    input  wire                       i_cb_clear,
+    /* verilator lint_on UNUSEDSIGNAL */
+    output wire [15:0]                o_cb_q
+);
+`include "snn_protocol.vh"
+    localparam CW = (CORES > 1) ? $clog2(CORES) : 1;
+    localparam [3:0] S_IDLE = 4'd0, S_SPIKE = 4'd1, S_SPIKE_WAIT = 4'd2, S_SPIKE_READ = 4'd3,
+                     S_INPUT = 4'd4, S_INPUT_HI = 4'd5, S_INPUT_LO = 4'd6, S_INPUT_READ = 4'd7,
+                     S_SOURCE = 4'd8, S_ROUTE_FIRST = 4'd10, S_ROUTE_COUNT = 4'd11,
+                     S_AXON = 4'd12, S_AXON_WAIT = 4'd13, S_AXON_READ = 4'd14, S_SEND = 4'd15;
+    reg [3:0] st, after_send;
+    assign o_idle = (st == S_IDLE);
+
+    reg [CW-1:0] c;
+    reg [LOG2N:0] i;
+    reg [15:0] j, ax, ax_n;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [15:0] src;                    // a source id; its low bits address ROUTE (or are the row)
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [7:0] lo_b;
+    wire [LOG2N:0] k_c = i_k_spk[c * (LOG2N + 1) +: (LOG2N + 1)];
+    wire [15:0] base_c = i_src_base[o_sp_core * 16 +: 16];
+    wire [15:0] route_q;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [15:0] axon_q;                // core and row fields, as wide as the widest build
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    always @(posedge i_clk) begin
+        if (i_rst) begin
+            st <= S_IDLE;
+            o_pkt_valid <= 1'b0;
+        end else case (st)
+            S_IDLE: if (i_start) begin c <= 0; i <= 0; j <= 16'd0; st <= S_SPIKE; end
+            // ---------------------------------------------- the spikes, core by core
+            S_SPIKE: begin
+                if (i == k_c) begin
+                    i <= 0;
+                    if ({{(32-CW){1'b0}}, c} == CORES - 1) st <= S_INPUT;
+                    else c <= c + 1'b1;
+                end else begin
+                    o_sp_core <= c; o_sp_idx <= i[LOG2N-1:0];
+                    i <= i + 1'b1;
+                    st <= S_SPIKE_WAIT;
+                end
+            end
+            S_SPIKE_WAIT: st <= S_SPIKE_READ;
+            S_SPIKE_READ: begin
+                src <= base_c + {{(16-LOG2N){1'b0}}, i_sp_data};
+                after_send <= S_SPIKE;
+                st <= S_SOURCE;
+            end
+            // ---------------------------------------------- the inputs of the STEP frame
+            S_INPUT: begin
+                if (j == i_n_inputs) st <= S_IDLE;
+                else begin o_pb_addr <= j[8:0] + j[8:0] + 9'd1; st <= S_INPUT_HI; end
+            end
+            S_INPUT_HI: begin o_pb_addr <= o_pb_addr + 1'b1; st <= S_INPUT_LO; end
+            S_INPUT_LO: begin lo_b <= i_pb_data; st <= S_INPUT_READ; end
+            S_INPUT_READ: begin
+                src <= {i_pb_data, lo_b};
+                j <= j + 1'b1;
+                after_send <= S_INPUT;
+                st <= ({i_pb_data, lo_b} < i_n_src) ? S_SOURCE : S_INPUT;   // the host checks ids
+            end
+            // ---------------------------------------------- one source's packets
+            S_SOURCE: begin
+                if (CORES == 1) begin
+                    o_pkt_core <= 0; o_pkt_row <= src[LOG2R-1:0]; o_pkt_valid <= 1'b1;
+                    ax_n <= 16'd1;
+                    st <= S_SEND;
+                end else st <= S_ROUTE_FIRST;
+            end
+            S_ROUTE_FIRST: begin ax <= route_q; st <= S_ROUTE_COUNT; end
+            S_ROUTE_COUNT: begin ax_n <= route_q; st <= (route_q == 16'd0) ? after_send : S_AXON; end
+            S_AXON: st <= S_AXON_WAIT;
+            S_AXON_WAIT: st <= S_AXON_READ;
+            S_AXON_READ: begin
+                o_pkt_core <= axon_q[`SNN_AXON_CORE_LSB +: CW];
+                o_pkt_row <= axon_q[`SNN_AXON_ROW_LSB +: LOG2R];
+                o_pkt_valid <= 1'b1;
+                st <= S_SEND;
+            end
+            S_SEND: if (i_pkt_ready[o_pkt_core]) begin
+                o_pkt_valid <= 1'b0;
+                ax <= ax + 1'b1;
+                ax_n <= ax_n - 1'b1;
+                st <= (ax_n == 16'd1) ? after_send : S_AXON;
+            end
+            default: st <= S_IDLE;
+        endcase
+    end
+
+    generate if (CORES > 1) begin : g_tables
+        // ROUTE: {source, word} -> first/count (read with one clock of latency: the address
+        // is not registered here); AXON: entry -> (core, row)
+        wire cb_route = i_cb_clear || (i_cb_we && i_cb_region == `SNN_REGION_ROUTE);
+        wire cb_axon = i_cb_clear || (i_cb_we && i_cb_region == `SNN_REGION_AXON);
+        wire busy = (st != S_IDLE);
+        wire [LOG2SRC:0] route_addr = busy ? {src[LOG2SRC-1:0], st == S_ROUTE_FIRST}
+                                           : i_cb_addr[LOG2SRC:0];
+        snn_ram #(.AW(LOG2SRC+1), .DW(16)) u_route (
+            .i_clk(i_clk), .i_we(!busy && cb_route), .i_addr(route_addr),
+            .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(route_q));
+        snn_ram #(.AW(LOG2A), .DW(16)) u_axon (
+            .i_clk(i_clk), .i_we(!busy && cb_axon), .i_addr(busy ? ax[LOG2A-1:0] : i_cb_addr[LOG2A-1:0]),
+            .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(axon_q));
+        reg [2:0] q_region;
+        always @(posedge i_clk) q_region <= i_cb_region;
+        assign o_cb_q = (q_region == `SNN_REGION_ROUTE) ? route_q : (q_region == `SNN_REGION_AXON) ? axon_q : 16'd0;
+    end else begin : g_no_tables
+        assign route_q = 16'd0; assign axon_q = 16'd0; assign o_cb_q = 16'd0;
+    end endgenerate
+endmodule
+`default_nettype wire
