@@ -70,7 +70,7 @@ module snn_cmd #(
     localparam CLW0 = (LOG2S > LOG2R + 1) ? LOG2S : LOG2R + 1;
     localparam CLW1 = (CORES > 1 && LOG2SRC + 1 > CLW0) ? LOG2SRC + 1 : CLW0;
     localparam CLW = (CORES > 1 && LOG2A > CLW1) ? LOG2A : CLW1;
-    localparam [31:0] CLR_N = 1 << CLW;
+    localparam [CLW:0] CLR_LAST = (1 << CLW) - 1;
 
     // ------------------------------------------------------------------ registers
     localparam [4:0]
@@ -89,11 +89,17 @@ module snn_cmd #(
     reg [7:0] last_seq, last_cmd;
     reg committed, fresh;
     reg [31:0] image_crc, crc;
+    reg crc_hi;
     reg [15:0] n_neur, n_src;
-    reg [31:0] n_syn;
+    localparam SYNW = LOG2S + CW + 1;  // the largest n_syn COMMIT accepts
+    reg [SYNW-1:0] n_syn_r;
+    wire [31:0] n_syn = {{(32-SYNW){1'b0}}, n_syn_r};
     reg [31:0] step_cnt;
     reg [15:0] cnt, ia;
-    reg [31:0] clr;
+    reg [CLW:0] clr;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] clr32 = {{(31-CLW){1'b0}}, clr};
+    /* verilator lint_on UNUSEDSIGNAL */
     reg [7:0] nak;
     reg [7:0] lo_b;
     reg [4:0] fi;
@@ -108,17 +114,19 @@ module snn_cmd #(
     assign o_n_inputs = (i_len - 16'd1) >> 1;
 
     // region sizes in halfwords, and whether a region has one instance per core
-    function [31:0] region_size;
+    localparam [16:0] SZ_NEURON = 2 << LOG2N, SZ_ROW = 2 << LOG2R, SZ_SYN = 2 << LOG2S;
+    localparam [16:0] SZ_ROUTE = (CORES > 1) ? (2 << LOG2SRC) : 0, SZ_AXON = (CORES > 1) ? (1 << LOG2A) : 0;
+    function [16:0] region_size;
         input [2:0] g;
         case (g)
-            `SNN_REGION_PARAM: region_size = `SNN_PARAM_SETS * `SNN_PARAM_WORDS;
-            `SNN_REGION_NEURON: region_size = 2 << LOG2N;
-            `SNN_REGION_ROW: region_size = 2 << LOG2R;
-            `SNN_REGION_SYN: region_size = 2 << LOG2S;
-            `SNN_REGION_CFG: region_size = 4;
-            `SNN_REGION_ROUTE: region_size = (CORES > 1) ? (2 << LOG2SRC) : 0;
-            `SNN_REGION_AXON: region_size = (CORES > 1) ? (1 << LOG2A) : 0;
-            default: region_size = 0;
+            `SNN_REGION_PARAM: region_size = 17'd64;
+            `SNN_REGION_NEURON: region_size = SZ_NEURON;
+            `SNN_REGION_ROW: region_size = SZ_ROW;
+            `SNN_REGION_SYN: region_size = SZ_SYN;
+            `SNN_REGION_CFG: region_size = 17'd4;
+            `SNN_REGION_ROUTE: region_size = SZ_ROUTE;
+            `SNN_REGION_AXON: region_size = SZ_AXON;
+            default: region_size = 17'd0;
         endcase
     endfunction
     function per_core;
@@ -132,7 +140,10 @@ module snn_cmd #(
     wire [2:0] hdr_region = hdr[0][2:0];
     wire region_ok = (hdr[0] < `SNN_REGIONS) &&
                      (per_core(hdr_region) ? ({24'd0, hdr[1]} < CORES) : (hdr[1] == 8'd0));
-    wire [31:0] last_step = step_cnt - 32'd1;
+    reg [31:0] last_step;              // the step the answer reports
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] syn_in = {hdr[11], hdr[10], hdr[9], hdr[8]};
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [LOG2N:0] k_sel = i_k_spk[o_sp_core * (LOG2N + 1) +: (LOG2N + 1)];
     wire [15:0] base_sel = i_src_base[o_sp_core * 16 +: 16];
     wire last_core = !per_core(o_cb_region) || ({{(32-CW){1'b0}}, o_cb_core} == CORES - 1);
@@ -191,7 +202,7 @@ module snn_cmd #(
             last_cmd <= 8'd0;
             n_neur <= 16'd0;
             n_src <= 16'd0;
-            n_syn <= 32'd0;
+            n_syn_r <= 0;
             o_cb_core <= 0;
             o_cb_region <= 3'd0;
             o_cb_addr <= 16'd0;
@@ -237,7 +248,7 @@ module snn_cmd #(
                     `SNN_CMD_WRITE: begin
                         if (i_len < 16'd`SNN_WRITE_HEADER || i_len[0] == 1'b1) reject(`SNN_NAK_BAD_LEN);
                         else if (!region_ok) reject(`SNN_NAK_BAD_REGION);
-                        else if ({16'd0, hw_off} + {16'd0, wr_words} > region_size(hdr_region))
+                        else if ({1'b0, hw_off} + {1'b0, wr_words} > region_size(hdr_region))
                             reject(`SNN_NAK_BAD_RANGE);
                         else begin
                             committed <= 1'b0;
@@ -252,7 +263,7 @@ module snn_cmd #(
                     `SNN_CMD_READ: begin
                         if (i_len != 16'd6) reject(`SNN_NAK_BAD_LEN);
                         else if (!region_ok) reject(`SNN_NAK_BAD_REGION);
-                        else if ({16'd0, hw_off} + {16'd0, hw_cnt} > region_size(hdr_region))
+                        else if ({1'b0, hw_off} + {1'b0, hw_cnt} > region_size(hdr_region))
                             reject(`SNN_NAK_BAD_RANGE);
                         else if ({hw_cnt, 1'b0} > `SNN_MAX_PAYLOAD) reject(`SNN_NAK_BAD_LEN);
                         else begin
@@ -273,8 +284,9 @@ module snn_cmd #(
                             committed <= 1'b0;
                             n_neur <= {hdr[5], hdr[4]};
                             n_src <= {hdr[7], hdr[6]};
-                            n_syn <= {hdr[11], hdr[10], hdr[9], hdr[8]};
+                            n_syn_r <= syn_in[SYNW-1:0];
                             crc <= 32'hFFFFFFFF;
+                            crc_hi <= 1'b0;
                             o_cb_region <= `SNN_REGION_PARAM;
                             o_cb_core <= 0;
                             o_cb_addr <= 16'd0;
@@ -286,7 +298,7 @@ module snn_cmd #(
                         else begin
                             committed <= 1'b0;
                             image_crc <= 32'd0;
-                            clr <= 32'd0;
+                            clr <= 0;
                             st <= S_CLEAR;
                         end
                     end
@@ -318,7 +330,7 @@ module snn_cmd #(
             S_FIELDS: push(fbyte, S_FIELDS_NEXT);
             S_FIELDS_NEXT: begin
                 fi <= fi + 1'b1;
-                st <= ({11'd0, fi} + 16'd1 == cnt) ? S_DONE : S_FIELDS;
+                st <= (fi + 5'd1 == cnt[4:0]) ? S_DONE : S_FIELDS;
             end
             S_DONE: begin o_release <= 1'b1; st <= S_IDLE; end
             S_ACK: begin start_frame(i_cmd | `SNN_ACK_BIT, 16'd0); ret <= S_DONE; end
@@ -348,14 +360,17 @@ module snn_cmd #(
             end
             // ------------------------------- COMMIT: CRC-32 of every region of every core
             S_CRC_ADDR: begin
-                if ({16'd0, o_cb_addr} == region_size(o_cb_region)) st <= S_CRC_NEXT;
+                if ({1'b0, o_cb_addr} == region_size(o_cb_region)) st <= S_CRC_NEXT;
                 else st <= S_CRC_WAIT;
             end
             S_CRC_WAIT: st <= S_CRC_BYTES;
-            S_CRC_BYTES: begin
-                crc <= crc32_byte(crc32_byte(crc, i_cb_q[7:0]), i_cb_q[15:8]);
-                o_cb_addr <= o_cb_addr + 1'b1;
-                st <= S_CRC_ADDR;
+            S_CRC_BYTES: begin                // one byte a clock: half the CRC logic
+                crc <= crc32_byte(crc, crc_hi ? i_cb_q[15:8] : i_cb_q[7:0]);
+                crc_hi <= !crc_hi;
+                if (crc_hi) begin
+                    o_cb_addr <= o_cb_addr + 1'b1;
+                    st <= S_CRC_ADDR;
+                end
             end
             S_CRC_NEXT: begin                 // next core, next region, or the verdict
                 o_cb_addr <= 16'd0;
@@ -379,13 +394,14 @@ module snn_cmd #(
             end
             // ------------------------------------------------ CLEAR: zeros everywhere
             S_CLEAR: begin
-                o_cb_addr <= clr[15:0];
+                o_cb_addr <= clr32[15:0];
                 o_cb_clear <= 1'b1;
                 clr <= clr + 1'b1;
-                if (clr == CLR_N - 1) st <= S_ACK;
+                if (clr == CLR_LAST) st <= S_ACK;
             end
             // ------------------------------------------------ STEP: run, then answer
             S_STEP_RUN: if (i_step_done) begin
+                last_step <= step_cnt;
                 step_cnt <= step_cnt + 1'b1;
                 st <= S_RESP;
             end

@@ -53,7 +53,8 @@ module snn_deliver #(
     assign o_ready = (st == S_IDLE);
 
     reg [LOG2R-1:0] row;
-    reg [15:0] ia, cnt;
+    reg [LOG2S-1:0] ia;                // synapse index
+    reg [LOG2S:0] cnt;                 // synapses left in the row
     reg [15:0] syn_lo, syn_hi;
     wire receptor = syn_lo[`SNN_SYN_RECEPTOR_LSB];
     wire plastic = syn_lo[`SNN_SYN_PLASTIC_LSB];
@@ -76,9 +77,9 @@ module snn_deliver #(
                 st <= S_ROW_COUNT;
             end
             S_ROW_COUNT: begin o_row_addr <= {row, 1'b1}; st <= S_ROW_FIRST; end
-            S_ROW_FIRST: begin ia <= i_row_q; st <= S_ROW_N; end
-            S_ROW_N: begin cnt <= i_row_q; st <= (i_row_q == 16'd0) ? S_IDLE : S_SYN_ADDR; end
-            S_SYN_ADDR: begin o_syn_addr <= ia[LOG2S-1:0]; st <= S_SYN_WAIT; end
+            S_ROW_FIRST: begin ia <= i_row_q[LOG2S-1:0]; st <= S_ROW_N; end
+            S_ROW_N: begin cnt <= i_row_q[LOG2S:0]; st <= (i_row_q == 16'd0) ? S_IDLE : S_SYN_ADDR; end
+            S_SYN_ADDR: begin o_syn_addr <= ia; st <= S_SYN_WAIT; end
             S_SYN_WAIT: st <= S_SYN_READ;
             S_SYN_READ: begin
                 syn_lo <= i_syn_lo; syn_hi <= i_syn_hi;
@@ -106,7 +107,7 @@ module snn_deliver #(
             S_NEXT: begin
                 ia <= ia + 1'b1;
                 cnt <= cnt - 1'b1;
-                st <= (cnt == 16'd1) ? S_IDLE : S_SYN_ADDR;
+                st <= (cnt == 1) ? S_IDLE : S_SYN_ADDR;
             end
             default: st <= S_IDLE;
         endcase

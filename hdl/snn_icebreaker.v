@@ -1,7 +1,17 @@
 // iCEBreaker (iCE40 UP5K-SG48) top: 12 MHz clock, UART on the FTDI's second channel,
-// power-on reset. 12 clocks per bit = 1 Mbaud.
+// power-on reset. 12 clocks per bit = 1 Mbaud. One core (the board entry "icebreaker" of
+// backends/fpga/snncc_fpga/limits.py sets the parameters): its ring, both synapse halves
+// and more sit in the UP5K's SPRAMs.
 `default_nettype none
 module snn_icebreaker #(
+    parameter CORES = 1,
+    parameter LOG2N = 8,
+    parameter LOG2R = 9,
+    parameter LOG2S = 14,
+    parameter LOG2D = 5,
+    parameter LOG2SRC = 9,
+    parameter LOG2A = 1,
+    parameter STDP = 1,
     parameter CLKS_PER_BIT = 12
 ) (
     input  wire i_clk,
@@ -15,7 +25,8 @@ module snn_icebreaker #(
         if (!por[7])
             por <= por + 1'b1;
     wire busy;
-    snn_core #(.LOG2N(8), .LOG2R(9), .LOG2S(13), .LOG2D(5), .CLKS_PER_BIT(CLKS_PER_BIT)) u_core (
+    snn_core #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D),
+               .LOG2SRC(LOG2SRC), .LOG2A(LOG2A), .STDP(STDP), .CLKS_PER_BIT(CLKS_PER_BIT)) u_core (
         .i_clk(i_clk), .i_rst(rst), .i_rx(i_rx), .o_tx(o_tx), .o_busy(busy));
     assign o_led = busy;
 endmodule

@@ -75,28 +75,35 @@ module snn_lif #(
     reg fired;
 
     // ------------------------------------------------------------ neuron arithmetic
-    function signed [15:0] sat16;
-        input signed [31:0] x;
-        sat16 = (x > 32'sd32767) ? 16'sh7FFF : (x < -32'sd32768) ? 16'sh8000 : x[15:0];
+    // saturation to 16 bits of a 25-bit sum (a current plus a shifted input) and of a 19-bit
+    // one (five 16-bit terms): as narrow as the operands allow
+    function signed [15:0] sat16_25;
+        input signed [24:0] x;
+        sat16_25 = (x > 25'sd32767) ? 16'sh7FFF : (x < -25'sd32768) ? 16'sh8000 : x[15:0];
+    endfunction
+    function signed [15:0] sat16_19;
+        input signed [18:0] x;
+        sat16_19 = (x > 19'sd32767) ? 16'sh7FFF : (x < -19'sd32768) ? 16'sh8000 : x[15:0];
     endfunction
     // three pipeline stages (S_CURRENTS, S_MEMBRANE, S_THRESHOLD) keep the carry chains short
     wire [3:0] k_leak = sh[`SNN_PARAM_LEAK_SHIFT_LSB +: 4], k_e = sh[`SNN_PARAM_SYN_SHIFT_E_LSB +: 4];
     wire [3:0] k_i = sh[`SNN_PARAM_SYN_SHIFT_I_LSB +: 4], k_w = sh[`SNN_PARAM_WEIGHT_SHIFT_LSB +: 4];
     wire subtract = pc[`SNN_PARAM_SUBTRACT_LSB];
     wire no_leak = pc[`SNN_PARAM_NO_LEAK_LSB];
-    // stage 1: input into the currents, leak
-    wire signed [31:0] xe_w = {{16{xe[15]}}, xe} <<< k_w;
-    wire signed [31:0] xi_w = {{16{xi[15]}}, xi} <<< k_w;
-    wire signed [15:0] ie1 = sat16({{16{ie[15]}}, ie} + xe_w);
-    wire signed [15:0] ii1 = sat16({{16{ii[15]}}, ii} + xi_w);
+    // stage 1: input into the currents, leak. k_w <= 8 (the image encoder refuses more), so
+    // x << k_w fits 24 bits and the sum 25
+    wire signed [24:0] xe_w = {{9{xe[15]}}, xe} <<< k_w;
+    wire signed [24:0] xi_w = {{9{xi[15]}}, xi} <<< k_w;
+    wire signed [15:0] ie1 = sat16_25({{9{ie[15]}}, ie} + xe_w);
+    wire signed [15:0] ii1 = sat16_25({{9{ii[15]}}, ii} + xi_w);
     wire signed [15:0] leak = v >>> k_leak;
     reg signed [15:0] ie1_r, ii1_r, leak_r;
     // stage 2: membrane update, current decay
     wire refractory = (r != 16'd0);
-    wire signed [31:0] vsum = {{16{v[15]}}, v} - (no_leak ? 32'sd0 : {{16{leak_r[15]}}, leak_r})
-                              + {{16{ie1_r[15]}}, ie1_r} + {{16{ii1_r[15]}}, ii1_r}
-                              + {{16{bias[15]}}, bias};
-    wire signed [15:0] v1 = refractory ? v : sat16(vsum);
+    wire signed [18:0] vsum = {{3{v[15]}}, v} - (no_leak ? 19'sd0 : {{3{leak_r[15]}}, leak_r})
+                              + {{3{ie1_r[15]}}, ie1_r} + {{3{ii1_r[15]}}, ii1_r}
+                              + {{3{bias[15]}}, bias};
+    wire signed [15:0] v1 = refractory ? v : sat16_19(vsum);
     wire signed [15:0] ie2 = ie1_r - (ie1_r >>> k_e);
     wire signed [15:0] ii2 = ii1_r - (ii1_r >>> k_i);
     wire [15:0] r1 = refractory ? r - 16'd1 : r;
@@ -105,7 +112,7 @@ module snn_lif #(
     reg refr_r;
     // stage 3: threshold and reset
     wire spike = !refr_r && (v1_r >= th);        // a refractory neuron never fires
-    wire signed [15:0] v_sub = sat16({{16{v1_r[15]}}, v1_r} - {{16{th[15]}}, th});
+    wire signed [15:0] v_sub = sat16_19({{3{v1_r[15]}}, v1_r} - {{3{th[15]}}, th});
     wire last = ({{(16-LOG2N){1'b0}}, n} + 16'd1 == i_n_neurons);
 
     always @(posedge i_clk) begin

@@ -123,7 +123,7 @@ module snn_neuron_core #(
         .i_upd_w(upd_w));
     assign o_pkt_ready = dlv_ready && ph == PH_ROUTE;
 
-    generate if (STDP) begin : g_stdp
+    generate if (STDP != 0) begin : g_stdp
         snn_stdp #(.LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S)) u_stdp (
             .i_clk(i_clk), .i_rst(i_rst), .i_decay(go_decay), .i_pot(go_pot), .i_inc(go_inc),
             .o_idle(stdp_idle), .i_n_neurons(n_neurons), .i_n_rows(n_rows),
@@ -208,7 +208,7 @@ module snn_neuron_core #(
     wire [15:0] p_part = (STDP != 0) ? ({15'd0, lo_mem[SLW-1]} << `SNN_SYN_PLASTIC_LSB) : 16'd0;
     wire [15:0] post_part = {{(16 - LOG2N){1'b0}}, hi_mem[LOG2N-1:0]} << `SNN_SYN_POST_LSB;
     assign syn_lo_q = w_part | d_part | r_part | p_part;
-    generate if (STDP) begin : g_syn_stdp
+    generate if (STDP != 0) begin : g_syn_stdp
         assign lo_store[SLW-1] = lo_wd[`SNN_SYN_PLASTIC_LSB];
         assign hi_store[SHW-1:LOG2N] = hi_wd[`SNN_SYN_FRAC_LSB +: 8];
         assign syn_hi_q = post_part | ({8'd0, hi_mem[SHW-1:LOG2N]} << `SNN_SYN_FRAC_LSB);

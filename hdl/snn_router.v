@@ -54,7 +54,9 @@ module snn_router #(
 
     reg [CW-1:0] c;
     reg [LOG2N:0] i;
-    reg [15:0] j, ax, ax_n;
+    reg [8:0] j;                       // input index (a STEP frame carries at most 254)
+    reg [LOG2A-1:0] ax;                // axon entry
+    reg [CW:0] ax_n;                   // axon entries left (a source reaches at most CORES cores)
     /* verilator lint_off UNUSEDSIGNAL */
     reg [15:0] src;                    // a source id; its low bits address ROUTE (or are the row)
     /* verilator lint_on UNUSEDSIGNAL */
@@ -71,7 +73,7 @@ module snn_router #(
             st <= S_IDLE;
             o_pkt_valid <= 1'b0;
         end else case (st)
-            S_IDLE: if (i_start) begin c <= 0; i <= 0; j <= 16'd0; st <= S_SPIKE; end
+            S_IDLE: if (i_start) begin c <= 0; i <= 0; j <= 9'd0; st <= S_SPIKE; end
             // ---------------------------------------------- the spikes, core by core
             S_SPIKE: begin
                 if (i == k_c) begin
@@ -92,8 +94,8 @@ module snn_router #(
             end
             // ---------------------------------------------- the inputs of the STEP frame
             S_INPUT: begin
-                if (j == i_n_inputs) st <= S_IDLE;
-                else begin o_pb_addr <= j[8:0] + j[8:0] + 9'd1; st <= S_INPUT_HI; end
+                if ({7'd0, j} == i_n_inputs) st <= S_IDLE;
+                else begin o_pb_addr <= j + j + 9'd1; st <= S_INPUT_HI; end
             end
             S_INPUT_HI: begin o_pb_addr <= o_pb_addr + 1'b1; st <= S_INPUT_LO; end
             S_INPUT_LO: begin lo_b <= i_pb_data; st <= S_INPUT_READ; end
@@ -107,12 +109,12 @@ module snn_router #(
             S_SOURCE: begin
                 if (CORES == 1) begin
                     o_pkt_core <= 0; o_pkt_row <= src[LOG2R-1:0]; o_pkt_valid <= 1'b1;
-                    ax_n <= 16'd1;
+                    ax_n <= 1;
                     st <= S_SEND;
                 end else st <= S_ROUTE_FIRST;
             end
-            S_ROUTE_FIRST: begin ax <= route_q; st <= S_ROUTE_COUNT; end
-            S_ROUTE_COUNT: begin ax_n <= route_q; st <= (route_q == 16'd0) ? after_send : S_AXON; end
+            S_ROUTE_FIRST: begin ax <= route_q[LOG2A-1:0]; st <= S_ROUTE_COUNT; end
+            S_ROUTE_COUNT: begin ax_n <= route_q[CW:0]; st <= (route_q == 16'd0) ? after_send : S_AXON; end
             S_AXON: st <= S_AXON_WAIT;
             S_AXON_WAIT: st <= S_AXON_READ;
             S_AXON_READ: begin
@@ -125,7 +127,7 @@ module snn_router #(
                 o_pkt_valid <= 1'b0;
                 ax <= ax + 1'b1;
                 ax_n <= ax_n - 1'b1;
-                st <= (ax_n == 16'd1) ? after_send : S_AXON;
+                st <= (ax_n == 1) ? after_send : S_AXON;
             end
             default: st <= S_IDLE;
         endcase
@@ -143,7 +145,7 @@ module snn_router #(
             .i_clk(i_clk), .i_we(!busy && cb_route), .i_addr(route_addr),
             .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(route_q));
         snn_ram #(.AW(LOG2A), .DW(16)) u_axon (
-            .i_clk(i_clk), .i_we(!busy && cb_axon), .i_addr(busy ? ax[LOG2A-1:0] : i_cb_addr[LOG2A-1:0]),
+            .i_clk(i_clk), .i_we(!busy && cb_axon), .i_addr(busy ? ax : i_cb_addr[LOG2A-1:0]),
             .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(axon_q));
         reg [2:0] q_region;
         always @(posedge i_clk) q_region <= i_cb_region;

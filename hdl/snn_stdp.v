@@ -69,9 +69,13 @@ module snn_stdp #(
 
     reg [3:0] k_plus, k_minus;
     reg y_side;                        // DECAY/INC: 0 the rows' x traces, 1 the neurons' y traces
-    reg [15:0] ia, qa, cnt, qx;
+    reg [LOG2R:0] ia, qa;              // sweep indices (rows, neurons)
+    reg [LOG2S-1:0] si;                // synapse index (POT)
+    reg [LOG2S:0] cnt;                 // synapses left in the row (POT)
+    reg [15:0] qx;                     // the row's pre trace (POT)
     reg [15:0] syn_lo, syn_hi;
     wire [15:0] limit = y_side ? i_n_neurons : i_n_rows;
+    wire at_limit = ({{(15-LOG2R){1'b0}}, ia} == limit);
     wire [LOG2R:0] tr_of = y_side ? {1'b1, {(LOG2R-LOG2N){1'b0}}, ia[LOG2N-1:0]} : {1'b0, ia[LOG2R-1:0]};
     wire [16:0] tr_inc = {1'b0, i_tr_q} + 17'd4096;          // + 1.0, saturating
     wire [15:0] tr_sat = tr_inc[16] ? 16'hFFFF : tr_inc[15:0];
@@ -88,7 +92,7 @@ module snn_stdp #(
             o_on <= 1'b0;
         end else case (st)
             S_IDLE: begin
-                ia <= 16'd0; qa <= 16'd0; y_side <= 1'b0;
+                ia <= 0; qa <= 0; y_side <= 1'b0;
                 if (i_decay) st <= S_RULE0;
                 else if (i_pot && o_on) st <= S_POT_ROW;
                 else if (i_inc && o_on) st <= S_INC_ADDR;
@@ -107,8 +111,8 @@ module snn_stdp #(
             S_RULE_WMAX: begin o_wmax <= i_par_q; st <= o_on ? S_DECAY_ADDR : S_IDLE; end
             // -------------------------------------- DECAY: x of every row, then y of every neuron
             S_DECAY_ADDR: begin
-                if (ia == limit) begin
-                    ia <= 16'd0;
+                if (at_limit) begin
+                    ia <= 0;
                     y_side <= 1'b1;
                     st <= y_side ? S_IDLE : S_DECAY_ADDR;
                 end else begin
@@ -124,20 +128,20 @@ module snn_stdp #(
             end
             // -------------- POT: every plastic synapse into a neuron that fired, row by row
             S_POT_ROW: begin
-                if (qa == i_n_rows) st <= S_IDLE;
+                if ({{(15-LOG2R){1'b0}}, qa} == i_n_rows) st <= S_IDLE;
                 else begin
                     o_row_addr <= {qa[LOG2R-1:0], 1'b0}; o_tr_addr <= {1'b0, qa[LOG2R-1:0]};
                     st <= S_POT_ROW2;
                 end
             end
             S_POT_ROW2: begin o_row_addr <= {qa[LOG2R-1:0], 1'b1}; st <= S_POT_FIRST; end
-            S_POT_FIRST: begin ia <= i_row_q; qx <= i_tr_q; st <= S_POT_COUNT; end
+            S_POT_FIRST: begin si <= i_row_q[LOG2S-1:0]; qx <= i_tr_q; st <= S_POT_COUNT; end
             S_POT_COUNT: begin
-                cnt <= i_row_q;
+                cnt <= i_row_q[LOG2S:0];
                 if (i_row_q == 16'd0) begin qa <= qa + 1'b1; st <= S_POT_ROW; end
                 else st <= S_POT_SYN;
             end
-            S_POT_SYN: begin o_syn_addr <= ia[LOG2S-1:0]; st <= S_POT_SYN_WAIT; end
+            S_POT_SYN: begin o_syn_addr <= si; st <= S_POT_SYN_WAIT; end
             S_POT_SYN_WAIT: st <= S_POT_SYN_READ;
             S_POT_SYN_READ: begin
                 syn_lo <= i_syn_lo; syn_hi <= i_syn_hi;
@@ -156,15 +160,15 @@ module snn_stdp #(
                 st <= S_POT_NEXT;
             end
             S_POT_NEXT: begin
-                ia <= ia + 1'b1;
+                si <= si + 1'b1;
                 cnt <= cnt - 1'b1;
-                if (cnt == 16'd1) begin qa <= qa + 1'b1; st <= S_POT_ROW; end
+                if (cnt == 1) begin qa <= qa + 1'b1; st <= S_POT_ROW; end
                 else st <= S_POT_SYN;
             end
             // ------------------------- INC: rows that got a spike, then neurons that fired
             S_INC_ADDR: begin
-                if (ia == limit) begin
-                    ia <= 16'd0;
+                if (at_limit) begin
+                    ia <= 0;
                     y_side <= 1'b1;
                     st <= y_side ? S_IDLE : S_INC_ADDR;
                 end else begin

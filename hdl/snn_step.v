@@ -26,7 +26,7 @@ module snn_step #(
 `include "snn_phases.vh"
     localparam [1:0] S_IDLE = 2'd0, S_LAUNCH = 2'd1, S_SETTLE = 2'd2, S_WAIT = 2'd3;
     reg [1:0] st;
-    reg [31:0] cyc;
+    reg [23:0] cyc;                    // saturates: a step longer than 2**24 clocks reads as that
     assign o_busy = (st != S_IDLE);
     wire all_done = &i_core_done && (o_phase != PH_ROUTE || i_router_idle);
 
@@ -52,10 +52,10 @@ module snn_step #(
             o_slot <= 0;
             o_cycles <= 32'd0;
         end else begin
-            cyc <= cyc + 1'b1;
+            if (cyc != 24'hFFFFFF) cyc <= cyc + 1'b1;
             case (st)
             S_IDLE: if (i_start) begin
-                cyc <= 32'd1;
+                cyc <= 24'd1;
                 o_phase <= i_reset ? PH_INIT : PH_LIF;
                 if (i_reset) o_slot <= 0;
                 st <= S_LAUNCH;
@@ -70,7 +70,7 @@ module snn_step #(
                 if (o_phase == PH_INC) begin
                     o_phase <= PH_IDLE;
                     o_slot <= o_slot + 1'b1;
-                    o_cycles <= cyc;
+                    o_cycles <= {8'd0, cyc};
                     o_done <= 1'b1;
                     st <= S_IDLE;
                 end else begin

@@ -1,5 +1,6 @@
-"""The RTL on its own: verilator lint clean, the Icarus self-checking testbench passes
-(and fails when the core is broken), the iCEBreaker bitstream meets timing."""
+"""The RTL on its own: verilator lint clean (every board's configuration), the Icarus
+self-checking testbenches pass - the whole core and each module on its own - and fail when
+the module is broken, the iCEBreaker bitstream meets timing."""
 from __future__ import annotations
 
 import json
@@ -11,18 +12,69 @@ import pytest
 
 pytest.importorskip("snncc_fpga", reason="the fpga backend (backends/fpga) is not installed")
 
-from snncc_fpga.sim import RTL  # noqa: E402
+from snncc_fpga.limits import BOARDS  # noqa: E402
+from snncc_fpga.protocol import RTL  # noqa: E402
 
 pytestmark = pytest.mark.fpga
 HDL = Path(__file__).resolve().parents[1] / "hdl"
 
 
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")
-@pytest.mark.parametrize("top,extra", [("snn_core", ()), ("snn_icebreaker", ("snn_icebreaker.v",))])
-def test_lint_clean(top, extra):
-    res = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top, *extra, *RTL],
+@pytest.mark.parametrize("top,extra,board", [("snn_core", (), None), ("snn_icebreaker", ("snn_icebreaker.v",), None),
+                                             ("snn_ulx3s", ("snn_ulx3s.v",), None)]
+                         + [("snn_core", (), name) for name in BOARDS])
+def test_lint_clean(top, extra, board):
+    params = [f"-G{k}={v}" for k, v in BOARDS[board].config.verilog_params().items()] if board else []
+    res = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top, *params, *extra, *RTL],
                          cwd=HDL, capture_output=True, text=True)
     assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
+#: each module's own testbench and the files it needs
+MODULE_TBS = {
+    "tb_snn_lif.v": ("snn_lif.v", "snn_ram.v"),
+    "tb_snn_deliver.v": ("snn_deliver.v", "snn_ram.v"),
+    "tb_snn_router.v": ("snn_router.v", "snn_ram.v"),
+    "tb_snn_step.v": ("snn_step.v",),
+    "tb_snn_stdp_update.v": ("snn_stdp_update.v",),
+}
+#: a fault in each module that its testbench must catch: (file, original, broken)
+FAULTS = {
+    "tb_snn_lif.v": ("snn_lif.v", "wire signed [15:0] leak = v >>> k_leak;", "wire signed [15:0] leak = v >> k_leak;"),
+    "tb_snn_deliver.v": ("snn_deliver.v", "o_rng_wd <= i_rng_q + w16;", "o_rng_wd <= w16;"),
+    "tb_snn_router.v": ("snn_router.v", "st <= (ax_n == 1) ? after_send : S_AXON;", "st <= after_send;"),
+    "tb_snn_step.v": ("snn_step.v", "PH_ROUTE: next_phase = PH_POT;", "PH_ROUTE: next_phase = PH_INC;"),
+    "tb_snn_stdp_update.v": ("snn_stdp_update.v", "S_SHIFT: begin d <= {3'd0, prod[19:3]};",
+                             "S_SHIFT: begin d <= {2'd0, prod[19:2]};"),
+}
+
+
+def run_module_tb(tmp_path, tb, rtl_dir=HDL, seed=1):
+    out = tmp_path / (tb + ".vvp")
+    subprocess.run(["iverilog", "-g2005", f"-I{rtl_dir}", "-o", str(out), str(HDL / "tb" / tb),
+                    *[str(rtl_dir / f) for f in MODULE_TBS[tb]]], check=True, capture_output=True)
+    return subprocess.run(["vvp", "-n", str(out), f"+seed={seed}"], capture_output=True, text=True)
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog is not installed")
+@pytest.mark.parametrize("tb", sorted(MODULE_TBS))
+def test_module_testbench(tmp_path, tb):
+    res = run_module_tb(tmp_path, tb, seed=7)
+    assert res.returncode == 0, res.stdout[-2000:]
+    assert res.stdout.strip().splitlines()[-1].startswith("ALL TESTS PASSED")
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog is not installed")
+@pytest.mark.parametrize("tb", sorted(FAULTS))
+def test_module_testbench_catches_a_fault(tmp_path, tb):
+    broken = tmp_path / "rtl"
+    shutil.copytree(HDL, broken, ignore=shutil.ignore_patterns("build", "obj_dir"))
+    name, good, bad = FAULTS[tb]
+    src = (broken / name).read_text()
+    assert good in src
+    (broken / name).write_text(src.replace(good, bad))
+    res = run_module_tb(tmp_path, tb, broken, seed=7)
+    assert res.returncode != 0 and "FAIL:" in res.stdout, res.stdout[-1000:]
 
 
 def run_tb(tmp_path, seed, rtl_dir=HDL):

@@ -186,6 +186,10 @@ def _param_halfwords(sets: list[tuple[int, ...]], rule_q) -> np.ndarray:
         raise SnnccError(f"a core needs {len(sets)} parameter sets; it holds {L.PARAM_SETS}")
     out = np.zeros((L.PARAM_SETS, P.PARAM_WORDS), dtype=np.int64)
     for k, (th, reset, bias, kl, ke, ki, kw, refrac, sub, noleak) in enumerate(sets):
+        if kw > L.MAX_WEIGHT_SHIFT:
+            raise SnnccError(f"a parameter set has weight shift k_w = {kw}; the core shifts weights by at "
+                             f"most {L.MAX_WEIGHT_SHIFT}", hint="compile through the fpga pipeline, which "
+                             "chooses k_w <= 8")
         out[k] = P.pack(P.PARAM_FIELDS, P.PARAM_WORDS, 1, threshold=th & 0xFFFF, reset=reset & 0xFFFF,
                         bias=bias & 0xFFFF, leak_shift=kl, syn_shift_e=ke, syn_shift_i=ki, weight_shift=kw,
                         refrac=refrac, subtract=sub, no_leak=noleak)
