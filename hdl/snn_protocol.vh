@@ -94,7 +94,7 @@
 `define SNN_SYN_PLASTIC_W 1
 `define SNN_SYN_POST_WORD 1
 `define SNN_SYN_POST_LSB 0
-`define SNN_SYN_POST_W 8
+`define SNN_SYN_POST_W 11
 `define SNN_SYN_FRAC_WORD 1
 `define SNN_SYN_FRAC_LSB 8
 `define SNN_SYN_FRAC_W 8

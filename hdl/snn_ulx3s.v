@@ -3,13 +3,13 @@
 // backends/fpga/snncc_fpga/limits.py (the bitstream flow sets these parameters).
 `default_nettype none
 module snn_ulx3s #(
-    parameter CORES = 16,
-    parameter LOG2N = 8,
-    parameter LOG2R = 9,
-    parameter LOG2S = 11,
-    parameter LOG2D = 3,
-    parameter LOG2SRC = 13,
-    parameter LOG2A = 14,
+    parameter CORES = 4,
+    parameter LOG2N = 9,
+    parameter LOG2R = 11,
+    parameter LOG2S = 14,
+    parameter LOG2D = 4,
+    parameter LOG2SRC = 12,
+    parameter LOG2A = 13,
     parameter STDP = 0,
     parameter CLKS_PER_BIT = 25
 ) (

@@ -336,7 +336,9 @@ def cmd_targets(args) -> int:
         try:
             t = targets.get(name)
             rows.append({"name": name, "distribution": dist, "description": t.description,
-                         "limits": t.limits.to_json(), "options": t.options})
+                         "limits": t.limits.to_json(), "options": t.options,
+                         "variants": {k: {"description": d, "limits": lim.to_json()}
+                                      for k, (d, lim) in t.variants.items()}})
         except SnnccError as e:
             rows.append({"name": name, "distribution": dist, "error": str(e)})
     if args.json:
@@ -350,6 +352,9 @@ def cmd_targets(args) -> int:
         print(f"    {r['description']}")
         lim = r["limits"]
         print("    limits: " + (", ".join(f"{k}={v}" for k, v in lim.items()) if lim else "none"))
+        for k, v in r["variants"].items():
+            lim = {key: val for key, val in v["limits"].items() if key != "extra"}
+            print(f"    {k}: {v['description']}; " + ", ".join(f"{a}={b}" for a, b in lim.items()))
         for k, v in r["options"].items():
             print(f"    -O {k}=...  {v}")
     return 0

@@ -71,6 +71,8 @@ class Target(ABC):
     limits: ClassVar[Limits] = Limits()
     #: the option names ``snncc compile`` accepts for this target (``-O key=value``)
     options: ClassVar[dict[str, str]] = {}
+    #: configurations a target can be compiled for (boards, chip variants): name -> (one line, limits)
+    variants: ClassVar[dict[str, tuple[str, Limits]]] = {}
 
     @abstractmethod
     def pipeline(self, options: dict[str, Any]) -> list["Pass"]:

@@ -94,7 +94,7 @@ class CoreConfig:
         return asdict(self)
 
     def check(self) -> None:
-        if not (1 <= self.log2n <= 8 and 1 <= self.log2d <= 5 and self.log2r >= self.log2n
+        if not (1 <= self.log2n <= (8 if self.stdp else 11) and 1 <= self.log2d <= 5 and self.log2r >= self.log2n
                 and self.cores >= 1 and self.log2s <= 15 and self.log2src <= 15 and self.log2a <= 16):
             raise ValueError(f"core configuration out of range: {self}")
 
@@ -125,18 +125,19 @@ class Board:
 
 
 BOARDS = {
-    # the UP5K: one core; the ring, both synapse halves and the state in its four SPRAMs
+    # the UP5K: one core; the ring and both synapse halves in three of its four SPRAMs
     "icebreaker": Board("icebreaker", "iCEBreaker (Lattice iCE40 UP5K), 12 MHz, 1 Mbaud",
                         CoreConfig(cores=1, log2n=8, log2r=9, log2s=14, log2d=5), "ice40", "up5k",
                         "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf"),
+    # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP
     "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 25 MHz, 1 Mbaud",
-                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=12, log2d=4, stdp=0), "ecp5", "12k",
+                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, stdp=0), "ecp5", "12k",
                        "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
     "ulx3s-45f": Board("ulx3s-45f", "ULX3S (Lattice ECP5 LFE5U-45F), 25 MHz, 1 Mbaud",
-                       CoreConfig(cores=4, log2n=8, log2r=9, log2s=12, log2d=4, log2src=12, log2a=12,
+                       CoreConfig(cores=4, log2n=8, log2r=9, log2s=12, log2d=4, log2src=11, log2a=12,
                                   stdp=0), "ecp5", "45k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
     "ulx3s-85f": Board("ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud",
-                       CoreConfig(cores=16, log2n=8, log2r=9, log2s=11, log2d=3, log2src=13, log2a=14,
+                       CoreConfig(cores=4, log2n=9, log2r=11, log2s=14, log2d=4, log2src=12, log2a=13,
                                   stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
 }
 DEFAULT_BOARD = "icebreaker"

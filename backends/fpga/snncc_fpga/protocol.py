@@ -92,7 +92,8 @@ class BuildParam:
 #: the parameters of snn_core (hdl/snn_core.v); a board is a set of values (limits.py)
 BUILD_PARAMS = (
     BuildParam("CORES", "neuron cores, each time-multiplexing its neurons"),
-    BuildParam("LOG2N", "log2 neurons per core (at most 8: the post field of a synapse)"),
+    BuildParam("LOG2N", "log2 neurons per core (at most 11; at most 8 with STDP, whose weight fraction "
+                        "shares the post field's halfword)"),
     BuildParam("LOG2R", "log2 presynaptic rows per core (distinct sources with synapses into it)"),
     BuildParam("LOG2S", "log2 synapses per core"),
     BuildParam("LOG2D", "log2 delay slots = the longest delay in steps (at most 5)"),
@@ -172,8 +173,9 @@ SYN_FIELDS = (
     Field("delay", 0, 8, 5, "delay - 1 (LOG2D bits stored)"),
     Field("receptor", 0, 13, 1, "0 excitatory, 1 inhibitory"),
     Field("plastic", 0, 14, 1, "under the STDP rule"),
-    Field("post", 1, 0, 8, "target neuron of this core (LOG2N bits stored)"),
-    Field("frac", 1, 8, 8, "weight fraction kept by STDP (0 in an image; stored when STDP=1)"),
+    Field("post", 1, 0, 11, "target neuron of this core (LOG2N bits stored; LOG2N <= 8 with STDP)"),
+    Field("frac", 1, 8, 8, "weight fraction kept by STDP (0 in an image; stored when STDP=1, bits "
+          "8..15 above an 8-bit post)"),
 )
 CFG_FIELDS = (
     Field("n_neurons", 0, 0, 16, "neurons this core updates"),

