@@ -397,3 +397,30 @@ def test_checker_rejects_wrong_members():
     part["populations"]["cuba"]["members"][0].pop()  # one neuron on no core
     with pytest.raises((AssertionError, KeyError)):
         check_partition(moved.with_(attrs={"partition": part}), lim)
+
+
+def test_shared_cores_pack_populations_to_the_network_bound():
+    """``share_cores`` (the fpga core): three populations of 10 on cores of 16 take 2 cores,
+    the network's bound, where one core per population piece takes 3; every limit holds and
+    the traffic is counted on the shared cores."""
+    rng = np.random.default_rng(4)
+    pops = [lif_pop(name, 10) for name in ("a", "b", "c")]
+    prjs = []
+    for k, (pre, post) in enumerate([("a", "b"), ("b", "c"), ("c", "a"), ("a", "a")]):
+        m = rng.random((10, 10)) < 0.3
+        i, j = np.nonzero(m)
+        prjs.append(StepProjection(f"p{k}", pre, post, i, j, np.ones(i.size), np.ones(i.size, np.int64)))
+    net = Network("three", 1.0, 10, pops, (), prjs, stage="step")
+    alone = Limits(neurons_per_core=16, synapses_per_core=200, cores_per_chip=4, chips=1)
+    shared = Limits(neurons_per_core=16, synapses_per_core=200, cores_per_chip=4, chips=1,
+                    extra={"share_cores": True})
+    out_alone, _ = Partition().run(net, _T(alone))
+    out, rep = Partition().run(net, _T(shared))
+    assert out_alone.attrs["partition"]["cores"] == 3
+    part = out.attrs["partition"]
+    assert part["cores"] == part["lower_bound"] == 2 == rep.summary["lower_bound"]
+    check_partition(out, shared)
+    core_of = cores_of(out)
+    assert core_of[("a", 0)] == 0 and core_of[("c", 9)] == 1
+    pops_on = {c: {name for (name, _), cc in core_of.items() if cc == c} for c in (0, 1)}
+    assert max(len(v) for v in pops_on.values()) >= 2            # a core holds two populations
