@@ -58,11 +58,11 @@ def test_network_too_big_for_the_fpga_core(here, capsys):
     rc, err = cli(capsys, "compile", "big.yaml", "--target", "fpga", "-o", "out")
     assert rc == 2
     assert err == (
-        "big.yaml:3:3: network 'big' has 300 neurons; the fpga core holds 256 (largest population 'exc': 300)\n"
+        "big.yaml:3:3: network 'big' has 300 neurons; the fpga core on icebreaker holds 256 (largest population "
+        "'exc': 300)\n"
         "      exc: {cell_type: IF_curr_exp, size: 300}\n"
         "      ^\n"
-        "hint: split the network over several boards, or build the core with larger LOG2N/LOG2R/LOG2S; "
-        "report written to out.report.json\n")
+        "hint: use a larger board: --board ulx3s-45f (1024 neurons); report written to out.report.json\n")
     assert not Path("out").exists() and Path("out.report.json").is_file()
 
 

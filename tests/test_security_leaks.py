@@ -134,8 +134,8 @@ def test_a_location_claiming_another_file_never_prints_its_lines(model, target, 
     pytest.importorskip("snncc_fpga")
     rc, _, err = run_cli(capsys, "compile", HOSTILE / model, "--target", target, "-o", tmp_path / "b")
     assert rc == 2
-    assert err.splitlines()[0] == ("/etc/passwd:1:1: network 'base' has 304 neurons; the fpga core holds 256 "
-                                   "(largest population 'a': 300)")
+    assert err.splitlines()[0] == ("/etc/passwd:1:1: network 'base' has 304 neurons; the fpga core on icebreaker "
+                                   "holds 256 (largest population 'a': 300)")
     assert PASSWD_LINE not in err and not err.splitlines()[1].startswith("    ")
 
 
