@@ -38,6 +38,7 @@ MODULE_TBS = {
     "tb_snn_router.v": ("snn_router.v", "snn_ram.v"),
     "tb_snn_step.v": ("snn_step.v",),
     "tb_snn_stdp_update.v": ("snn_stdp_update.v",),
+    "tb_snn_stdp.v": ("snn_stdp.v", "snn_stdp_update.v", "snn_ram.v"),
 }
 #: a fault in each module that its testbench must catch: (file, original, broken)
 FAULTS = {
@@ -47,6 +48,8 @@ FAULTS = {
     "tb_snn_step.v": ("snn_step.v", "PH_ROUTE: next_phase = PH_POT;", "PH_ROUTE: next_phase = PH_INC;"),
     "tb_snn_stdp_update.v": ("snn_stdp_update.v", "S_SHIFT: begin d <= {3'd0, prod[19:3]};",
                              "S_SHIFT: begin d <= {2'd0, prod[19:2]};"),
+    "tb_snn_stdp.v": ("snn_stdp.v", "o_tr_wd <= i_tr_q - (i_tr_q >> (y_side ? k_minus : k_plus));",
+                      "o_tr_wd <= i_tr_q - (i_tr_q >> (y_side ? k_plus : k_minus));"),
 }
 
 
