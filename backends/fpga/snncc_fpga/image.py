@@ -211,7 +211,7 @@ def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = No
     offsets, n, rows = net.offsets()
     v_init = (np.concatenate([np.asarray(p.params["v_init"]) for p in net.populations]).astype(np.int64)
               if n else np.zeros(0, np.int64))
-    pre_l, post_l, lo_l, hi_l = [], [], [], []
+    pre_l, post_l, lo_l = [], [], []
     for prj in net.projections:
         plastic = 1 if prj.plasticity is not None else 0
         w = prj.weight.astype(np.int64) if plastic == 0 else initial_weights(prj, rule)
