@@ -154,6 +154,17 @@ def glance() -> list[str]:
         head = _load("headline")
         if head and head.get("rows"):
             out += headline_lines(head)
+        fpga = _load("fpga")
+        if fpga and fpga.get("rows"):
+            caps = "; ".join(f"{r['board']} {r['cores']} x {r['neurons'] // r['cores']} neurons, {r['synapses']:,} "
+                             f"synapses (logic {r['logic']}, block RAM {r['block RAM']}, Fmax {r['Fmax MHz']} MHz)"
+                             for r in fpga["rows"])
+            out.append(f"- fpga builds, measured from their bitstreams: {caps}. `python -m bench --only fpga`")
+            prt = fpga.get("tables", {}).get("partition on fpga boards", [])
+            if prt:
+                at = sum(r["cores"] == r["lower bound"] for r in prt)
+                out.append(f"- fpga partition: cores at the lower bound on {at} of {len(prt)} networks. "
+                           "`python -m bench --only fpga`")
         sim = _load("simulation")
         if sim and sim.get("rows"):
             per: dict[str, list[str]] = {}
