@@ -65,3 +65,19 @@ def test_kernel_saturates_and_resets_by_subtraction():
     assert list(spk) == [0] and s["v"][0] == 31767 and s["refrac"][0] == 2
     spk = k.step(s, np.zeros((2, 1), np.int64))     # refractory: v held above th, no spike
     assert spk.size == 0 and s["v"][0] == 31767 and s["refrac"][0] == 1
+
+
+@pytest.mark.parametrize("top,board", [("snn_icebreaker.v", "icebreaker"), ("snn_ulx3s.v", "ulx3s-85f")])
+def test_board_tops_default_to_their_board_entry(top, board):
+    """`make -C hdl bitstream` uses a top's parameter defaults; the Python flow sets them from
+    limits.BOARDS. Both must describe the same core."""
+    import re
+    from pathlib import Path
+
+    from snncc_fpga.limits import BOARDS
+    text = (Path(gen.ROOT) / "hdl" / top).read_text()
+    defaults = {k: int(v) for k, v in re.findall(r"parameter (\w+) = (\d+)", text)}
+    want = BOARDS[board].config.verilog_params()
+    if want["CORES"] == 1:           # no router tables in a one-core build: their sizes do not matter
+        want = {k: v for k, v in want.items() if k not in ("LOG2SRC", "LOG2A")}
+    assert {k: defaults[k] for k in want} == want
