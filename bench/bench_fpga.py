@@ -10,13 +10,15 @@ how the partitioner spreads networks over the cores.
   bound (max of neurons / neurons per core, synapses / synapses per core), and the inter-core
   packets (one per source neuron and destination core) of snncc's partition against METIS
   (pymetis on the undirected neuron graph, the same number of parts, no part above the
-  neurons per core), as a ratio (below 1: fewer packets than METIS).
+  neurons per core), as a ratio (below 1: fewer packets than METIS); packets count every
+  source neuron or input once per core it reaches on another core (one core: just the inputs). METIS balances neurons
+  only: its parts may break the per-core neuron and synapse limits ("METIS max part").
+
+Every figure here is a count (resources, cores, packets): none depends on the machine's load.
 
     python -m bench --only fpga [--quick]
 """
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
@@ -43,7 +45,6 @@ def capacity(quick: bool) -> tuple[list[dict], list[str]]:
         if quick and not (cache_dir(b) / "bitstream.json").is_file():
             notes.append(f"{name}: no cached bitstream (--quick builds none)")
             continue
-        t0 = time.perf_counter()
         try:
             s = build_bitstream(None, name, log=print)
         except Exception as e:   # noqa: BLE001 - a board that does not fit is a result too
@@ -55,8 +56,7 @@ def capacity(quick: bool) -> tuple[list[dict], list[str]]:
                      "logic": f"{s['luts']['used']}/{s['luts']['available']}",
                      "block RAM": f"{s['bram']['used']}/{s['bram']['available']}",
                      "SPRAM": f"{s['spram']['used']}/{s['spram']['available']}" if s["spram"]["available"] else "-",
-                     "Fmax MHz": round(s["fmax_mhz"], 1), "clock MHz": s["clock_mhz"],
-                     "build s (0: cached)": round(time.perf_counter() - t0, 1)})
+                     "Fmax MHz": round(s["fmax_mhz"], 1), "clock MHz": s["clock_mhz"]})
     return rows, notes
 
 
@@ -68,15 +68,12 @@ def partition_rows() -> list[dict]:
     from .bench_partition import metis_partition
     rows = []
     for label, model, board in NETWORKS:
-        t0 = time.perf_counter()
         net = lower(load_model(ROOT / model), "fpga", {"board": board}).network
-        t_compile = time.perf_counter() - t0
         part = net.attrs["partition"]
         from snncc_fpga import limits as L
         npc = L.BOARDS[board].config.neurons_per_core
         row = {"network": label, "board": board, "neurons": net.n_neurons, "synapses": net.n_synapses,
-               "cores": part["cores"], "lower bound": part["lower_bound"], "packets snncc": part["traffic"],
-               "compile s": round(t_compile, 2)}
+               "cores": part["cores"], "lower bound": part["lower_bound"], "packets snncc": part["traffic"]}
         if part["cores"] > 1:
             inc = incoming(net)
             parts, _ = metis_partition(inc, part["cores"], npc)
@@ -84,7 +81,7 @@ def partition_rows() -> list[dict]:
             row.update({"packets METIS": metis, "snncc / METIS": part["traffic"] / metis if metis else float("nan"),
                         "METIS max part": int(np.bincount(parts).max())})
         else:
-            row.update({"packets METIS": 0, "snncc / METIS": float("nan"), "METIS max part": net.n_neurons})
+            row.update({"packets METIS": None, "snncc / METIS": float("nan"), "METIS max part": None})   # one part
         rows.append(row)
         print(row)
     return rows
