@@ -102,6 +102,12 @@ def print_report(rep: dict, console: Console | None = None, max_rows: int | None
         head.append(_t(f": {_fmt(net.get('neurons'))} neurons, {_fmt(net.get('synapses'))} synapses, "
                        f"dt {net.get('dt_ms')} ms, {_fmt(net.get('steps'))} steps"))
     console.print(head)
+    ports = net.get("input_ports")
+    if isinstance(ports, dict) and ports:
+        shown_ports = ", ".join(f"'{n}' ({_fmt(p.get('size') if isinstance(p, dict) else p)} neurons)"
+                                for n, p in ports.items())
+        console.print(Text(_t("input ports (spikes given at run time: snncc run BUILD --input): "
+                              + shown_ports)))
     if rep.get("error"):
         console.print(Text.assemble(("compile failed:", "bold red"), " ", _t(rep["error"])))
         ran = [p["pass_name"] for p in rep.get("passes") or []]

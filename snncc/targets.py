@@ -12,12 +12,13 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator
 
 from .errors import MissingDependency, SnnccError, did_you_mean
 
 if TYPE_CHECKING:
     from .build import Build
+    from .inputs import Input
     from .ir import Network
     from .passes import Pass
     from .refsim import Kernel, Raster
@@ -98,6 +99,15 @@ class Target(ABC):
     def run(self, build: "Build", steps: int | None, options: dict[str, Any]) -> "Raster":
         """Run a build on this target's own machine or SDK and return its raster."""
         raise SnnccError(f"the {self.name} target has no runner of its own",
+                         hint="use --refsim to run the build in the reference simulator")
+
+    def run_inputs(self, build: "Build", steps: int | None, inputs: list["Input"],
+                   options: dict[str, Any]) -> Iterator["Raster"]:
+        """Run a build once per input (:class:`snncc.inputs.Input`: spikes for its input
+        ports), yielding each raster in order as it completes. The network is loaded once
+        (one upload, one SDK compile) and its state reset between inputs as docs/inputs.md
+        says; every raster counts its steps from 0."""
+        raise SnnccError(f"the {self.name} target cannot run a build on run-time inputs",
                          hint="use --refsim to run the build in the reference simulator")
 
     def upload(self, build: "Build", options: dict[str, Any]) -> dict[str, Any]:

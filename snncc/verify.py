@@ -26,17 +26,62 @@ class Comparison:
     differing_events: int
     per_population: dict[str, dict[str, int]] = field(default_factory=dict)
     problem: str | None = None   # structural mismatch (sizes, steps)
+    steps: int = 0               # steps of one run
+    inputs: int = 1              # runs compared (one per input)
+    input: str | None = None     # the input the first difference (or problem) is in
+    #: members fed from outside (input spike sources): compared, but no evidence of computation
+    fed: tuple[str, ...] = ()
+
+    @property
+    def compared(self) -> int:
+        """Spikes compared in the populations the network computes (fed sources left out)."""
+        return sum(v["expected"] for n, v in self.per_population.items() if n not in self.fed)
+
+    @property
+    def silent(self) -> list[str]:
+        """Computed populations without a spike in either raster (over every input)."""
+        return [n for n, v in self.per_population.items()
+                if n not in self.fed and v["expected"] == 0 and v["actual"] == 0]
+
+    @property
+    def vacuous(self) -> str | None:
+        """Why identical rasters prove nothing (no spikes, or a population silent in both), or None."""
+        if not self.equal:
+            return None
+        pops = [n for n in self.per_population if n not in self.fed]
+        if not pops:
+            return "the rasters hold no population the network computes"
+        if self.compared == 0:
+            return f"no spikes were compared: every population is silent in both ({len(pops)} populations)"
+        silent = self.silent
+        if silent:
+            names = ", ".join(f"'{n}'" for n in silent[:5])
+            names += f" and {len(silent) - 5} more" if len(silent) > 5 else ""
+            return (f"{'population' if len(silent) == 1 else 'populations'} {names} "
+                    f"{'is' if len(silent) == 1 else 'are'} silent in both, so nothing of "
+                    f"{'it' if len(silent) == 1 else 'them'} was compared")
+        return None
+
+    def _extent(self) -> str:
+        runs = f"{self.inputs} input{'s' if self.inputs != 1 else ''}"
+        total = f" ({self.steps * self.inputs} steps)" if self.inputs > 1 else ""
+        return (f"{self.compared} spikes in {len([n for n in self.per_population if n not in self.fed])} "
+                f"populations over {self.steps} steps x {runs}{total}")
 
     def describe(self, expected_name="reference", actual_name="target") -> str:
+        on = f" on input '{self.input}'" if self.input is not None and self.inputs > 1 else ""
         if self.problem:
-            return f"MISMATCH: {self.problem}"
+            return f"MISMATCH{on}: {self.problem}"
         if self.equal:
-            return (f"OK: rasters are identical ({self.spikes_expected} spikes in "
-                    f"{len(self.per_population)} populations)")
+            why = self.vacuous
+            if why:
+                return (f"VACUOUS: the rasters are identical, but the comparison proves nothing: {why} "
+                        f"({self._extent()})")
+            return f"OK: rasters are identical: {self._extent()}"
         f = self.first
         what = (f"{expected_name} spikes, {actual_name} does not" if f.expected
                 else f"{actual_name} spikes, {expected_name} does not")
-        return (f"MISMATCH: first difference at step {f.step}, population '{f.population}', neuron "
+        return (f"MISMATCH{on}: first difference at step {f.step}, population '{f.population}', neuron "
                 f"{f.neuron} ({what}); {self.differing_events} differing events; spikes: "
                 f"{expected_name} {self.spikes_expected}, {actual_name} {self.spikes_actual}")
 
@@ -44,7 +89,30 @@ class Comparison:
         return {"equal": self.equal, "problem": self.problem,
                 "first": None if self.first is None else self.first.__dict__,
                 "spikes_expected": self.spikes_expected, "spikes_actual": self.spikes_actual,
-                "differing_events": self.differing_events, "per_population": self.per_population}
+                "differing_events": self.differing_events, "per_population": self.per_population,
+                "steps": self.steps, "inputs": self.inputs, "input": self.input, "fed": list(self.fed),
+                "spikes_compared": self.compared, "vacuous": self.vacuous}
+
+
+def combine(parts: list[tuple[str, "Comparison"]]) -> Comparison:
+    """One comparison over many runs (one per input): totals summed; the first input that
+    differs gives the first difference; a population is silent if it is in every run."""
+    if not parts:
+        raise ValueError("no comparisons to combine")
+    first_bad = next(((name, c) for name, c in parts if not c.equal), None)
+    per: dict[str, dict[str, int]] = {}
+    for _, c in parts:
+        for n, v in c.per_population.items():
+            acc = per.setdefault(n, dict.fromkeys(v, 0))
+            for k, x in v.items():
+                acc[k] = acc.get(k, 0) + x
+    base = parts[0][1]
+    return Comparison(first_bad is None, first_bad[1].first if first_bad else None,
+                      sum(c.spikes_expected for _, c in parts), sum(c.spikes_actual for _, c in parts),
+                      sum(c.differing_events for _, c in parts), per,
+                      problem=first_bad[1].problem if first_bad else None, steps=base.steps,
+                      inputs=sum(c.inputs for _, c in parts), input=first_bad[0] if first_bad else None,
+                      fed=base.fed)
 
 
 def _keys(raster: Raster, name: str) -> np.ndarray:
@@ -82,17 +150,19 @@ def _structure(expected: Raster, actual: Raster) -> str | None:
     return None
 
 
-def compare(expected: Raster, actual: Raster) -> Comparison:
+def compare(expected: Raster, actual: Raster, fed: tuple[str, ...] = ()) -> Comparison:
     """Compare two rasters spike for spike (exact equality of the (step, neuron) sets).
 
     The first difference is the smallest (step, population in network order, neuron)
     at which one raster has a spike and the other has not. Memory is O(spikes), never
-    O(steps x neurons).
+    O(steps x neurons). ``fed`` names members that are input sources: compared, but not
+    counted as evidence when :attr:`Comparison.vacuous` asks whether anything was.
     """
     n_exp, n_act = expected.n_spikes, actual.n_spikes
+    fed = tuple(n for n in fed if n in expected.sizes)
     problem = _structure(expected, actual)
     if problem:
-        return Comparison(False, None, n_exp, n_act, 0, problem=problem)
+        return Comparison(False, None, n_exp, n_act, 0, problem=problem, steps=expected.steps, fed=fed)
     names = list(expected.sizes)
     first: Difference | None = None
     total = 0
@@ -117,4 +187,4 @@ def compare(expected: Raster, actual: Raster) -> Comparison:
         if first is None or (d.step, rank, d.neuron) < \
                 (first.step, names.index(first.population), first.neuron):
             first = d
-    return Comparison(first is None, first, n_exp, n_act, total, per)
+    return Comparison(first is None, first, n_exp, n_act, total, per, steps=expected.steps, fed=fed)

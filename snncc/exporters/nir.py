@@ -8,7 +8,7 @@ NIR frontend), so other tools read it as standard NIR:
   ``v_leak = v_rest + i_offset*tau_m/cm``;
 * ``lif_delta`` -> ``LIF`` with ``r = tau`` (a spike of weight w moves v by w mV);
 * ``if`` -> ``IF`` with ``r = 1``;
-* a spike source -> ``Input``; a projection -> one ``Linear`` per distinct delay,
+* a spike source -> ``Input`` (an input port or not: ``snncc_input_port``); a projection -> one ``Linear`` per distinct delay,
   preceded by a ``Delay`` of (d - 1) steps (the first step is the edge itself).
 
 What NIR cannot say (refractory periods, separate inhibitory time constants, input
@@ -51,7 +51,8 @@ def to_graph(net: Network):
     for s in net.sources:
         nodes[s.name] = nir.Input(input_type={"input": np.array([s.size])}, metadata={
             META + "times": np.asarray(s.times, np.float64), META + "index": np.asarray(s.index, np.int64),
-            META + "record": ",".join(s.record), META + "loc": _loc(s.loc)})
+            META + "record": ",".join(s.record), META + "loc": _loc(s.loc),
+            META + "input_port": np.array([int(s.input_port)], np.int64)})
     for p in net.populations:
         q = {k: np.asarray(v, np.float64) for k, v in p.params.items()}
         meta = {META + "model": p.model, META + "v_init": np.asarray(p.v_init, np.float64),

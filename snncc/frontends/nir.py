@@ -590,14 +590,19 @@ class _Importer:
             idx = np.asarray(meta[META + "index"], dtype=np.int64).ravel()
         else:
             times, idx = np.zeros(0), np.zeros(0, np.int64)
+        # a NIR Input node is an input port (snncc run --input); a graph snncc exported says
+        # which of its sources were ports (older exports did not: ports then too)
+        port = True
         if self.exact_meta:
             record = tuple(x for x in _str(meta.get(META + "record", "")).split(",") if x)
             if META + "loc" in meta:
                 loc = Loc.from_json(_json(meta[META + "loc"]))
+            if META + "input_port" in meta:
+                port = bool(int(np.asarray(meta[META + "input_port"]).ravel()[0]))
         if idx.size and (idx.min() < 0 or idx.max() >= size):
             raise SnnccError(f"input '{k}': spike index {int(idx.max())} out of range for {size} neurons",
                              loc)
-        return SpikeSource(k, size, idx, times, record, loc)
+        return SpikeSource(k, size, idx, times, record, loc, input_port=port)
 
     def population(self, k, node, bias) -> Population:
         self.at = k

@@ -9,7 +9,8 @@ Mapping (PyNN units are the IR's):
 
 * ``IF_curr_exp`` -> ``lif``, ``IF_curr_delta`` -> ``lif_delta``; ``initialize(v=...)``
   -> ``v_init`` (default ``v_rest``);
-* ``SpikeSourceArray`` -> a spike source; ``SpikeSourcePoisson`` -> a spike source
+* ``SpikeSourceArray`` -> a spike source, an input port (spikes given at run time) when
+  annotated ``pop.annotate(input=True)``; ``SpikeSourcePoisson`` -> a spike source
   materialised per step (probability ``rate*dt``) from ``setup(rng_seed=...)`` (default 0)
   and the population's creation index, so every target sees the same spikes;
 * a projection -> one IR projection per (pre, post) population pair, with the synapses
@@ -267,6 +268,10 @@ def network_from_state(state, name: str = "pynn", script: str | None = None) -> 
         if ctype in CELL_MODELS and "spikes" not in record:
             record.insert(0, "spikes")  # every target reports spikes; verification compares them
         record = tuple(record)
+        if ctype != "SpikeSourceArray" and _is_input(p, label, loc):
+            raise SnnccError(f"population '{label}': annotate(input=True) marks a SpikeSourceArray as an "
+                             f"input port; this population is a {ctype}", loc,
+                             hint="create the input as sim.SpikeSourceArray() and annotate that")
         if ctype in CELL_MODELS:
             model = CELL_MODELS[ctype]
             q = {key: np.asarray(params[key], dtype=np.float64) for key in MODEL_PARAMS[model]}
@@ -283,7 +288,7 @@ def network_from_state(state, name: str = "pynn", script: str | None = None) -> 
             i = np.concatenate(index) if index else np.zeros(0, np.int64)
             if t.size and t.min() < 0:
                 raise SnnccError(f"population '{label}': spike time {t.min():g} ms is negative", loc)
-            srcs.append(SpikeSource(label, p.size, i, t, record, loc))
+            srcs.append(SpikeSource(label, p.size, i, t, record, loc, input_port=_is_input(p, label, loc)))
         elif ctype == "SpikeSourcePoisson":
             srcs.append(_poisson(label, p, params, dt, steps, np.random.default_rng([seed, k]), record, loc))
         else:
@@ -318,6 +323,16 @@ def network_from_state(state, name: str = "pynn", script: str | None = None) -> 
                   loc=Loc(script or getattr(state, "script", None)))
     net.check()
     return net
+
+
+def _is_input(p, label: str, loc) -> bool:
+    """``pop.annotate(input=True)`` marks a SpikeSourceArray as an input port (its spikes are
+    given at run time: snncc run BUILD --input)."""
+    flag = getattr(p, "annotations", {}).get("input", False)
+    if not isinstance(flag, (bool, np.bool_)):
+        raise SnnccError(f"population '{label}': annotate(input={printable(repr(flag))[:40]}) must be True "
+                         "or False", loc)
+    return bool(flag)
 
 
 def _run_length(state) -> tuple[float, int]:

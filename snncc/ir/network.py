@@ -87,6 +87,11 @@ class Network:
         return self.node(name).size
 
     @property
+    def input_ports(self) -> tuple:
+        """The sources whose spikes are given at run time, in network order."""
+        return tuple(s for s in self.sources if getattr(s, "input_port", False))
+
+    @property
     def n_neurons(self) -> int:
         return sum(p.size for p in self.populations)
 

@@ -131,7 +131,9 @@ class SpikeSource:
     """Explicit input spikes: neuron ``index[k]`` fires at ``times[k]`` (ms), sorted by time.
 
     Poisson and other generated sources are materialised from their seed by the
-    frontend, so every target sees exactly the same input.
+    frontend, so every target sees exactly the same input. An ``input_port`` is a
+    source whose spikes are given at run time (``snncc run BUILD --input``); the spikes
+    it holds are what a run without ``--input`` uses (often none).
     """
 
     name: str
@@ -140,6 +142,7 @@ class SpikeSource:
     times: np.ndarray
     record: tuple[str, ...] = ()
     loc: Loc = field(default_factory=Loc)
+    input_port: bool = False
 
     def __post_init__(self):
         order = np.lexsort((np.asarray(self.index), np.asarray(self.times)))
@@ -226,7 +229,8 @@ class StepPopulation:
 
 @dataclass(frozen=True)
 class StepSource:
-    """Input spikes as integer steps, sorted by (step, index)."""
+    """Input spikes as integer steps, sorted by (step, index); ``input_port`` as for
+    :class:`SpikeSource`."""
 
     name: str
     size: int
@@ -234,6 +238,7 @@ class StepSource:
     step: np.ndarray
     record: tuple[str, ...] = ()
     loc: Loc = field(default_factory=Loc)
+    input_port: bool = False
 
     def __post_init__(self):
         order = np.lexsort((np.asarray(self.index), np.asarray(self.step)))

@@ -128,7 +128,7 @@ class Discretise(Pass):
                          "refrac_error_ms": float(ref_err.max()) if p.size else 0.0})
         srcs = []
         for s in net.sources:
-            srcs.append(StepSource(s.name, s.size, s.index, to_steps(s.times, dt), s.record, s.loc))
+            srcs.append(StepSource(s.name, s.size, s.index, to_steps(s.times, dt), s.record, s.loc, s.input_port))
         prjs, prow = [], []
         for prj in net.projections:
             d, lo, hi, err = delay_steps(prj.delay, dt)

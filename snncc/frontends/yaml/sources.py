@@ -13,10 +13,11 @@ from .schema import Fields
 from .tree import Node
 from .values import Context, check_range, read_array, values
 
-SOURCE_TYPES = ("SpikeSourceArray", "SpikeSourcePoisson")
+SOURCE_TYPES = ("SpikeSourceArray", "SpikeSourcePoisson", "input")
 _KEYS = {
     "SpikeSourceArray": ("type", "size", "spike_times", "record"),
     "SpikeSourcePoisson": ("type", "size", "rate", "start", "duration", "seed", "record"),
+    "input": ("type", "size", "record"),
 }
 
 
@@ -29,6 +30,12 @@ def source(name: str, node: Node, dt: float, steps: int, ctx: Context) -> SpikeS
     kind = schema.one_of(node.value["type"], SOURCE_TYPES, "source type")
     f = Fields(node, _KEYS[kind])
     record = _record(f)
+    if kind == "input":   # an input port: its spikes are given at run time (snncc run --input)
+        size = f.integer("size", None, minimum=1)
+        if size is None:
+            f.missing("size", " (an input port's number of neurons)")
+        _claim_spikes(ctx, size, f"input port '{name}' ({count(size)} neurons)", f.req("size"))
+        return SpikeSource(name, size, np.zeros(0, np.int64), np.zeros(0), record, node.where, input_port=True)
     if kind == "SpikeSourceArray" and f.req("spike_times").is_map:
         index, times, size = _array_file(f, node, ctx)
     elif kind == "SpikeSourceArray":
