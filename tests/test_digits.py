@@ -140,12 +140,46 @@ def test_lava_gives_the_loihi_kernel_answers(data):
 def test_simulated_board_gives_the_fpga_kernel_answers(data):
     _target("fpga")
     _, xte, _, net = data
-    xs = xte[:3]  # three copies fill the core: one build, one upload
+    xs = xte[:6]  # three copies fill the core: one build, one upload, two run-time inputs
     try:
         got = digits.predict_on_runner(net, xs, "fpga", chunk=3, options={"port": "sim"})
     except Exception as e:  # the board simulation needs verilator
         pytest.skip(f"simulated board unavailable: {e}")
     assert np.array_equal(got, digits.predict(net, xs, "fpga"))
+
+
+@pytest.mark.fpga
+def test_command_line_flow_uploads_once_and_scores_the_kernels_answers(data, tmp_path, capsys):
+    """docs/digits.md's flow: compile once, encode test images, run them as a batch on the
+    simulated board (one upload), verify the batch against the kernel, score results.json."""
+    import shutil
+    if shutil.which("verilator") is None:
+        pytest.skip("the simulated board needs verilator")
+    from snncc.cli import main
+    _target("fpga")
+    _, xte, yte, net = data
+    xs, ys = xte[:4], yte[:4]
+    np.save(tmp_path / "images.npy", xs)
+    build, batch, out = tmp_path / "build", tmp_path / "batch", tmp_path / "out"
+    try:
+        assert main(["compile", str(digits.NIR_FILE), "--target", "fpga", "-o", str(build)]) == 0
+        assert main(["encode", str(tmp_path / "images.npy"), "--for", str(build), "--code", "regular",
+                     "--steps", str(digits.STEPS), "-o", str(batch)]) == 0
+        assert main(["upload", str(build), "--port", "sim"]) == 0
+        capsys.readouterr()
+        assert main(["run", str(build), "--input", str(batch), "-o", str(out)]) == 0
+        assert "uploading it" not in capsys.readouterr().err          # the board holds the build already
+        assert main(["verify", str(build), "--input", str(batch)]) == 0
+        ok = capsys.readouterr().out
+        assert ok.startswith("OK: rasters are identical: ") and " x 4 inputs (280 steps)" in ok
+        assert int(ok.split(": ")[2].split()[0]) > 0
+    finally:
+        digits._stop_sim_board(build)
+    import json
+    results = json.loads((out / "results.json").read_text())
+    pred = np.array([r["populations"]["output"]["most_active"] for r in results["inputs"]])
+    assert np.array_equal(pred, digits.predict(net, xs, "fpga"))
+    assert digits.score(results, ys) == digits.accuracy(pred, ys)
 
 
 @pytest.mark.parametrize("name", ["reference", pytest.param("fpga", marks=pytest.mark.fpga),

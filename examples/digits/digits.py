@@ -10,6 +10,8 @@ results.
     python examples/digits/digits.py train      # weights.npz (deterministic, seed 0)
     python examples/digits/digits.py export     # digits.nir (one test image as stimulus)
     python examples/digits/digits.py measure --targets fpga,loihi [--runner N]
+    python examples/digits/digits.py testset -o build/digits-test   # images.npy, labels.npy
+    python examples/digits/digits.py score OUT/results.json build/digits-test/labels.npy
 
 Everything a test needs is importable: ``load_split``, ``spiking_network``, ``batch``,
 ``predict``, ``predict_on_runner``, ``accuracy``.
@@ -96,11 +98,11 @@ def balance(w: dict, x: np.ndarray, pct: float = 99.9) -> tuple[np.ndarray, np.n
 
 
 def encode(image: np.ndarray, steps: int = STEPS) -> tuple[np.ndarray, np.ndarray]:
-    """Regular rate code: a pixel of intensity p in [0, 1] fires at the steps where
-    floor((t+1)*p) grows - round(p*steps) spikes, evenly spread. Returns (steps, indices)."""
-    t = np.arange(steps)[:, None]
-    fire = np.floor((t + 1) * image[None, :] + 1e-9) > np.floor(t * image[None, :] + 1e-9)
-    s, i = np.nonzero(fire)
+    """Regular rate code (snncc's ``regular`` encoder, as ``snncc encode --code regular``): a
+    pixel of intensity p in [0, 1] fires at the steps where floor((t+1)*p) grows -
+    round(p*steps) spikes, evenly spread. Returns (steps, indices)."""
+    from snncc.encode import encode as snncc_encode
+    s, i = snncc_encode(np.asarray(image, np.float64), "regular", steps)
     return s.astype(np.int64), i.astype(np.int64)
 
 
@@ -140,7 +142,7 @@ def spiking_network(w1s: np.ndarray, w2s: np.ndarray, image: np.ndarray | None =
         s, i = np.zeros(0, np.int64), np.zeros(0, np.int64)
     else:
         s, i = encode(image, steps)
-    src = SpikeSource("pixels", 64, i, s.astype(np.float64), loc=loc)
+    src = SpikeSource("pixels", 64, i, s.astype(np.float64), loc=loc, input_port=True)
     prjs = dense("pix_hid", "pixels", "hidden", w1s) + dense("hid_out", "hidden", "output", w2s)
     return Network("digits", 1.0, steps + FLUSH, [pop("hidden", HIDDEN), pop("output", 10)], [src], prjs,
                    loc=loc)
@@ -150,18 +152,35 @@ def batch(net, images: np.ndarray, steps: int = STEPS):
     """``len(images)`` independent copies of the float network ``net`` side by side, copy
     b seeing image b: each population becomes ``B`` times larger, synapses are
     block-diagonal. One run classifies the whole batch, on any target."""
-    from snncc.ir import Population, Projection, SpikeSource
-    B = len(images)
-    pops = [Population(p.name, p.size * B, p.model, {k: np.tile(v, B) for k, v in p.params.items()},
-                       np.tile(p.v_init, B), p.record, p.loc) for p in net.populations]
-    src = net.sources[0]
-    steps_l, idx_l = [], []
+    from snncc.ir import SpikeSource
+    rep = replicate(net, len(images))
+    src = rep.sources[0]
+    s, i = images_input(images, steps)
+    return rep.with_(sources=[SpikeSource(src.name, src.size, i, s * net.dt, src.record, src.loc, True)],
+                     steps=steps + FLUSH)
+
+
+def images_input(images: np.ndarray, steps: int = STEPS) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, indices) of ``images`` coded for the input port of :func:`replicate`'s copies:
+    image b drives copy b (pixel indices offset by 64 b)."""
+    steps_l, idx_l = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for k, img in enumerate(images):
         s, i = encode(img, steps)
         steps_l.append(s)
-        idx_l.append(i + k * src.size)
-    srcs = [SpikeSource(src.name, src.size * B, np.concatenate(idx_l), np.concatenate(steps_l) * net.dt,
-                        src.record, src.loc)]
+        idx_l.append(i + k * 64)
+    return np.concatenate(steps_l), np.concatenate(idx_l)
+
+
+def replicate(net, copies: int):
+    """``copies`` independent copies of the float network ``net`` side by side (populations
+    ``copies`` times larger, block-diagonal synapses), their input port 'pixels' of
+    ``64 * copies`` neurons waiting for run-time spikes (:func:`images_input`)."""
+    from snncc.ir import Population, Projection, SpikeSource
+    B = copies
+    pops = [Population(p.name, p.size * B, p.model, {k: np.tile(v, B) for k, v in p.params.items()},
+                       np.tile(p.v_init, B), p.record, p.loc) for p in net.populations]
+    src = net.sources[0]
+    srcs = [SpikeSource(src.name, src.size * B, [], [], src.record, src.loc, input_port=True)]
     sizes = {n.name: n.size for n in net.nodes()}
     prjs = []
     for prj in net.projections:
@@ -170,7 +189,7 @@ def batch(net, images: np.ndarray, steps: int = STEPS):
         prjs.append(Projection(prj.name, prj.pre, prj.post, (prj.pre_idx[None, :] + off_pre).ravel(),
                                (prj.post_idx[None, :] + off_post).ravel(), np.tile(prj.weight, B),
                                np.tile(prj.delay, B), prj.receptor, prj.plasticity, prj.loc))
-    return net.with_(populations=pops, sources=srcs, projections=prjs, steps=steps + FLUSH)
+    return net.with_(populations=pops, sources=srcs, projections=prjs, steps=STEPS + FLUSH)
 
 
 def classify(raster, n_images: int) -> np.ndarray:
@@ -221,9 +240,39 @@ def copies_per_run(net, target) -> int:
 
 
 def predict_on_runner(net, images: np.ndarray, target: str, chunk: int | None = None,
-                      options=None) -> np.ndarray:
-    """Class of each image from ``target``'s own runner (Lava, the simulated FPGA board),
-    compiled through the ordinary build flow ``chunk`` images at a time."""
+                      options=None, build_dir=None) -> np.ndarray:
+    """Class of each image from ``target``'s own runner (Lava, the simulated FPGA board):
+    ``chunk`` copies of the network compiled once (one build, one upload, one Lava compile),
+    then every ``chunk`` images presented as one run-time input (docs/inputs.md); the state
+    is reset between inputs, so each answer is that of the image alone."""
+    import tempfile
+
+    from snncc import compiler
+    from snncc import targets as T
+    from snncc.inputs import from_arrays
+    from snncc.ir import save
+    copies = max(1, min(chunk or len(images), copies_per_run(net, T.get(target)), len(images)))
+    rep = replicate(net, copies)
+    inputs = [from_arrays(f"images {k}..{min(k + copies, len(images)) - 1}", rep, rep.steps,
+                          {"pixels": images_input(images[k:k + copies])}) for k in range(0, len(images), copies)]
+    with tempfile.TemporaryDirectory(prefix="snncc-digits-") as tmp:
+        model = Path(tmp) / f"digits-x{copies}.snn"
+        save(rep, model)
+        build = compiler.compile_model(model, target, Path(build_dir or tmp) / "build")
+        try:
+            rasters = T.get(target).run_inputs(build, None, inputs, dict(options or {}))
+            out = [classify(r, copies)[:len(images[k:k + copies])]
+                   for k, r in zip(range(0, len(images), copies), rasters)]
+        finally:
+            _stop_sim_board(build.path)
+    return np.concatenate(out)
+
+
+def predict_rebuilding(net, images: np.ndarray, target: str, chunk: int | None = None,
+                       options=None) -> np.ndarray:
+    """The way :func:`predict_on_runner` worked before input ports: every ``chunk`` images
+    baked into their own network, compiled, uploaded (a board started for it) and run.
+    Kept for bench/bench_inputs.py, which times the two side by side."""
     import tempfile
 
     from snncc import compiler
@@ -324,6 +373,33 @@ def measure(n_test: int | None = None, targets=("fpga", "loihi"), runner_images:
     return res
 
 
+def cmd_testset(args):
+    """The held-out images and labels as .npy files, for the command-line flow of docs/digits.md."""
+    _, _, xte, yte = load_split()
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "images.npy", xte)
+    np.save(out / "labels.npy", yte)
+    print(f"wrote {out / 'images.npy'} ({len(xte)} images of 64 pixels in [0, 1]) and {out / 'labels.npy'}")
+
+
+def score(results: dict, labels: np.ndarray) -> float:
+    """Accuracy (%) of ``snncc run --input DIR`` results: each input's most active output neuron
+    (most spikes, ties: first to fire, then the lowest index - :func:`classify`'s rule) against
+    its label; inputs in name order, as the batch ran them."""
+    pred = [r["populations"]["output"]["most_active"] for r in results["inputs"]]
+    pred = np.array([-1 if p is None else p for p in pred])
+    if len(pred) != len(labels):
+        raise SystemExit(f"{len(pred)} results for {len(labels)} labels")
+    return accuracy(pred, labels)
+
+
+def cmd_score(args):
+    results = json.loads(Path(args.results).read_text())
+    labels = np.load(args.labels)
+    print(f"accuracy {score(results, labels):.2f}% on {len(labels)} images ({results.get('source')})")
+
+
 def cmd_measure(args):
     res = measure(args.n, tuple(t for t in args.targets.split(",") if t), args.runner, args.chunk)
     print(json.dumps(res, indent=1))
@@ -340,6 +416,13 @@ def main(argv=None):
     m.add_argument("--runner", type=int, default=0, help="images to run on each target's own runner")
     m.add_argument("--chunk", type=int, default=20, help="images per runner build")
     m.set_defaults(fn=cmd_measure)
+    t = sub.add_parser("testset", help="write the held-out images and labels as .npy")
+    t.add_argument("-o", "--output", default="build/digits-test")
+    t.set_defaults(fn=cmd_testset)
+    s = sub.add_parser("score", help="accuracy of `snncc run --input` results.json against labels.npy")
+    s.add_argument("results")
+    s.add_argument("labels")
+    s.set_defaults(fn=cmd_score)
     args = ap.parse_args(argv)
     args.fn(args)
 

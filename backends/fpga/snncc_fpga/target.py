@@ -191,8 +191,22 @@ class FpgaTarget(Target):
         return res
 
     def run(self, build, steps, options):
-        from .upload import run, upload
         net, img, max_delay = self._prepare(build)
+        return list(self._runs(build, net, img, max_delay, steps, [net], options))[0]
+
+    def run_inputs(self, build, steps, inputs, options):
+        """One upload (none if the board holds the build), then every input in turn: its spikes
+        travel in the STEP frames, and the first STEP of each input carries the reset flag."""
+        from snncc.inputs import with_input
+        net, img, max_delay = self._prepare(build)
+        steps = net.steps if steps is None else int(steps)
+        nets = [with_input(net, inp) for inp in inputs]
+        for inp, one in zip(inputs, nets):       # every input fits its STEP frames, before the board is opened
+            _check_frames(one, steps, inp.name)
+        yield from self._runs(build, net, img, max_delay, steps, nets, options)
+
+    def _runs(self, build, net, img, max_delay, steps, nets, options):
+        from .upload import run, upload
         port, baud = self._port(build, options)
         steps = net.steps if steps is None else int(steps)
         with self._open(build, port, baud, options.get("timeout")) as board:
@@ -200,4 +214,18 @@ class FpgaTarget(Target):
             if not (st.committed and st.image_crc == img.crc):
                 _log(f"the board on {port} does not hold this build (CRC-32 {img.crc:08x}); uploading it")
                 upload(board, img, max_delay=max_delay, state_file=build.file(UPLOAD_STATE), log=_log)
-            return run(board, img, net, steps, progress=options.get("progress"))
+            for one in nets:
+                yield run(board, img, one, steps, progress=options.get("progress"))
+
+
+def _check_frames(net, steps: int, where: str) -> None:
+    """Refuse an input whose spikes of one step would not fit one STEP frame."""
+    import numpy as np
+    st = [s.step[s.step < steps] for s in net.sources]
+    st = np.concatenate(st) if st else np.zeros(0, np.int64)
+    if st.size:
+        per = np.bincount(st)
+        t = int(np.argmax(per))
+        if per[t] > L.MAX_INPUTS_PER_STEP:
+            raise SnnccError(f"{shown(where)}: {int(per[t])} input spikes at step {t}; a STEP frame carries at "
+                             f"most {L.MAX_INPUTS_PER_STEP}", hint="spread the input over more steps")
