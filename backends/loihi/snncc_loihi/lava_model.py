@@ -5,6 +5,7 @@ and lava-nc, so a build runs without snncc::
 
     python lava_net.py --steps 1000 --out spikes.npz          (Loihi2SimCfg, fixed_pt)
     python lava_net.py --steps 1000 --out spikes.npz --hw     (Loihi2HwCfg; needs lava-loihi)
+    python lava_net.py --steps 70 --inputs DIR --out spikes.npz  (run-time inputs: one run each)
 
 The plan holds LIF groups (neurons sharing du, dv and vth, which Lava's LIF keeps per
 process), one spike source (explicit spike trains; a RingBuffer source), and blocks
@@ -16,6 +17,14 @@ T - 1 of snncc's timing contract, which Dense's own step and the delay - 1 keep.
 Every value is checked for type and range before Lava sees it: a float or an
 out-of-range integer in a fixed_pt model makes Lava's processes die silently and the
 run hang, so it is refused here with a message instead.
+
+Run-time inputs (``--inputs DIR``, snncc's docs/inputs.md): the graph is compiled once
+and run once per input file ``DIR/000000.npz``, ``000001.npz``, ... (``step`` and flat
+source ``index`` arrays): a FileSource process reads input k's spikes from its file when
+input k starts, the sinks write each input's raster to files of their own, and between
+inputs the paused runtime sets the state back (LIF ``u`` = 0, ``v`` = v_init, refractory
+ends, the synapse processes' activation buffers 0), so each input runs from the
+network's initial state.
 """
 from __future__ import annotations
 
@@ -155,13 +164,70 @@ def _file_sink_classes():
 
         def run_spk(self) -> None:
             super().run_spk()
-            if self.time_step == self.data.shape[-1]:
+            if self.time_step % self.data.shape[-1] == 0:     # the end of a run (of input k)
+                k = self.time_step // self.data.shape[-1] - 1
                 path = Path(self.proc_params["path"])
+                path = path.with_name(f"{path.stem}.{k}.npy")
                 np.save(path.with_suffix(".tmp.npy"), self.data != 0)
                 path.with_suffix(".tmp.npy").replace(path)
 
     _FILE_SINK = (FileRingBuffer, PyFileRingBufferModel)
     return _FILE_SINK
+
+
+_FILE_SOURCE: tuple | None = None
+
+
+def _file_source_classes():
+    """A spike source fed from files: input k (time steps k*steps+1 .. (k+1)*steps) reads its
+    spikes (``step``, flat ``index``) from ``<dir>/<k:06d>.npz`` when it starts. As for the
+    sink, its model goes to the run configuration explicitly."""
+    global _FILE_SOURCE
+    if _FILE_SOURCE is not None:
+        return _FILE_SOURCE
+    from lava.magma.core.decorator import implements, requires, tag
+    from lava.magma.core.model.py.model import PyLoihiProcessModel
+    from lava.magma.core.model.py.ports import PyOutPort
+    from lava.magma.core.model.py.type import LavaPyType
+    from lava.magma.core.process.ports.ports import OutPort
+    from lava.magma.core.process.process import AbstractProcess
+    from lava.magma.core.resources import CPU
+    from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+    class FileSource(AbstractProcess):
+        def __init__(self, *, shape: tuple, steps: int, path: str) -> None:
+            super().__init__(shape=shape, steps=steps, path=path)
+            self.s_out = OutPort(shape=shape)
+
+    @implements(proc=FileSource, protocol=LoihiProtocol)
+    @requires(CPU)
+    @tag("fixed_pt")
+    class PyFileSourceModel(PyLoihiProcessModel):
+        s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32)
+
+        def __init__(self, proc_params=None):
+            super().__init__(proc_params)
+            self.ptr = self.index = None
+
+        def run_spk(self) -> None:
+            steps = int(self.proc_params["steps"])
+            k, t = divmod(self.time_step - 1, steps)
+            if t == 0:
+                with np.load(Path(self.proc_params["path"]) / f"{k:06d}.npz", allow_pickle=False) as z:
+                    st, self.index = z["step"].astype(np.int64), z["index"].astype(np.int64)
+                self.ptr = np.searchsorted(st, np.arange(steps + 1))     # the steps are sorted
+            out = np.zeros(self.proc_params["shape"], dtype=np.int32)
+            out[self.index[self.ptr[t]:self.ptr[t + 1]]] = 1
+            self.s_out.send(out)
+
+    _FILE_SOURCE = (FileSource, PyFileSourceModel)
+    return _FILE_SOURCE
+
+
+def write_input(path, step: np.ndarray, index: np.ndarray) -> None:
+    """One run-time input as the FileSource reads it (``step`` sorted)."""
+    order = np.lexsort((index, step))
+    np.savez(path, step=np.asarray(step, np.int64)[order], index=np.asarray(index, np.int64)[order])
 
 
 def _source_data(meta, arrays, steps: int) -> np.ndarray:
@@ -172,11 +238,15 @@ def _source_data(meta, arrays, steps: int) -> np.ndarray:
     return data
 
 
-def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=None):
+def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=None, input_dir=None,
+                made: dict | None = None):
     """The Lava processes of a plan, connected; returns (root process, sinks by group id).
 
-    With ``sink_dir``, each group's sink is a FileRingBuffer writing ``g<id>.npy`` there
-    (its model must then be in the run configuration: see :func:`run_plan`).
+    With ``sink_dir``, each group's sink is a FileRingBuffer writing ``g<id>.<k>.npy`` there
+    at the end of run k (its model must then be in the run configuration: see
+    :func:`run_plan`). With ``input_dir``, the source is a FileSource reading each run's
+    spikes from there. ``made`` (a dict) receives the processes whose state a reset sets
+    back: ``lif``, ``conn`` and ``source``.
 
     Disconnected parts of the network are tied to the root by all-zero Dense
     processes, because Lava compiles only what the process ``run`` is called on reaches.
@@ -205,8 +275,11 @@ def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=
         lifs.append(lif)
         sinks[k] = sink
     src = None
-    if meta["n_src"]:
+    if meta["n_src"] and input_dir is not None:
+        src = _file_source_classes()[0](shape=(meta["n_src"],), steps=steps, path=str(input_dir))
+    elif meta["n_src"]:
         src = Source(data=_source_data(meta, arrays, steps))
+    conns = []
     pre_port = (lambda p: src.s_out if p == "src" else lifs[p].s_out)
     parent = {i: i for i in range(len(lifs))}
     parent["src"] = "src"
@@ -245,6 +318,7 @@ def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=
                 conn = Dense(weights=w, **kw)
         pre_port(b["pre"]).connect(conn.s_in)
         conn.a_out.connect(lifs[b["post"]].a_in)
+        conns.append(conn)
         parent[find(b["pre"])] = find(b["post"])
     root_key = "src" if src is not None else 0
     root = src if src is not None else (lifs[0] if lifs else None)
@@ -256,6 +330,8 @@ def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=
             pre_port(root_key).connect(tie.s_in)
             tie.a_out.connect(lif.a_in)
             parent[find(i)] = find(root_key)
+    if made is not None:
+        made.update(lif=list(zip(meta["groups"], lifs)), conn=conns, source=src)
     return root, sinks
 
 
@@ -266,9 +342,52 @@ def run_plan(meta: dict, arrays: dict[str, np.ndarray], steps: int, hw: bool = F
     ``file_sinks=False`` uses Lava's plain RingBuffer sinks and reads them back through
     the runtime (``Var.get``), which is slow for large rasters but involves no model of ours.
     """
+    return _run(meta, arrays, steps, hw, log, file_sinks)[0]
+
+
+def run_inputs(meta: dict, arrays: dict[str, np.ndarray], steps: int, input_dir, n: int, hw: bool = False,
+               log=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Run a plan once per input file of ``input_dir`` (``000000.npz`` .. ``n - 1``, see
+    :func:`write_input`), compiled once, its state set back between inputs; (step, flat neuron)
+    of every spike of each run."""
+    check_inputs(meta, steps, input_dir, n)
+    return _run(meta, arrays, steps, hw, log, True, input_dir, n)
+
+
+def check_inputs(meta: dict, steps: int, input_dir, n: int) -> None:
+    """Refuse an input file the FileSource could not take (in the FileSource's own process a
+    bad index would end that process, and Lava would then wait for it forever)."""
+    for k in range(n):
+        path = Path(input_dir) / f"{k:06d}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                st, ix = z["step"], z["index"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise PlanError(f"{path}: not an input file ({type(e).__name__})") from None
+        if st.shape != ix.shape or st.ndim != 1:
+            raise PlanError(f"{path}: step and index must be two 1-D arrays of one length")
+        _int_array(f"{path}: step", st, 0, steps - 1)
+        _int_array(f"{path}: index", ix, 0, max(meta["n_src"] - 1, 0))
+        if st.size and (np.diff(st.astype(np.int64)) < 0).any():
+            raise PlanError(f"{path}: steps are not sorted")
+
+
+def _reset(made: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Set every process's state back to the network's initial state (the runtime is paused)."""
+    for g, lif in made["lif"]:
+        lif.u.set(np.zeros(g["size"], dtype=np.int32))
+        lif.v.set(arrays[f"g{g['id']}.v_init"].astype(np.int32))
+        if hasattr(lif, "refractory_period_end"):      # LIFRefractory: no refractory period carried over
+            lif.refractory_period_end.set(np.zeros(g["size"], dtype=np.int32))
+    for conn in made["conn"]:                          # activations waiting for the next step (and delays)
+        conn.a_buff.set(np.zeros(conn.a_buff.shape, dtype=np.int32))
+
+
+def _run(meta: dict, arrays: dict[str, np.ndarray], steps: int, hw: bool, log, file_sinks: bool,
+         input_dir=None, n: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
     validate_plan(meta, arrays)
     if steps <= 0 or not meta["groups"]:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return [(np.zeros(0, np.int64), np.zeros(0, np.int64))] * n
     from lava.magma.core.run_conditions import RunSteps
     import tempfile
     if hw:
@@ -279,15 +398,21 @@ def run_plan(meta: dict, arrays: dict[str, np.ndarray], steps: int, hw: bool = F
                             "is not installed") from None
     with tempfile.TemporaryDirectory(prefix="snncc-lava-sinks-") as sink_dir:
         t0 = time.perf_counter()
-        root, sinks = build_graph(meta, arrays, steps, sink_dir=sink_dir if file_sinks else None)
+        made: dict = {}
+        root, sinks = build_graph(meta, arrays, steps, sink_dir=sink_dir if file_sinks else None,
+                                  input_dir=input_dir, made=made)
         # Lava looks exceptions up by process instance.
-        models = {sink: _file_sink_classes()[1] for sink in sinks.values()} if file_sinks else None
+        models = {sink: _file_sink_classes()[1] for sink in sinks.values()} if file_sinks else {}
+        if input_dir is not None and made["source"] is not None:
+            models[made["source"]] = _file_source_classes()[1]
+        models = models or None
         if hw:
             from lava.magma.core.run_configs import Loihi2HwCfg
             cfg = Loihi2HwCfg(exception_proc_model_map=models)
         else:
             from lava.magma.core.run_configs import Loihi2SimCfg
             cfg = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=models)
+        reset_s = 0.0
         try:
             # One step first: Lava compiles the graph and starts its processes on the first
             # run call, so the second measures stepping alone; time steps continue.
@@ -295,23 +420,32 @@ def run_plan(meta: dict, arrays: dict[str, np.ndarray], steps: int, hw: bool = F
             t1 = time.perf_counter()
             if steps > 1:
                 root.run(condition=RunSteps(num_steps=steps - 1), run_cfg=cfg)
+            for _ in range(1, n):                      # the next inputs, each from the initial state
+                r0 = time.perf_counter()
+                _reset(made, arrays)
+                reset_s += time.perf_counter() - r0
+                root.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
             t2 = time.perf_counter()
-            out_s, out_i = [], []
-            for g in meta["groups"]:
-                f = Path(sink_dir) / f"g{g['id']}.npy"
-                data = np.load(f) if f.exists() else np.asarray(sinks[g["id"]].data.get()) != 0
-                nrn, st = np.nonzero(data)
-                out_s.append(st.astype(np.int64))
-                out_i.append(arrays[f"g{g['id']}.neurons"][nrn].astype(np.int64))
+            out = []
+            for k in range(n):
+                out_s, out_i = [], []
+                for g in meta["groups"]:
+                    f = Path(sink_dir) / f"g{g['id']}.{k}.npy"
+                    data = np.load(f) if f.exists() else np.asarray(sinks[g["id"]].data.get()) != 0
+                    nrn, st = np.nonzero(data)
+                    out_s.append(st.astype(np.int64))
+                    out_i.append(arrays[f"g{g['id']}.neurons"][nrn].astype(np.int64))
+                s, i = np.concatenate(out_s), np.concatenate(out_i)
+                order = np.lexsort((i, s))
+                out.append((s[order], i[order]))
             t3 = time.perf_counter()
         finally:
             root.stop()
     if log:
-        log("lava-timing: " + json.dumps({"startup_s": t1 - t0, "run_s": t2 - t1, "steps": steps,
-                                          "readback_s": t3 - t2, "stop_s": time.perf_counter() - t3}))
-    s, i = np.concatenate(out_s), np.concatenate(out_i)
-    order = np.lexsort((i, s))
-    return s[order], i[order]
+        log("lava-timing: " + json.dumps({"startup_s": t1 - t0, "run_s": t2 - t1, "steps": steps, "inputs": n,
+                                          "reset_s": reset_s, "readback_s": t3 - t2,
+                                          "stop_s": time.perf_counter() - t3}))
+    return out
 
 
 def main(argv=None) -> int:
@@ -323,17 +457,31 @@ def main(argv=None) -> int:
     ap.add_argument("--hw", action="store_true", help="run on Loihi 2 (Loihi2HwCfg, needs lava-loihi)")
     ap.add_argument("--var-readback", action="store_true",
                     help="read Lava's RingBuffer sinks back with Var.get (slow) instead of sink files")
+    ap.add_argument("--inputs", metavar="DIR", help="run once per input file DIR/000000.npz, 000001.npz, ... "
+                    "(arrays step and index), compiled once, reset between inputs; --out then holds "
+                    "<k>.step and <k>.neuron per input")
     args = ap.parse_args(argv)
+    log = (lambda m: print(m, file=sys.stderr))
     try:
         meta, arrays = load_plan(args.plan)
         steps = meta["steps"] if args.steps is None else args.steps
-        s, i = run_plan(meta, arrays, steps, hw=args.hw, log=lambda m: print(m, file=sys.stderr),
-                        file_sinks=not args.var_readback)
+        if args.inputs is None:
+            s, i = run_plan(meta, arrays, steps, hw=args.hw, log=log, file_sinks=not args.var_readback)
+            out = {"step": s, "neuron": i}
+        else:
+            n = 0
+            while (Path(args.inputs) / f"{n:06d}.npz").is_file():
+                n += 1
+            if n == 0:
+                raise PlanError(f"{args.inputs}: no input files (000000.npz, ...)")
+            out = {}
+            for k, (s, i) in enumerate(run_inputs(meta, arrays, steps, args.inputs, n, hw=args.hw, log=log)):
+                out[f"{k}.step"], out[f"{k}.neuron"] = s, i
     except PlanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    np.savez(args.out, step=s, neuron=i, steps=np.array(steps))
-    print(f"{len(s)} spikes in {steps} steps -> {args.out}")
+    np.savez(args.out, steps=np.array(steps), **out)
+    print(f"{sum(len(v) for k, v in out.items() if k.endswith('step'))} spikes in {steps} steps -> {args.out}")
     return 0
 
 

@@ -43,6 +43,20 @@ def _kill_group(proc: subprocess.Popen) -> None:
 def run_module(module: Path, plan: Path, steps: int, timeout: float, hw: bool = False,
                extra_args: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray, str]:
     """Run ``module`` (a build's lava_net.py) on ``plan``; (spike steps, flat neurons, log)."""
+    out, log = _run_child(module, plan, steps, timeout, hw, extra_args)
+    return out["step"].astype(np.int64), out["neuron"].astype(np.int64), log
+
+
+def run_module_inputs(module: Path, plan: Path, steps: int, input_dir: Path, n: int, timeout: float,
+                      hw: bool = False) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """Run ``module`` once per input of ``input_dir`` (one Lava compile, a reset between
+    inputs); ([(spike steps, flat neurons) per input], log)."""
+    out, log = _run_child(module, plan, steps, timeout, hw, ("--inputs", str(Path(input_dir).resolve())))
+    return [(out[f"{k}.step"].astype(np.int64), out[f"{k}.neuron"].astype(np.int64)) for k in range(n)], log
+
+
+def _run_child(module: Path, plan: Path, steps: int, timeout: float, hw: bool,
+               extra_args: tuple[str, ...]) -> tuple[dict[str, np.ndarray], str]:
     with tempfile.TemporaryDirectory(prefix="snncc-lava-") as tmp:
         out = Path(tmp) / "spikes.npz"
         cmd = [sys.executable, str(Path(module).resolve()), "--plan", str(Path(plan).resolve()),
@@ -79,7 +93,7 @@ def run_module(module: Path, plan: Path, steps: int, timeout: float, hw: bool = 
         if rc != 0:
             raise SnnccError(f"the Lava run failed (exit status {rc}): {_tail(log) or 'no output'}")
         with np.load(out) as z:
-            return z["step"].astype(np.int64), z["neuron"].astype(np.int64), log
+            return {k: z[k] for k in z.files}, log
 
 
 def _tail(text: str, lines: int = 3) -> str:

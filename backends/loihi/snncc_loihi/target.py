@@ -17,6 +17,9 @@ from . import limits as L
 from .lower import REFRACTORY_CHOICES, TAU_SYN_CHOICES, LoihiLower
 
 MODULE = "lava_net.py"
+#: seconds the paused Lava runtime takes to set one value back between inputs (Var.set sends
+#: one message per value), generously: part of a batch's default timeout
+RESET_S_PER_VALUE = 0.01
 PLAN = "lava_plan.npz"
 
 
@@ -71,9 +74,50 @@ class LoihiTarget(Target):
                 "files": [MODULE, PLAN]}
 
     def run(self, build, steps: int | None, options: dict[str, Any]):
-        from .lava_model import PlanError, load_plan
         from .plan import lava_processes
         from .runner import default_timeout, run_module
+        net, steps, module, plan, meta, port = self._prepare(build, steps, options)
+        timeout = float(options.get("timeout") or default_timeout(steps, lava_processes(meta)))
+        s, i, _log = run_module(module, plan, steps, timeout, hw=(port == "hw"))
+        return raster_from_spikes(net, steps, s, i, source="lava:loihi2hw" if port == "hw" else "lava:fixed_pt")
+
+    def run_inputs(self, build, steps: int | None, inputs, options: dict[str, Any]):
+        """One Lava compile for the whole batch: lava_net.py --inputs runs the graph once per
+        input, its source process reading each input's spikes from a file, the state set back
+        between inputs (docs/inputs.md)."""
+        import tempfile
+
+        import numpy as np
+
+        from snncc.inputs import with_input
+
+        from .lava_model import write_input
+        from .plan import lava_processes
+        from .runner import default_timeout, run_module_inputs
+        net, steps, module, plan, meta, port = self._prepare(build, steps, options)
+        src_off = {name: off for name, _size, off, _rec in meta["sources"]}
+        nets = [with_input(net, inp) for inp in inputs]
+        sizes = [g["size"] for g in meta["groups"]]       # values a reset sets: u, v; activation buffers
+        n_reset = 2 * sum(sizes) + sum(sizes[b["post"]] * (64 if b["kind"] == "delay" else 1) for b in meta["blocks"])
+        timeout = float(options.get("timeout") or default_timeout(steps * len(nets), lava_processes(meta))
+                        + RESET_S_PER_VALUE * n_reset * len(nets))
+        with tempfile.TemporaryDirectory(prefix="snncc-lava-inputs-") as tmp:
+            for k, one in enumerate(nets):
+                st = [s.step.astype(np.int64) for s in one.sources]
+                ix = [s.index.astype(np.int64) + src_off[s.name] for s in one.sources]
+                cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+                st, ix = cat(st), cat(ix)
+                keep = st < steps
+                write_input(Path(tmp) / f"{k:06d}.npz", st[keep], ix[keep])
+            runs, _log = run_module_inputs(module, plan, steps, Path(tmp), len(nets), timeout,
+                                           hw=(port == "hw"))
+        source = "lava:loihi2hw" if port == "hw" else "lava:fixed_pt"
+        for one, (s, i) in zip(nets, runs):
+            yield raster_from_spikes(one, steps, s, i, source=source)
+
+    def _prepare(self, build, steps: int | None, options: dict[str, Any]):
+        """(network, steps, lava_net.py, lava_plan.npz, plan meta, port) of a build that can run."""
+        from .lava_model import PlanError, load_plan
         net = build.network()
         steps = net.steps if steps is None else int(steps)
         module, plan = build.file(MODULE), build.file(PLAN)
@@ -104,9 +148,7 @@ class LoihiTarget(Target):
         ledger = Ledger()   # sizes first: Lava allocates per step and neuron, in several processes
         for what, need in lava_memory(meta, sum(a.nbytes for a in arrays.values()), steps):
             ledger.claim(need, f"a Lava run of {steps} steps: {what}", hint="run fewer steps (--steps)")
-        timeout = float(options.get("timeout") or default_timeout(steps, lava_processes(meta)))
-        s, i, _log = run_module(module, plan, steps, timeout, hw=(port == "hw"))
-        return raster_from_spikes(net, steps, s, i, source="lava:loihi2hw" if port == "hw" else "lava:fixed_pt")
+        return net, steps, module, plan, meta, port
 
 
 def raster_from_spikes(net, steps: int, s, i, source: str):
