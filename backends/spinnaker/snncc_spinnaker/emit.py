@@ -167,7 +167,8 @@ def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) 
                              s.loc,
                              hint="merge the duplicate spikes into one (and double the weight) or use "
                                   "another source neuron")
-        srcs.append({"name": s.name, "size": s.size, "record": "spikes" in s.record})
+        srcs.append({"name": s.name, "size": s.size, "record": "spikes" in s.record,
+                     "input_port": bool(s.input_port)})
         arrays[f"{s.name}.index"] = np.asarray(s.index, np.int32)
         arrays[f"{s.name}.step"] = np.asarray(s.step, np.int64)
     sizes = {p.name: p.size for p in net.populations}

@@ -29,13 +29,15 @@ import importlib
 sim = importlib.import_module({sim!r})
 import run
 run.BRIAN2_CODEGEN = {codegen!r}
-run.main(sim, {steps!r}, {out!r})
+run.main(sim, {steps!r}, {out!r}, inputs={inputs!r})
 """
 
 
 def run_script(pynn_dir: Path, simulator: str = "brian2", steps: int | None = None,
-               timeout: float | None = None, codegen: str = "numpy") -> Raster:
-    """Run ``pynn_dir/run.py`` on ``simulator`` (spinnaker, brian2, nest); return its Raster."""
+               timeout: float | None = None, codegen: str = "numpy", inputs: list | None = None):
+    """Run ``pynn_dir/run.py`` on ``simulator`` (spinnaker, brian2, nest); return its Raster.
+    With ``inputs`` (one dict {port: (step, index)} per run), the network is built once and run
+    once per input, PyNN's reset() between: a list of Rasters."""
     if simulator not in SIMULATORS:
         raise SnnccError(f"unknown simulator '{simulator}' for a spinnaker build "
                          f"(known: {', '.join(SIMULATORS)})")
@@ -54,14 +56,26 @@ def run_script(pynn_dir: Path, simulator: str = "brian2", steps: int | None = No
         env = sandbox_env(home) if simulator == "spinnaker" else None
         if simulator == "spinnaker":
             (home / ".spynnaker.cfg").write_text(cfg)
-        code = _DRIVER.format(dir=str(pynn_dir), sim=module, codegen=codegen, steps=steps, out=str(out))
+        folder = None
+        if inputs is not None:
+            folder = Path(tmp) / "inputs"
+            folder.mkdir()
+            for k, spikes in enumerate(inputs):
+                arrays = {}
+                for port, (st, ix) in spikes.items():
+                    arrays[f"{port}.step"], arrays[f"{port}.index"] = np.asarray(st, np.int64), np.asarray(ix, np.int64)
+                np.savez(folder / f"{k:06d}.npz", **arrays)
+            folder = str(folder)
+        code = _DRIVER.format(dir=str(pynn_dir), sim=module, codegen=codegen, steps=steps, out=str(out),
+                              inputs=folder)
         try:
             proc = subprocess.run([sys.executable, "-c", code], cwd=tmp, env=env, capture_output=True,
                                   text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise SnnccError(f"{module} did not finish the run within {timeout:g} s",
                              hint="raise --timeout or run fewer --steps") from None
-        if proc.returncode != 0 or not out.exists():
+        made = [Path(f"{out}.{k}.npz") for k in range(len(inputs))] if inputs is not None else [out]
+        if proc.returncode != 0 or not all(p.exists() for p in made):
             err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
             if any("No module named" in ln for ln in err[-3:]):
                 raise SnnccError(f"{module} is not installed: {err[-1]}",
@@ -69,6 +83,8 @@ def run_script(pynn_dir: Path, simulator: str = "brian2", steps: int | None = No
             log = write_log(f"snncc-spinnaker-{simulator}-", proc.stdout + "\n" + proc.stderr)
             raise SnnccError(f"the PyNN script failed on {module}: {err[-1] if err else 'no output'}",
                              hint=f"full output in {log}")
+        if inputs is not None:
+            return [load_spikes(p) for p in made]
         return load_spikes(out)
 
 
@@ -88,3 +104,18 @@ def run_build(build, steps: int | None, options: dict[str, Any]) -> Raster:
                          hint="recompile it with snncc compile MODEL --target spinnaker -o BUILD")
     return run_script(pynn_dir, str(options.get("simulator", "spinnaker")), steps,
                       options.get("timeout"), str(options.get("codegen", "numpy")))
+
+
+def run_build_inputs(build, steps: int | None, inputs, options: dict[str, Any]) -> list[Raster]:
+    """One network build on the simulator, one run per input (PyNN's reset() between)."""
+    pynn_dir = Path(build.path) / PYNN_DIR
+    if not (pynn_dir / SCRIPT).exists():
+        raise SnnccError(f"{build.path}: no {PYNN_DIR}/{SCRIPT}; this build is damaged",
+                         hint="recompile it with snncc compile MODEL --target spinnaker -o BUILD")
+    meta = json.loads((pynn_dir / "network.json").read_text())
+    if not any(s.get("input_port") for s in meta.get("sources", [])):
+        raise SnnccError(f"{build.path}: its PyNN script has no input port (the build predates run-time "
+                         "inputs, or the network has none)",
+                         hint="recompile it with this snncc: snncc compile MODEL --target spinnaker -o BUILD")
+    return run_script(pynn_dir, str(options.get("simulator", "spinnaker")), steps, options.get("timeout"),
+                      str(options.get("codegen", "numpy")), inputs=[inp.spikes for inp in inputs])

@@ -85,6 +85,12 @@ class SpinnakerTarget(Target):
         from .runner import run_build
         return run_build(build, steps, options)
 
+    def run_inputs(self, build, steps, inputs, options):
+        """The generated script builds the network once and runs it per input: each input port's
+        SpikeSourceArray gets the input's spike times, PyNN's reset() between inputs."""
+        from .runner import run_build_inputs
+        yield from run_build_inputs(build, steps, inputs, options)
+
 
 def _seconds(value) -> float:
     try:

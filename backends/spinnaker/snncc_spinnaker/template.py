@@ -4,6 +4,7 @@
 
     python run.py                  run on the SpiNNaker machine named in ./spynnaker.cfg
     python run.py --steps 500      run 500 steps instead of the model's own length
+    python run.py --inputs DIR     one run per input file DIR/000000.npz, ... (run-time inputs)
 
 For another PyNN simulator change only the import at the bottom (pyNN.brian2,
 pyNN.nest). network.json and network.npz beside this file hold the network; spikes
@@ -150,13 +151,14 @@ def _connect_brian2(sim, pre_pop, post_pop, q, pre, post, w, delay_ms, unit="nA"
     return prj
 
 
-def collect(pops, meta):
-    """{population: (steps, indices)} of every recorded population."""
+def collect(pops, meta, segment=0):
+    """{population: (steps, indices)} of every recorded population in one segment (one run
+    between resets)."""
     dt, out = meta["dt"], {}
     names = [p["name"] for p in meta["populations"]] + [s["name"] for s in meta["sources"] if s["record"]]
     for name in names:
         steps, idx = [], []
-        seg = pops[name].get_data("spikes").segments[0]
+        seg = pops[name].get_data("spikes").segments[segment]
         for k, st in enumerate(seg.spiketrains):
             t = np.asarray(st.rescale("ms").magnitude, dtype=float)
             steps.append(np.rint(t / dt).astype(np.int64))
@@ -176,28 +178,72 @@ def _virtual_board():
         return "virtual_board=true" in [ln.strip().replace(" ", "").lower() for ln in f]
 
 
-def main(sim, steps=None, out=None):
-    """Build, run ``steps`` steps, write the spikes; returns the output path."""
+def set_inputs(sim, pops, meta, path):
+    """Set every input port's spike times from one input file (``<port>.step``, ``<port>.index``;
+    a port the file does not name fires nothing): PyNN's SpikeSourceArray set at run time."""
+    with np.load(path, allow_pickle=False) as z:
+        given = {k: z[k] for k in z.files}
+    for s in meta["sources"]:
+        if not s.get("input_port"):
+            continue
+        step = given.get(f"{s['name']}.step", np.zeros(0, np.int64))
+        index = given.get(f"{s['name']}.index", np.zeros(0, np.int64))
+        times = [[] for _ in range(s["size"])]
+        for st, ix in zip(np.asarray(step).tolist(), np.asarray(index).tolist()):
+            times[ix].append(st * meta["dt"])
+        pops[s["name"]].set(spike_times=[sim.Sequence(t) for t in times])
+
+
+def run_inputs(sim, pops, meta, steps, folder):
+    """One run per input file of ``folder`` (000000.npz, ...), PyNN's reset() between them (time
+    back to 0, every state and spike in flight back to the start); the spikes of each run."""
+    runs, k = [], 0
+    while os.path.exists(os.path.join(folder, f"{k:06d}.npz")):
+        if k:
+            sim.reset()
+        set_inputs(sim, pops, meta, os.path.join(folder, f"{k:06d}.npz"))
+        sim.run(steps * meta["dt"])
+        runs.append(collect(pops, meta, segment=-1))
+        k += 1
+    return runs
+
+
+def main(sim, steps=None, out=None, inputs=None):
+    """Build, run ``steps`` steps, write the spikes; returns the output path. With ``inputs``
+    (a folder of input files), one run per input, written to ``<out>.<k>.npz``."""
     os.chdir(HERE)  # sPyNNaker reads ./spynnaker.cfg and writes reports/ here
     meta, data = load()
     steps = meta["steps"] if steps is None else int(steps)
     t0 = time.perf_counter()
     pops = build(sim, meta, data)
     t1 = time.perf_counter()
-    sim.run(steps * meta["dt"])
-    t2 = time.perf_counter()
     if sim.__name__ == "pyNN.spiNNaker" and _virtual_board():
+        sim.run(steps * meta["dt"])
         sim.end()
         print("spynnaker.cfg selects a virtual board: the network was mapped, not run; set "
               "machine_name or spalloc_server there to run it", file=sys.stderr)
         return None
+    if inputs is not None:
+        runs = run_inputs(sim, pops, meta, steps, inputs)
+        t2 = time.perf_counter()
+        sim.end()
+        out = out or os.path.join(HERE, f"spikes_{sim.__name__.split('.')[-1]}.npz")
+        for k, spikes in enumerate(runs):
+            _write(f"{out}.{k}.npz", meta, steps, sim, spikes, {"build": t1 - t0, "run": t2 - t1})
+        return out
+    sim.run(steps * meta["dt"])
+    t2 = time.perf_counter()
     spikes = collect(pops, meta)
     sim.end()
     out = out or os.path.join(HERE, f"spikes_{sim.__name__.split('.')[-1]}.npz")
+    return _write(out, meta, steps, sim, spikes, {"build": t1 - t0, "run": t2 - t1})
+
+
+def _write(out, meta, steps, sim, spikes, seconds):
     arrays = {"meta": np.frombuffer(json.dumps({
         "dt": meta["dt"], "steps": steps, "simulator": sim.__name__,
         "sizes": {k: n for k, n in meta["sizes"].items() if k in spikes},
-        "seconds": {"build": t1 - t0, "run": t2 - t1}}).encode(), dtype=np.uint8)}
+        "seconds": seconds}).encode(), dtype=np.uint8)}
     for name, (s, i) in spikes.items():
         arrays[f"{name}.step"], arrays[f"{name}.index"] = s, i
     np.savez(out, **arrays)
@@ -207,4 +253,5 @@ def main(sim, steps=None, out=None):
 if __name__ == "__main__":
     import pyNN.spiNNaker as sim  # the only line to change for pyNN.brian2 or pyNN.nest
     n = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else None
-    print(main(sim, n))
+    folder = sys.argv[sys.argv.index("--inputs") + 1] if "--inputs" in sys.argv else None
+    print(main(sim, n, inputs=folder))
