@@ -65,8 +65,9 @@ class Comparison:
     def _extent(self) -> str:
         runs = f"{self.inputs} input{'s' if self.inputs != 1 else ''}"
         total = f" ({self.steps * self.inputs} steps)" if self.inputs > 1 else ""
-        return (f"{self.compared} spikes in {len([n for n in self.per_population if n not in self.fed])} "
-                f"populations over {self.steps} steps x {runs}{total}")
+        pops = len([n for n in self.per_population if n not in self.fed])
+        return (f"{self.compared} spikes in {pops} population{'s' if pops != 1 else ''} over {self.steps} steps "
+                f"x {runs}{total}")
 
     def describe(self, expected_name="reference", actual_name="target") -> str:
         on = f" on input '{self.input}'" if self.input is not None and self.inputs > 1 else ""

@@ -326,3 +326,23 @@ def test_vacuity_check_can_fail_and_can_pass():
 def test_cli_codes_are_the_encoders():
     from snncc import cli, encode as E
     assert cli.CODES == E.CODES
+
+
+def test_combined_comparison_names_the_input_that_differs():
+    """A batch comparison fed one wrong raster among right ones fails and names that input."""
+    from snncc.verify import combine
+
+    def r(extra=()):
+        s = np.array([1, 4] + [x[0] for x in extra])
+        i = np.array([0, 1] + [x[1] for x in extra], np.int32)
+        o = np.lexsort((i, s))
+        return Raster(1.0, 10, {"a": 2}, {"a": (s[o], i[o])})
+    good = [("x.npz", compare(r(), r())), ("y.npz", compare(r(), r()))]
+    ok = combine(good)
+    assert ok.equal and ok.inputs == 2 and ok.compared == 4
+    assert ok.describe().startswith("OK: rasters are identical: 4 spikes in 1 population over 10 steps x 2 inputs")
+    bad = combine(good[:1] + [("z.npz", compare(r(), r([(6, 0)])))] + good[1:])
+    assert not bad.equal and bad.input == "z.npz" and bad.inputs == 3
+    assert bad.describe("kernel", "board").startswith(
+        "MISMATCH on input 'z.npz': first difference at step 6, population 'a', neuron 0 (board spikes, kernel "
+        "does not)")
