@@ -137,3 +137,21 @@ def test_spinnaker_script_runs_a_batch_with_one_build_on_brian2(tmp_path):
     assert [r.source for r in rasters] == ["pyNN.brian2"] * 3
     assert rasters[0].n_spikes > 0 and compare(rasters[0], rasters[1]).equal
     assert not compare(rasters[0], rasters[2]).equal
+
+
+@pytest.mark.fpga
+def test_make_demo_fails_on_a_silent_network_and_passes_on_synfire(tmp_path, capsys):
+    """`make demo` holds itself to verify's rule: identical rasters without spikes are no pass.
+    The carry network run without input is silent on board and kernel alike."""
+    if shutil.which("verilator") is None:
+        pytest.skip("the simulated board needs verilator")
+    from snncc.demo import main as demo
+    model = tmp_path / "carry.yaml"
+    model.write_text(MODEL)
+    assert demo([str(model), "-o", str(tmp_path / "silent")]) == 1
+    out = capsys.readouterr().out
+    assert "[verify] VACUOUS: the rasters are identical, but the comparison proves nothing" in out
+    assert "demo FAILED" in out
+    assert demo(["-o", str(tmp_path / "synfire")]) == 0
+    out = capsys.readouterr().out
+    assert "[verify] OK: rasters are identical" in out and "demo PASSED" in out
