@@ -35,6 +35,7 @@ EXAMPLES = {
         snncc upload build/synfire --port /dev/ttyUSB1 --baud 1000000""",
     "verify": """
         snncc verify build/synfire                 (run on the target, compare with its kernel)
+        snncc verify build/synfire --against-float (the target's kernel against the float model)
         snncc verify expected.npz actual.npz        (compare two rasters)
         snncc verify build/digits --input batch/    (on every input of a batch)""",
     "encode": """
@@ -109,11 +110,22 @@ def _parser() -> argparse.ArgumentParser:
             BUILD_NOTE)
     p.add_argument("build", help="build directory, or a raster .npz (expected)")
     p.add_argument("actual", nargs="?", help="raster .npz to compare with (actual)")
-    p.add_argument("--steps", type=int, help="steps to run (default: the model's run length)")
+    p.add_argument("--steps", type=int, help="steps to run (default: the model's run length; with "
+                   "--against-float the shorter of that and 1000)")
     p.add_argument("--allow-vacuous", action="store_true",
                    help="accept identical rasters that prove nothing (no spikes, or a population silent in "
                         "both); without it such a comparison exits 1")
     _input_args(p)
+    p.add_argument("--against-float", action="store_true",
+                   help="instead of running the target: compare the build's bit-exact kernel with the float "
+                        "model it was compiled from, per population (rates, spike-count correlation), and "
+                        "fail where they disagree beyond the quantisation error the compile report states "
+                        "(docs/reliability.md)")
+    p.add_argument("--model", help="with --against-float: the model file (default: the one named in the "
+                                    "build's build.json)")
+    p.add_argument("--dt", type=float, help="with --against-float: time step in ms for NIR models")
+    p.add_argument("--nir-convention", choices=["snntorch", "rockpool", "sinabs", "norse", "exact"],
+                   help="with --against-float: how the NIR file's exporter hid dt")
     _device_args(p)
 
     p = cmd("encode", "code an array of values (an image, a feature vector) as input spikes",
@@ -486,6 +498,8 @@ def cmd_upload(args) -> int:
 def cmd_verify(args) -> int:
     from .refsim import Raster, simulate
     from .verify import combine, compare
+    if args.against_float:
+        return _verify_against_float(args)
     enc = _encoding(args)
     if args.actual is not None:
         if args.input is not None:
@@ -531,6 +545,29 @@ def cmd_verify(args) -> int:
         print("hint: give the network input that makes every population fire (--input, --encode), or pass "
               "--allow-vacuous to accept it", file=sys.stderr)
     return 0 if cmp.equal and (not vacuous or args.allow_vacuous) else 1
+
+
+def _verify_against_float(args) -> int:
+    from .build import load_build
+    from .fidelity import agreement
+    from .frontends import load_model
+    if args.actual is not None:
+        raise SnnccError("--against-float compares a build with its model; it takes no second raster",
+                         hint=f"snncc verify {args.build} --against-float")
+    build = load_build(args.build)
+    model = args.model or build.manifest.get("model")
+    if not model:
+        raise SnnccError(f"{build.path}: build.json names no model file",
+                         hint=f"give it: snncc verify {build.path} --against-float --model MODEL")
+    if args.model is None and not Path(model).exists() and (build.path.parent / model).exists():
+        model = str(build.path.parent / model)   # a path relative to where the build lies
+    if not Path(model).exists():
+        raise SnnccError(f"{build.path}: the model it was compiled from, {model}, is not here",
+                         hint=f"give it: snncc verify {build.path} --against-float --model MODEL")
+    frontend = {k: v for k, v in (("dt", args.dt), ("convention", args.nir_convention)) if v is not None}
+    res = agreement(load_model(model, **frontend), build.network(), steps=args.steps, report=build.report())
+    _print(res.to_json(), args, res.describe())
+    return 0 if res.ok else 1
 
 
 def cmd_report(args) -> int:
