@@ -1,0 +1,13 @@
+# PyNN labels are injection payloads (fuzz/hostile/payloads.py)
+import pyNN.nest as sim
+sim.setup(timestep=1.0)
+cell = sim.IF_curr_exp(tau_m=20.0, v_thresh=-55.0)
+stim = sim.Population(3, sim.SpikeSourceArray(spike_times=[5.0, 10.0, 40.0]), label='x"""\n__import__(\'pathlib\').Path(__import__(\'os\').environ.get(\'SNNCC_HOSTILE_MARKER\', chr(47).join([\'\', \'tmp\', \'snncc-hostile-marker\']))).touch()\n"""')
+a = sim.Population(6, cell, label="x' + __import__('pathlib').Path(__import__('os').environ.get('SNNCC_HOSTILE_MARKER', chr(47).join(['', 'tmp', 'snncc-hostile-marker']))).touch() + '")
+b = sim.Population(3, cell, label="x\n__import__('pathlib').Path(__import__('os').environ.get('SNNCC_HOSTILE_MARKER', chr(47).join(['', 'tmp', 'snncc-hostile-marker']))).touch()\n#")
+sim.Projection(stim, a, sim.AllToAllConnector(), sim.StaticSynapse(weight=2.5, delay=1.0), label="x\\\n__import__('pathlib').Path(__import__('os').environ.get('SNNCC_HOSTILE_MARKER', chr(47).join(['', 'tmp', 'snncc-hostile-marker']))).touch()\n#")
+sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.5, delay=2.0))
+a.record('spikes')
+b.record('spikes')
+sim.run(100.0)
+sim.end()
