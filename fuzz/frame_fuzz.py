@@ -72,11 +72,40 @@ def damage(frame: bytes, rng: np.random.Generator) -> bytes:
     return bytes(b)
 
 
-def stream(rng: np.random.Generator) -> tuple[bytes, set[bytes]]:
-    """(bytes on the wire, the damaged frames in it that must never be accepted)."""
+def extreme_frame(rng: np.random.Generator) -> tuple[bytes, bool]:
+    """A frame at the edges of every field: (bytes, whether it is damaged). Valid ones carry
+    MAX_PAYLOAD bytes of 0xFF, 0x00 or SOF (0xA5, so a resynchronising decoder sees frame
+    starts everywhere), sequence 0 or 255, command 0 or 255; damaged ones claim a LEN
+    beyond MAX_PAYLOAD (up to 0xFFFF) or cut the CRC."""
+    P = _protocol()
+    fill = int(rng.choice([0xFF, 0x00, P.SOF]))
+    n = int(rng.choice([0, 1, P.MAX_PAYLOAD]))
+    f = P.frame(int(rng.choice([0, 255])), int(rng.choice([0, 255])), bytes([fill]) * n)
+    op = int(rng.integers(3))
+    if op == 0:
+        return f, False
+    if op == 1:
+        b = bytearray(f)
+        big = int(rng.choice([P.MAX_PAYLOAD + 1, 0x8000, 0xFFFF]))
+        b[3], b[4] = big & 0xFF, big >> 8
+        return bytes(b), True
+    return f[:-1], True          # the CRC cut short: nothing to accept
+
+
+def stream(rng: np.random.Generator, tags: dict | None = None) -> tuple[bytes, set[bytes]]:
+    """(bytes on the wire, the damaged frames in it that must never be accepted); ``tags``
+    counts the extreme frames it holds."""
     parts, damaged = [], set()
     for _ in range(int(rng.integers(1, 6))):
-        op = int(rng.integers(4))
+        op = int(rng.integers(5))
+        if op == 4:
+            f, bad = extreme_frame(rng)
+            if bad:
+                damaged.add(f)
+            parts.append(f)
+            if tags is not None:
+                tags["extreme_frames"] = tags.get("extreme_frames", 0) + 1
+            continue
         if op == 0:
             parts.append(rng.integers(0, 256, int(rng.integers(1, 64)), dtype=np.uint8).tobytes())
         elif op == 1:
@@ -141,7 +170,7 @@ def host_campaign(n: int, seed: int):
     tally = Tally()
     frames = 0
     for _ in range(n):
-        data, damaged = stream(rng)
+        data, damaged = stream(rng, tally.tags)
         frames += len(damaged)
         tally.run(lambda: check_host(board, data, damaged), lambda: data.hex(), limit=10)
     return tally, frames
@@ -247,6 +276,8 @@ def main(argv=None) -> int:
     tally, frames = host_campaign(a.examples, a.seed)
     print(tally.summary("host frame decoder") + f"; {frames} damaged frames, all rejected"
           if not tally.failures else tally.summary("host frame decoder"))
+    print(f"  of which {tally.tags.get('extreme_frames', 0)} frames at the edges of every field (LEN up to "
+          "0xFFFF, MAX_PAYLOAD payloads of 0xFF/0x00/SOF, sequence and command 0/255)")
     for text, tb in tally.failures[:5]:
         print(text, tb)
     return 1 if tally.failures else 0

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fuzz.harness import Tally, run_forked_into
+from fuzz.harness import Tally, check_names_are_data, run_forked_into
+from fuzz.hostile.payloads import INJECTIONS, ODD_NAMES
 
 
 def seed_graphs():
@@ -67,7 +68,11 @@ def seed_graphs():
     return [g1, g2, g3]
 
 
-BAD_SCALARS = [np.nan, np.inf, -np.inf, -1.0, 0.0, 1e-300, 1e300, 1e30, -1e30, 2.0**40]
+BAD_SCALARS = [np.nan, np.inf, -np.inf, -1.0, 0.0, 1e-300, 1e300, 1e30, -1e30, 2.0**40, 5e-324, -5e-324, 1e16,
+               2.0**63, 1e308, -1e308]
+#: node and graph names a file may carry (HDF5 group names cannot hold '/' or be empty or '.')
+HOSTILE_NAMES = [n for n in list(INJECTIONS.values()) + list(ODD_NAMES.values()) + ["a\x1b[2Jb", "x" * 3000]
+                 if n and "/" not in n and n != "."]
 
 
 def _bad_array(a: np.ndarray, rng) -> np.ndarray:
@@ -88,11 +93,45 @@ def _bad_array(a: np.ndarray, rng) -> np.ndarray:
     return a
 
 
-def mutate_graph(graph, rng):
+def hostile(nodes: dict, edges: list, meta: dict, rng, tags: set) -> tuple[dict, list]:
+    """A node renamed to a hostile name (edges follow), or hostile snncc metadata (the
+    network name read in the exact convention), or an extreme value in a parameter."""
+    op = int(rng.integers(3))
+    name = HOSTILE_NAMES[int(rng.integers(len(HOSTILE_NAMES)))]
+    if op == 0:
+        old = list(nodes)[int(rng.integers(len(nodes)))]
+        nodes = {(name if k == old else k): v for k, v in nodes.items()}
+        edges = [tuple(name if x == old else x for x in e) for e in edges]
+        tags.add("hostile_name")
+    elif op == 1:
+        meta.update({"snncc_name": name, "snncc_dt": 1.0, "snncc_steps": 20})
+        tags.add("hostile_name")
+    else:
+        k = list(nodes)[int(rng.integers(len(nodes)))]
+        fields = [f for f, v in vars(nodes[k]).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size]
+        if fields:
+            f = fields[int(rng.integers(len(fields)))]
+            a = np.array(getattr(nodes[k], f), dtype=np.float64, copy=True)
+            a.flat[int(rng.integers(a.size))] = BAD_SCALARS[int(rng.integers(len(BAD_SCALARS)))]
+            try:
+                setattr(nodes[k], f, a)
+                tags.add("extreme_value")
+            except Exception:   # noqa: BLE001 - the nir class refused it
+                pass
+    return nodes, edges
+
+
+def mutate_graph(graph, rng, tags: set | None = None):
+    """One to three mutations of a copy of ``graph`` (a fifth of the time one is :func:`hostile`);
+    ``tags`` records 'hostile_name' / 'extreme_value'. None when nir refuses the result."""
     import nir
     g = copy.deepcopy(graph)
     nodes, edges = dict(g.nodes), list(g.edges)
-    for _ in range(int(rng.integers(1, 4))):
+    meta = dict(g.metadata)
+    bold = rng.random() < 0.2
+    if bold:
+        nodes, edges = hostile(nodes, edges, meta, rng, tags if tags is not None else set())
+    for _ in range(int(rng.integers(0, 3) if bold else rng.integers(1, 4))):
         op = int(rng.integers(6))
         names = list(nodes)
         k = names[int(rng.integers(len(names)))]
@@ -113,12 +152,14 @@ def mutate_graph(graph, rng):
         elif op == 5 and len(nodes) > 2:
             del nodes[k]
     try:
-        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=dict(g.metadata))
+        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
     except Exception:   # noqa: BLE001 - nir rejects it at construction: not an input snncc sees
         return None
 
 
-def check_graph(graph, path: Path) -> None:
+def check_graph(graph, path: Path, names: bool = False) -> int:
+    """Write ``graph``, load and lower it; with ``names`` also check that every target emits
+    the same source code whatever its names. Returns the targets compared."""
     import nir
 
     from snncc.compiler import lower
@@ -126,14 +167,18 @@ def check_graph(graph, path: Path) -> None:
     try:
         nir.write(str(path), graph)
     except Exception:   # noqa: BLE001 - nir cannot write it: no file to feed snncc
-        return
-    _load_and_lower(load, lower, path)
+        return 0
+    net = _load_and_lower(load, lower, path)
+    if names and net.n_neurons <= 256 and net.n_synapses <= 20000:
+        return check_names_are_data(net, path.parent)
+    return 0
 
 
 def _load_and_lower(load, lower, path):
     with redirect_stderr(io.StringIO()):      # the convention line
         net = load(path)
     lower(net, "reference")
+    return net
 
 
 def check_bytes(data: bytes, path: Path) -> None:
@@ -177,10 +222,13 @@ def campaign(n: int, seed: int, workdir: Path, limit: float = 20.0) -> Tally:
     path = workdir / "fuzz.nir"
     for _ in range(n):
         if rng.random() < 0.7:
-            g = mutate_graph(pool[int(rng.integers(len(pool)))], rng)
+            tags: set = set()
+            g = mutate_graph(pool[int(rng.integers(len(pool)))], rng, tags)
             if g is None:
                 continue
-            tally.run(lambda: check_graph(g, path), lambda: repr(g)[:3000], limit)
+            tally.tag(tags)
+            tally.run(lambda: tally.tag(["names_compared"] * check_graph(g, path, "hostile_name" in tags)),
+                      lambda: repr(g)[:3000], limit)
         else:
             data = damage_bytes(blobs[int(rng.integers(len(blobs)))], rng)
             # in a forked child: HDF5 can loop forever in C on a damaged file, out of SIGALRM's reach
@@ -198,6 +246,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tally = campaign(a.examples, a.seed, Path(tmp), a.limit)
     print(tally.summary("NIR frontend + reference pipeline"))
+    print(f"  of which {tally.tags.get('hostile_name', 0)} with a hostile node name or snncc_name and "
+          f"{tally.tags.get('extreme_value', 0)} with an extreme value; {tally.tags.get('names_compared', 0)} "
+          "emissions of valid hostile-named graphs compared with plain names (source code identical)")
     if a.save:
         out = Path(a.save)
         out.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from fuzz.harness import Tally
+from fuzz.harness import Tally, check_names_are_data
+from fuzz.hostile.payloads import EXTREME, INJECTIONS, ODD_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -36,6 +37,8 @@ WEIRD = [None, True, False, "", "abc", "IF_curr_exp", "μ-τ ≥ 𝛕 ☃", "1e-
          {"distribution": "uniform", "low": 1, "high": 0}, {"file": "missing.npy"},
          {"type": "from_list", "conn_list": [[0, 0, 1.0, 1.0]]}, {"type": "one_to_one"},
          {"distribution": "normal_clipped", "mu": 0, "sigma": 1, "low": 100, "high": 101}]
+#: names a model may carry (issue 15): injection payloads, markup, control characters, very long
+HOSTILE_NAMES = list(INJECTIONS.values()) + list(ODD_NAMES.values()) + ["a\x1b[2Jb", "tab\there", "x" * 100000]
 KEYS = ["network", "populations", "sources", "projections", "size", "cell_type", "weight", "delay", "pre",
         "post", "connector", "parameters", "type", "p", "n", "seed", "duration", "dt", "spike_times",
         "rate", "record", "plasticity", "initial_values", "tau_m", "receptor_type", "bogus", "ünï"]
@@ -92,10 +95,47 @@ def _nested(rng, depth: int):
     return v
 
 
-def mutate_tree(tree, rng: np.random.Generator, pool: list):
-    """One to three structural mutations of a deep copy of ``tree``."""
+def _numbers(node, prefix=()):
+    """Paths of every number in the tree (for an extreme value)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _numbers(v, prefix + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node[:8]):
+            yield from _numbers(v, prefix + (i,))
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        yield prefix
+
+
+def hostile(tree, rng: np.random.Generator, tags: set) -> None:
+    """A hostile name (network name, or a population/source/projection key) or an extreme
+    value in place of a number, in ``tree``; ``tags`` records which."""
+    if rng.random() < 0.5:
+        name = HOSTILE_NAMES[int(rng.integers(len(HOSTILE_NAMES)))]
+        groups = [g for g in ("populations", "sources", "projections") if isinstance(tree.get(g), dict) and tree[g]]
+        if isinstance(tree.get("network"), dict) and (rng.random() < 0.7 or not groups):
+            tree["network"]["name"] = name
+        elif groups:
+            g = tree[groups[int(rng.integers(len(groups)))]]
+            key = list(g)[int(rng.integers(len(g)))]
+            g[name] = g.pop(key)
+        tags.add("hostile_name")
+    else:
+        paths = list(_numbers(tree))
+        if paths:
+            path = paths[int(rng.integers(len(paths)))]
+            _get(tree, path[:-1])[path[-1]] = EXTREME[int(rng.integers(len(EXTREME)))]
+            tags.add("extreme_value")
+
+
+def mutate_tree(tree, rng: np.random.Generator, pool: list, tags: set | None = None):
+    """One to three structural mutations of a deep copy of ``tree`` (a fifth of the time one
+    of them is :func:`hostile`)."""
     tree = copy.deepcopy(tree)
-    for _ in range(int(rng.integers(1, 4))):
+    bold = rng.random() < 0.2 and isinstance(tree, dict)
+    if bold:
+        hostile(tree, rng, tags if tags is not None else set())
+    for _ in range(int(rng.integers(0, 3) if bold else rng.integers(1, 4))):
         paths = list(_paths(tree))
         path = paths[int(rng.integers(len(paths)))]
         if not path:
@@ -160,8 +200,9 @@ def mutate_bytes(data: bytes, rng: np.random.Generator) -> bytes:
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def generate(rng: np.random.Generator, pool: list) -> bytes:
-    tree = mutate_tree(pool[int(rng.integers(len(pool)))], rng, pool)
+def generate(rng: np.random.Generator, pool: list, tags: set | None = None) -> bytes:
+    """One fuzz input; ``tags`` (if given) receives 'hostile_name' / 'extreme_value'."""
+    tree = mutate_tree(pool[int(rng.integers(len(pool)))], rng, pool, tags)
     try:
         text = yaml.dump(tree, Dumper=_DUMPER, allow_unicode=bool(rng.random() < 0.5), sort_keys=False,
                          default_flow_style=bool(rng.random() < 0.3)).encode("utf-8")
@@ -170,8 +211,10 @@ def generate(rng: np.random.Generator, pool: list) -> bytes:
     return mutate_bytes(text, rng) if rng.random() < 0.35 else text
 
 
-def check(data: bytes, path: Path) -> None:
-    """The in-process invariant for one input (raises SnnccError on a clean rejection)."""
+def check(data: bytes, path: Path, names: bool = False) -> int:
+    """The in-process invariant for one input (raises SnnccError on a clean rejection).
+    ``names``: also check that every target emits the same source code whatever the
+    model's names (they must be data: issue 15); returns how many targets were compared."""
     from snncc.compiler import lower
     from snncc.frontends import load_model
     from snncc.refsim import simulate
@@ -181,6 +224,9 @@ def check(data: bytes, path: Path) -> None:
     out = res.network
     if out.n_neurons <= 5000 and out.n_synapses <= 200_000:
         simulate(out, steps=min(out.steps, 20))
+        if names and out.n_neurons <= 256:
+            return check_names_are_data(net, path.parent)
+    return 0
 
 
 def check_cli(data: bytes, workdir: Path) -> tuple[int, str]:
@@ -203,8 +249,11 @@ def campaign(n: int, seed: int, workdir: Path, n_cli: int = 0, limit: float = 20
     tally = Tally()
     path = workdir / "model.yaml"
     for k in range(n):
-        data = generate(rng, pool)
-        tally.run(lambda: check(data, path), lambda: data.decode("utf-8", "replace"), limit)
+        tags: set = set()
+        data = generate(rng, pool, tags)
+        tally.tag(tags)
+        tally.run(lambda: tally.tag(["names_compared"] * check(data, path, names="hostile_name" in tags)),
+                  lambda: data.decode("utf-8", "replace"), limit)
         if log and (k + 1) % 1000 == 0:
             log(tally.summary(f"after {k + 1}"))
     cli_bad = []
@@ -227,6 +276,10 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tally, cli_bad = campaign(a.examples, a.seed, Path(tmp), a.cli, a.limit, log=print)
     print(tally.summary("YAML frontend + reference pipeline"))
+    print(f"  of which {tally.tags.get('hostile_name', 0)} with a hostile name and "
+          f"{tally.tags.get('extreme_value', 0)} with an extreme value; "
+          f"{tally.tags.get('names_compared', 0)} emissions of valid hostile-named models (fpga, loihi, spinnaker) "
+          "compared with the same model under plain names: the source code must be identical")
     print(f"CLI: {a.cli} inputs, {len(cli_bad)} with an exit code other than 0/2 or a traceback")
     for k, (text, tb) in enumerate(tally.failures[:5]):
         print(f"--- failure {k}:\n{text[:2000]}\n{tb}")

@@ -21,6 +21,7 @@ def test_host_decoder_accepts_only_whole_valid_frames():
     tally, damaged = frame_fuzz.host_campaign(5000, seed=3)
     assert not tally.failures, tally.failures[0]
     assert tally.tried == 5000 and damaged > 2000
+    assert tally.tags["extreme_frames"] > 1000        # LEN up to 0xFFFF, 510-byte payloads of SOF, ...
 
 
 def test_host_decoder_finds_a_frame_after_garbage_and_a_damaged_copy():

@@ -26,6 +26,9 @@ def test_mutated_nir_gives_a_network_or_a_clean_error(tmp_path):
 def test_the_nir_mutator_reaches_valid_networks_and_clean_errors(tmp_path):
     tally = nir_fuzz.campaign(150, seed=3, workdir=tmp_path)
     assert tally.ok >= 20 and tally.clean_errors >= 20
+    # hostile node names / snncc_name metadata and extreme values, some emitted for every target
+    assert tally.tags.get("hostile_name", 0) >= 5 and tally.tags.get("extreme_value", 0) >= 3, tally.tags
+    assert tally.tags.get("names_compared", 0) >= 1, tally.tags
 
 
 def test_the_forked_runner_reports_a_crash_a_hang_and_a_clean_error():

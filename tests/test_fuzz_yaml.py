@@ -24,11 +24,12 @@ def fast(n: int) -> settings:
 @fast(800)
 @given(seed=st.integers(0, 2**63 - 1))
 def test_mutated_examples_give_a_build_or_a_clean_error(seed, tmp_path_factory):
-    data = yaml_fuzz.generate(np.random.default_rng(seed), POOL)
+    tags: set = set()
+    data = yaml_fuzz.generate(np.random.default_rng(seed), POOL, tags)
     path = tmp_path_factory.getbasetemp() / "fuzz_model.yaml"
     try:
         with time_limit(20):
-            yaml_fuzz.check(data, path)
+            yaml_fuzz.check(data, path, names="hostile_name" in tags)
     except SnnccError as e:
         assert e.message and "Traceback" not in e.render()
 
@@ -49,6 +50,28 @@ def test_the_mutator_reaches_valid_builds_and_many_distinct_errors(tmp_path):
     assert not tally.failures, tally.failures[0][1]
     assert tally.ok >= 5 and tally.clean_errors >= 50
     assert len(tally.messages) >= 20
+
+
+def test_hostile_names_and_extreme_values_are_generated_and_counted(tmp_path):
+    tally, _ = yaml_fuzz.campaign(150, seed=7, workdir=tmp_path)
+    assert not tally.failures, tally.failures[0][1]
+    assert tally.tags.get("hostile_name", 0) >= 5 and tally.tags.get("extreme_value", 0) >= 5, tally.tags
+    assert tally.tags.get("names_compared", 0) >= 1, tally.tags   # some reached every emitter
+
+
+def test_the_names_check_fails_on_an_emitter_that_pastes_a_name(tmp_path, monkeypatch):
+    """The checker must be able to fail: a target writing the network name into its source."""
+    from fuzz.harness import check_names_are_data
+    from snncc import targets
+    from snncc.frontends import load_model
+    t = targets.get("reference")
+    monkeypatch.setattr(type(t), "emit", lambda self, net, out, opt: (out / "run.py").write_text(
+        f'"""{net.name}"""\n') and {})
+    net = load_model(yaml_fuzz.EXAMPLES[-1]).with_(name='x"""\nimport os\n"""')
+    with pytest.raises(AssertionError, match="run.py.*depends on the model's names"):
+        check_names_are_data(net, tmp_path, ("reference",))
+    monkeypatch.undo()
+    assert check_names_are_data(net, tmp_path, ("reference",)) == 1
 
 
 def test_the_harness_reports_a_crash_and_a_hang():

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .corpus import CORPUS, TARGETS, load_corpus
-from .runner import Options, run_all, summary, table
+from .runner import Options, markdown, run_all, summary, table
 
 
 def _stop(signum, frame):
@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--spinnaker-run", action="store_true",
                     help="run every spinnaker build's run.py on Brian2 (default: only injection cases)")
     ap.add_argument("--json", default="hostile-summary.json", help="where to write the JSON summary")
+    ap.add_argument("--markdown", help="also write the tables as markdown (docs/reliability.md) to this file")
     ap.add_argument("--workdir", help="scratch directory (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep each run's scratch directory")
     ap.add_argument("--corpus", default=str(CORPUS), help=argparse.SUPPRESS)
@@ -62,6 +63,8 @@ def main(argv=None) -> int:
     print()
     print(table(s, targets))
     print(f"\nJSON summary: {a.json}")
+    if a.markdown:
+        Path(a.markdown).write_text(markdown(s, targets) + "\n")
     return 1 if s["failed_new"] else 0
 
 

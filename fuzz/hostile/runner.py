@@ -527,3 +527,18 @@ def table(s: dict[str, Any], targets: tuple[str, ...]) -> str:
     if s["known_now_pass"]:
         lines += ["", "known failures that now pass (remove their 'known'): " + ", ".join(s["known_now_pass"])]
     return "\n".join(lines)
+
+
+def markdown(s: dict[str, Any], targets: tuple[str, ...]) -> str:
+    """The summary as the markdown tables of docs/reliability.md."""
+    lines = [f"| finding | " + " | ".join(targets) + " | total |", "|---|" + "---:|" * (len(targets) + 1)]
+    lines.append("| runs | " + " | ".join(str(s["per_target"][t]["runs"]) for t in targets) + f" | {s['runs']} |")
+    for c in CATEGORIES:
+        cells = [s["per_target"][t][c] for t in targets]
+        lines.append(f"| `{c}` | " + " | ".join(f"**{v}**" if v else "0" for v in cells) +
+                     f" | {'**' + str(s['totals'][c]) + '**' if s['totals'][c] else 0} |")
+    lines += ["", "| class | " + " | ".join(targets) + " |", "|---|" + "---:|" * len(targets)]
+    for c, row in s["per_class"].items():
+        lines.append(f"| {c}. {CLASSES[int(c)]} | " + " | ".join(
+            f"{row[t]['runs'] - row[t]['failed']}/{row[t]['runs']}" for t in targets) + " |")
+    return "\n".join(lines)
