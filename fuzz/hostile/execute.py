@@ -7,7 +7,6 @@ and its output goes to files (a script that prints a gigabyte cannot block on a 
 """
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
@@ -95,20 +94,22 @@ def snncc_argv(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "snncc.cli", *args]
 
 
-def stop_sim_boards(root: Path) -> int:
-    """Stop every simulated board a run started under ``root`` (found by their
-    ``sim-board.json``, and only if the pid still runs the board executable)."""
-    stopped = 0
-    for info in root.rglob("sim-board.json"):
-        try:
-            pid = int(json.loads(info.read_text())["pid"])
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (OSError, ValueError, KeyError, TypeError):
+def stop_leftovers(root: Path) -> int:
+    """Stop every process a run left behind that names ``root`` (a scratch directory unique
+    to this runner) on its command line - the simulated board daemons of ``--port sim``
+    start in a session of their own and outlive the command that started them."""
+    me, key, stopped = os.getpid(), str(root).encode(), 0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == me:
             continue
-        if b"snn_sim" in cmd:
+        try:
+            cmd = (d / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if key in cmd:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(int(d.name), signal.SIGKILL)
                 stopped += 1
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 pass
     return stopped

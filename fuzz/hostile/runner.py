@@ -247,7 +247,7 @@ class _Run:
         except Exception as e:  # noqa: BLE001 - a broken case or runner bug: recorded, not fatal
             self.find("unexpected_exit", "runner", f"the runner failed on this case: {type(e).__name__}: {e}")
         finally:
-            execute.stop_sim_boards(self.work)
+            execute.stop_leftovers(self.work)
             self.res.seconds = time.monotonic() - t0
             if not self.opt.keep:
                 _rmtree(self.work)
