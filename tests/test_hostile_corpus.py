@@ -82,7 +82,8 @@ def _run_for(tmp_path, manifest: dict, files: dict | None = None) -> _Run:
 
 
 def test_each_check_reports_a_wrong_answer(tmp_path):
-    r = _run_for(tmp_path, {"class": 6, "attacks": "x", "steps": [], "expect": 2, "names": ["'a'", "42"]})
+    r = _run_for(tmp_path, {"class": 6, "attacks": "x", "steps": [], "expect": 2, "names": ["'a'", "42"],
+                            "misleads": ["negative delay"]})
     bad = [
         ("traceback", Proc([], 1, "", "Traceback (most recent call last):\n  ...\nValueError: x", 1, False, 50)),
         ("exit3", Proc([], 3, "", "snncc: internal error: ValueError: x", 1, False, 50)),
@@ -96,6 +97,7 @@ def test_each_check_reports_a_wrong_answer(tmp_path):
         ("control_chars", Proc([], 2, "", "snncc: error: 'a\x1b[2J' is 42", 1, False, 50)),
         ("long_number", Proc([], 2, "", "snncc: error: 'a' is 42" + "0" * 30, 1, False, 50)),
         ("memory", Proc([], 3, "", "snncc: internal error: MemoryError", 1, False, 4000)),
+        ("misleading", Proc([], 2, "", "snncc: error: 'a' has a negative delay 42 (it is NaN)", 1, False, 50)),
     ]
     for category, proc in bad:
         r.res.findings.clear()

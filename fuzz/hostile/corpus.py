@@ -13,6 +13,7 @@ Manifest keys (docs/reliability.md has the whole story)::
     names: [...]              # regexes every refusal must match: the object, the value, the limit
                               # (a list, or {default: [...], fpga: [...]})
     forbid: [...]             # regexes no output may match (leaked file contents, ...)
+    misleads: [...]           # regexes of untrue messages stderr must not match
     shows: [...]              # literal strings `snncc report` must print unchanged (names as data)
     post: true                # after a successful compile, the target's follow-up commands
     fast: [reference]         # targets of this case in the fast subset (`make test`)
@@ -43,7 +44,7 @@ CLASSES = {
     5: "raw SDK errors", 6: "internal errors on bad input", 7: "information leaks",
     8: "stale and littered outputs", 9: "determinism", 10: "warnings and messages",
 }
-KEYS = {"class", "attacks", "model", "args", "targets", "expect", "names", "forbid", "shows", "post", "fast",
+KEYS = {"class", "attacks", "model", "args", "targets", "expect", "names", "forbid", "misleads", "shows", "post", "fast",
         "known", "copy_as", "timeout", "steps", "env", "note"}
 
 
@@ -63,6 +64,7 @@ class Case:
     expect: Any
     names: Any
     forbid: list[str]
+    misleads: list[str]
     shows: list[str]
     post: bool
     fast: tuple[str, ...]
@@ -123,7 +125,8 @@ def load_case(d: Path) -> Case:
         raise CorpusError(f"{d}/case.yaml: no model file and no steps")
     return Case(name=d.name, dir=d, classes=classes, attacks=str(m["attacks"]).strip(), model=model,
                 args=[str(a) for a in m.get("args", [])], targets=targets, expect=m.get("expect", 0),
-                names=m.get("names", []), forbid=list(m.get("forbid", [])), shows=list(m.get("shows", [])),
+                names=m.get("names", []), forbid=list(m.get("forbid", [])), misleads=list(m.get("misleads", [])),
+                shows=list(m.get("shows", [])),
                 post=bool(m.get("post", True)), fast=fast, known=m.get("known"),
                 copy_as=m.get("copy_as"), timeout=m.get("timeout"), steps=m.get("steps"),
                 env={str(k): str(v) for k, v in (m.get("env") or {}).items()})

@@ -29,6 +29,7 @@ CATEGORIES = {
     "exit3": "exit 3 (snncc's internal error)",
     "unexpected_exit": "an exit code other than expected (including death by a signal)",
     "vague_refusal": "exit 2 whose message does not name the object, the value and the limit",
+    "misleading": "a message that says something untrue of the input (e.g. 'negative delay' for a NaN)",
     "warning": "a Python warning (RuntimeWarning, ...) leaked to stderr",
     "leak": "output shows what it must not (another file's content, a secret, an absolute path in a build)",
     "control_chars": "raw control characters (ESC, CR, ...) from the input echoed to the terminal",
@@ -190,6 +191,10 @@ class _Run:
             m = re.search(pat, both)
             if m:
                 self.find("leak", label, f"output matches {pat!r}: {_around(both, m.start())!r}")
+        for pat in self.case.misleads:
+            m = re.search(pat, p.stderr)
+            if m:
+                self.find("misleading", label, f"the message says {m.group()!r}: {_around(p.stderr, m.start())!r}")
 
     # --- the default steps ---------------------------------------------------------------
     def compile_step(self) -> dict:
