@@ -155,7 +155,7 @@ def cases() -> dict[str, dict[str, bytes | str]]:
                                   tau_refrac=-1.0)),
         "case.yaml": _manifest(**{"class": [1, 10]}, attacks="terminal escape sequences and a carriage return "
                                                             "in a name that an error message shows",
-                               model="model", expect=2, names=["tau_refrac", "-1"]),
+                               model="model", expect=2, names=["population|name", "tau_refrac|U\\+001B|control"]),
     }
     # information leaks through locations: an error quoting a line of another file
     passwd = Loc("/etc/passwd", 1, 1)
