@@ -107,10 +107,10 @@ def hostile(nodes: dict, edges: list, meta: dict, rng, tags: set) -> tuple[dict,
         meta.update({"snncc_name": name, "snncc_dt": 1.0, "snncc_steps": 20})
         tags.add("hostile_name")
     else:
-        k = list(nodes)[int(rng.integers(len(nodes)))]
-        fields = [f for f, v in vars(nodes[k]).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size]
-        if fields:
-            f = fields[int(rng.integers(len(fields)))]
+        cands = [(k, f) for k, n in nodes.items() for f, v in vars(n).items()
+                 if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size]
+        if cands:
+            k, f = cands[int(rng.integers(len(cands)))]
             a = np.array(getattr(nodes[k], f), dtype=np.float64, copy=True)
             a.flat[int(rng.integers(a.size))] = BAD_SCALARS[int(rng.integers(len(BAD_SCALARS)))]
             try:

@@ -67,7 +67,7 @@ def test_the_names_check_fails_on_an_emitter_that_pastes_a_name(tmp_path, monkey
     t = targets.get("reference")
     monkeypatch.setattr(type(t), "emit", lambda self, net, out, opt: (out / "run.py").write_text(
         f'"""{net.name}"""\n') and {})
-    net = load_model(yaml_fuzz.EXAMPLES[-1]).with_(name='x"""\nimport os\n"""')
+    net = load_model(yaml_fuzz.EXAMPLES[-1]).with_(name='x""" + __import__("os").getcwd() + """')
     with pytest.raises(AssertionError, match="run.py.*depends on the model's names"):
         check_names_are_data(net, tmp_path, ("reference",))
     monkeypatch.undo()

@@ -113,7 +113,7 @@ def test_each_check_reports_a_wrong_answer(tmp_path):
 def test_a_payload_that_runs_a_hang_and_litter_are_counted(tmp_path):
     """End to end through real processes: compiling a PyNN script runs it (by design), so a
     script that creates the marker must be counted as code executed; a script that never
-    ends is a hang at the runner's limit; a model refused with a build left at -o is litter."""
+    ends is a hang at the runner's limit. Then the litter check on a failed compile's -o."""
     script = (f"{CODE}\nimport pyNN.nest as sim\nsim.setup(timestep=1.0)\n"
               "sim.Population(2, sim.IF_curr_exp())\nsim.run(10.0)\n")
     r = _run_for(tmp_path / "1", {"class": 1, "attacks": "x", "expect": [0, 2], "names": ["x"], "post": False},
@@ -122,11 +122,16 @@ def test_a_payload_that_runs_a_hang_and_litter_are_counted(tmp_path):
     r = _run_for(tmp_path / "2", {"class": 4, "attacks": "x", "timeout": 3, "post": False},
                  {"model.py": "while True:\n    pass\n"})
     assert [f.category for f in r.run().findings] == ["hang"]
-    r = _run_for(tmp_path / "3", {"class": 8, "attacks": "x", "steps": [
-        {"mkdir": "{out}"}, {"write": {"path": "{out}/build.json", "text": "{}"}},
-        {"snncc": ["compile", "{case}/nothere.yaml", "--target", "reference", "-o", "{out}"], "expect": 2,
-         "names": ["nothere"]}]})
-    assert [f.category for f in r.run().findings] == ["litter"]
+    # a build left at -o after a failed compile, and a hidden temp directory beside it
+    r = _run_for(tmp_path / "3", {"class": 8, "attacks": "x", "steps": []})
+    out = Path(r.vars["out"])
+    (out / "ir").mkdir(parents=True)
+    (out / "build.json").write_text("{}")
+    (out.parent / f".{out.name}.tmp123").mkdir()
+    step = {"snncc": ["compile", "m.yaml", "--target", "reference", "-o", str(out)]}
+    r.check_compile_outputs(step, Proc([], 2, "", "m.yaml:1:1: bad", 1, False, 50))
+    assert [f.category for f in r.res.findings] == ["litter", "litter"]
+    assert "a snncc build left at -o" in r.res.findings[0].detail
 
 
 # ------------------------------------------------------------------ the corpus itself
