@@ -78,7 +78,7 @@ def cases() -> dict[str, dict[str, bytes | str]]:
     """case directory name -> {file name: content}."""
     from snncc.errors import Loc
     out: dict[str, dict[str, bytes | str]] = {}
-    fast_kinds = {"docstring": ["reference", "fpga", "spinnaker"], "newline": ["loihi"]}
+    fast_kinds = {"docstring": ["spinnaker"], "newline": ["loihi"]}
     for kind, payload in INJECTIONS.items():
         out[f"g01_yaml_name_{kind}"] = {
             "model.yaml": _yaml_model(payload),
@@ -266,8 +266,7 @@ def _nir_cases() -> dict[str, dict[str, bytes | str]]:
     out["g01_nir_meta_name"] = {
         "model.nir": _snncc_nir(small_network(net_name=INJECTIONS["docstring"], cyclic=False)),
         "case.yaml": _manifest(**{"class": 1}, attacks="the NIR graph's snncc_name metadata breaks out of "
-                                                      "generated source", expect=[0, 2], names=["name"],
-                               fast=["spinnaker"]),
+                                                      "generated source", expect=[0, 2], names=["name"]),
     }
     out["g01_nir_node_names"] = {
         "model.nir": _snncc_nir(small_network({"a": INJECTIONS["newline"], "b": INJECTIONS["single_quote"],
