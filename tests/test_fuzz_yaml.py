@@ -130,6 +130,15 @@ def test_fuzzer_regressions(name, tmp_path):
     assert str(e.value).replace(str(tmp_path) + "/", "") == message
 
 
+def test_a_sigma_of_minus_zero_is_zero(tmp_path):
+    """Found by the extreme values: numpy's normal() refused sigma = -0.0 (ValueError: scale < 0)."""
+    from snncc.frontends import load_model
+    path = tmp_path / "m.yaml"
+    path.write_text("network: {duration: 10}\npopulations:\n  a: {cell_type: IF_curr_exp, size: 3, parameters: "
+                    "{tau_m: {distribution: normal, mu: 20.0, sigma: -0.0}}}\n")
+    assert load_model(path).populations[0].params["tau_m"].tolist() == [20.0] * 3
+
+
 def test_mutants_through_the_cli_exit_0_or_2_and_never_show_a_traceback(tmp_path, capsys):
     from snncc.cli import main
     rng = np.random.default_rng(11)

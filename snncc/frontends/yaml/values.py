@@ -109,6 +109,8 @@ def draw(node: Node, n: int, ctx: Context) -> np.ndarray:
     rng = ctx.rng(f.get("seed"), node.path)
     if "sigma" in p and p["sigma"] < 0:
         raise SnnccError(f"{node.path}.sigma: must be >= 0, got {p['sigma']:g}", f.req("sigma").loc)
+    if "sigma" in p:
+        p["sigma"] = abs(p["sigma"])   # -0.0: numpy checks the sign bit and refuses it
     if "low" in p and not p["high"] > p["low"]:
         raise SnnccError(f"{node.path}: high ({p['high']:g}) must be greater than low ({p['low']:g})",
                          f.req("high").loc)
