@@ -128,9 +128,10 @@ class _Run:
 
     # --- commands -------------------------------------------------------------------
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("SNNCC_DEBUG",)}
-        env.update({MARKER_ENV: str(self.marker), SECRET_ENV: SECRET, "COLUMNS": "300",
-                    "PYTHONWARNINGS": env.get("PYTHONWARNINGS", "")})
+        # no SNNCC_DEBUG (it turns internal errors into tracebacks) and Python's default warning
+        # filters (a PYTHONWARNINGS=ignore in the caller's environment would hide leaks)
+        env = {k: v for k, v in os.environ.items() if k not in ("SNNCC_DEBUG", "PYTHONWARNINGS")}
+        env.update({MARKER_ENV: str(self.marker), SECRET_ENV: SECRET, "COLUMNS": "300"})
         env.update(self.case.env)
         env.update({k: self.sub(str(v)) for k, v in (extra or {}).items()})
         return env
