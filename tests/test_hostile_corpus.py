@@ -110,6 +110,44 @@ def test_each_check_reports_a_wrong_answer(tmp_path):
     assert [f.category for f in r.res.findings] == ["miscompile"]
 
 
+def test_the_build_and_file_checks_report_a_wrong_answer(tmp_path):
+    """The checks that look at files rather than at an exit code, each fed what they must flag
+    and what they must pass: a target run that differs from its kernel, a report that mangles
+    a name, two builds that differ, a file outside the build changed or gone, a build holding
+    a path, a leftover at -o."""
+    from fuzz.hostile.runner import _check_absent, _check_exists, _check_no_text, _check_same, _check_unchanged
+    r = _run_for(tmp_path, {"class": 8, "attacks": "x", "steps": [], "shows": ["[bold]a[/bold]"]},
+                 {"keep.txt": "mine"})
+
+    def flagged(check, *args) -> list[str]:
+        r.res.findings.clear()
+        check(*args)
+        return [f.category for f in r.res.findings]
+
+    bad_verify = Proc([], 1, "", "spike raster differs from the fpga kernel at step 3", 1, False, 50)
+    assert flagged(lambda: r.judge({"expect": 0, "verify": True}, bad_verify, "t")) == ["target_mismatch"]
+    assert flagged(r.check_shows, Proc([], 0, "population a", "", 1, False, 50)) == ["name_mangled"]
+    assert flagged(r.check_shows, Proc([], 0, "population [bold]a[/bold]", "", 1, False, 50)) == []
+    a, b = r.work / "a", r.work / "b"
+    for d, text in ((a, "1"), (b, "2")):
+        d.mkdir()
+        (d / "image.bin").write_text(text)
+    assert flagged(_check_same, r, {"check_same": [str(a), str(b)]}) == ["nondeterministic"]
+    (b / "image.bin").write_text("1")
+    assert flagged(_check_same, r, {"check_same": [str(a), str(b)]}) == []
+    (b / "extra").write_text("")
+    assert flagged(_check_same, r, {"check_same": [str(a), str(b)]}) == ["nondeterministic"]
+    assert flagged(_check_unchanged, r, {"check_unchanged": "keep.txt"}) == []
+    (r.casedir / "keep.txt").write_text("changed")
+    assert flagged(_check_unchanged, r, {"check_unchanged": "keep.txt"}) == ["clobbered"]
+    (r.casedir / "keep.txt").unlink()
+    assert flagged(_check_exists, r, {"check_exists": "keep.txt"}) == ["clobbered"]
+    (a / "image.json").write_text(f'{{"model": "{r.work}/m.yaml"}}')
+    assert flagged(_check_no_text, r, {"check_no_text": {"dir": str(a), "text": "{work}"}}) == ["leak"]
+    assert flagged(_check_absent, r, {"check_absent": str(a)}) == ["litter"]
+    assert flagged(_check_absent, r, {"check_absent": str(r.work / "none")}) == []
+
+
 def test_a_payload_that_runs_a_hang_and_litter_are_counted(tmp_path):
     """End to end through real processes: compiling a PyNN script runs it (by design), so a
     script that creates the marker must be counted as code executed; a script that never
