@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = cmd("run", "run a model or build and write its spike raster", SCRIPT_NOTE + "\n" + BUILD_NOTE)
     p.add_argument("model", help="model file or build directory")
-    p.add_argument("--steps", type=int, help="steps to run (default: the model's run length)")
+    p.add_argument("--steps", type=_steps, help="steps to run (default: the model's run length)")
     p.add_argument("-o", "--output", help="write the raster (.npz, see docs/raster-format.md)")
     p.add_argument("--plot", metavar="PNG", help="draw a raster plot")
     p.add_argument("--refsim", action="store_true",
@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
             BUILD_NOTE)
     p.add_argument("build", help="build directory, or a raster .npz (expected)")
     p.add_argument("actual", nargs="?", help="raster .npz to compare with (actual)")
-    p.add_argument("--steps", type=int, help="steps to run (default: the model's run length; with "
+    p.add_argument("--steps", type=_steps, help="steps to run (default: the model's run length; with "
                    "--against-float the shorter of that and 1000)")
     p.add_argument("--allow-vacuous", action="store_true",
                    help="accept identical rasters that prove nothing (no spikes, or a population silent in "
@@ -160,6 +160,17 @@ BUILD_NOTE = """
 Running a spinnaker build (snncc run BUILD, snncc verify BUILD) executes the build's
 generated PyNN script, pynn/run.py, with the simulator -O simulator=... names: run
 only builds you trust, as you would any Python program."""
+
+
+def _steps(text: str) -> int:
+    """--steps: a whole number of steps, 1 or more (a target would run -1 steps as none and say OK)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number of steps") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} steps: run at least 1 step")
+    return n
 
 
 def _script_args(p):

@@ -31,6 +31,19 @@ def printable(text: str, keep: str = "") -> str:
     return "".join(c if c in keep or not is_unsafe_char(c) else repr(c)[1:-1] for c in text)
 
 
+#: characters of a source line an error quotes at most
+QUOTE_WIDTH = 120
+
+
+def figure(n: int | float) -> str:
+    """A number from a model as a message shows it: whole up to 15 digits, else 1.000e+300."""
+    text = str(n)
+    if isinstance(n, int) and len(text.lstrip("-")) > 15:
+        digits = text.lstrip("-")
+        return f"{'-' if n < 0 else ''}{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
+    return text
+
+
 def shown(name: str, limit: int = 60) -> str:
     """A name from a model as a message shows it: quoted, escaped, cut to ``limit`` characters."""
     s = printable(str(name))
@@ -95,8 +108,13 @@ class SnnccError(Exception):
         lines = [str(self)]
         src = source_line(self.loc)
         if src is not None:
-            lines.append("    " + src)
             col = self.loc.col if self.loc and self.loc.col else 1
+            if len(src) > QUOTE_WIDTH:      # a 20 MB line is quoted as the part around the column
+                start = max(0, col - 1 - QUOTE_WIDTH // 3)
+                cut = src[start:start + QUOTE_WIDTH]
+                src = ("..." if start else "") + cut + ("..." if start + QUOTE_WIDTH < len(src) else "")
+                col = col - start + (3 if start else 0)
+            lines.append("    " + src)
             # Keep tabs so the caret lines up under the offending column.
             pad = "".join(c if c == "\t" else " " for c in src[: col - 1])
             lines.append("    " + pad + "^")

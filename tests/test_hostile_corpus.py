@@ -106,6 +106,9 @@ def test_each_check_reports_a_wrong_answer(tmp_path):
     r.res.findings.clear()
     r.judge({"expect": 2}, Proc([], 2, "", "m.yaml:3:5: population 'a': value 42 is beyond 7", 1, False, 50), "t")
     assert r.res.findings == []                     # a good refusal passes every check
+    quoted = "m.yaml:3:5: 'a' is 42: 1.000e+300 is beyond 7\n    size: 1" + "0" * 300 + "\n          ^\n"
+    r.judge({"expect": 2}, Proc([], 2, "", quoted, 1, False, 50), "t")
+    assert r.res.findings == []                     # the model's own line quoted above the caret is not the message
     r.judge({"expect": 0, "fidelity": True}, Proc([], 1, "MISCOMPILE: population 'a'", "", 1, False, 50), "t")
     assert [f.category for f in r.res.findings] == ["miscompile"]
 

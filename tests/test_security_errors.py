@@ -324,3 +324,26 @@ def test_fpga_option_values(option, message, tmp_path, capsys):
     pytest.importorskip("snncc_fpga")
     rc, _, err = run_cli(capsys, "compile", BASE, "--target", "fpga", "-o", tmp_path / "b", "-O", option)
     assert rc == 2 and first_line(err) == f"snncc: error: {message}"
+
+
+@pytest.mark.parametrize("command", ["run", "verify"])
+@pytest.mark.parametrize("steps, message", [("-1", "-1 steps: run at least 1 step"),
+                                            ("0", "0 steps: run at least 1 step"),
+                                            ("1e3", "'1e3' is not a whole number of steps")])
+def test_steps_that_are_not_a_run(command, steps, message, capsys):
+    with pytest.raises(SystemExit) as e:      # argparse's refusal: exit 2, the usage and the message
+        main([command, str(BASE), "--steps", steps])
+    assert e.value.code == 2
+    assert f"argument --steps: {message}" in capsys.readouterr().err
+
+
+def test_a_huge_number_is_shown_short_and_a_long_line_quoted_around_its_column(tmp_path, capsys):
+    m = tmp_path / "m.yaml"
+    m.write_text(BASE.read_text().replace("size: 4", "size: 1" + "0" * 300, 1))
+    assert "size: 1" + "0" * 300 in m.read_text()
+    rc, _, err = run_cli(capsys, "compile", m, "--target", "reference", "-o", tmp_path / "b")
+    assert rc == 2
+    message, quoted, caret = err.splitlines()[:3]
+    assert message.endswith("size: 1.000e+300 neurons exceeds the largest population snncc indexes (2147483647)")
+    assert len(quoted) < 140 and quoted.endswith("0...")
+    assert caret.index("^") == quoted.index("1" + "0" * 20)

@@ -47,6 +47,8 @@ SECRET = "s3cr3t-snncc-hostile-7f2c"
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 _WARNING = re.compile(r"\b[A-Z][A-Za-z]*Warning\b(: |\))")
 _LONG = re.compile(r"\d{25,}")
+#: the model's own line an error quotes, above its caret: the user's text, not the message's
+_QUOTED = re.compile(r"^.*\n(?=[ \t]*\^[ \t]*$)", re.M)
 _TRACEBACK = "Traceback (most recent call last)"
 
 
@@ -185,9 +187,10 @@ class _Run:
         m = _CTRL.search(both)
         if m:
             self.find("control_chars", label, f"{m.group()!r} at {_around(both, m.start())!r}")
-        m = _LONG.search(p.stderr)
+        said = _QUOTED.sub("", p.stderr)
+        m = _LONG.search(said)
         if m:
-            self.find("long_number", label, _around(p.stderr, m.start()))
+            self.find("long_number", label, _around(said, m.start()))
         for pat in [re.escape(SECRET)] + list(self.case.forbid) + list(step.get("forbid", [])):
             m = re.search(pat, both)
             if m:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import resources
-from ...errors import Loc, SnnccError, did_you_mean, register_model_file
+from ...errors import Loc, SnnccError, did_you_mean, figure, register_model_file
 from ...ir import MODEL_PARAMS, MODELS, RECEPTORS, STDP, Network, Population, Projection
 from ...ir.names import check_name
 from ...ir.nodes import V_INIT_DEFAULT
@@ -159,7 +159,7 @@ def population(name: str, node: Node, ctx: Context) -> Population:
     model = CELL_TYPES[cell]
     size = f.integer("size", minimum=1)
     if size > MAX_SIZE:
-        raise SnnccError(f"{f.req('size').path}: {size} neurons exceeds the largest population snncc "
+        raise SnnccError(f"{f.req('size').path}: {figure(size)} neurons exceeds the largest population snncc "
                          f"indexes ({MAX_SIZE})", f.req("size").loc, hint="split it into smaller populations")
     ctx.ledger.claim(size * resources.BYTES_PER_NEURON, f"population '{name}' ({size} neurons)",
                      f.req("size").loc)
