@@ -121,7 +121,8 @@ def _cgroup() -> int | None:
     """The memory limit of this process's cgroup (v2 memory.max or v1 limit_in_bytes)."""
     for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         try:
-            text = open(path).read().strip()
+            with open(path) as f:
+                text = f.read().strip()
         except OSError:
             continue
         if text.isdigit() and int(text) < (1 << 60):

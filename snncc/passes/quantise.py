@@ -113,9 +113,17 @@ def quantise_weights(weight: np.ndarray, post_idx: np.ndarray, w_unit: np.ndarra
     err = back - w
     return QuantisedWeights(
         q=q, exponent=exponent, scale=scale, clipped=clipped,
-        rms_error=float(np.sqrt(np.mean(err ** 2))) if w.size else 0.0,
+        rms_error=_rms(err),
         max_error=float(np.abs(err).max()) if w.size else 0.0,
         zeroed=int(np.count_nonzero((q == 0) & (w != 0))))
+
+
+def _rms(err: np.ndarray) -> float:
+    """Root mean square, scaled by the largest error so that 1e300 errors do not overflow."""
+    top = float(np.abs(err).max()) if err.size else 0.0
+    if top == 0.0 or not np.isfinite(top):
+        return top
+    return top * float(np.sqrt(np.mean((err / top) ** 2)))
 
 
 def choose_units(net: Network, qmax: int, *, per_channel: bool = False,
@@ -249,7 +257,7 @@ class Quantise(Pass):
             prjs.append(FixedProjection(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx, qw.q,
                                         prj.delay, fmt.bits, prj.receptor,
                                         _integer_bounds(prj, qw.scale, qmax), prj.loc))
-            rms_w = float(np.sqrt(np.mean(prj.weight ** 2))) if prj.n_synapses else 0.0
+            rms_w = _rms(prj.weight)
             rows.append({
                 "projection": prj.name, "synapses": prj.n_synapses, "exponent": qw.exponent,
                 "scale": float(qw.scale.mean()) if prj.n_synapses else 0.0,

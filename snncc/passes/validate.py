@@ -26,7 +26,8 @@ MAX_STEPS = 2**31 - 1
 def rounds_to_zero(delay_ms, dt: float) -> np.ndarray:
     """Which delays round to 0 steps, exactly as ``discretise`` rounds them (np.rint:
     half a step rounds to even, so dt/2 becomes 0 steps)."""
-    return np.rint(np.asarray(delay_ms, dtype=np.float64) / dt) < 1
+    with np.errstate(over="ignore"):       # beyond float range is inf steps: not zero; refused as too long
+        return np.rint(np.asarray(delay_ms, dtype=np.float64) / dt) < 1
 
 
 def check_population(p, dt: float = 1.0) -> None:
@@ -42,7 +43,8 @@ def check_population(p, dt: float = 1.0) -> None:
                 rel = ">" if strict else ">="
                 raise SnnccError(f"population '{p.name}': {key} = {arr[bad]:g} for neuron {bad}; "
                                  f"it must be {rel} {lo:g}", p.loc)
-    long = ~(p.params["tau_refrac"] / dt <= MAX_STEPS) if "tau_refrac" in p.params else np.zeros(0, bool)
+    with np.errstate(over="ignore"):       # inf steps is too long, as refused below
+        long = ~(p.params["tau_refrac"] / dt <= MAX_STEPS) if "tau_refrac" in p.params else np.zeros(0, bool)
     if long.any():
         k = int(np.flatnonzero(long)[0])
         raise SnnccError(f"population '{p.name}': tau_refrac = {num(p.params['tau_refrac'][k])} ms for neuron {k} "
@@ -64,7 +66,8 @@ def check_projection(prj, dt: float) -> None:
             k = int(np.flatnonzero(bad)[0])
             raise SnnccError(f"projection '{prj.name}': the {what} of synapse {k} is {num(arr[k])}; "
                              f"{what}s must be finite numbers", prj.loc)
-    long = ~(prj.delay / dt <= MAX_STEPS)
+    with np.errstate(over="ignore"):       # inf steps is too long, as refused below
+        long = ~(prj.delay / dt <= MAX_STEPS)
     if long.any():
         k = int(np.flatnonzero(long)[0])
         raise SnnccError(f"projection '{prj.name}': delay {prj.delay[k]:g} ms of synapse {k} is more than "
