@@ -64,7 +64,8 @@ def main(argv=None) -> int:
     doc = replace(doc, "hostile-results", results(json.loads(Path(a.summary).read_text()), stamp), a.doc)
     if a.fidelity:
         doc = replace(doc, "hostile-fidelity", f"`python -m fuzz.hostile.fidelity_table` ({stamp}):\n\n"
-                      + Path(a.fidelity).read_text().strip(), a.doc)
+                      + "\n".join(line for line in Path(a.fidelity).read_text().splitlines()
+                                  if line.startswith("|")), a.doc)      # the table, not what examples print
     Path(a.doc).write_text(doc)
     return 0
 
