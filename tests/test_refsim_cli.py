@@ -77,8 +77,10 @@ def test_compiled_build_runs_and_verifies(tmp_path, capsys):
 
 def test_run_bad_steps_and_missing_model(tmp_path, capsys):
     _, path = model(tmp_path)
-    assert main(["run", str(path), "--steps", "-3"]) == 2
-    assert "cannot run 'cli' for -3 steps" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:      # refused by the command line, before the model is read
+        main(["run", str(path), "--steps", "-3"])
+    assert e.value.code == 2
+    assert "argument --steps: -3 steps: run at least 1 step" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "none.yaml")]) == 2
     assert f"{tmp_path / 'none.yaml'}: no such model file" in capsys.readouterr().err
 
