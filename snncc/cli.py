@@ -288,8 +288,12 @@ def cmd_compile(args) -> int:
             print(f"  {name:<14} {sec * 1000:9.1f} ms")
         print(f"  {'total':<14} {sum(s for _, s in timings) * 1000:9.1f} ms")
     net = rep.get("network", {})
+    warnings = [f"{p['pass_name']}: {w}" for p in rep.get("passes", []) for w in p.get("warnings", [])]
+    if not args.json:
+        for w in warnings:
+            print(f"warning: {printable(w)}", file=sys.stderr)
     _print({"build": str(build.path), "target": build.target, "network": net,
-            "pass_seconds": dict(timings)}, args,
+            "pass_seconds": dict(timings), "warnings": warnings}, args,
            f"compiled {args.model} for {build.target}: {net.get('neurons')} neurons, "
            f"{net.get('synapses')} synapses -> {build.path}")
     return 0

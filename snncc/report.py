@@ -115,6 +115,9 @@ def print_report(rep: dict, console: Console | None = None, max_rows: int | None
     if rep.get("passes"):
         console.print(overview(rep))
     for p in rep.get("passes") or []:
+        for w in p.get("warnings", []):
+            console.print(Text.assemble(("warning", "bold yellow"), " ", (_t(p["pass_name"]), "bold"), ": ",
+                                        _t(w)))
         for note in p.get("notes", []):
             console.print(Text.assemble((_t(p["pass_name"]), "bold"), ": ", _t(note)))
         for title, rows in p.get("tables", {}).items():
@@ -145,7 +148,7 @@ def check_report(rep: Any, where: str) -> None:
     for i, p in enumerate(rep.get("passes") or []):
         if not isinstance(p, dict) or not isinstance(p.get("pass_name"), str):
             raise bad(f"passes[{i}] has no pass_name")
-        for key, typ in (("summary", dict), ("tables", dict), ("notes", list)):
+        for key, typ in (("summary", dict), ("tables", dict), ("notes", list), ("warnings", list)):
             if key in p and not isinstance(p[key], typ):
                 raise bad(f"passes[{i}].{key} is a {type(p[key]).__name__}")
         for title, rows in (p.get("tables") or {}).items():

@@ -10,12 +10,15 @@ import numpy as np
 
 from snncc.ir import Network, Population, Projection, SpikeSource
 
-OPTIONS = {"tau_syn": "mean", "refractory": "ignore", "share_vth": "1"}
+#: the defaults (refractory periods exact, tau_syn auto) with one vth per network: fewer Lava processes
+OPTIONS = {"share_vth": "1"}
 
 
-def random_network(seed: int, steps: int = 120, name: str = "rnd") -> Network:
+def random_network(seed: int, steps: int = 120, name: str = "rnd", two_tau: bool = True) -> Network:
     """1-3 populations (lif / lif_delta / if), one source, 1-5 projections with mixed signs,
-    biases (i_offset, v_rest != v_reset), per-neuron thresholds and delays of 1-20 steps."""
+    biases (i_offset, v_rest != v_reset), per-neuron thresholds, delays of 1-20 steps,
+    refractory periods of 0-3 steps and, in a third of the lif populations, tau_syn_I !=
+    tau_syn_E (``two_tau``; the same network otherwise)."""
     rng = np.random.default_rng(seed)
     pops = []
     for k in range(int(rng.integers(1, 4))):
@@ -28,6 +31,10 @@ def random_network(seed: int, steps: int = 120, name: str = "rnd") -> Network:
              "v_reset": np.full(n, reset), "v_thresh": reset + rng.uniform(5.0, 20.0, n),
              "i_offset": rng.uniform(-0.5, 1.5, n) * (rng.random() < 0.7),
              "tau_syn_E": np.full(n, tau_syn), "tau_syn_I": np.full(n, tau_syn)}
+        p["tau_refrac"] = np.full(n, rng.choice([0.0, 1.0, 2.0, 3.0]))
+        flip, alt = rng.random() < 1 / 3, rng.choice([1.0, 3.0, 8.0])
+        if flip and two_tau:
+            p["tau_syn_I"] = np.full(n, alt)
         keep = {"lif": None, "lif_delta": ("tau_syn_E", "tau_syn_I"),
                 "if": ("tau_syn_E", "tau_syn_I", "tau_m", "v_rest")}[model]
         for key in keep or ():

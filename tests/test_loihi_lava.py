@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("snncc_loihi")
@@ -29,7 +29,6 @@ from snncc_loihi.target import run_lava  # noqa: E402
 
 pytestmark = pytest.mark.loihi
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CLI_OPTS = [a for k, v in OPTIONS.items() for a in ("-O", f"{k}={v}")]
 
 
 def assert_bit_exact(expected: Raster, actual: Raster):
@@ -39,9 +38,19 @@ def assert_bit_exact(expected: Raster, actual: Raster):
             compare(expected, actual).describe("loihi kernel", "lava")
 
 
+def with_refractory(net, ms: float):
+    return net.with_(populations=tuple(
+        dataclasses.replace(p, params={**p.params, "tau_refrac": np.full(p.size, ms)}) for p in net.populations))
+
+
 def test_tiny_via_cli(tmp_path, capsys):
+    """The default compile (no -O), with a refractory period of 3 steps in 'b'."""
     build = tmp_path / "tiny"
-    assert cli(["compile", str(EXAMPLES / "tiny.yaml"), "--target", "loihi", "-o", str(build)] + CLI_OPTS) == 0
+    model = tmp_path / "tiny_refrac"
+    from snncc.ir import save
+    net = load_model(EXAMPLES / "tiny.yaml")
+    save(net.with_(populations=(net.populations[0], with_refractory(net, 3.0).populations[1])), model)
+    assert cli(["compile", str(model), "--target", "loihi", "-o", str(build)]) == 0
     out = tmp_path / "lava.npz"
     assert cli(["run", str(build), "-o", str(out)]) == 0
     lava = Raster.load(out)
@@ -65,9 +74,12 @@ def test_plain_ringbuffer_sinks_read_back_through_lava(tmp_path):
     assert_bit_exact(simulate(net, steps=100), raster_from_spikes(net, 100, s, i, "lava:fixed_pt"))
 
 
-def test_synfire_ring_with_delay_dense():
-    net = lower(load_model(EXAMPLES / "synfire.yaml").with_(steps=300), "loihi", OPTIONS).network
+def test_synfire_ring_with_delay_dense_and_refractory_periods():
+    """synfire.yaml with tau_refrac = 2 ms (2 steps): LIFRefractory processes in Lava."""
+    net = lower(with_refractory(load_model(EXAMPLES / "synfire.yaml"), 2.0).with_(steps=300), "loihi",
+                OPTIONS).network
     assert {int(d) for p in net.projections for d in np.unique(p.delay)} == {1, 17}
+    assert all((p.params["refrac"] == 2).all() for p in net.populations)
     kernel, lava = simulate(net), run_lava(net)
     assert_bit_exact(kernel, lava)
     # the volley travels the whole ring: every group fires, g9 after 9 delays of 17 steps
@@ -93,22 +105,39 @@ def test_long_delays_through_relay_neurons():
 
 
 def test_cuba_scaled():
-    net = lower(cuba(n=1000, steps=1000), "loihi", OPTIONS).network
+    """CUBA-1000 as compiled by default: 5 ms refractory periods (50 steps) and one current
+    decay for tau_syn_E = 5 ms, tau_syn_I = 10 ms (tau_syn=auto)."""
+    res = lower(cuba(n=1000, steps=1000), "loihi", {})
+    net = res.network
+    assert all((p.params["refrac"] == 50).all() for p in net.populations)
+    assert next(r for r in res.reports if r.pass_name == "loihi-lower").warnings
     kernel, lava = simulate(net), run_lava(net)
     assert_bit_exact(kernel, lava)
     assert lava.n_spikes > 100
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.integers(0, 2**32 - 1), min_size=10, max_size=10, unique=True))
-@example(list(range(10)))      # holds Dense, Sparse, DelayDense and DelaySparse blocks
-def test_random_networks(seeds):
-    """30 random networks in all: biases, negative weights, decays, delays 1-20, thresholds."""
+def check_random_batch(seeds):
     nets = [random_network(s, steps=80) for s in seeds]
     net = lower(merge(nets), "loihi", OPTIONS).network
     assert any((p.weight < 0).any() for p in net.projections)
+    assert any((p.params["refrac"] > 0).any() for p in net.populations)
     kernel, lava = simulate(net), run_lava(net)
     assert_bit_exact(kernel, lava)
+
+
+def test_random_networks():
+    """Ten random networks in one Lava run (the first ten seeds hold Dense, Sparse, DelayDense
+    and DelaySparse blocks): biases, negative weights, decays, delays 1-20, thresholds,
+    refractory periods of 0-3 steps, one current decay for two time constants."""
+    check_random_batch(list(range(10)))
+
+
+@pytest.mark.slow
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=10, max_size=10, unique=True))
+def test_random_networks_more(seeds):
+    """Twenty more (30 with test_random_networks), from hypothesis' seeds."""
+    check_random_batch(seeds)
 
 
 def test_a_wrong_answer_is_caught():

@@ -1,6 +1,6 @@
-"""The Lava plan (make_plan): blocks, layers and narrow dtypes against a plain reference.
+"""The Lava plan (make_plan, write_plan): blocks, layers and narrow dtypes against a plain reference.
 
-make_plan groups synapses with sorts and counting (it must handle 15 M synapses); the
+make_plan builds blocks key by key with counting (it must handle 0.3 G synapses); the
 reference here walks the synapses one by one with dictionaries, as the plan's
 definition reads (lava_model's docstring). Lava's bit-exactness on the plans is checked
 in test_loihi_lava.py; these tests need no Lava runtime.
@@ -35,7 +35,8 @@ def reference_plan(net) -> tuple[list[dict], dict[str, np.ndarray]]:
     flat = {}
     for p in net.populations:
         for i in range(p.size):
-            flat[(p.name, i)] = (int(p.params["du"][i]), int(p.params["dv"][i]), int(p.params["vth"][i]))
+            flat[(p.name, i)] = (int(p.params["du"][i]), int(p.params["dv"][i]), int(p.params["vth"][i]),
+                                 int(p.params["refrac"][i]))
     keys = sorted(set(flat.values()))
     members = defaultdict(list)               # group -> population-order neurons
     for pn in net.populations:
@@ -121,8 +122,8 @@ def test_multapses_go_to_layers_of_their_own():
     assert len(singles) >= 4
 
 
-@pytest.mark.parametrize("constant, value", [("_KEY_LIMIT", 0),   # the lexsort path of huge networks
-                                             ("_CHUNK", 5)])      # projections built in many chunks
+@pytest.mark.parametrize("constant, value", [("_COUNTER_BYTES", 0),   # layers by sorting (huge blocks)
+                                             ("_SCAN_KEYS", 0)])      # projections indexed, not scanned
 def test_huge_network_paths_give_the_same_plan(monkeypatch, constant, value):
     fixed = lower(with_multapses(random_network(5), 5), "loihi", OPTIONS).network
     meta, arrays = make_plan(fixed)
@@ -132,12 +133,28 @@ def test_huge_network_paths_give_the_same_plan(monkeypatch, constant, value):
     assert all(np.array_equal(arrays[k], arrays2[k]) and arrays[k].dtype == arrays2[k].dtype for k in arrays)
 
 
-@pytest.mark.parametrize("values", [[5, 3, 5, 0, 9, 3], [7 << 40, 3, 7 << 40, 12]])
-def test_dense_rank_equals_np_unique(values):
-    code = np.array(values, np.int64)
-    u, inv = plan_mod._dense_rank(code)
-    u2, inv2 = np.unique(code, return_inverse=True)
-    assert np.array_equal(u, u2) and np.array_equal(inv, inv2)
+def test_written_plan_equals_the_plan_in_memory(tmp_path):
+    """write_plan streams block by block; the file holds what make_plan returns."""
+    fixed = lower(with_multapses(random_network(7), 7), "loihi", OPTIONS).network
+    meta, arrays = make_plan(fixed)
+    assert plan_mod.write_plan(fixed, tmp_path / "plan.npz") == meta
+    meta2, arrays2 = load_plan(tmp_path / "plan.npz")
+    assert meta2 == meta and sorted(arrays2) == sorted(arrays)
+    assert all(np.array_equal(arrays[k], arrays2[k]) and arrays[k].dtype == arrays2[k].dtype for k in arrays)
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_refractory_periods_make_groups_of_their_own():
+    """LIFRefractory takes one refractory_period per process: neurons that differ only in it
+    go to different groups."""
+    net = random_network(4)
+    pops = []
+    for p in net.populations:
+        refrac = np.where(np.arange(p.size) % 2 == 0, 2.0, 0.0) if p.model != "if" else np.zeros(p.size)
+        pops.append(dataclasses.replace(p, params={**p.params, "tau_refrac": refrac}))
+    fixed = lower(net.with_(populations=tuple(pops)), "loihi", {"tau_syn": "mean"}).network
+    meta = check_against_reference(fixed)
+    assert {g["refrac"] for g in meta["groups"]} >= {0, 2}
 
 
 def test_narrow_dtypes_survive_the_npz_and_a_value_that_does_not_fit_is_named(tmp_path):

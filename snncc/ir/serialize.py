@@ -36,9 +36,14 @@ def write_npz_to(fh, arrays: dict[str, np.ndarray]) -> None:
     chunks (no copy of the arrays in memory), with fixed timestamps and sorted members,
     so the bytes depend only on the arrays. A value may be a function returning the
     array, called when its member is written (so it need not exist before)."""
+    write_npz_items(fh, ((key, arrays[key]) for key in sorted(arrays)))
+
+
+def write_npz_items(fh, items) -> None:
+    """:func:`write_npz_to` for ``(name, array)`` pairs in the order given (an iterator
+    may make each array only when it is written, as the loihi plan's blocks are)."""
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for key in sorted(arrays):
-            value = arrays[key]
+        for key, value in items:
             arr = np.ascontiguousarray(value() if callable(value) else value)
             info = zipfile.ZipInfo(key + ".npy", date_time=_ZIP_DATE)
             info.external_attr = 0o644 << 16

@@ -22,13 +22,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class Report:
-    """What a pass did: key figures, tables of rows, and how long it took."""
+    """What a pass did: key figures, tables of rows, and how long it took.
+
+    ``warnings`` are what a user must hear about even on success (an approximation the
+    target forced); ``snncc compile`` prints them to stderr."""
 
     pass_name: str
     summary: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -37,8 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = 1
+FORMAT = 2
 DECAY_MAX = 4095
+REFRAC_MAX = (1 << 16) - 1
 VTH_MAX = (1 << 17) - 1
 BIAS_MANT = (-(1 << 12), (1 << 12) - 1)
 BIAS_EXP = (0, 7)
@@ -87,14 +88,14 @@ def _int(name: str, x, lo: int, hi: int) -> int:
     return int(x)
 
 
-def validate_plan(meta: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Raise PlanError naming the first value Lava's fixed_pt models would not take."""
-    sizes = []
+def validate_head(meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Raise PlanError naming the first group or source value Lava would not take."""
     for g in meta["groups"]:
         k, n = g["id"], g["size"]
         _int(f"group {k} du", g["du"], 0, DECAY_MAX)
         _int(f"group {k} dv", g["dv"], 0, DECAY_MAX)
         _int(f"group {k} vth", g["vth"], 0, VTH_MAX)
+        _int(f"group {k} refrac", g.get("refrac", 0), 0, REFRAC_MAX)
         _int_array(f"group {k} bias_mant", arrays[f"g{k}.bias_mant"], *BIAS_MANT)
         _int_array(f"group {k} bias_exp", arrays[f"g{k}.bias_exp"], *BIAS_EXP)
         _int_array(f"group {k} v_init", arrays[f"g{k}.v_init"], -V_MAX, V_MAX)
@@ -104,23 +105,35 @@ def validate_plan(meta: dict, arrays: dict[str, np.ndarray]) -> None:
                 raise PlanError(f"group {k} {key}: shape {arrays[f'g{k}.{key}'].shape}, expected ({n},)")
         if nrn.shape != (n,):
             raise PlanError(f"group {k} neurons: shape {nrn.shape}, expected ({n},)")
-        sizes.append(n)
     n_src = meta["n_src"]
     _int_array("source index", arrays["src.index"], 0, max(n_src - 1, 0))
     _int_array("source step", arrays["src.step"], 0, np.iinfo(np.int64).max)
-    for b in meta["blocks"]:
-        k = b["id"]
-        n_post = sizes[b["post"]]
-        n_pre = n_src if b["pre"] == "src" else sizes[b["pre"]]
-        sign_lo, sign_hi = (0, WEIGHT_MAX) if b["sign"] == "exc" else (-WEIGHT_MAX, 0)
-        _int(f"block {k} weight_exp", b["weight_exp"], *WEIGHT_EXP)
-        _int_array(f"block {k} weights", arrays[f"b{k}.w"], sign_lo, sign_hi)
-        _int_array(f"block {k} rows", arrays[f"b{k}.rows"], 0, n_post - 1)
-        _int_array(f"block {k} cols", arrays[f"b{k}.cols"], 0, n_pre - 1)
-        _int_array(f"block {k} delays", arrays[f"b{k}.delay"], 0, DELAY_MAX)
-        pairs = np.sort(arrays[f"b{k}.rows"].astype(np.int64) * n_pre + arrays[f"b{k}.cols"])
-        if (pairs[1:] == pairs[:-1]).any():
+
+
+def validate_block(b: dict, arrays: dict[str, np.ndarray], meta: dict, pairs: bool = True) -> None:
+    """Raise PlanError naming the first value of block ``b`` Lava would not take;
+    ``pairs``: also refuse a (post, pre) pair that occurs twice (a sort of the block)."""
+    k = b["id"]
+    sizes = [g["size"] for g in meta["groups"]]
+    n_post = sizes[b["post"]]
+    n_pre = meta["n_src"] if b["pre"] == "src" else sizes[b["pre"]]
+    sign_lo, sign_hi = (0, WEIGHT_MAX) if b["sign"] == "exc" else (-WEIGHT_MAX, 0)
+    _int(f"block {k} weight_exp", b["weight_exp"], *WEIGHT_EXP)
+    _int_array(f"block {k} weights", arrays[f"b{k}.w"], sign_lo, sign_hi)
+    _int_array(f"block {k} rows", arrays[f"b{k}.rows"], 0, n_post - 1)
+    _int_array(f"block {k} cols", arrays[f"b{k}.cols"], 0, n_pre - 1)
+    _int_array(f"block {k} delays", arrays[f"b{k}.delay"], 0, DELAY_MAX)
+    if pairs:
+        keys = np.sort(arrays[f"b{k}.rows"].astype(np.int64) * n_pre + arrays[f"b{k}.cols"])
+        if (keys[1:] == keys[:-1]).any():
             raise PlanError(f"block {k}: a (post, pre) pair appears twice")
+
+
+def validate_plan(meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Raise PlanError naming the first value Lava's fixed_pt models would not take."""
+    validate_head(meta, arrays)
+    for b in meta["blocks"]:
+        validate_block(b, arrays, meta)
 
 
 # ------------------------------------------------------------------------------ the graph
@@ -230,6 +243,63 @@ def write_input(path, step: np.ndarray, index: np.ndarray) -> None:
     np.savez(path, step=np.asarray(step, np.int64)[order], index=np.asarray(index, np.int64)[order])
 
 
+_LIF_REFRACTORY = None
+
+
+def lif_refractory_model():
+    """The fixed_pt ProcessModel of Lava's ``LIFRefractory``, which lava-nc 0.10 ships in
+    floating point only (``PyLifRefractoryModelFloat``).
+
+    It is Lava's own bit-accurate LIF (``AbstractPyLifModelFixed`` and
+    ``PyLifModelBitAcc``'s threshold: current, voltage, threshold and reset arithmetic
+    inherited, not copied) with the refractory rule of Lava's float
+    model: while ``refractory_period_end >= time_step`` the voltage keeps its value (the
+    current u integrates as always), and a spike at step T sets the end to
+    T + refractory_period. So a neuron that spikes at T integrates again from
+    T + refractory_period + 1, PyNN's tau_refrac in steps.
+    """
+    global _LIF_REFRACTORY
+    if _LIF_REFRACTORY is not None:
+        return _LIF_REFRACTORY
+    from lava.magma.core.decorator import implements, requires, tag
+    from lava.magma.core.model.py.ports import PyOutPort
+    from lava.magma.core.model.py.type import LavaPyType
+    from lava.magma.core.resources import CPU
+    from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+    from lava.proc.lif.models import AbstractPyLifModelFixed, PyLifModelBitAcc
+    from lava.proc.lif.process import LIFRefractory
+
+    # PyLifModelBitAcc itself cannot be subclassed for another process (Lava's decorator
+    # refuses), so its three members are taken over as they are.
+    @implements(proc=LIFRefractory, protocol=LoihiProtocol)
+    @requires(CPU)
+    @tag("bit_accurate_loihi", "fixed_pt")
+    class PyLifRefractoryModelBitAcc(AbstractPyLifModelFixed):
+        s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+        vth: int = LavaPyType(int, np.int32, precision=17)
+        refractory_period_end: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
+        scale_threshold = PyLifModelBitAcc.scale_threshold
+        spiking_activation = PyLifModelBitAcc.spiking_activation
+
+        def __init__(self, proc_params):
+            super().__init__(proc_params)
+            self.effective_vth = 0
+            self.refractory_period = int(proc_params["refractory_period"])
+
+        def subthr_dynamics(self, activation_in: np.ndarray):
+            held = self.refractory_period_end >= self.time_step
+            v = self.v.copy()
+            super().subthr_dynamics(activation_in)
+            self.v[held] = v[held]
+
+        def reset_voltage(self, spike_vector: np.ndarray):
+            self.refractory_period_end[spike_vector] = self.time_step + self.refractory_period
+            super().reset_voltage(spike_vector)
+
+    _LIF_REFRACTORY = PyLifRefractoryModelBitAcc
+    return _LIF_REFRACTORY
+
+
 def _source_data(meta, arrays, steps: int) -> np.ndarray:
     data = np.zeros((meta["n_src"], steps), dtype=np.int32)
     idx, st = arrays["src.index"], arrays["src.step"]
@@ -241,6 +311,9 @@ def _source_data(meta, arrays, steps: int) -> np.ndarray:
 def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=None, input_dir=None,
                 made: dict | None = None):
     """The Lava processes of a plan, connected; returns (root process, sinks by group id).
+
+    Groups with a refractory period are Lava's ``LIFRefractory``, whose fixed_pt model
+    (:func:`lif_refractory_model`) must then be in the run configuration.
 
     With ``sink_dir``, each group's sink is a FileRingBuffer writing ``g<id>.<k>.npy`` there
     at the end of run k (its model must then be in the run configuration: see
@@ -254,18 +327,22 @@ def build_graph(meta: dict, arrays: dict[str, np.ndarray], steps: int, sink_dir=
     from lava.proc.dense.process import DelayDense, Dense
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
-    from lava.proc.lif.process import LIF
+    from lava.proc.lif.process import LIF, LIFRefractory
     from lava.utils.weightutils import SignMode
 
     validate_plan(meta, arrays)
     lifs, sinks = [], {}
     for g in meta["groups"]:
         k = g["id"]
-        lif = LIF(shape=(g["size"],), du=int(g["du"]), dv=int(g["dv"]), vth=int(g["vth"]),
+        kw = dict(shape=(g["size"],), du=int(g["du"]), dv=int(g["dv"]), vth=int(g["vth"]),
                   bias_mant=arrays[f"g{k}.bias_mant"].astype(np.int32),
                   bias_exp=arrays[f"g{k}.bias_exp"].astype(np.int32),
                   u=np.zeros(g["size"], dtype=np.int32), v=arrays[f"g{k}.v_init"].astype(np.int32),
                   name=f"lif{k}")
+        if g.get("refrac", 0) > 0:
+            lif = LIFRefractory(refractory_period=int(g["refrac"]), **kw)
+        else:
+            lif = LIF(**kw)
         if sink_dir is None:
             sink = Sink(shape=(g["size"],), buffer=steps)
         else:
@@ -405,6 +482,8 @@ def _run(meta: dict, arrays: dict[str, np.ndarray], steps: int, hw: bool, log, f
         models = {sink: _file_sink_classes()[1] for sink in sinks.values()} if file_sinks else {}
         if input_dir is not None and made["source"] is not None:
             models[made["source"]] = _file_source_classes()[1]
+        if not hw:    # on Loihi 2, lava-loihi's own LIFRefractory model runs instead
+            models.update({lif: lif_refractory_model() for g, lif in made["lif"] if g.get("refrac", 0) > 0})
         models = models or None
         if hw:
             from lava.magma.core.run_configs import Loihi2HwCfg

@@ -29,6 +29,13 @@ BIAS_MANT_BITS = 13                # signed
 BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1
 BIAS_EXP_MIN, BIAS_EXP_MAX = 0, 7  # 3 bits
 
+# --- LIFRefractory ------------------------------------------------------------------------
+# Lava 0.10's LIFRefractory takes one refractory_period (steps, >= 1) per process and
+# ships only a floating_pt model; lava_net.py adds the fixed_pt one. Lava bounds the
+# period by nothing but its int32 time steps; snncc keeps it to 16 bits.
+REFRAC_BITS = 16
+REFRAC_MAX = (1 << REFRAC_BITS) - 1
+
 # --- Dense / DelayDense ------------------------------------------------------------------
 WEIGHT_BITS = 8                    # magnitude bits of one sign mode; the emitter splits signs
 WEIGHT_MAX = (1 << WEIGHT_BITS) - 1  # 255: excitatory [0, 255], inhibitory [-255, 0]
@@ -52,7 +59,7 @@ LIMITS = Limits(
     chips=None,
     weight_bits=WEIGHT_BITS,
     max_delay_steps=MAX_DELAY_STEPS,
-    extra={"decay_bits": DECAY_BITS, "uv_bits": UV_BITS, "vth_bits": VTH_BITS,
+    extra={"decay_bits": DECAY_BITS, "refrac_max": REFRAC_MAX, "uv_bits": UV_BITS, "vth_bits": VTH_BITS,
            "bias_mant_bits": BIAS_MANT_BITS, "bias_exp": [BIAS_EXP_MIN, BIAS_EXP_MAX],
            "weight_exp": [WEIGHT_EXP_MIN, WEIGHT_EXP_MAX], "voltage_rel_error": VOLTAGE_REL_ERROR},
 )

@@ -11,7 +11,14 @@ strongest incoming weight, the bias range, the headroom and one step's worst-cas
 * bias ``(bias - v_reset * (1 - decay_v)) * s`` as a 13-bit mantissa and exponent 0..7;
 * a weight ``w`` onto neuron ``n`` with synaptic gain ``c`` (``gain_E``/``gain_I`` for
   exp synapses, 1 for delta) becomes ``q = round(vth * c * w / (R[n] * 2**e))``, |q| <= 255,
-  with one exponent ``e`` (0..7) per projection, the smallest that holds its largest weight.
+  with one exponent ``e`` (0..7) per projection, the smallest that holds its largest weight;
+* ``refrac`` steps of refractory period (Lava's ``LIFRefractory``), unless
+  ``refractory=ignore``.
+
+Where ``tau_syn_E != tau_syn_I`` the one current ``u`` gets one decay (``tau_syn``:
+``auto`` by default, see :mod:`.tau_syn`), each receptor keeping its charge per spike;
+the report then gives the realised time constants and the float-vs-loihi agreement of a
+short run (:mod:`.agreement`), and a warning says so.
 """
 from __future__ import annotations
 
@@ -19,61 +26,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snncc import detmath
 from snncc.errors import SnnccError
-from snncc.fmt import count, num
 from snncc.ir import FixedPopulation, FixedProjection, Network
 from snncc.passes.base import Pass, Report
-from snncc.passes.represent import check_fixed
 
 from . import limits as L
+from .tau_syn import TAU_SYN_CHOICES, one_decay
 
-TAU_SYN_CHOICES = ("error", "E", "I", "mean")
-REFRACTORY_CHOICES = ("error", "ignore")
+REFRACTORY_CHOICES = ("exact", "ignore")
 WIDTHS = {"du": L.DECAY_BITS, "dv": L.DECAY_BITS, "vth": L.VTH_BITS, "bias_mant": L.BIAS_MANT_BITS,
-          "bias_exp": 3, "v_init": L.UV_BITS}
+          "bias_exp": 3, "v_init": L.UV_BITS, "refrac": L.REFRAC_BITS}
 BIAS_LIMIT = L.BIAS_MANT_MAX << L.BIAS_EXP_MAX
 #: vth * (all inputs of one step, in threshold gaps) stays below this: u = 64 * vth * that < 2**22
 VOLLEY_LIMIT = 1 << (L.UV_BITS - 2 - L.ACT_SHIFT)
+#: synapses per chunk of the per-projection arithmetic (bounds the float64 temporaries)
+CHUNK = 1 << 22
 
 
-def _synapse_decay(p, choice: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(decay per step, excitatory gain, inhibitory gain) of one current u for both receptors."""
-    c = p.coef
-    d_e, d_i = np.asarray(c["decay_E"]), np.asarray(c["decay_I"])
-    if np.allclose(d_e, d_i, rtol=0.0, atol=1e-12):
-        return d_e, np.asarray(c["gain_E"]), np.asarray(c["gain_I"])
-    k = int(np.argmax(np.abs(d_e - d_i)))
-    if choice == "error":
-        raise SnnccError(
-            f"population '{p.name}': tau_syn_E and tau_syn_I differ (neuron {k}: decay per step "
-            f"{d_e[k]:.6g} vs {d_i[k]:.6g}); Loihi's LIF has one current u with one decay du "
-            "for all its inputs", p.loc,
-            hint="set tau_syn_E = tau_syn_I, or compile with -O tau_syn=E, -O tau_syn=I or "
-                 "-O tau_syn=mean (one time constant, each receptor's charge kept; "
-                 "docs/loihi-numerics.md)")
-    if choice == "E":
-        d = d_e
-    elif choice == "I":
-        d = d_i
-    else:   # the decay of the mean time constant
-        tau = 0.5 * (-1.0 / detmath.log(d_e) - 1.0 / detmath.log(d_i))
-        d = detmath.exp(-1.0 / tau)
-    # Keep each receptor's total charge per input spike: gain_X / (1 - d_X) == c_X / (1 - d).
-    g_e = np.asarray(c["gain_E"]) * (1.0 - d) / (1.0 - d_e)
-    g_i = np.asarray(c["gain_I"]) * (1.0 - d) / (1.0 - d_i)
-    return d, g_e, g_i
-
-
-def _decays(p, tau_syn: str):
+def _decays(p, tau_syn: str, drive, dt: float):
+    """(du, dv, gain_E, gain_I, decay of u, tau_syn row or None) of one population."""
     c = p.coef
     dv = np.clip((1 << L.DECAY_BITS) - np.rint(4096.0 * np.asarray(c["decay_v"])), 0, L.DECAY_MAX)
     if p.synapse == "delta":
         ones = np.ones(p.size)
-        return np.full(p.size, L.DECAY_MAX), dv, ones, ones, np.zeros(p.size)
-    d, g_e, g_i = _synapse_decay(p, tau_syn)
+        return np.full(p.size, L.DECAY_MAX), dv, ones, ones, np.zeros(p.size), None
+    d, g_e, g_i, row = one_decay(p, tau_syn, drive, dt)
     du = np.clip(L.DECAY_MAX - np.rint(4096.0 * d), 0, L.DECAY_MAX)
-    return du, dv, g_e, g_i, d
+    return du, dv, g_e, g_i, d, row
 
 
 def _smallest_exp(mag: np.ndarray, limit: int, lo: int, hi: int) -> np.ndarray:
@@ -84,16 +63,29 @@ def _smallest_exp(mag: np.ndarray, limit: int, lo: int, hi: int) -> np.ndarray:
     return e
 
 
+def _chunks(n: int):
+    for a in range(0, n, CHUNK):
+        yield slice(a, min(n, a + CHUNK))
+
+
+def _ratio(prj, info) -> tuple[np.ndarray, np.ndarray]:
+    """(gain, threshold gap) per post neuron of ``prj``'s receptor (a weight's z is g * w / r)."""
+    i = info[prj.post]
+    return i["g"][0 if prj.receptor == "excitatory" else 1], i["r"]
+
+
 @dataclass(frozen=True)
 class LoihiLower(Pass):
     name = "loihi-lower"
     requires = ("discretised",)
     provides = ("quantised",)
 
-    tau_syn: str = "error"
-    refractory: str = "error"
+    tau_syn: str = "auto"
+    refractory: str = "exact"
     headroom_bits: int = 3
     share_vth: bool = False     # one vth for the whole network: fewer LIF processes in Lava
+    #: steps of the float-vs-loihi comparison run where tau_syn is approximated (0: none)
+    agreement_steps: int | None = None
 
     def run(self, net: Network, target) -> tuple[Network, Report]:
         if self.tau_syn not in TAU_SYN_CHOICES:
@@ -104,71 +96,62 @@ class LoihiLower(Pass):
         if not 0 <= self.headroom_bits <= L.VTH_BITS - 1:
             raise SnnccError(f"option headroom_bits={self.headroom_bits} is outside 0..{L.VTH_BITS - 1}")
         vth_cap = L.VTH_MAX >> self.headroom_bits
-        info = {}
+        drive = _receptor_drive(net)
+        info, tau_rows = {}, []
         for p in net.populations:
-            refrac = np.asarray(p.coef["refrac"])
-            if refrac.size and refrac.max() >= 1 and self.refractory == "error":
+            refrac = np.asarray(p.coef["refrac"]).astype(np.int64)
+            if self.refractory == "ignore":
+                refrac = np.zeros(p.size, np.int64)
+            elif refrac.size and refrac.max() > L.REFRAC_MAX:
+                k = int(np.argmax(refrac))
                 raise SnnccError(
-                    f"population '{p.name}': tau_refrac rounds to {count(refrac.max())} steps at dt "
-                    f"{net.dt:g} ms, but Lava's LIF has no refractory period", p.loc,
-                    hint="set tau_refrac below dt/2, or compile with -O refractory=ignore to drop it "
-                         "(the neuron may fire again on the next step)")
-            du, dv, g_e, g_i, d_syn = _decays(p, self.tau_syn)
-            with np.errstate(all="ignore"):
-                r = np.asarray(p.coef["v_thresh"]) - np.asarray(p.coef["v_reset"])
-            if not np.all(np.isfinite(r)):
-                k = int(np.flatnonzero(~np.isfinite(r))[0])
-                raise SnnccError(
-                    f"population '{p.name}': neuron {k} has a threshold gap v_thresh - v_reset = "
-                    f"{num(p.coef['v_thresh'][k])} - {num(p.coef['v_reset'][k])} mV, which is not a finite "
-                    "number; Loihi scales every voltage by it", p.loc, hint="use voltages within a physical range")
+                    f"population '{p.name}': neuron {k}'s tau_refrac is {int(refrac[k])} steps at dt "
+                    f"{net.dt:g} ms; the loihi target holds at most {L.REFRAC_MAX}", p.loc,
+                    hint=f"shorten tau_refrac to <= {L.REFRAC_MAX * net.dt:g} ms, or compile with "
+                         "-O refractory=ignore")
+            du, dv, g_e, g_i, d_syn, row = _decays(p, self.tau_syn, drive.get(p.name, (0.0, 0.0)), net.dt)
+            if row is not None:
+                tau_rows.append(row)
+            r = np.asarray(p.coef["v_thresh"]) - np.asarray(p.coef["v_reset"])
             if r.size and r.min() <= 0:
                 k = int(np.argmin(r))
                 raise SnnccError(
                     f"population '{p.name}': neuron {k} has v_thresh {p.coef['v_thresh'][k]:g} mV "
                     f"not above v_reset {p.coef['v_reset'][k]:g} mV; Loihi resets v to 0 and "
                     "fires above a positive threshold", p.loc, hint="set v_thresh > v_reset")
-            with np.errstate(all="ignore"):   # non-finite biases are refused below
-                bias = (np.asarray(p.coef["bias"]) - np.asarray(p.coef["v_reset"])
-                        * (1.0 - np.asarray(p.coef["decay_v"])))
-            if not np.all(np.isfinite(bias)):
-                k = int(np.flatnonzero(~np.isfinite(bias))[0])
-                raise SnnccError(f"population '{p.name}': the bias of neuron {k} (from v_rest, i_offset and "
-                                 f"v_reset) is {num(bias[k])} mV per step, not a finite number", p.loc,
-                                 hint="use parameters within a physical range")
+            bias = (np.asarray(p.coef["bias"]) - np.asarray(p.coef["v_reset"])
+                    * (1.0 - np.asarray(p.coef["decay_v"])))
             info[p.name] = dict(du=du, dv=dv, g=(g_e, g_i), r=r, bias=bias, d_syn=d_syn, zmax=[],
-                                volley=np.zeros(p.size))
+                                volley=np.zeros(p.size), refrac=refrac)
 
-        # Largest incoming weight of each projection as a fraction of its post's threshold gap.
-        z = {}
+        # Largest incoming weight of each projection as a fraction of its post's threshold gap
+        # (z = g * w / r), and every post neuron's sum of |z| (one step's worst-case volley).
+        zmax = {}
         for prj in net.projections:
+            g, r = _ratio(prj, info)
             i = info[prj.post]
-            g = i["g"][0 if prj.receptor == "excitatory" else 1]
-            with np.errstate(all="ignore"):
-                zs = g[prj.post_idx] * np.asarray(prj.weight) / i["r"][prj.post_idx]
-            if not np.all(np.isfinite(zs)):
-                k = int(np.flatnonzero(~np.isfinite(zs))[0])
-                raise SnnccError(f"projection '{prj.name}': synapse {k} (weight {num(prj.weight[k])}) moves v "
-                                 f"by {num(zs[k])} threshold gaps of '{prj.post}' in one step; Loihi needs a "
-                                 "finite number", prj.loc, hint="use weights within a physical range")
-            z[prj.name] = zs
-            i["volley"] += np.bincount(prj.post_idx, np.abs(zs), minlength=len(i["volley"]))
-            if zs.size and np.abs(zs).max() > 0:
-                i["zmax"].append(float(np.abs(zs).max()))
+            top = 0.0
+            for sl in _chunks(prj.n_synapses):
+                post = prj.post_idx[sl]
+                zs = np.abs(g[post] * np.asarray(prj.weight[sl]) / r[post])
+                i["volley"] += np.bincount(post, zs, minlength=p_size(i))
+                top = max(top, float(zs.max(initial=0.0)))
+            zmax[prj.name] = top
+            if top > 0:
+                i["zmax"].append(top)
 
         for p in net.populations:
             i = info[p.name]
-            bound = [float(vth_cap)]
-            with np.errstate(all="ignore"):   # bounds are floats (a tiny weight gives inf), capped below
-                if i["zmax"]:     # the strongest projection must fit at weight_exp 7
-                    bound.append(L.WEIGHT_MAX * (1 << L.WEIGHT_EXP_MAX) / max(i["zmax"]))
-                volley = float(i["volley"].max(initial=0.0))
-                if volley > 0:    # every input at once must leave u half its range: u wraps, it does not clip
-                    bound.append(VOLLEY_LIMIT / volley)
-                nz = np.abs(i["bias"]) > 0
-                if nz.any():
-                    bound.append(float(np.min(BIAS_LIMIT * i["r"][nz] / (64.0 * np.abs(i["bias"][nz])))))
-            i["vth"] = int(min(bound))    # every bound is a float >= 0 or inf; the cap is finite
+            bound = [vth_cap]
+            if i["zmax"]:     # the strongest projection must fit at weight_exp 7
+                bound.append(int(L.WEIGHT_MAX * (1 << L.WEIGHT_EXP_MAX) / max(i["zmax"])))
+            volley = float(i["volley"].max(initial=0.0))
+            if volley > 0:    # every input at once must leave u half its range: u wraps, it does not clip
+                bound.append(int(VOLLEY_LIMIT / volley))
+            nz = np.abs(i["bias"]) > 0
+            if nz.any():
+                bound.append(int(np.min(BIAS_LIMIT * i["r"][nz] / (64.0 * np.abs(i["bias"][nz])))))
+            i["vth"] = min(bound)
             if p.synapse == "exp" and volley > 0:
                 i["accumulate"] = volley / max(1.0 - float(np.max(i["d_syn"])), 1e-12)
         if self.share_vth and info:
@@ -187,31 +170,25 @@ class LoihiLower(Pass):
                     f"{L.WEIGHT_MAX << L.WEIGHT_EXP_MAX} x)", p.loc,
                     hint="lower the weights or i_offset, or widen v_thresh - v_reset")
             s = vth * 64.0 / i["r"]                     # integer units per mV, per neuron
-            with np.errstate(all="ignore"):   # non-finite values are refused by check_fixed
-                b = s * i["bias"]
-                bexp = _smallest_exp(np.abs(b), L.BIAS_MANT_MAX, L.BIAS_EXP_MIN, L.BIAS_EXP_MAX)
-                b_exact = b / 2.0 ** bexp
-                v0_exact = s * (np.asarray(p.coef["v_init"]) - np.asarray(p.coef["v_reset"]))
+            b = s * i["bias"]
+            bexp = _smallest_exp(np.abs(b), L.BIAS_MANT_MAX, L.BIAS_EXP_MIN, L.BIAS_EXP_MAX)
+            bmant = np.clip(np.rint(b / 2.0 ** bexp), L.BIAS_MANT_MIN, L.BIAS_MANT_MAX)
             vmax = (1 << (L.UV_BITS - 1)) - 1
-            hint = "bring v_init, v_rest and i_offset closer to the threshold gap v_thresh - v_reset"
-            check_fixed(p, "bias mantissa (per step)", i["bias"], b_exact, np.rint(b_exact), L.BIAS_MANT_MIN,
-                        L.BIAS_MANT_MAX, 2.0 ** bexp / s, target="Loihi", store="13-bit bias mantissa",
-                        hint=hint)
-            check_fixed(p, "v_init - v_reset", np.asarray(p.coef["v_init"]) - np.asarray(p.coef["v_reset"]),
-                        v0_exact, np.rint(v0_exact), -vmax, vmax, 1.0 / s, target="Loihi",
-                        store=f"{L.UV_BITS}-bit v", gap=i["r"], tol=L.VOLTAGE_REL_ERROR, hint=hint)
-            bmant, v0 = np.rint(b_exact), np.rint(v0_exact)
+            v0 = np.clip(np.rint(s * (np.asarray(p.coef["v_init"]) - np.asarray(p.coef["v_reset"]))),
+                         -vmax, vmax)
             params = {"du": i["du"], "dv": i["dv"], "vth": np.full(p.size, vth), "bias_mant": bmant,
-                      "bias_exp": bexp, "v_init": v0}
+                      "bias_exp": bexp, "v_init": v0, "refrac": i["refrac"]}
             new_pops.append(FixedPopulation(p.name, p.size, "loihi", params, WIDTHS, p.record, p.loc))
             fv = ((1 << L.DECAY_BITS) - i["dv"]) / 4096.0
             fu = ((1 << L.DECAY_BITS) - i["du"] - 1) / 4096.0
             rows.append({
                 "population": p.name, "vth": vth, "du": _uniq(i["du"]), "dv": _uniq(i["dv"]),
+                "refrac_steps": _uniq(i["refrac"]) if p.size else 0,
                 "decay_v_error": float(np.abs(fv - p.coef["decay_v"]).max()) if p.size else 0.0,
                 "decay_u_error": (float(np.abs(fu - i["d_syn"]).max()) if p.synapse == "exp" and p.size
                                   else 0.0),
                 "bias_error_mV": float(np.abs(bmant * 2.0 ** bexp / s - i["bias"]).max()) if p.size else 0.0,
+                "v_init_clipped": int(np.sum(np.abs(s * (p.coef["v_init"] - p.coef["v_reset"])) > vmax)),
             })
 
         new_prjs, prow, wexp = [], [], {}
@@ -220,18 +197,7 @@ class LoihiLower(Pass):
                 raise SnnccError(f"projection '{prj.name}': plasticity is not supported by the loihi "
                                  "target (Lava's fixed-point learning is bit-approximate only)", prj.loc,
                                  hint="remove the plasticity rule or use the fpga target")
-            zs, vth = z[prj.name], info[prj.post]["vth"]
-            zm = float(np.abs(zs).max()) if zs.size else 0.0
-            e = int(_smallest_exp(np.array(vth * zm), L.WEIGHT_MAX, L.WEIGHT_EXP_MIN, L.WEIGHT_EXP_MAX))
-            exact = vth * zs / 2.0 ** e
-            q = np.clip(np.rint(exact), -L.WEIGHT_MAX, L.WEIGHT_MAX).astype(np.int64)
-            wexp[prj.name] = e
             d = np.asarray(prj.delay)
-            if d.size and d.min() < 1:
-                k = int(np.argmin(d))
-                raise SnnccError(f"projection '{prj.name}': synapse {k} has a delay of {int(d[k])} steps; Loihi "
-                                 f"delays are 1..{L.MAX_DELAY_STEPS} steps", prj.loc,
-                                 hint="delays must be at least one step (dt)")
             if d.size and d.max() > L.MAX_DELAY_STEPS:
                 k = int(np.argmax(d))
                 raise SnnccError(
@@ -239,13 +205,30 @@ class LoihiLower(Pass):
                     f"holds at most {L.MAX_DELAY_STEPS} (DelayDense 0..{L.DELAY_DENSE_MAX} plus "
                     "Dense's own step)", prj.loc,
                     hint=f"shorten the delay to <= {L.MAX_DELAY_STEPS * net.dt:g} ms or use a larger dt")
+            vth = info[prj.post]["vth"]
+            zm = zmax[prj.name]
+            e = int(_smallest_exp(np.array(vth * zm), L.WEIGHT_MAX, L.WEIGHT_EXP_MIN, L.WEIGHT_EXP_MAX))
+            wexp[prj.name] = e
+            # q = round(vth * z / 2**e) in int16, chunk by chunk; the largest rounding error
+            # relative to the projection's largest |exact| (= vth * zm / 2**e)
+            g, r = _ratio(prj, info)
+            q = np.empty(prj.n_synapses, np.int16)
+            err, zeroed, top = 0.0, 0, 0
+            for sl in _chunks(prj.n_synapses):
+                post, w = prj.post_idx[sl], np.asarray(prj.weight[sl])
+                exact = vth * (g[post] * w / r[post]) / 2.0 ** e
+                qc = np.clip(np.rint(exact), -L.WEIGHT_MAX, L.WEIGHT_MAX)
+                q[sl] = qc
+                if qc.size:
+                    err = max(err, float(np.abs(qc - exact).max()))
+                    top = max(top, int(np.abs(qc).max()))
+                zeroed += int(np.count_nonzero((qc == 0) & (w != 0)))
+            scale = vth * zm / 2.0 ** e
             new_prjs.append(FixedProjection(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx, q,
                                             d, L.WEIGHT_BITS, prj.receptor, prj.plasticity, prj.loc))
-            err = np.abs(q - exact) / np.maximum(np.abs(exact).max() if exact.size else 1.0, 1e-300)
             prow.append({"projection": prj.name, "weight_exp": e, "synapses": prj.n_synapses,
-                         "max_q": int(np.abs(q).max()) if q.size else 0,
-                         "zeroed": int(np.sum((q == 0) & (np.asarray(prj.weight) != 0))),
-                         "max_rel_error": float(err.max()) if err.size else 0.0})
+                         "max_q": top, "zeroed": zeroed,
+                         "max_rel_error": err / max(scale, 1e-300) if prj.n_synapses else 0.0})
         for src in net.sources:
             key = src.step.astype(np.int64) * src.size + src.index
             dup = np.flatnonzero(key[1:] == key[:-1])
@@ -274,9 +257,33 @@ class LoihiLower(Pass):
                 "and raise -O headroom_bits if it does")
         if self.refractory == "ignore":
             report.notes.append("refractory periods dropped (-O refractory=ignore)")
-        if self.tau_syn != "error":
-            report.notes.append(f"one synaptic time constant per population (-O tau_syn={self.tau_syn})")
+        if tau_rows:
+            report.tables["tau_syn"] = [{k: v for k, v in r.items() if k != "warning"} for r in tau_rows]
+        warned = [r["warning"] for r in tau_rows if r["warning"]]
+        if warned:
+            from .agreement import agreement
+            report.warnings.extend(warned)
+            rows_a, note = agreement(net, out, self.agreement_steps)
+            if rows_a:
+                report.tables["agreement"] = rows_a
+            report.notes.append(note)
         return out, report
+
+
+def p_size(i: dict) -> int:
+    return len(i["volley"])
+
+
+def _receptor_drive(net: Network) -> dict[str, tuple[float, float]]:
+    """Per population, the summed |weight| of its excitatory and inhibitory synapses (the
+    weight ``tau_syn=auto`` gives each receptor's error)."""
+    out: dict[str, list[float]] = {}
+    for prj in net.projections:
+        acc = out.setdefault(prj.post, [0.0, 0.0])
+        k = 0 if prj.receptor == "excitatory" else 1
+        for sl in _chunks(prj.n_synapses):
+            acc[k] += float(np.abs(np.asarray(prj.weight[sl], np.float64)).sum())
+    return {k: (v[0], v[1]) for k, v in out.items()}
 
 
 def _uniq(a: np.ndarray):

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from snncc.errors import MissingDependency, SnnccError
-from snncc.ir.serialize import write_npz
 from snncc.passes import Discretise, Validate
 from snncc.passes.delays import Delays
 from snncc.passes.partition import Partition
@@ -14,7 +13,8 @@ from snncc.passes.place import Place
 from snncc.targets import Target
 
 from . import limits as L
-from .lower import REFRACTORY_CHOICES, TAU_SYN_CHOICES, LoihiLower
+from .lower import REFRACTORY_CHOICES, LoihiLower
+from .tau_syn import TAU_SYN_CHOICES
 
 MODULE = "lava_net.py"
 #: seconds the paused Lava runtime takes to set one value back between inputs (Var.set sends
@@ -25,14 +25,17 @@ PLAN = "lava_plan.npz"
 
 class LoihiTarget(Target):
     name = "loihi"
-    description = ("Intel Loihi 2 via Lava 0.10: LIF/Dense/DelayDense in fixed point "
+    description = ("Intel Loihi 2 via Lava 0.10: LIF/LIFRefractory/Dense/DelayDense in fixed point "
                    "(Loihi2SimCfg fixed_pt; Loihi2HwCfg with lava-loihi, run --port hw)")
     limits = L.LIMITS
     options = {
-        "tau_syn": f"one of {'|'.join(TAU_SYN_CHOICES)}: what to do where tau_syn_E != tau_syn_I "
-                   "(Loihi's LIF has one current decay)",
-        "refractory": f"one of {'|'.join(REFRACTORY_CHOICES)}: what to do with refractory periods "
-                      "(Lava's LIF has none)",
+        "tau_syn": f"one of {'|'.join(TAU_SYN_CHOICES)}: the one current decay where tau_syn_E != "
+                   "tau_syn_I (Loihi's LIF has one; auto, the default, weighs both receptors and warns; "
+                   "error refuses)",
+        "refractory": f"one of {'|'.join(REFRACTORY_CHOICES)}: refractory periods with Lava's "
+                      "LIFRefractory (exact, default) or dropped (ignore)",
+        "agreement_steps": "steps of the float-vs-loihi comparison the report gets where tau_syn is "
+                           "approximated (default: 500 ms of model time; 0: none)",
         "headroom_bits": "bits of u/v range kept free above the threshold (default 3)",
         "relays": "delays: realise delays over 64 steps with relay neurons (true, default) or refuse (false)",
         "partition": "partition: greedy (default) or contiguous",
@@ -45,6 +48,14 @@ class LoihiTarget(Target):
             headroom = int(options.get("headroom_bits", 3))
         except ValueError:
             raise SnnccError(f"option headroom_bits={options['headroom_bits']!r} is not an integer") from None
+        agreement = options.get("agreement_steps")
+        if agreement is not None:
+            try:
+                agreement = int(agreement)
+            except ValueError:
+                raise SnnccError(f"option agreement_steps={agreement!r} is not an integer") from None
+            if agreement < 0:
+                raise SnnccError(f"option agreement_steps={agreement} is negative")
         flags = {}
         for key, default in (("share_vth", False), ("relays", True)):
             v = str(options.get(key, default)).lower()
@@ -53,23 +64,23 @@ class LoihiTarget(Target):
             flags[key] = v in ("1", "true")
         return [Validate(), Discretise(), Delays(relays=flags["relays"]),
                 Partition(method=str(options.get("partition", "greedy"))), Place(),
-                LoihiLower(tau_syn=str(options.get("tau_syn", "error")),
-                           refractory=str(options.get("refractory", "error")), headroom_bits=headroom,
-                           share_vth=flags["share_vth"])]
+                LoihiLower(tau_syn=str(options.get("tau_syn", "auto")),
+                           refractory=str(options.get("refractory", "exact")), headroom_bits=headroom,
+                           share_vth=flags["share_vth"], agreement_steps=agreement)]
 
     def kernel(self, net, strict: bool = False):
         from .kernel import LoihiKernel
         return LoihiKernel(net, strict=strict)
 
     def emit(self, net, outdir: Path, options: dict[str, Any]) -> dict[str, Any]:
-        from .plan import lava_processes, make_plan, plan_arrays
-        meta, arrays = make_plan(net)
-        (Path(outdir) / PLAN).write_bytes(write_npz(plan_arrays(meta, arrays)))
+        from .plan import lava_processes, write_plan
+        meta = write_plan(net, Path(outdir) / PLAN)
         shutil.copyfile(Path(__file__).with_name("lava_model.py"), Path(outdir) / MODULE)
         part, place = net.attrs.get("partition", {}), net.attrs.get("placement", {})
         return {"lava_processes": lava_processes(meta), "lif_groups": len(meta["groups"]),
                 "synapse_blocks": len(meta["blocks"]),
                 "delay_blocks": sum(b["kind"] == "delay" for b in meta["blocks"]),
+                "refractory_groups": sum(g.get("refrac", 0) > 0 for g in meta["groups"]),
                 "cores": part.get("cores"), "chips": place.get("chips"),
                 "files": [MODULE, PLAN]}
 
