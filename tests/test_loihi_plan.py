@@ -122,8 +122,7 @@ def test_multapses_go_to_layers_of_their_own():
     assert len(singles) >= 4
 
 
-@pytest.mark.parametrize("constant, value", [("_COUNTER_BYTES", 0),   # layers by sorting (huge blocks)
-                                             ("_SCAN_KEYS", 0)])      # projections indexed, not scanned
+@pytest.mark.parametrize("constant, value", [("_SCAN_KEYS", 0)])      # projections indexed, not scanned
 def test_huge_network_paths_give_the_same_plan(monkeypatch, constant, value):
     fixed = lower(with_multapses(random_network(5), 5), "loihi", OPTIONS).network
     meta, arrays = make_plan(fixed)

@@ -249,6 +249,34 @@ def test_placement_hops_recomputed_and_better_than_in_order(topology):
     json.dumps(pl)
 
 
+@pytest.mark.parametrize("topology", ["mesh", "hexagonal"])
+def test_clustered_placement_of_many_slices(monkeypatch, topology):
+    """Above CLUSTER_ABOVE slices, chip-sized runs of consecutive slices are placed as units:
+    the hops are still the slice-level sum (recomputed from the synapses) and no worse
+    than in order, every chip holds at most its cores, and a population's consecutive
+    slices share chips."""
+    import snncc.passes.place as place_mod
+    monkeypatch.setattr(place_mod, "CLUSTER_ABOVE", 8)
+    lim = Limits(neurons_per_core=10, cores_per_chip=4, extra={"topology": topology})
+    step = discretise_network(potjans_diesmann(0.01, seed=3, duration=10.0))
+    parted, _ = Partition().run(step, _T(lim))
+    assert parted.attrs["partition"]["cores"] > 8
+    placed, rep = Place().run(parted, _T(lim))
+    pl = placed.attrs["placement"]
+    assert pl["clusters"] == -(-parted.attrs["partition"]["cores"] // 4)
+    seen = set()
+    for name, cores in pl["populations"].items():
+        for x, y, k in cores:
+            assert 0 <= k < 4 and (x, y, k) not in seen
+            seen.add((x, y, k))
+    assert len(seen) == parted.attrs["partition"]["cores"]
+    assert pl["hops"] == placement_hops(placed, topology)
+    assert pl["hops"] <= pl["hops_naive"]
+    by_core = {c: (x, y) for name, v in parted.attrs["partition"]["populations"].items()
+               for c, (x, y, _) in zip(v["cores"], pl["populations"][name])}
+    assert all(by_core[c] == by_core[c - c % 4] for c in by_core)
+
+
 def test_hop_distances():
     xy = snake(3, 2)
     assert xy.tolist() == [[0, 0], [1, 0], [2, 0], [2, 1], [1, 1], [0, 1]]

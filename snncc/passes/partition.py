@@ -12,7 +12,8 @@ destination core, fewer and fuller cores also mean less traffic. Then dynamic
 programming moves the slice boundaries (within a window) to where the traffic is
 least, keeping every limit (:func:`_shift_bounds`), and finally neurons move and swap
 between the cores of their population where that lowers the traffic
-(:mod:`.refine`; ``moves=False`` skips it). ``balanced`` starts from slices of even
+(:mod:`.refine`; ``moves=False`` skips it; a target may bound its work with
+``limits.extra["move_budget"]``, synapse visits, default ``MOVE_BUDGET``). ``balanced`` starts from slices of even
 size instead (when the limits hold); ``contiguous`` is the naive split into chunks of
 ``neurons_per_core`` that ignores the other limits (for comparison only).
 
@@ -323,10 +324,10 @@ def core_assignment(part: dict, inc: Incoming) -> np.ndarray:
 
 
 def _refine_members(inc: Incoming, all_bounds, core_of: np.ndarray, max_n: int, max_fan: int,
-                    max_syn: int) -> tuple[np.ndarray, set[str]]:
+                    max_syn: int, budget: int = MOVE_BUDGET) -> tuple[np.ndarray, set[str]]:
     """A copy of ``core_of`` after member refinement of every population with two or
     more cores, and the names of the populations where neurons moved. Passes are
-    bounded so that the whole costs at most MOVE_BUDGET synapse visits."""
+    bounded so that the whole costs at most ``budget`` synapse visits."""
     out = core_of.copy()
     moved: set[str] = set()
     todo = [(p, lo, bounds.size - 1, first) for p, lo, bounds, first, _ in all_bounds
@@ -334,7 +335,7 @@ def _refine_members(inc: Incoming, all_bounds, core_of: np.ndarray, max_n: int, 
     per_pass = sum(int(inc.indptr[lo + p.size] - inc.indptr[lo]) * (2 * min(k - 1, 2 * TARGET_SPAN)
                                                                       + SWAP_CANDIDATES + 4)
                    for p, lo, k, _ in todo)
-    passes = min(MAX_PASSES, MOVE_BUDGET // max(per_pass, 1))
+    passes = min(MAX_PASSES, int(budget) // max(per_pass, 1))
     if not todo or passes < 1:
         return out, moved
     uptr, upre, selfloop = unique_inputs(inc.indptr, inc.pre, inc.n_neurons)
@@ -477,7 +478,8 @@ def partition_network(net: Network, limits, method: str = "greedy", inc: Incomin
     figures = core_figures(inc, core_of, core)
     moved_pops: set[str] = set()
     if method != "contiguous" and moves:
-        new_core_of, moved_pops = _refine_members(inc, all_bounds, core_of, max_n, max_fan, max_syn)
+        budget = getattr(limits, "extra", {}).get("move_budget", MOVE_BUDGET)
+        new_core_of, moved_pops = _refine_members(inc, all_bounds, core_of, max_n, max_fan, max_syn, budget)
         if moved_pops:
             new_figures = core_figures(inc, new_core_of, core)
             if new_figures[3] < figures[3]:     # keep only what lowers the recounted traffic

@@ -12,6 +12,13 @@ orders slices so that heavy talkers are adjacent (greedy growth from the heavies
 slice), fills chips along a snake through the mesh, then improves by best-improvement swaps
 between chips and moves into free cores while they lower the cost (bounded rounds). ``net.attrs["placement"]``
 gets per population the (x, y, core) of each slice.
+
+Above ``CLUSTER_ABOVE`` slices (a slice-by-slice traffic matrix would take gigabytes and
+the swaps time quadratic in the slices; Loihi's fan-in-bound cores make the full
+microcircuit ~25,000 slices) the placer works one level up: consecutive slices fill
+chips in partition order (a population's slices stay together), and those chip-sized
+clusters are placed on the mesh as above, with their traffic the summed packets of
+their slices (so the cost is the same sum, counted per cluster pair).
 """
 from __future__ import annotations
 
@@ -26,24 +33,32 @@ from ..ir import Network
 from .base import Pass, Report
 from .partition import Incoming, core_assignment, incoming, release_incoming
 
+#: slices above which placement clusters them into chips first (see the module docs)
+CLUSTER_ABOVE = 2048
 
-def slice_traffic(net: Network, part: dict, inc: Incoming | None = None) -> np.ndarray:
+
+def slice_traffic(net: Network, part: dict, inc: Incoming | None = None,
+                  cluster: np.ndarray | None = None) -> np.ndarray:
     """Packets from slice i to slice j (K x K, int64): distinct source neurons of i that
-    have a synapse onto j."""
+    have a synapse onto j. With ``cluster`` (slice -> cluster), the packets summed per
+    (source cluster, destination cluster) instead (C x C)."""
     inc = inc or incoming(net)
     k = part["cores"]
     core_of = core_assignment(part, inc)
     order = np.argsort(core_of, kind="stable")
-    m = np.zeros((k, k), dtype=np.int64)
-    _traffic(order, core_of, inc.indptr, inc.pre, inc.n_pre, inc.n_neurons, m)
+    group = np.arange(k, dtype=np.int64) if cluster is None else np.asarray(cluster, np.int64)
+    n = int(group.max()) + 1 if group.size else 0
+    m = np.zeros((n, n), dtype=np.int64)
+    _traffic(order, core_of, group, inc.indptr, inc.pre, inc.n_pre, inc.n_neurons, m)
     np.fill_diagonal(m, 0)
     return m
 
 
 @numba.njit(cache=True, nogil=True)
-def _traffic(order, core_of, indptr, pre, n_pre, n_neurons, m):
-    """m[src core, dst core] += 1 per distinct (source neuron, destination core); neurons
-    visited grouped by core, so one stamp per source neuron finds the distinct ones."""
+def _traffic(order, core_of, group, indptr, pre, n_pre, n_neurons, m):
+    """m[group of src core, group of dst core] += 1 per distinct (source neuron, destination
+    core); neurons visited grouped by core, so one stamp per source neuron finds the
+    distinct ones."""
     stamp = np.full(n_pre, -1, dtype=np.int64)
     for n in order:
         c = core_of[n]
@@ -51,7 +66,7 @@ def _traffic(order, core_of, indptr, pre, n_pre, n_neurons, m):
             j = pre[q]
             if j < n_neurons and stamp[j] != c:
                 stamp[j] = c
-                m[core_of[j], c] += 1
+                m[group[core_of[j]], group[c]] += 1
 
 
 def mesh_for(chips: int, limits) -> tuple[int, int]:
@@ -219,9 +234,20 @@ class Place(Pass):
             raise SnnccError("internal: place runs after partition")
         cpc = limits.cores_per_chip or part["cores"] or 1
         topology = limits.extra.get("topology", "mesh")
-        w = slice_traffic(net, part)
-        release_incoming()   # place is the last user of the shared incoming table
-        chip, xy, fig = place(w, cpc, limits, topology)
+        k = part["cores"]
+        if k > CLUSTER_ABOVE and k > cpc:
+            # chip-sized clusters of consecutive slices, placed as units (one per chip)
+            cluster = np.arange(k, dtype=np.int64) // cpc
+            w = slice_traffic(net, part, cluster=cluster)
+            release_incoming()
+            where, xy, fig = place(w, 1, limits, topology)
+            chip = where[cluster]
+            fig["clusters"] = int(w.shape[0])
+        else:
+            cluster = None
+            w = slice_traffic(net, part)
+            release_incoming()   # place is the last user of the shared incoming table
+            chip, xy, fig = place(w, cpc, limits, topology)
         # core number on its chip: in slice order within each chip
         core_on_chip = np.zeros(chip.size, dtype=np.int64)
         for c in np.unique(chip):
@@ -235,9 +261,10 @@ class Place(Pass):
         rows = []
         for c in np.unique(chip):
             members = np.flatnonzero(chip == c)
+            rows_of = members if cluster is None else np.unique(cluster[members])
             rows.append({"chip": f"({xy[c, 0]},{xy[c, 1]})", "cores": int(members.size),
-                         "packets_out": int(w[members].sum() - w[np.ix_(members, members)].sum()),
-                         "packets_in": int(w[:, members].sum() - w[np.ix_(members, members)].sum())})
+                         "packets_out": int(w[rows_of].sum() - w[np.ix_(rows_of, rows_of)].sum()),
+                         "packets_in": int(w[:, rows_of].sum() - w[np.ix_(rows_of, rows_of)].sum())})
         report = Report(self.name, summary={"chips": fig["chips"], "mesh": fig["mesh"], "hops": fig["hops"],
                                             "hops_naive": fig["hops_naive"], "topology": topology},
                         tables={"chips": rows})

@@ -17,6 +17,14 @@ NEURONS_PER_CORE = 8192            # 1 M neurons / 128 cores
 FAN_IN_PER_CORE = 8192             # input axons (distinct presynaptic neurons) per core
 SYNAPSES_PER_CORE = 120_000_000 // 128   # 937 500 eight-bit synapses per core
 
+# --- mapping effort -----------------------------------------------------------------------
+# The fan-in limit makes Loihi cores small (Brunel 12.5k: 10 neurons a core, 1250 cores),
+# where moving neurons between a population's cores (snncc.passes.refine) costs a pass
+# over every synapse times the cores in reach, 8.7 s for 1.7 % less traffic on Brunel.
+# Its budget (synapse visits) is kept to what networks of a few hundred thousand
+# synapses need; larger ones keep the boundary-refined contiguous slices.
+MOVE_BUDGET = 300_000_000
+
 # --- LIF (PyLifModelBitAcc) ------------------------------------------------------------
 DECAY_BITS = 12                    # du, dv unsigned 12-bit; decay factor = 4096 - du - 1 / 4096 - dv
 DECAY_MAX = (1 << DECAY_BITS) - 1  # 4095
@@ -59,7 +67,7 @@ LIMITS = Limits(
     chips=None,
     weight_bits=WEIGHT_BITS,
     max_delay_steps=MAX_DELAY_STEPS,
-    extra={"decay_bits": DECAY_BITS, "refrac_max": REFRAC_MAX, "uv_bits": UV_BITS, "vth_bits": VTH_BITS,
+    extra={"move_budget": MOVE_BUDGET, "decay_bits": DECAY_BITS, "refrac_max": REFRAC_MAX, "uv_bits": UV_BITS, "vth_bits": VTH_BITS,
            "bias_mant_bits": BIAS_MANT_BITS, "bias_exp": [BIAS_EXP_MIN, BIAS_EXP_MAX],
            "weight_exp": [WEIGHT_EXP_MIN, WEIGHT_EXP_MAX], "voltage_rel_error": VOLTAGE_REL_ERROR},
 )

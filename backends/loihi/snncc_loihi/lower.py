@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from snncc.errors import SnnccError
@@ -41,6 +42,49 @@ BIAS_LIMIT = L.BIAS_MANT_MAX << L.BIAS_EXP_MAX
 VOLLEY_LIMIT = 1 << (L.UV_BITS - 2 - L.ACT_SHIFT)
 #: synapses per chunk of the per-projection arithmetic (bounds the float64 temporaries)
 CHUNK = 1 << 22
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan(post, w, g, r, volley):
+    """Per synapse z = |g[post] * w / r[post]| (the weight in threshold gaps): add it to
+    its post neuron's volley; return the largest. The same float operations, in the same
+    order, as the numpy expression (and np.bincount's sequential sums)."""
+    top = 0.0
+    for k in range(w.shape[0]):
+        n = post[k]
+        z = abs(g[n] * np.float64(w[k]) / r[n])
+        volley[n] += z
+        if z > top:
+            top = z
+    return top
+
+
+@numba.njit(cache=True, nogil=True)
+def _quantise(post, w, g, r, vth, scale, wmax, q):
+    """q = clip(rint(vth * (g[post] * w / r[post]) / scale), -wmax, wmax); returns (largest
+    |q - exact|, largest |q|, synapses whose nonzero weight became 0)."""
+    err = 0.0
+    top = 0
+    zeroed = 0
+    for k in range(w.shape[0]):
+        n = post[k]
+        wk = np.float64(w[k])
+        exact = vth * (g[n] * wk / r[n]) / scale
+        v = np.rint(exact)
+        if v > wmax:
+            v = wmax
+        elif v < -wmax:
+            v = -wmax
+        qk = np.int64(v)
+        q[k] = qk
+        d = abs(v - exact)
+        if d > err:
+            err = d
+        if abs(qk) > top:
+            top = abs(qk)
+        if qk == 0 and wk != 0.0:
+            zeroed += 1
+    return err, top, zeroed
 
 
 def _decays(p, tau_syn: str, drive, dt: float):
@@ -96,7 +140,8 @@ class LoihiLower(Pass):
         if not 0 <= self.headroom_bits <= L.VTH_BITS - 1:
             raise SnnccError(f"option headroom_bits={self.headroom_bits} is outside 0..{L.VTH_BITS - 1}")
         vth_cap = L.VTH_MAX >> self.headroom_bits
-        drive = _receptor_drive(net)
+        drive = _receptor_drive(net, {p.name for p in net.populations if p.synapse == "exp" and not
+                                      np.array_equal(p.coef["decay_E"], p.coef["decay_I"])})
         info, tau_rows = {}, []
         for p in net.populations:
             refrac = np.asarray(p.coef["refrac"]).astype(np.int64)
@@ -130,12 +175,8 @@ class LoihiLower(Pass):
         for prj in net.projections:
             g, r = _ratio(prj, info)
             i = info[prj.post]
-            top = 0.0
-            for sl in _chunks(prj.n_synapses):
-                post = prj.post_idx[sl]
-                zs = np.abs(g[post] * np.asarray(prj.weight[sl]) / r[post])
-                i["volley"] += np.bincount(post, zs, minlength=p_size(i))
-                top = max(top, float(zs.max(initial=0.0)))
+            top = _scan(prj.post_idx, np.asarray(prj.weight), np.ascontiguousarray(g, np.float64),
+                        np.ascontiguousarray(r, np.float64), i["volley"])
             zmax[prj.name] = top
             if top > 0:
                 i["zmax"].append(top)
@@ -213,16 +254,10 @@ class LoihiLower(Pass):
             # relative to the projection's largest |exact| (= vth * zm / 2**e)
             g, r = _ratio(prj, info)
             q = np.empty(prj.n_synapses, np.int16)
-            err, zeroed, top = 0.0, 0, 0
-            for sl in _chunks(prj.n_synapses):
-                post, w = prj.post_idx[sl], np.asarray(prj.weight[sl])
-                exact = vth * (g[post] * w / r[post]) / 2.0 ** e
-                qc = np.clip(np.rint(exact), -L.WEIGHT_MAX, L.WEIGHT_MAX)
-                q[sl] = qc
-                if qc.size:
-                    err = max(err, float(np.abs(qc - exact).max()))
-                    top = max(top, int(np.abs(qc).max()))
-                zeroed += int(np.count_nonzero((qc == 0) & (w != 0)))
+            err, top, zeroed = _quantise(prj.post_idx, np.asarray(prj.weight),
+                                         np.ascontiguousarray(g, np.float64),
+                                         np.ascontiguousarray(r, np.float64), float(vth), 2.0 ** e,
+                                         float(L.WEIGHT_MAX), q)
             scale = vth * zm / 2.0 ** e
             new_prjs.append(FixedProjection(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx, q,
                                             d, L.WEIGHT_BITS, prj.receptor, prj.plasticity, prj.loc))
@@ -270,15 +305,13 @@ class LoihiLower(Pass):
         return out, report
 
 
-def p_size(i: dict) -> int:
-    return len(i["volley"])
-
-
-def _receptor_drive(net: Network) -> dict[str, tuple[float, float]]:
-    """Per population, the summed |weight| of its excitatory and inhibitory synapses (the
-    weight ``tau_syn=auto`` gives each receptor's error)."""
+def _receptor_drive(net: Network, posts: set[str]) -> dict[str, tuple[float, float]]:
+    """Per population of ``posts``, the summed |weight| of its excitatory and inhibitory
+    synapses (the weight ``tau_syn=auto`` gives each receptor's error)."""
     out: dict[str, list[float]] = {}
     for prj in net.projections:
+        if prj.post not in posts:
+            continue
         acc = out.setdefault(prj.post, [0.0, 0.0])
         k = 0 if prj.receptor == "excitatory" else 1
         for sl in _chunks(prj.n_synapses):

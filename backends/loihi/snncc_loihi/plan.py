@@ -13,8 +13,8 @@ and time in proportion to its synapses.
 Blocks are built one (pre group, post group, sign, weight_exp) key at a time: a first
 pass counts each projection's synapses per key, then each key's synapses are gathered
 straight into narrow arrays (uint8/16 indices, int16 weights, uint8 delays) and split
-into layers by counting repeats of each (post, pre) pair. What is in flight is one key's
-synapses, about 12 bytes each; :func:`write_plan` streams every block to the plan file
+into layers by counting repeats of each (post, pre) pair (a counting sort by post and a
+stamp per pre neuron). What is in flight is one key's synapses, about 15 bytes each; :func:`write_plan` streams every block to the plan file
 as it is made, so the full microcircuit (0.3 G synapses) plans within the memory its IR
 already takes.
 """
@@ -36,9 +36,6 @@ from .lava_model import FORMAT
 
 #: blocks whose weight matrix is filled below this fraction become Sparse/DelaySparse
 SPARSE_BELOW = 0.1
-#: (post, pre) pair counters up to this many bytes find a block's layers in one pass;
-#: larger pair spaces are sorted instead
-_COUNTER_BYTES = 1 << 30
 #: a projection split over more keys than this is indexed once (a stable sort by key)
 #: instead of scanned once per key
 _SCAN_KEYS = 8
@@ -190,36 +187,50 @@ def _gather(idx, pre_idx, post_idx, w, d, pre_rank, post_rank, n_q, key, pre_loc
 
 
 @numba.njit(cache=True, nogil=True)
-def _layers_by_counting(rows, cols, n_pre, counter, layer):
-    """layer[k] = how often synapse k's (post, pre) pair occurred before it; returns the
-    largest layer, or -1 if a pair repeats 255 times (then sort instead)."""
+def _layers_by_post(rows, cols, n_post, n_pre, layer, order):
+    """layer[k] = how often synapse k's (post, pre) pair occurred before it (synapse order);
+    returns the largest. A stable counting sort by post, then one stamp per pre neuron:
+    O(synapses + n_post + n_pre) time, no pair space."""
+    n = rows.shape[0]
+    start = np.zeros(n_post + 1, np.int64)
+    for k in range(n):
+        start[np.int64(rows[k]) + 1] += 1
+    for p in range(n_post):
+        start[p + 1] += start[p]
+    fill = start[:-1].copy()
+    for k in range(n):
+        p = np.int64(rows[k])
+        order[fill[p]] = k
+        fill[p] += 1
+    stamp = np.full(n_pre, -1, np.int64)
+    seen = np.zeros(n_pre, np.int64)
     top = 0
-    for k in range(rows.shape[0]):
-        p = np.int64(rows[k]) * n_pre + np.int64(cols[k])
-        c = counter[p]
-        if c == 255:
-            return -1
-        layer[k] = c
-        counter[p] = c + 1
-        if c > top:
-            top = c
+    for p in range(n_post):
+        for t in range(start[p], start[p + 1]):
+            k = order[t]
+            c = np.int64(cols[k])
+            if stamp[c] != p:
+                stamp[c] = p
+                seen[c] = 0
+            layer[k] = seen[c]
+            seen[c] += 1
+            if seen[c] - 1 > top:
+                top = seen[c] - 1
     return top
 
 
-def _layers_by_sorting(rows, cols, n_pre) -> np.ndarray:
-    pair = rows.astype(np.int64) * n_pre + cols
-    order = np.argsort(pair, kind="stable")
-    ps = pair[order]
-    del pair
-    new = np.ones(ps.size, bool)
-    np.not_equal(ps[1:], ps[:-1], out=new[1:])
-    del ps
-    ix = np.arange(new.size, dtype=np.int64)
-    start = np.where(new, ix, 0)
-    np.maximum.accumulate(start, out=start)
-    layer = np.empty(new.size, np.int64)
-    layer[order] = ix - start
-    return layer
+@numba.njit(cache=True, nogil=True)
+def _keep_layer0(layer, rows, cols, ww, dd):
+    """Move the synapses of layer 0 to the front, in order (in place); returns how many."""
+    w = 0
+    for k in range(layer.shape[0]):
+        if layer[k] == 0:
+            rows[w] = rows[k]
+            cols[w] = cols[k]
+            ww[w] = ww[k]
+            dd[w] = dd[k]
+            w += 1
+    return w
 
 
 def _layers(rows, cols, n_post: int, n_pre: int) -> tuple[np.ndarray | None, int]:
@@ -227,14 +238,11 @@ def _layers(rows, cols, n_post: int, n_pre: int) -> tuple[np.ndarray | None, int
     number of layers)."""
     if rows.size < 2:
         return None, 1
-    if n_post * n_pre <= _COUNTER_BYTES:
-        layer = np.empty(rows.size, np.uint8)
-        top = _layers_by_counting(rows, cols, np.int64(n_pre), np.zeros(n_post * n_pre, np.uint8), layer)
-        if top >= 0:
-            return (None, 1) if top == 0 else (layer, top + 1)
-    layer = _layers_by_sorting(rows, cols, n_pre)
-    top = int(layer.max())
-    return (None, 1) if top == 0 else (layer, top + 1)
+    layer = np.empty(rows.size, np.int32)
+    order = np.empty(rows.size, np.int32 if rows.size < 1 << 31 else np.int64)
+    top = _layers_by_post(rows, cols, np.int64(n_post), np.int64(n_pre), layer, order)
+    del order
+    return (None, 1) if top == 0 else (layer, int(top) + 1)
 
 
 class _Projection:
@@ -302,12 +310,20 @@ def iter_blocks(net: Network, lay: _Layout) -> Iterator[tuple[dict, dict[str, np
         if pos != total:     # pragma: no cover - counting and gathering disagree
             raise SnnccError(f"internal: block ({pg}, {qg}, {s}, {e}) gathered {pos} of {total} synapses")
         layer, n_layers = _layers(rows, cols, n_post, n_pre)
+        if layer is not None:       # repeats (usually few) aside, then layer 0 compacted in place
+            rest = np.flatnonzero(layer)
+            side = [a[rest] for a in (rows, cols, ww, dd)]
+            lyr_rest = layer[rest]
+            n0 = _keep_layer0(layer, rows, cols, ww, dd)
+            del layer
         for lyr in range(n_layers):
-            if layer is None:
+            if n_layers == 1:
                 b_rows, b_cols, b_w, b_d = rows, cols, ww, dd
+            elif lyr == 0:
+                b_rows, b_cols, b_w, b_d = rows[:n0], cols[:n0], ww[:n0], dd[:n0]
             else:
-                m = layer == lyr
-                b_rows, b_cols, b_w, b_d = rows[m], cols[m], ww[m], dd[m]
+                m = lyr_rest == lyr
+                b_rows, b_cols, b_w, b_d = (a[m] for a in side)
             meta = {"id": block_id, "pre": "src" if pg < 0 else pg, "post": qg,
                     "sign": "inh" if s else "exc", "weight_exp": e,
                     "kind": "delay" if b_d.size and int(b_d.max()) > 0 else "dense",
