@@ -5,6 +5,7 @@ methods are called here directly on random states, so the oracle is Lava's code 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 import time
@@ -328,3 +329,89 @@ def test_lowering_follows_the_float_model():
             assert (b & ~near).sum() <= max(2, 0.02 * b.sum()), (seed, p.name)
         checked += 1
     assert checked >= 8
+
+
+# ------------------------------------------------------------------------------ refractory, tau_syn
+
+def test_lava_module_ranges_equal_the_limits():
+    """lava_net.py must run without snncc, so it states Lava's ranges again: they cannot drift."""
+    from snncc_loihi import lava_model as M
+    assert (M.DECAY_MAX, M.VTH_MAX, M.V_MAX, M.WEIGHT_MAX, M.DELAY_MAX, M.REFRAC_MAX) == (
+        L.DECAY_MAX, L.VTH_MAX, (1 << (L.UV_BITS - 1)) - 1, L.WEIGHT_MAX, L.DELAY_DENSE_MAX, L.REFRAC_MAX)
+    assert M.BIAS_MANT == (L.BIAS_MANT_MIN, L.BIAS_MANT_MAX) and M.BIAS_EXP == (L.BIAS_EXP_MIN, L.BIAS_EXP_MAX)
+    assert M.WEIGHT_EXP == (L.WEIGHT_EXP_MIN, L.WEIGHT_EXP_MAX)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0.0, 0.999), st.floats(0.0, 0.999))
+def test_misplaced_charge_equals_the_summed_kernels(a, b):
+    """The closed form against the sum over steps of |(1-a) a^n - (1-b) b^n| / 2."""
+    from snncc_loihi.tau_syn import misplaced_charge
+    n = np.arange(20000)
+    brute = 0.5 * np.abs((1 - a) * a ** n - (1 - b) * b ** n).sum()
+    assert abs(float(misplaced_charge(a, b)) - brute) < 1e-6
+
+
+def test_misplaced_charge_check_can_fail():
+    from snncc_loihi.tau_syn import misplaced_charge
+    n = np.arange(20000)
+    a, b = 0.9, 0.8
+    brute = 0.5 * np.abs((1 - a) * a ** n - (1 - b) * b ** n).sum()
+    assert abs(float(misplaced_charge(a, 0.81)) - brute) > 1e-3       # another decay: another distance
+
+
+def test_tau_syn_auto_takes_the_only_receptor_exactly():
+    """A population whose inputs are all excitatory keeps tau_syn_E exactly, with no warning."""
+    res = lower(one_pop(tau_syn_I=10.0), "loihi", {})
+    du = int(res.network.populations[0].params["du"][0])
+    assert abs((4096 - du - 1) / 4096 - np.exp(-1 / 5)) < 1 / 4096
+    rep = next(r for r in res.reports if r.pass_name == "loihi-lower")
+    assert not rep.warnings and rep.tables["tau_syn"][0]["unused_receptor"] == "I"
+    assert "agreement" not in rep.tables
+
+
+def test_tau_syn_auto_lies_between_and_reports_the_cost():
+    """With both receptors in use, auto's decay lies between the two; the warning names both
+    time constants and the realised one, and the report compares float and loihi spikes."""
+    net = one_pop(tau_syn_I=10.0, steps=200, times=tuple(float(t) for t in range(1, 150, 7)))
+    prj = net.projections[0]
+    inh = dataclasses.replace(prj, name="inh", weight=-np.asarray(prj.weight) * 0.5, receptor="inhibitory")
+    res = lower(net.with_(projections=(prj, inh)), "loihi", {})
+    rep = next(r for r in res.reports if r.pass_name == "loihi-lower")
+    row = rep.tables["tau_syn"][0]
+    assert 5.0 < row["realised_ms"] < 10.0
+    assert row["misplaced_charge_E"] > 0 and row["misplaced_charge_I"] > 0
+    assert len(rep.warnings) == 1 and re.search(r"^population 'pop': tau_syn_E = 5 ms and tau_syn_I = 10 ms, "
+                                                r"but Lava's LIF has one current decay: both realised as "
+                                                r"\d\.\d+ ms \(-O tau_syn=auto\)", rep.warnings[0])
+    (a,) = [r for r in rep.tables["agreement"] if r["population"] == "pop"]
+    assert a["neurons"] == 2 and a["float_hz"] >= 0
+
+
+def test_spike_count_agreement_sees_a_difference():
+    from snncc.refsim import Raster
+    from snncc_loihi.agreement import spike_count_agreement
+    s, i = np.array([1, 2, 3, 5, 8, 9]), np.array([0, 1, 1, 2, 2, 2])
+    a = Raster.from_events(1.0, 10, {"p": 3}, s, i, {"p": 0})
+    same = spike_count_agreement(a, a)[0]
+    assert same["rate_error"] == 0 and abs(same["count_r"] - 1) < 1e-12
+    b = Raster.from_events(1.0, 10, {"p": 3}, s[:4], i[:4], {"p": 0})
+    other = spike_count_agreement(a, b)[0]
+    assert abs(other["rate_error"] + 1 / 3) < 1e-12 and other["count_r"] < 1
+
+
+def test_pynn_cuba_compiles_by_default_with_a_warning(tmp_path, capsys):
+    """examples/pynn/cuba.py (IF_curr_exp, tau_refrac 5 ms, tau_syn 5 / 10 ms), no -O: it
+    compiles, the warning reaches stderr, and the report holds the cost tables."""
+    from pathlib import Path
+
+    from snncc.build import load_build
+    from snncc.cli import main as cli
+    script = Path(__file__).resolve().parent.parent / "examples" / "pynn" / "cuba.py"
+    assert cli(["compile", str(script), "--target", "loihi", "-o", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"^warning: loihi-lower: population 'exc': tau_syn_E = 5 ms and tau_syn_I = 10 ms",
+                     err, re.M)
+    rep = next(p for p in load_build(tmp_path / "b").report()["passes"] if p["pass_name"] == "loihi-lower")
+    assert {r["population"] for r in rep["tables"]["agreement"]} == {"exc", "inh"}
+    assert {r["refrac_steps"] for r in rep["tables"]["populations"]} == {50}

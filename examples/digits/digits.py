@@ -204,9 +204,10 @@ def classify(raster, n_images: int) -> np.ndarray:
     return np.array([np.lexsort((idx[b], first[b], -counts[b]))[0] for b in range(n_images)])
 
 
-def predict(net, images: np.ndarray, target: str | None = None) -> np.ndarray:
+def predict(net, images: np.ndarray, target: str | None = None, options: dict | None = None) -> np.ndarray:
     """Class of each image on the float network ``net`` in the reference simulator: float
-    numerics, or ``target``'s bit-exact integer kernel after lowering for it."""
+    numerics, or ``target``'s bit-exact integer kernel after lowering for it (with
+    ``options``, the target's -O options)."""
     from snncc import compiler
     from snncc import targets as T
     from snncc.refsim import simulate
@@ -217,7 +218,7 @@ def predict(net, images: np.ndarray, target: str | None = None) -> np.ndarray:
     per = copies_per_run(net, tgt)
     for k in range(0, len(images), per):
         part = images[k:k + per]
-        low = compiler.lower(batch(net, part), target).network
+        low = compiler.lower(batch(net, part), target, options).network
         out.append(classify(simulate(low, kernel=tgt.kernel(low), record_states=False), len(part)))
     return np.concatenate(out)
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-#: model time the comparison runs by default (ms), and the largest network it runs on
+#: model time the comparison runs by default (ms), the synapses x steps it may cost (a
+#: big network runs fewer steps, at least MIN_STEPS), and the largest network it runs on
 DEFAULT_MS = 500.0
+WORK = 5_000_000_000
+MIN_STEPS = 100
 MAX_SYNAPSES = 20_000_000
 
 
@@ -37,11 +40,12 @@ def spike_count_agreement(ref, other) -> list[dict]:
 
 def agreement(step_net, fixed_net, steps: int | None = None) -> tuple[list[dict], str]:
     """(rows, note) of the float-vs-loihi comparison over ``steps`` (default: 500 ms, at most
-    the network's length; 0: not run)."""
+    the network's length and WORK / synapses steps; 0: not run)."""
     from snncc.refsim import simulate
 
     if steps is None:
-        steps = min(step_net.steps, int(round(DEFAULT_MS / step_net.dt)))
+        steps = min(step_net.steps, int(round(DEFAULT_MS / step_net.dt)),
+                    max(MIN_STEPS, WORK // max(step_net.n_synapses, 1)))
     if steps <= 0:
         return [], "float-vs-loihi agreement not measured (-O agreement_steps=0)"
     if step_net.n_synapses > MAX_SYNAPSES:

@@ -7,12 +7,13 @@ and lava-nc, so a build runs without snncc::
     python lava_net.py --steps 1000 --out spikes.npz --hw     (Loihi2HwCfg; needs lava-loihi)
     python lava_net.py --steps 70 --inputs DIR --out spikes.npz  (run-time inputs: one run each)
 
-The plan holds LIF groups (neurons sharing du, dv and vth, which Lava's LIF keeps per
-process), one spike source (explicit spike trains; a RingBuffer source), and blocks
-of synapses of one sign, one weight exponent and one (pre group, post group) pair:
-a Dense where every delay is one step, a DelayDense (delay - 1) otherwise; Sparse and
-DelaySparse where the weight matrix is sparse. Each LIF
-group's spikes go to a RingBuffer sink; spikes at Lava time step T (from 1) are step
+The plan holds LIF groups (neurons sharing du, dv, vth and refractory period, which
+Lava keeps per process; a group with a refractory period is a LIFRefractory, run with
+the fixed_pt model :func:`lif_refractory_model` defines), one spike source (explicit
+spike trains; a RingBuffer source), and blocks of synapses of one sign, one weight
+exponent and one (pre group, post group) pair: a Dense where every delay is one step,
+a DelayDense (delay - 1) otherwise; Sparse and DelaySparse where the weight matrix is
+sparse. Each LIF group's spikes go to a RingBuffer sink; spikes at Lava time step T (from 1) are step
 T - 1 of snncc's timing contract, which Dense's own step and the delay - 1 keep.
 Every value is checked for type and range before Lava sees it: a float or an
 out-of-range integer in a fixed_pt model makes Lava's processes die silently and the

@@ -30,8 +30,8 @@ def misplaced_charge(a, b) -> np.ndarray:
 
     The kernel of the smaller ratio starts higher and the two cross once, at
     ``n* = ln((1-hi)/(1-lo)) / ln(lo/hi)``; the distance is ``hi**n0 - lo**n0`` with
-    ``n0 = ceil(n*)``, the charge the faster kernel has delivered before the crossing
-    in excess of the slower one.
+    ``n0 = max(1, ceil(n*))``, the charge the faster kernel has delivered before the
+    crossing in excess of the slower one.
     """
     a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
     lo, hi = np.minimum(a, b), np.maximum(a, b)
@@ -41,9 +41,10 @@ def misplaced_charge(a, b) -> np.ndarray:
         return out
     lo_m, hi_m = lo[m], hi[m]
     with np.errstate(divide="ignore", invalid="ignore"):
-        n_star = np.where(lo_m > 0, np.log((1 - hi_m) / (1 - lo_m)) / np.log(lo_m / hi_m), 0.0)
-    n0 = np.maximum(np.ceil(np.nan_to_num(n_star, nan=0.0, posinf=0.0) - 1e-12), 0.0)
-    out[m] = hi_m ** n0 - np.where(n0 > 0, lo_m ** n0, 1.0)
+        n_star = np.where(lo_m > 0, np.log((1 - hi_m) / (1 - lo_m)) / np.log(lo_m / hi_m), 1.0)
+    # at n = 0 the faster kernel is always the higher one, so the crossing is at n0 >= 1
+    n0 = np.maximum(np.ceil(np.nan_to_num(n_star, nan=1.0, posinf=1.0) - 1e-12), 1.0)
+    out[m] = hi_m ** n0 - lo_m ** n0
     return np.clip(out, 0.0, 1.0)
 
 
