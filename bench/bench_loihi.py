@@ -36,9 +36,15 @@ import numpy as np
 
 from .common import ROOT, best_of
 
-DESCRIPTION = ("The same loihi-lowered network in snncc's reference simulator (`loihi` kernel) and in "
+DESCRIPTION = ("First table: the same loihi-lowered network, compiled with the defaults (refractory periods "
+               "with Lava's LIFRefractory, tau_syn=auto), in snncc's reference simulator (`loihi` kernel) and in "
                "Lava 0.10's fixed_pt simulator (`Loihi2SimCfg`), which it matches bit for bit. Lava's "
-               "wall time includes its start-up; per-step figures use stepping alone.")
+               "wall time includes its start-up; per-step figures use stepping alone. Then: fidelity to the "
+               "float model before (`-O tau_syn=mean -O refractory=ignore`, which every loihi compile of CUBA "
+               "needed) and after (the defaults) on examples/cuba.yaml and the digits classifier; partition + "
+               "place of Brunel 12.5k under the loihi limits with the generic and the loihi member-move "
+               "budget; and the full microcircuit compiled for reference, loihi and spinnaker side by side "
+               "(one subprocess per target, bench_compile's worker).")
 #: compiled with the defaults (refractory periods with LIFRefractory, tau_syn=auto)
 OPTIONS: dict = {}
 #: what every loihi compile of these networks needed before refractory periods were realised

@@ -338,7 +338,8 @@ def _refine_members(inc: Incoming, all_bounds, core_of: np.ndarray, max_n: int, 
     passes = min(MAX_PASSES, int(budget) // max(per_pass, 1))
     if not todo or passes < 1:
         return out, moved
-    uptr, upre, selfloop = unique_inputs(inc.indptr, inc.pre, inc.n_neurons)
+    uptr, upre, selfloop = unique_inputs(inc.indptr, inc.pre, inc.n_neurons,
+                                         [(lo, lo + p.size) for p, lo, _, _ in todo])
     deg = np.diff(inc.indptr)
     for p, lo, k, first in todo:
         _, n_moved, _ = refine_population(

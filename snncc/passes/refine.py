@@ -35,14 +35,30 @@ MOVE_BUDGET = 2_000_000_000
 MAX_MATRIX_BYTES = 256 << 20
 
 
+def unique_inputs(indptr, pre, n_neurons, ranges=None):
+    """(CSR indptr, distinct presynaptic indices, self-loop flag) per post neuron; with
+    ``ranges`` (a list of [lo, hi) neuron ranges) only those neurons' rows are filled (the
+    others are empty), so refining a few populations costs their synapses, not all."""
+    if ranges is None:
+        ranges = [(0, n_neurons)]
+    r = np.asarray(sorted(ranges), dtype=np.int64).reshape(-1, 2)
+    room = int(sum(indptr[hi] - indptr[lo] for lo, hi in r))
+    return _unique_inputs(indptr, pre, n_neurons, r, room)
+
+
 @numba.njit(cache=True, nogil=True)
-def unique_inputs(indptr, pre, n_neurons):
-    """(CSR indptr, distinct presynaptic indices, self-loop flag) per post neuron."""
+def _unique_inputs(indptr, pre, n_neurons, ranges, room):
     uptr = np.zeros(n_neurons + 1, dtype=np.int64)
-    upre = np.empty(pre.shape[0], dtype=np.int32)
+    upre = np.empty(room, dtype=np.int32)
     selfloop = np.zeros(n_neurons, dtype=np.int8)
     w = 0
+    nxt = 0
     for n in range(n_neurons):
+        while nxt < ranges.shape[0] and n >= ranges[nxt, 1]:
+            nxt += 1
+        if nxt >= ranges.shape[0] or n < ranges[nxt, 0]:
+            uptr[n + 1] = w
+            continue
         row = np.sort(pre[indptr[n]:indptr[n + 1]])
         last = -1
         for x in row:
