@@ -15,7 +15,7 @@ gets per population the (x, y, core) of each slice.
 
 Above ``CLUSTER_ABOVE`` slices (a slice-by-slice traffic matrix would take gigabytes and
 the swaps time quadratic in the slices; Loihi's fan-in-bound cores make the full
-microcircuit ~25,000 slices) the placer works one level up: consecutive slices fill
+microcircuit 50,288 slices) the placer works one level up: consecutive slices fill
 chips in partition order (a population's slices stay together), and those chip-sized
 clusters are placed on the mesh as above, with their traffic the summed packets of
 their slices (so the cost is the same sum, counted per cluster pair).

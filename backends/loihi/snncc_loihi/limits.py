@@ -18,12 +18,14 @@ FAN_IN_PER_CORE = 8192             # input axons (distinct presynaptic neurons) 
 SYNAPSES_PER_CORE = 120_000_000 // 128   # 937 500 eight-bit synapses per core
 
 # --- mapping effort -----------------------------------------------------------------------
-# The fan-in limit makes Loihi cores small (Brunel 12.5k: 10 neurons a core, 1250 cores),
-# where moving neurons between a population's cores (snncc.passes.refine) costs a pass
-# over every synapse times the cores in reach, 8.7 s for 1.7 % less traffic on Brunel.
-# Its budget (synapse visits) is kept to what networks of a few hundred thousand
-# synapses need; larger ones keep the boundary-refined contiguous slices.
-MOVE_BUDGET = 300_000_000
+# The fan-in limit makes Loihi cores small (Brunel 12.5k: 10 neurons a core, 1250 cores;
+# the full microcircuit: one to three neurons a core, 50,288 cores), where moving neurons
+# between a population's cores (snncc.passes.refine) costs a pass over the population's
+# synapses times the cores in reach: 8.7 s for 1.7 % less traffic on Brunel, 5 s for one
+# small population of the microcircuit. Its budget (synapse visits) is kept to what
+# populations of about a million synapses need; larger ones keep the boundary-refined
+# contiguous slices.
+MOVE_BUDGET = 100_000_000
 
 # --- LIF (PyLifModelBitAcc) ------------------------------------------------------------
 DECAY_BITS = 12                    # du, dv unsigned 12-bit; decay factor = 4096 - du - 1 / 4096 - dv
