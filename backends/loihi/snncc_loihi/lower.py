@@ -28,8 +28,10 @@ import numba
 import numpy as np
 
 from snncc.errors import SnnccError
+from snncc.fmt import count, num
 from snncc.ir import FixedPopulation, FixedProjection, Network
 from snncc.passes.base import Pass, Report
+from snncc.passes.represent import check_fixed
 
 from . import limits as L
 from .tau_syn import TAU_SYN_CHOICES, one_decay
@@ -150,22 +152,35 @@ class LoihiLower(Pass):
             elif refrac.size and refrac.max() > L.REFRAC_MAX:
                 k = int(np.argmax(refrac))
                 raise SnnccError(
-                    f"population '{p.name}': neuron {k}'s tau_refrac is {int(refrac[k])} steps at dt "
+                    f"population '{p.name}': neuron {k}'s tau_refrac is {count(refrac[k])} steps at dt "
                     f"{net.dt:g} ms; the loihi target holds at most {L.REFRAC_MAX}", p.loc,
                     hint=f"shorten tau_refrac to <= {L.REFRAC_MAX * net.dt:g} ms, or compile with "
                          "-O refractory=ignore")
             du, dv, g_e, g_i, d_syn, row = _decays(p, self.tau_syn, drive.get(p.name, (0.0, 0.0)), net.dt)
             if row is not None:
                 tau_rows.append(row)
-            r = np.asarray(p.coef["v_thresh"]) - np.asarray(p.coef["v_reset"])
+            with np.errstate(all="ignore"):
+                r = np.asarray(p.coef["v_thresh"]) - np.asarray(p.coef["v_reset"])
+            if not np.all(np.isfinite(r)):
+                k = int(np.flatnonzero(~np.isfinite(r))[0])
+                raise SnnccError(
+                    f"population '{p.name}': neuron {k} has a threshold gap v_thresh - v_reset = "
+                    f"{num(p.coef['v_thresh'][k])} - {num(p.coef['v_reset'][k])} mV, which is not a finite "
+                    "number; Loihi scales every voltage by it", p.loc, hint="use voltages within a physical range")
             if r.size and r.min() <= 0:
                 k = int(np.argmin(r))
                 raise SnnccError(
                     f"population '{p.name}': neuron {k} has v_thresh {p.coef['v_thresh'][k]:g} mV "
                     f"not above v_reset {p.coef['v_reset'][k]:g} mV; Loihi resets v to 0 and "
                     "fires above a positive threshold", p.loc, hint="set v_thresh > v_reset")
-            bias = (np.asarray(p.coef["bias"]) - np.asarray(p.coef["v_reset"])
-                    * (1.0 - np.asarray(p.coef["decay_v"])))
+            with np.errstate(all="ignore"):   # non-finite biases are refused below
+                bias = (np.asarray(p.coef["bias"]) - np.asarray(p.coef["v_reset"])
+                        * (1.0 - np.asarray(p.coef["decay_v"])))
+            if not np.all(np.isfinite(bias)):
+                k = int(np.flatnonzero(~np.isfinite(bias))[0])
+                raise SnnccError(f"population '{p.name}': the bias of neuron {k} (from v_rest, i_offset and "
+                                 f"v_reset) is {num(bias[k])} mV per step, not a finite number", p.loc,
+                                 hint="use parameters within a physical range")
             info[p.name] = dict(du=du, dv=dv, g=(g_e, g_i), r=r, bias=bias, d_syn=d_syn, zmax=[],
                                 volley=np.zeros(p.size), refrac=refrac)
 
@@ -175,24 +190,28 @@ class LoihiLower(Pass):
         for prj in net.projections:
             g, r = _ratio(prj, info)
             i = info[prj.post]
-            top = _scan(prj.post_idx, np.asarray(prj.weight), np.ascontiguousarray(g, np.float64),
-                        np.ascontiguousarray(r, np.float64), i["volley"])
+            with np.errstate(all="ignore"):
+                top = _scan(prj.post_idx, np.asarray(prj.weight), np.ascontiguousarray(g, np.float64),
+                            np.ascontiguousarray(r, np.float64), i["volley"])
+            if not (np.isfinite(top) and np.all(np.isfinite(i["volley"]))):
+                _refuse_nonfinite(prj, g, r)
             zmax[prj.name] = top
             if top > 0:
                 i["zmax"].append(top)
 
         for p in net.populations:
             i = info[p.name]
-            bound = [vth_cap]
-            if i["zmax"]:     # the strongest projection must fit at weight_exp 7
-                bound.append(int(L.WEIGHT_MAX * (1 << L.WEIGHT_EXP_MAX) / max(i["zmax"])))
-            volley = float(i["volley"].max(initial=0.0))
-            if volley > 0:    # every input at once must leave u half its range: u wraps, it does not clip
-                bound.append(int(VOLLEY_LIMIT / volley))
-            nz = np.abs(i["bias"]) > 0
-            if nz.any():
-                bound.append(int(np.min(BIAS_LIMIT * i["r"][nz] / (64.0 * np.abs(i["bias"][nz])))))
-            i["vth"] = min(bound)
+            bound = [float(vth_cap)]
+            with np.errstate(all="ignore"):   # bounds are floats (a tiny weight gives inf), capped below
+                if i["zmax"]:     # the strongest projection must fit at weight_exp 7
+                    bound.append(L.WEIGHT_MAX * (1 << L.WEIGHT_EXP_MAX) / max(i["zmax"]))
+                volley = float(i["volley"].max(initial=0.0))
+                if volley > 0:    # every input at once must leave u half its range: u wraps, it does not clip
+                    bound.append(VOLLEY_LIMIT / volley)
+                nz = np.abs(i["bias"]) > 0
+                if nz.any():
+                    bound.append(float(np.min(BIAS_LIMIT * i["r"][nz] / (64.0 * np.abs(i["bias"][nz])))))
+            i["vth"] = int(min(bound))    # every bound is a float >= 0 or inf; the cap is finite
             if p.synapse == "exp" and volley > 0:
                 i["accumulate"] = volley / max(1.0 - float(np.max(i["d_syn"])), 1e-12)
         if self.share_vth and info:
@@ -211,12 +230,20 @@ class LoihiLower(Pass):
                     f"{L.WEIGHT_MAX << L.WEIGHT_EXP_MAX} x)", p.loc,
                     hint="lower the weights or i_offset, or widen v_thresh - v_reset")
             s = vth * 64.0 / i["r"]                     # integer units per mV, per neuron
-            b = s * i["bias"]
-            bexp = _smallest_exp(np.abs(b), L.BIAS_MANT_MAX, L.BIAS_EXP_MIN, L.BIAS_EXP_MAX)
-            bmant = np.clip(np.rint(b / 2.0 ** bexp), L.BIAS_MANT_MIN, L.BIAS_MANT_MAX)
+            with np.errstate(all="ignore"):   # non-finite values are refused by check_fixed
+                b = s * i["bias"]
+                bexp = _smallest_exp(np.abs(b), L.BIAS_MANT_MAX, L.BIAS_EXP_MIN, L.BIAS_EXP_MAX)
+                b_exact = b / 2.0 ** bexp
+                v0_exact = s * (np.asarray(p.coef["v_init"]) - np.asarray(p.coef["v_reset"]))
             vmax = (1 << (L.UV_BITS - 1)) - 1
-            v0 = np.clip(np.rint(s * (np.asarray(p.coef["v_init"]) - np.asarray(p.coef["v_reset"]))),
-                         -vmax, vmax)
+            hint = "bring v_init, v_rest and i_offset closer to the threshold gap v_thresh - v_reset"
+            check_fixed(p, "bias mantissa (per step)", i["bias"], b_exact, np.rint(b_exact), L.BIAS_MANT_MIN,
+                        L.BIAS_MANT_MAX, 2.0 ** bexp / s, target="Loihi", store="13-bit bias mantissa",
+                        hint=hint)
+            check_fixed(p, "v_init - v_reset", np.asarray(p.coef["v_init"]) - np.asarray(p.coef["v_reset"]),
+                        v0_exact, np.rint(v0_exact), -vmax, vmax, 1.0 / s, target="Loihi",
+                        store=f"{L.UV_BITS}-bit v", gap=i["r"], tol=L.VOLTAGE_REL_ERROR, hint=hint)
+            bmant, v0 = np.rint(b_exact), np.rint(v0_exact)
             params = {"du": i["du"], "dv": i["dv"], "vth": np.full(p.size, vth), "bias_mant": bmant,
                       "bias_exp": bexp, "v_init": v0, "refrac": i["refrac"]}
             new_pops.append(FixedPopulation(p.name, p.size, "loihi", params, WIDTHS, p.record, p.loc))
@@ -229,7 +256,6 @@ class LoihiLower(Pass):
                 "decay_u_error": (float(np.abs(fu - i["d_syn"]).max()) if p.synapse == "exp" and p.size
                                   else 0.0),
                 "bias_error_mV": float(np.abs(bmant * 2.0 ** bexp / s - i["bias"]).max()) if p.size else 0.0,
-                "v_init_clipped": int(np.sum(np.abs(s * (p.coef["v_init"] - p.coef["v_reset"])) > vmax)),
             })
 
         new_prjs, prow, wexp = [], [], {}
@@ -239,6 +265,11 @@ class LoihiLower(Pass):
                                  "target (Lava's fixed-point learning is bit-approximate only)", prj.loc,
                                  hint="remove the plasticity rule or use the fpga target")
             d = np.asarray(prj.delay)
+            if d.size and d.min() < 1:
+                k = int(np.argmin(d))
+                raise SnnccError(f"projection '{prj.name}': synapse {k} has a delay of {int(d[k])} steps; Loihi "
+                                 f"delays are 1..{L.MAX_DELAY_STEPS} steps", prj.loc,
+                                 hint="delays must be at least one step (dt)")
             if d.size and d.max() > L.MAX_DELAY_STEPS:
                 k = int(np.argmax(d))
                 raise SnnccError(
@@ -303,6 +334,23 @@ class LoihiLower(Pass):
                 report.tables["agreement"] = rows_a
             report.notes.append(note)
         return out, report
+
+
+def _refuse_nonfinite(prj, g, r) -> None:
+    """Name the first synapse of ``prj`` whose z = g * w / r is not a finite number."""
+    for sl in _chunks(prj.n_synapses):
+        post = prj.post_idx[sl]
+        w = np.asarray(prj.weight[sl], np.float64)
+        with np.errstate(all="ignore"):
+            zs = g[post] * w / r[post]
+        bad = np.flatnonzero(~np.isfinite(zs))
+        if bad.size:
+            k = int(bad[0])
+            raise SnnccError(f"projection '{prj.name}': synapse {sl.start + k} (weight {num(w[k])}) moves v "
+                             f"by {num(zs[k])} threshold gaps of '{prj.post}' in one step; Loihi needs a "
+                             "finite number", prj.loc, hint="use weights within a physical range")
+    raise SnnccError(f"projection '{prj.name}': the summed input of '{prj.post}' in one step is not a finite "
+                     "number", prj.loc, hint="use weights within a physical range")
 
 
 def _receptor_drive(net: Network, posts: set[str]) -> dict[str, tuple[float, float]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from snncc import detmath
 from snncc.errors import SnnccError
 
 TAU_SYN_CHOICES = ("auto", "E", "I", "mean", "error")
@@ -41,7 +42,7 @@ def misplaced_charge(a, b) -> np.ndarray:
         return out
     lo_m, hi_m = lo[m], hi[m]
     with np.errstate(divide="ignore", invalid="ignore"):
-        n_star = np.where(lo_m > 0, np.log((1 - hi_m) / (1 - lo_m)) / np.log(lo_m / hi_m), 1.0)
+        n_star = np.where(lo_m > 0, detmath.log((1 - hi_m) / (1 - lo_m)) / detmath.log(lo_m / hi_m), 1.0)
     # at n = 0 the faster kernel is always the higher one, so the crossing is at n0 >= 1
     n0 = np.maximum(np.ceil(np.nan_to_num(n_star, nan=1.0, posinf=1.0) - 1e-12), 1.0)
     out[m] = hi_m ** n0 - lo_m ** n0
@@ -52,7 +53,7 @@ def _tau(d, dt: float = 1.0):
     """Time constant (in units of dt) of a per-step decay ``d`` (0 for d = 0)."""
     d = np.asarray(d, np.float64)
     with np.errstate(divide="ignore"):
-        return np.where(d > 0, -dt / np.log(np.where(d > 0, d, 0.5)), 0.0)
+        return np.where(d > 0, -dt / detmath.log(np.where(d > 0, d, 0.5)), 0.0)
 
 
 def _auto(d_e: float, d_i: float, q_e: float, q_i: float) -> float:
@@ -65,19 +66,19 @@ def _auto(d_e: float, d_i: float, q_e: float, q_i: float) -> float:
     lo, hi = sorted((float(_tau(d_e)), float(_tau(d_i))))
 
     def f(tau):
-        d = np.exp(-1.0 / tau) if tau > 0 else 0.0
+        d = float(detmath.exp(-1.0 / tau)) if tau > 0 else 0.0
         return q_e * float(misplaced_charge(d_e, d)) ** 2 + q_i * float(misplaced_charge(d_i, d)) ** 2
 
     if lo <= 0:
         lo = min(hi, 1e-3)
-    a, b = np.log(lo), np.log(hi)
+    a, b = float(detmath.log(lo)), float(detmath.log(hi))
     for _ in range(80):
         m1, m2 = a + (b - a) / 3, b - (b - a) / 3
-        if f(np.exp(m1)) <= f(np.exp(m2)):
+        if f(float(detmath.exp(m1))) <= f(float(detmath.exp(m2))):
             b = m2
         else:
             a = m1
-    return float(np.exp(-1.0 / np.exp(0.5 * (a + b))))
+    return float(detmath.exp(-1.0 / float(detmath.exp(0.5 * (a + b)))))
 
 
 def one_decay(p, choice: str, drive: tuple[float, float], dt: float):
@@ -105,7 +106,7 @@ def one_decay(p, choice: str, drive: tuple[float, float], dt: float):
     elif choice == "I":
         d = d_i.copy()
     elif choice == "mean":
-        d = np.exp(-1.0 / (0.5 * (_tau(d_e) + _tau(d_i))))
+        d = detmath.exp(-1.0 / (0.5 * (_tau(d_e) + _tau(d_i))))
     else:
         # charge of one unit spike per receptor (gain / (1 - d)), times the summed |w|
         q_e = drive[0] * float(np.mean(g_e0 / np.maximum(1.0 - d_e, 1e-300)))
