@@ -116,6 +116,15 @@ def test_cuba_scaled():
     assert lava.n_spikes > 100
 
 
+def test_conv_net_near_the_top_of_u():
+    """examples/nir/conv.nir as compiled by default: delta synapses whose worst case fills
+    u's range (vth = 1 on the output layer)."""
+    net = lower(load_model(EXAMPLES / "nir" / "conv.nir"), "loihi", {}).network
+    kernel, lava = simulate(net), run_lava(net)
+    assert_bit_exact(kernel, lava)
+    assert len(lava.spikes["lif2"][0]) > 0
+
+
 def check_random_batch(seeds):
     nets = [random_network(s, steps=80) for s in seeds]
     net = lower(merge(nets), "loihi", OPTIONS).network

@@ -42,6 +42,9 @@ WIDTHS = {"du": L.DECAY_BITS, "dv": L.DECAY_BITS, "vth": L.VTH_BITS, "bias_mant"
 BIAS_LIMIT = L.BIAS_MANT_MAX << L.BIAS_EXP_MAX
 #: vth * (all inputs of one step, in threshold gaps) stays below this: u = 64 * vth * that < 2**22
 VOLLEY_LIMIT = 1 << (L.UV_BITS - 2 - L.ACT_SHIFT)
+#: delta synapses (du = 4095 clears u every step): one step's quantised input may fill u's whole
+#: range, |u| <= 2**23 - 1, in units of vth (the input enters u shifted left by ACT_SHIFT)
+U_ROOM_DELTA = ((1 << (L.UV_BITS - 1)) - 1) / (1 << L.ACT_SHIFT)
 #: synapses per chunk of the per-projection arithmetic (bounds the float64 temporaries)
 CHUNK = 1 << 22
 
@@ -186,7 +189,7 @@ class LoihiLower(Pass):
 
         # Largest incoming weight of each projection as a fraction of its post's threshold gap
         # (z = g * w / r), and every post neuron's sum of |z| (one step's worst-case volley).
-        zmax = {}
+        zmax, synapse = {}, {p.name: p.synapse for p in net.populations}
         for prj in net.projections:
             g, r = _ratio(prj, info)
             i = info[prj.post]
@@ -198,6 +201,11 @@ class LoihiLower(Pass):
             zmax[prj.name] = top
             if top > 0:
                 i["zmax"].append(top)
+            if synapse[prj.post] == "delta" and top > 0:
+                # rounding bound per synapse of this projection (see the delta bound below)
+                n_in = np.bincount(prj.post_idx, minlength=len(i["volley"])).astype(np.float64)
+                i["n_in"] = i.get("n_in", 0.0) + n_in
+                i["round"] = i.get("round", 0.0) + n_in * (top / L.WEIGHT_MAX)
 
         for p in net.populations:
             i = info[p.name]
@@ -207,7 +215,14 @@ class LoihiLower(Pass):
                     bound.append(L.WEIGHT_MAX * (1 << L.WEIGHT_EXP_MAX) / max(i["zmax"]))
                 volley = float(i["volley"].max(initial=0.0))
                 if volley > 0:    # every input at once must leave u half its range: u wraps, it does not clip
-                    bound.append(VOLLEY_LIMIT / volley)
+                    half = VOLLEY_LIMIT / volley
+                    if half < 1 and p.synapse == "delta":
+                        # where that leaves no vth: u holds one step's input only (delta), so it never
+                        # wraps if every input at once, quantised, fits its whole range; each
+                        # q * 2**e exceeds vth * z by at most 0.5 (e = 0) or vth * zmax / 255 (e > 0,
+                        # e being the smallest exponent that holds zmax)
+                        half = float(np.min((U_ROOM_DELTA - 0.5 * i["n_in"]) / (i["volley"] + i["round"])))
+                    bound.append(half)
                 nz = np.abs(i["bias"]) > 0
                 if nz.any():
                     bound.append(float(np.min(BIAS_LIMIT * i["r"][nz] / (64.0 * np.abs(i["bias"][nz])))))
