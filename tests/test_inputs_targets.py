@@ -47,13 +47,13 @@ def batch(net):
     return [out[0], out[0], out[1], out[2]]         # the same input twice in a row: equal rasters
 
 
-def build_for(target, tmp_path):
+def build_for(target, tmp_path, model_text=MODEL):
     try:
         targets.get(target)
     except Exception as e:     # noqa: BLE001 - not installed
         pytest.skip(f"target {target}: {e}")
     model = tmp_path / "carry.yaml"
-    model.write_text(MODEL)
+    model.write_text(model_text)
     return load_build(compile_model(model, target, tmp_path / target).path)
 
 
@@ -114,6 +114,20 @@ def test_lava_runs_a_batch_with_one_compile(tmp_path):
     inputs = batch(build.network())
     rasters = list(targets.get("loihi").run_inputs(build, None, inputs, {}))
     assert all(r.source == "lava:fixed_pt" for r in rasters)
+    check_batch(build, rasters, inputs)
+
+
+@pytest.mark.loihi
+def test_lava_batch_resets_refractory_periods(tmp_path):
+    """With tau_refrac = 3 ms the groups are LIFRefractory: a refractory period running at the
+    end of one input ('a' fires on the last step) must not hold v at the start of the next
+    (input through a 1-step delay); shown to fail without the reset of refractory_period_end."""
+    pytest.importorskip("lava")
+    model = MODEL.replace("tau_refrac: 0.0", "tau_refrac: 3.0").replace("delay: 3.0", "delay: 1.0")
+    build = build_for("loihi", tmp_path, model)
+    assert any(int(p.params["refrac"].max()) == 3 for p in build.network().populations)
+    inputs = batch(build.network())
+    rasters = list(targets.get("loihi").run_inputs(build, None, inputs, {}))
     check_batch(build, rasters, inputs)
 
 
