@@ -82,7 +82,9 @@ def _case(label: str, target: str, timeout: float) -> dict:
     t0 = time.perf_counter()
     try:
         p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                           timeout=timeout, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                           timeout=timeout, env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                               # this checkout's backends, not the ones installed in the venv
+                               [str(ROOT)] + [str(ROOT / "backends" / b) for b in ("fpga", "loihi", "spinnaker")])))
     except subprocess.TimeoutExpired:
         return {"network": label, "target": target, "error": f"timed out after {timeout:.0f} s"}
     for line in p.stdout.splitlines():
