@@ -33,8 +33,10 @@ class Result:
     @property
     def first(self) -> str:
         """The error's first line (the message; the source line, caret and hint follow),
-        after the note the NIR frontend prints on which convention it read a file with."""
-        lines = [ln for ln in self.err.splitlines() if not (ln.startswith("snncc: ") and "NIR convention" in ln)]
+        after the notes printed before it (which convention a NIR file was read with, input
+        ports that get no spikes in this run)."""
+        lines = [ln for ln in self.err.splitlines()
+                 if not ((ln.startswith("snncc: ") and "NIR convention" in ln) or ln.startswith("note: input port"))]
         return lines[0] if lines else ""
 
 
