@@ -528,6 +528,10 @@ def cmd_verify(args) -> int:
         from .build import load_build
         build = load_build(args.build)
         target = targets.get(build.target)
+        own = target.verify(build, args.steps, _device_options(args))
+        if own is not None:             # the target's own check (e.g. machine data, no machine)
+            _print(own.to_json(), args, own.describe())
+            return 0 if own.equal else 1
         net = build.network()
         fed = tuple(s.name for s in net.sources)       # spikes fed in, not computed
         if args.input is None:

@@ -110,6 +110,12 @@ class Target(ABC):
         raise SnnccError(f"the {self.name} target cannot run a build on run-time inputs",
                          hint="use --refsim to run the build in the reference simulator")
 
+    def verify(self, build: "Build", steps: int | None, options: dict[str, Any]) -> Any:
+        """A check of ``build`` of the target's own, or None to run the build and compare its
+        raster with the kernel's. What it returns has ``equal``, ``describe()`` and
+        ``to_json()`` (as :class:`snncc.verify.Comparison`)."""
+        return None
+
     def upload(self, build: "Build", options: dict[str, Any]) -> dict[str, Any]:
         raise SnnccError(f"the {self.name} target has nothing to upload")
 

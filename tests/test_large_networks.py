@@ -180,17 +180,28 @@ def test_spinnaker_image_weights_are_the_quantised_weights_in_nA(tmp_path):
     res = lower(cuba(n=400, p=0.05, split=True), "spinnaker", {"map": False})
     targets.get("spinnaker").emit(res.network, tmp_path, {"map": False})
     meta = json.loads((tmp_path / "pynn" / "network.json").read_text())
-    data = read_npz(tmp_path / "pynn" / "network.npz")
     shifts = res.network.attrs["ring_buffer_shifts"]
-    for q, prj in zip(meta["projections"], res.network.projections):
+    for k, (q, prj) in enumerate(zip(meta["projections"], res.network.projections)):
+        data = {c: np.load(tmp_path / "pynn" / "arrays" / f"projection{k}_{c}.npy")
+                for c in ("pre", "post", "weight", "delay")}
         assert q["name"] == prj.name
         r = 0 if prj.receptor == "excitatory" else 1
+        # the arrays are sorted by (post core, pre): compare as sets of (pre, post) rows
+        order = np.lexsort((prj.post_idx, prj.pre_idx))
+        got_order = np.lexsort((data["post"], data["pre"]))
         expected = (1.0 if r == 0 else -1.0) * prj.weight.astype(np.float64) / weight_scale(shifts[prj.post][r])
-        got = data[f"{prj.name}.weight"] * q["weight_unit_nA"]
-        assert data[f"{prj.name}.weight"].dtype == np.uint16
-        assert np.array_equal(got, expected)
-        assert np.array_equal(data[f"{prj.name}.pre"], prj.pre_idx)
-        assert np.array_equal(data[f"{prj.name}.delay"], prj.delay)
+        got = data["weight"] * q["weight_unit_nA"]
+        assert data["weight"].dtype == np.uint16
+        assert np.array_equal(got[got_order], expected[order])
+        assert np.array_equal(data["pre"][got_order], prj.pre_idx[order])
+        assert np.array_equal(data["post"][got_order], prj.post_idx[order])
+        assert np.array_equal(data["delay"][got_order], prj.delay[order])
+        # each post core's synapses in one range, by pre neuron
+        npc, offs = q["post_neurons_per_core"], q["post_core_offsets"]
+        for c in range(len(offs) - 1):
+            block = slice(offs[c], offs[c + 1])
+            assert np.all(data["post"][block] // npc == c)
+            assert np.all(np.diff(data["pre"][block].astype(np.int64)) >= 0)
 
 
 def test_placement_local_search_ends_where_no_single_move_or_swap_lowers_the_cost():

@@ -63,10 +63,12 @@ def test_synfire_maps_on_virtual_board(synfire):
     assert emit["spynnaker_population_cores"] == 10
     assert emit["spynnaker_routing_entries"] >= 11
     files = set(synfire.manifest["files"])
-    assert {"pynn/run.py", "pynn/network.json", "pynn/network.npz", "pynn/spynnaker.cfg"} <= files
+    assert {"pynn/run.py", "pynn/spynnaker_blocks.py", "pynn/network.json", "pynn/arrays/projection0_pre.npy",
+            "pynn/spynnaker.cfg", "spinnaker/machine.json", "spinnaker/regions.bin"} <= files
     cfg = (synfire.path / "pynn" / "spynnaker.cfg").read_text()
     assert "virtual_board = True" in cfg and "version = 5" in cfg
-    assert not (synfire.path / "pynn" / "reports").exists()   # sPyNNaker ran in a temp dir
+    assert not (synfire.path / "pynn" / "reports").exists()   # sPyNNaker ran in a scratch folder
+    assert not [p for p in synfire.path.iterdir() if p.name.startswith(".")]   # removed afterwards
 
 
 @pytest.mark.slow
@@ -89,6 +91,8 @@ def test_script_is_standalone_and_names_only_one_simulator(tmp_path):
     b = compile_model(EXAMPLES / "synfire.yaml", "spinnaker", tmp_path / "b", {"map": False})
     text = (b.path / "pynn" / "run.py").read_text()
     assert "import snncc" not in text and "from snncc" not in text
+    blocks = (b.path / "pynn" / "spynnaker_blocks.py").read_text()
+    assert "import snncc" not in blocks and "from snncc" not in blocks
     assert text.count("import pyNN.spiNNaker as sim") == 1
     meta = json.loads((b.path / "pynn" / "network.json").read_text())
     assert [p["name"] for p in meta["populations"]] == [f"g{k}" for k in range(10)]

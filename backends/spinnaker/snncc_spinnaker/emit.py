@@ -2,13 +2,18 @@
 
 Build layout (``BUILD/pynn/``)::
 
-    run.py          the PyNN script: a copy of this package's template.py (no model data)
-    network.json    populations (PyNN cells), sources, projections, sPyNNaker settings
-    network.npz     spike-source steps and synapse lists (the script sorts them): pre, post
-                    (uint16 where the population allows), weight (sPyNNaker's uint16
-                    magnitude; times the projection's ``weight_unit_nA`` in network.json
-                    it is the signed weight in nA), delay (steps, int16)
-    spynnaker.cfg   selects the machine: virtual_board, machine_name or spalloc_server
+    run.py              the PyNN script: a copy of this package's template.py (no model data)
+    spynnaker_blocks.py  a copy of connector.py: the script's connector for sPyNNaker
+    network.json        populations (PyNN cells), sources, projections, sPyNNaker settings
+    arrays/             one .npy per column (the script memory-maps them):
+                        source<k>_index, source<k>_step (spike-source neuron and step);
+                        projection<k>_pre, _post (uint16 where the population allows),
+                        _weight (sPyNNaker's uint16 magnitude; times the projection's
+                        ``weight_unit_nA`` in network.json it is the signed weight in nA),
+                        _delay (steps, int16) - sorted by (post core, pre neuron), the
+                        order sPyNNaker builds its synaptic rows in, with each post core's
+                        first synapse in the projection's ``post_core_offsets``
+    spynnaker.cfg       selects the machine: virtual_board, machine_name or spalloc_server
 
 Weights are written as sPyNNaker will hold them - the 16-bit value times its weight
 step - so sPyNNaker's own conversion reproduces our integers exactly and every
@@ -22,17 +27,20 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 
 from snncc import __version__
 from snncc.errors import SnnccError, shown
 from snncc.ir import Network
-from snncc.ir.serialize import write_npz_file
 
 from . import limits as L
 from .lower import weight_scale
 
 PYNN_DIR = "pynn"
+ARRAYS_DIR = "arrays"
+#: the connector module copied beside run.py (imported by the script on sPyNNaker only)
+CONNECTOR = "spynnaker_blocks.py"
 #: cores per chip we let placement constraints claim: the application cores less the
 #: packet gatherer sPyNNaker puts on Ethernet chips, less one spare
 CONSTRAINT_BUDGET = L.APP_CORES_PER_CHIP - 2
@@ -44,6 +52,17 @@ SCRIPT = "run.py"
 #: no ';' or '#' (comments), no quotes
 _CFG_VALUE = re.compile(r"^[A-Za-z0-9._:/@+=\[\]-]{1,253}$")
 SPINNAKER_VERSIONS = (3, 5)
+
+
+def as_bool(v: Any) -> bool:
+    """An option value as a bool (true/false, yes/no, on/off, 1/0)."""
+    if isinstance(v, bool):
+        return v
+    if str(v).lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(v).lower() in ("0", "false", "no", "off"):
+        return False
+    raise SnnccError(f"expected true or false, not {shown(str(v))}")
 
 
 def cfg_value(key: str, value: Any) -> str:
@@ -123,10 +142,40 @@ def neurons_per_core(net: Network, default: int) -> dict[str, int]:
     return out
 
 
-def _lazy(a: np.ndarray, dtype):
-    """``a`` in ``dtype`` when the npz writer reaches it: a converted copy lives only while
-    its member is written (the full microcircuit's synapse arrays are gigabytes)."""
-    return lambda: np.asarray(a, dtype)
+@numba.njit(cache=True, nogil=True)
+def _core_order(pre, post, n_pre, npc, n_cores):
+    """Order of the synapses by (post // npc, pre), stable (two counting sorts), and where
+    each post core's synapses begin."""
+    e = pre.shape[0]
+    start = np.zeros(n_pre + 1, np.int64)
+    for k in range(e):
+        start[pre[k] + 1] += 1
+    for i in range(n_pre):
+        start[i + 1] += start[i]
+    by_pre = np.empty(e, np.int64)
+    for k in range(e):
+        by_pre[start[pre[k]]] = k
+        start[pre[k]] += 1
+    offsets = np.zeros(n_cores + 1, np.int64)
+    for k in range(e):
+        offsets[post[k] // npc + 1] += 1
+    for c in range(n_cores):
+        offsets[c + 1] += offsets[c]
+    fill = offsets[:-1].copy()
+    order = np.empty(e, np.int64)
+    for i in range(e):
+        k = by_pre[i]
+        c = post[k] // npc
+        order[fill[c]] = k
+        fill[c] += 1
+    return order, offsets
+
+
+def core_order(pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int, npc: int):
+    """(order, offsets): the synapses sorted by sPyNNaker's post core (``npc`` neurons
+    each) and then by pre neuron, keeping the IR's order among equals."""
+    n_cores = max(1, -(-n_post // npc))
+    return _core_order(np.asarray(pre), np.asarray(post), int(n_pre), int(npc), int(n_cores))
 
 
 def _index_dtype(size: int):
@@ -140,7 +189,7 @@ def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) 
     summed = net.attrs.get("max_summed_weights", {})
     npc = neurons_per_core(net, default_npc)
     chips = _pop_chips(net) if options.get("constraints", True) else {}
-    pops, arrays = [], {}
+    pops = []
     for p in net.populations:
         cell = cells[p.name]
         refrac = np.asarray(p.params["t_refract"])  # sPyNNaker's (ceil); the float model rounds
@@ -156,8 +205,15 @@ def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) 
                      "max_summed_weight": summed.get(p.name, [0.0, 0.0]),
                      "ring_buffer_shifts": shifts.get(p.name, [0, 0]),
                      "neurons_per_core": int(npc[p.name]), "chip": chips.get(p.name)})
+    d = Path(outdir) / PYNN_DIR
+    arrays_dir = d / ARRAYS_DIR
+    arrays_dir.mkdir(parents=True, exist_ok=True)
+
+    def save(name: str, a: np.ndarray) -> None:
+        np.save(arrays_dir / f"{name}.npy", a, allow_pickle=False)
+
     srcs = []
-    for s in net.sources:
+    for k, s in enumerate(net.sources):
         key = np.asarray(s.step, np.int64) * s.size + np.asarray(s.index, np.int64)
         if key.size and np.unique(key).size < key.size:
             u, c = np.unique(key, return_counts=True)
@@ -169,39 +225,44 @@ def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) 
                                   "another source neuron")
         srcs.append({"name": s.name, "size": s.size, "record": "spikes" in s.record,
                      "input_port": bool(s.input_port)})
-        arrays[f"{s.name}.index"] = np.asarray(s.index, np.int32)
-        arrays[f"{s.name}.step"] = np.asarray(s.step, np.int64)
+        save(f"source{k}_index", np.asarray(s.index, np.int32))
+        save(f"source{k}_step", np.asarray(s.step, np.int64))
     sizes = {p.name: p.size for p in net.populations}
     sizes.update({s.name: s.size for s in net.sources})
     prjs = []
-    for prj in net.projections:
+    for k, prj in enumerate(net.projections):
         r = 0 if prj.receptor == "excitatory" else 1
         sign = 1.0 if r == 0 else -1.0
         # weights as sPyNNaker's 16-bit magnitudes; the script multiplies by the unit (a power
         # of two, so the product is exactly the quantised weight in nA)
+        post_npc = int(npc[prj.post])
+        order, offsets = core_order(prj.pre_idx, prj.post_idx, sizes[prj.pre], sizes[prj.post], post_npc)
         q = {"name": prj.name, "pre": prj.pre, "post": prj.post, "receptor": prj.receptor,
-             "synapses": prj.n_synapses, "weight_unit_nA": sign / weight_scale(shifts[prj.post][r])}
+             "synapses": prj.n_synapses, "weight_unit_nA": sign / weight_scale(shifts[prj.post][r]),
+             "post_neurons_per_core": post_npc, "post_core_offsets": [int(x) for x in offsets]}
         if prj.plasticity is not None:
             from .stdp import stdp_spec
             q["stdp"] = stdp_spec(prj.plasticity)   # bounds in nA, like the emitted weights
         prjs.append(q)
-        arrays[f"{prj.name}.pre"] = _lazy(prj.pre_idx, _index_dtype(sizes[prj.pre]))
-        arrays[f"{prj.name}.post"] = _lazy(prj.post_idx, _index_dtype(sizes[prj.post]))
-        arrays[f"{prj.name}.weight"] = _lazy(prj.weight, np.uint16)
-        arrays[f"{prj.name}.delay"] = _lazy(prj.delay, np.int16)
+        # one column at a time: the full microcircuit's largest projection has ~20 M synapses
+        save(f"projection{k}_pre", np.asarray(prj.pre_idx)[order].astype(_index_dtype(sizes[prj.pre])))
+        save(f"projection{k}_post", np.asarray(prj.post_idx)[order].astype(_index_dtype(sizes[prj.post])))
+        save(f"projection{k}_weight", np.asarray(prj.weight)[order].astype(np.uint16))
+        save(f"projection{k}_delay", np.asarray(prj.delay)[order].astype(np.int16))
+        del order
     meta = {"name": net.name, "dt": net.dt, "steps": net.steps, "snncc_version": __version__,
-            "populations": pops, "sources": srcs, "projections": prjs, "sizes": sizes}
-    d = Path(outdir) / PYNN_DIR
-    d.mkdir(parents=True, exist_ok=True)
+            "populations": pops, "sources": srcs, "projections": prjs, "sizes": sizes,
+            "spynnaker": {"fast_rows": as_bool(options.get("fast_rows", True)),
+                          "machine_delay_rows": as_bool(options.get("machine_delay_rows", True))}}
     (d / "network.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    write_npz_file(d / "network.npz", arrays)   # streamed: 2.3 GB for the full microcircuit
     cfg = machine_cfg(options)
     (d / "spynnaker.cfg").write_text(cfg)
     # The script is the template as it is: every name and value of the model is in
-    # network.json and network.npz, which it reads as data (a name pasted into source
-    # text could close a string and run code when the script or the mapping check runs).
+    # network.json and arrays/, which it reads as data (a name pasted into source text
+    # could close a string and run code when the script or the sPyNNaker pass runs).
     shutil.copyfile(Path(__file__).with_name("template.py"), d / SCRIPT)
     (d / SCRIPT).chmod(0o755)
+    shutil.copyfile(Path(__file__).with_name("connector.py"), d / CONNECTOR)
     for name in npc:
         if npc[name] > L.NEURONS_PER_CORE:
             raise SnnccError(f"population '{name}': {npc[name]} neurons per core exceeds sPyNNaker's "

@@ -1,11 +1,22 @@
-"""The fit check: sPyNNaker's own mapping of the emitted script on a virtual board.
+"""The one sPyNNaker pass: the emitted script mapped on a virtual board, its machine data kept.
 
-``check_mapping`` copies the emitted ``pynn/`` files into a temporary directory, forces
-``virtual_board = True`` there, and runs this module as a subprocess (with a timeout,
-and with HOME pointing into the temporary directory so sPyNNaker never reads or writes
-the user's ~/.spynnaker.cfg). sPyNNaker partitions, places, routes and generates data
-(a virtual board stops before loading), and the subprocess reads its placements,
-routing tables and ring-buffer shifts back out of sPyNNaker's data view as JSON.
+``spynnaker_pass`` runs this module as a subprocess (with a timeout, and with HOME
+pointing into a private directory so sPyNNaker never reads or writes the user's
+~/.spynnaker.cfg). The subprocess builds the network of ``pynn/run.py`` - reading its
+arrays in place - and calls ``sim.run`` on a virtual board: sPyNNaker partitions,
+places, routes, allocates keys and generates every core's data (a virtual board stops
+before loading). Before ``sim.end`` it reads back what a machine would be loaded with:
+
+``machine.json``  every core (x, y, p, vertex, population, atoms), every source's routing
+                  keys, the multicast routing tables and the chip links, sPyNNaker's
+                  figures (cores, chips, routing entries, ring-buffer shifts);
+``regions.bin``   for every synapse core, the three regions of its data specification that
+                  hold its synapses - synapse parameters (ring-buffer shifts, field
+                  widths), master population table, synaptic matrices - as sPyNNaker wrote
+                  them into its data-specification database, indexed in machine.json.
+
+``snncc verify BUILD`` decodes these against the IR the ``spinnaker`` kernel simulates
+(machine_data.py).
 """
 from __future__ import annotations
 
@@ -14,6 +25,7 @@ import os
 import re
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -26,9 +38,14 @@ from snncc.errors import SnnccError
 
 from .emit import machine_cfg
 
-FILES = ("run.py", "network.json", "network.npz")
+#: what the pass writes into the build (beside pynn/)
+MACHINE_DIR = "spinnaker"
+MACHINE_JSON = "machine.json"
+REGIONS_BIN = "regions.bin"
 #: sPyNNaker's own per-chip system cores (not our network)
 SYSTEM_VERTICES = ("ExtraMonitorSupportMachineVertex", "DataSpeedUpPacketGatherMachineVertex")
+#: regions.bin blobs start on this boundary
+_ALIGN = 16
 
 
 def sandbox_env(home: Path) -> dict[str, str]:
@@ -41,6 +58,14 @@ def sandbox_env(home: Path) -> dict[str, str]:
     return env
 
 
+def sdk_error(stderr: str) -> str:
+    """The line of sPyNNaker's output that says what failed: its exception (``ValueError:
+    ...``), not the warnings it logs after it; else the last line."""
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    raised = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", ln)]
+    return ((raised or lines)[-1:] or ["no output"])[0]
+
+
 def write_log(prefix: str, text: str) -> Path:
     """``text`` in a new file of the temp folder that only this user can read (a fixed name
     there could be another user's symbolic link, and the log names the model's objects)."""
@@ -50,31 +75,26 @@ def write_log(prefix: str, text: str) -> Path:
     return Path(name)
 
 
-def sdk_error(stderr: str) -> str:
-    """The line of sPyNNaker's output that says what failed: its exception (``ValueError:
-    ...``), not the warnings it logs after it; else the last line."""
-    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-    raised = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", ln)]
-    return ((raised or lines)[-1:] or ["no output"])[0]
-
-
-def check_mapping(pynn_dir: Path, timeout: float = 300.0, version: int = 5,
-                  steps: int | None = None) -> dict[str, Any]:
-    """Run sPyNNaker's mapping and data generation on a virtual board; return its figures."""
-    with tempfile.TemporaryDirectory(prefix="snncc-spinnaker-map-") as tmp:
-        work = Path(tmp) / "work"
-        home = Path(tmp) / "home"
+def spynnaker_pass(pynn_dir: Path, out_dir: Path | None, timeout: float = 600.0, version: int = 5,
+                   steps: int | None = None, work_parent: Path | None = None) -> dict[str, Any]:
+    """Run sPyNNaker's mapping and data generation for ``pynn_dir/run.py`` on a virtual
+    board; write its machine data into ``out_dir`` (None: figures only) and return its
+    figures. sPyNNaker's reports and databases stay in a scratch folder (in
+    ``work_parent``, on the build's file system) that is removed afterwards."""
+    work_parent = Path(work_parent) if work_parent is not None else None
+    tmp = Path(tempfile.mkdtemp(prefix=".spynnaker-", dir=work_parent))
+    try:
+        work, home = tmp / "work", tmp / "home"
         work.mkdir()
         home.mkdir()
-        for f in FILES:
-            shutil.copy2(pynn_dir / f, work / f)
         cfg = machine_cfg({"version": version}, reports=False)  # figures come from the data view
         (work / "spynnaker.cfg").write_text(cfg)
         (home / ".spynnaker.cfg").write_text(cfg)  # sPyNNaker insists on a user cfg
-        out = work / "mapping.json"
-        cmd = [sys.executable, "-m", "snncc_spinnaker.mapping", str(work), str(out)]
-        if steps is not None:
-            cmd.append(str(int(steps)))
+        result_file = work / "pass.json"
+        dest = out_dir if out_dir is not None else work / "machine"
+        dest.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "snncc_spinnaker.mapping", str(Path(pynn_dir).resolve()), str(work),
+               str(dest.resolve()), str(result_file), "" if steps is None else str(int(steps))]
         t0 = time.perf_counter()
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
@@ -82,24 +102,34 @@ def check_mapping(pynn_dir: Path, timeout: float = 300.0, version: int = 5,
                                   timeout=timeout)
         except subprocess.TimeoutExpired:
             raise SnnccError(f"sPyNNaker's mapping did not finish within {timeout:g} s",
-                             hint="raise it with -O map_timeout=SECONDS, or skip the check with "
+                             hint="raise it with -O map_timeout=SECONDS, or skip the sPyNNaker pass with "
                                   "-O map=false") from None
         wall = time.perf_counter() - t0
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-        if proc.returncode != 0 or not out.exists():
+        if proc.returncode != 0 or not result_file.exists():
             log = write_log("snncc-spinnaker-map-", proc.stdout + "\n" + proc.stderr)
             raise SnnccError(f"sPyNNaker could not map the network on a virtual board: {sdk_error(proc.stderr)}",
                              hint=f"sPyNNaker's full output is in {log}")
-        result = json.loads(out.read_text())
+        result = json.loads(result_file.read_text())
         result["subprocess_seconds"] = wall
-        result["subprocess_cpu_seconds"] = cpu     # start-up included; children of it too
+        result["subprocess_cpu_seconds"] = cpu     # start-up included
+        result["peak_rss_mib"] = ru1.ru_maxrss / 1024.0
         return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_mapping(pynn_dir: Path, timeout: float = 300.0, version: int = 5,
+                  steps: int | None = None) -> dict[str, Any]:
+    """sPyNNaker's figures for ``pynn_dir`` without keeping its machine data."""
+    return spynnaker_pass(pynn_dir, None, timeout, version, steps)
 
 
 # ------------------------------------------------------------------ subprocess side
 
-def _read_back(pops: dict) -> dict[str, Any]:
+def _figures(pops: dict) -> dict[str, Any]:
+    """sPyNNaker's mapping figures for the report: placements, routing entries, shifts."""
     from spynnaker.pyNN.data import SpynnakerDataView as V
 
     cores, chips = [], set()
@@ -143,7 +173,7 @@ def _read_back(pops: dict) -> dict[str, Any]:
     kinds = Counter(c["vertex"] for c in cores)
     app_chips = {(c["x"], c["y"]) for c in cores if c["vertex"] not in SYSTEM_VERTICES}
     return {"cores": len(cores), "chips": len(app_chips), "chips_with_system": len(chips),
-            "cores_by_vertex_type": dict(kinds), "placements": cores, "populations": per_pop,
+            "cores_by_vertex_type": dict(kinds), "populations": per_pop,
             "routing_entries": tables, "ring_buffer_shifts": shifts,
             "default_ring_buffer_shifts": default,
             "machine_chips": V.get_machine().n_chips, "compress_seconds": compress_s}
@@ -160,29 +190,116 @@ def _compressed():
         return None
 
 
+def _machine_data(pops: dict, dest: Path) -> dict[str, Any]:
+    """Write machine.json and regions.bin into ``dest`` (see the module docstring);
+    returns their sizes."""
+    from spynnaker.pyNN.data import SpynnakerDataView as V
+    from spynnaker.pyNN.models.utility_models.delays import DelayExtensionVertex
+
+    names = {id(pop._vertex): name for name, pop in pops.items()}   # noqa: SLF001
+    cores, wanted = [], {}
+    for pl in V.iterate_placemements():
+        v = pl.vertex
+        app = v.app_vertex
+        sl = getattr(v, "vertex_slice", None)
+        core = {"x": pl.x, "y": pl.y, "p": pl.p, "vertex": type(v).__name__,
+                "population": names.get(id(app)) if app is not None else None,
+                "lo_atom": sl.lo_atom if sl is not None else None,
+                "n_atoms": sl.n_atoms if sl is not None else None}
+        regions = getattr(v, "SYNAPSE_REGIONS", None)
+        if regions is not None and core["population"] is not None:
+            core["regions"] = {"synapse_params": int(regions.synapse_params),
+                               "pop_table": int(regions.pop_table),
+                               "synaptic_matrix": int(regions.synaptic_matrix)}
+            for r in core["regions"].values():
+                wanted[(pl.x, pl.y, pl.p, r)] = None
+        cores.append(core)
+
+    # every source of spikes: its app-level key and its cores' keys, in core order
+    sources = []
+    for info in V.get_routing_infos():
+        vertex = info.vertex
+        if getattr(vertex, "app_vertex", None) is not None:
+            continue          # machine-level entries are listed under their app vertex
+        src = {"partition": info.partition_id, "key": int(info.key), "mask": int(info.mask),
+               "population": names.get(id(vertex)), "vertex": type(vertex).__name__}
+        if isinstance(vertex, DelayExtensionVertex):
+            src.update({"delay_of": names.get(id(vertex.source_vertex)),
+                        "n_delay_stages": int(vertex.n_delay_stages),
+                        "delay_per_stage": int(vertex.delay_per_stage)})
+        machine = []
+        for m in vertex.splitter.get_out_going_vertices(info.partition_id):
+            mi = V.get_routing_infos().get_info_from(m, info.partition_id)
+            pl = V.get_placement_of_vertex(m)
+            machine.append({"key": int(mi.key), "mask": int(mi.mask), "lo_atom": m.vertex_slice.lo_atom,
+                            "n_atoms": m.vertex_slice.n_atoms, "x": pl.x, "y": pl.y, "p": pl.p})
+        src["cores"] = machine
+        sources.append(src)
+
+    tables = {}
+    for rt in V.get_uncompressed().routing_tables:
+        tables[f"{rt.x},{rt.y}"] = [[int(e.key), int(e.mask), sorted(e.processor_ids), sorted(e.link_ids)]
+                                    for e in rt.multicast_routing_entries]
+    links = {}
+    for chip in V.get_machine().chips:
+        links[f"{chip.x},{chip.y}"] = {str(link.source_link_id): [link.destination_x, link.destination_y]
+                                       for link in chip.router.links}
+
+    # the regions as sPyNNaker wrote them into its data-specification database
+    index = []
+    with sqlite3.connect(V.get_ds_database_path()) as db, open(dest / REGIONS_BIN, "wb") as out:
+        offset = 0
+        for x, y, p, r, label, content in db.execute(
+                "SELECT x, y, p, region_num, region_label, content FROM region ORDER BY x, y, p, region_num"):
+            if (x, y, p, r) not in wanted:
+                continue
+            blob = bytes(content or b"")
+            pad = (-offset) % _ALIGN
+            out.write(b"\0" * pad)
+            offset += pad
+            out.write(blob)
+            index.append([x, y, p, r, label, offset, len(blob)])
+            offset += len(blob)
+        refs = [list(row) for row in db.execute(
+            "SELECT x, y, p, region_num, reference_num FROM reference ORDER BY x, y, p, region_num")]
+        targets = [list(row) for row in db.execute(
+            "SELECT x, y, p, region_num, reference_num FROM region WHERE reference_num IS NOT NULL "
+            "ORDER BY x, y, p, region_num")]
+    doc = {"format": 1, "dt_ms": V.get_simulation_time_step_ms(), "cores": cores, "sources": sources,
+           "routing_tables": tables, "links": links, "regions": index,
+           "region_references": refs, "referenced_regions": targets}
+    (dest / MACHINE_JSON).write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n")
+    return {"regions_bytes": offset, "synapse_cores": sum(1 for c in cores if "regions" in c)}
+
+
 def _main(argv: list[str]) -> int:
     import importlib.util
 
-    work, out = Path(argv[0]), Path(argv[1])
-    spec = importlib.util.spec_from_file_location("snncc_pynn_run", work / "run.py")
+    pynn_dir, work, dest, result_file = Path(argv[0]), Path(argv[1]), Path(argv[2]), Path(argv[3])
+    steps_arg = argv[4] if len(argv) > 4 else ""
+    spec = importlib.util.spec_from_file_location("snncc_pynn_run", pynn_dir / "run.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    os.chdir(work)
+    os.chdir(work)       # sPyNNaker reads ./spynnaker.cfg and writes reports/ here
     import pyNN.spiNNaker as sim
 
     meta, data = mod.load()
-    steps = int(argv[2]) if len(argv) > 2 else meta["steps"]
+    steps = int(steps_arg) if steps_arg else meta["steps"]
     t0, c0 = time.perf_counter(), time.process_time()
     pops = mod.build(sim, meta, data)
     t1, c1 = time.perf_counter(), time.process_time()
     sim.run(steps * meta["dt"])          # virtual board: mapping + data generation, no execution
     t2, c2 = time.perf_counter(), time.process_time()
-    res = _read_back({k: v for k, v in pops.items()})
+    res = _figures(dict(pops))
+    t3 = time.perf_counter()
+    res["machine_data"] = _machine_data(dict(pops), dest)
+    t4 = time.perf_counter()
     sim.end()
-    res["seconds"] = {"build": t1 - t0, "map_and_generate": t2 - t1}
+    res["seconds"] = {"build": t1 - t0, "map_and_generate": t2 - t1, "figures": t3 - t2,
+                      "read_back": t4 - t3}
     # CPU seconds of this process (all its threads): what the wall clock costs on an idle machine
     res["cpu_seconds"] = {"build": c1 - c0, "map_and_generate": c2 - c1}
-    out.write_text(json.dumps(res, indent=1, sort_keys=True))
+    result_file.write_text(json.dumps(res, indent=1, sort_keys=True))
     return 0
 
 

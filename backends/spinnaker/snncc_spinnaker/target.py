@@ -11,24 +11,15 @@ from snncc.passes import Delays, Discretise, Partition, Place, Validate
 from snncc.targets import Target
 
 from . import limits as L
-from .emit import PYNN_DIR, board_version, emit
+from .emit import PYNN_DIR, as_bool, board_version, emit
 from .lower import CaptureCells, SpinnakerLower
-
-
-def _bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    if str(v).lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(v).lower() in ("0", "false", "no", "off"):
-        return False
-    raise SnnccError(f"expected true or false, not '{v}'")
 
 
 class SpinnakerTarget(Target):
     name = "spinnaker"
     description = ("SpiNNaker 1 via sPyNNaker 7.4.1: a PyNN script (runs unchanged but for the import on "
-                   "pyNN.brian2/nest), mapped on a virtual board at compile time")
+                   "pyNN.brian2/nest); for a virtual board, compiling runs sPyNNaker once and keeps the "
+                   "machine data it generates, which snncc verify checks")
     limits = L.LIMITS
     options = {
         "neurons_per_core": f"most neurons on one core (default {L.NEURONS_PER_CORE}, sPyNNaker's limit)",
@@ -36,8 +27,15 @@ class SpinnakerTarget(Target):
         "version": "SpiNNaker board version for spynnaker.cfg: 5 (48 chips, default) or 3 (4 chips)",
         "spalloc_server": "spalloc server URL for spynnaker.cfg",
         "spalloc_user": "spalloc user name",
-        "map": "run sPyNNaker's mapping on a virtual board as a fit check (default true)",
-        "map_timeout": "seconds to allow sPyNNaker's mapping (default 300)",
+        "map": "run the one sPyNNaker pass at compile time on a virtual board - map, route and generate "
+               "all machine data, kept in the build for snncc verify (default: true for a virtual "
+               "board, false when a machine is named: its run is the pass)",
+        "map_timeout": "seconds to allow the sPyNNaker pass (default 600)",
+        "fast_rows": "let the script write sPyNNaker 7.4.1's static synaptic rows with snncc's vectorised "
+                     "writer (byte-identical; default true)",
+        "machine_delay_rows": "let the script number delay-extension rows as the machine reads them "
+                              "(default true; false: sPyNNaker 7.4.1's own numbering, which differs when "
+                              "pre and post have different neurons per core)",
         "constraints": "pass our placement to sPyNNaker as chip constraints where a population fits one "
                        "chip (default true)",
         "relays": "delays: realise delays beyond sPyNNaker's delay extensions with relay neurons (default "
@@ -45,6 +43,8 @@ class SpinnakerTarget(Target):
         "partition": "partition: greedy (default) or contiguous",
         "simulator": "snncc run: spinnaker (the machine in spynnaker.cfg, default), brian2 or nest",
         "codegen": "snncc run -O simulator=brian2: numpy (default) or cython",
+        "machine_data": "snncc verify: check the machine data sPyNNaker generates (virtual board) even for "
+                        "a build that names a machine (default: only for virtual-board builds)",
     }
 
     def _npc(self, options) -> int:
@@ -62,7 +62,7 @@ class SpinnakerTarget(Target):
     def pipeline(self, options):
         self.limits = L.limits(self._npc(options))   # delays and partition read the core size
         return [Validate(), CaptureCells(), Discretise(),
-                Delays(relays=_bool(options.get("relays", True))),
+                Delays(relays=as_bool(options.get("relays", True))),
                 # sPyNNaker maps contiguous slices only, so no neuron moves: the reported
                 # traffic is then the traffic sPyNNaker really routes.
                 Partition(method=str(options.get("partition", "greedy")), moves=False), Place(), SpinnakerLower()]
@@ -73,10 +73,12 @@ class SpinnakerTarget(Target):
 
     def emit(self, net, outdir: Path, options):
         figures = emit(net, outdir, options, self._npc(options))
-        if _bool(options.get("map", True)):
-            from .mapping import check_mapping
-            m = check_mapping(Path(outdir) / PYNN_DIR, _seconds(options.get("map_timeout", 300)),
-                              board_version(options))
+        if run_pass_at_compile(options):
+            from .mapping import MACHINE_DIR, spynnaker_pass
+            outdir = Path(outdir)
+            m = spynnaker_pass(outdir / PYNN_DIR, outdir / MACHINE_DIR,
+                               _seconds(options.get("map_timeout", 600)), board_version(options),
+                               work_parent=outdir)
             figures.update(summarise(net, m))
             print(timings(m), file=sys.stderr)
         return figures
@@ -90,6 +92,39 @@ class SpinnakerTarget(Target):
         SpikeSourceArray gets the input's spike times, PyNN's reset() between inputs."""
         from .runner import run_build_inputs
         yield from run_build_inputs(build, steps, inputs, options)
+
+    def verify(self, build, steps, options):
+        """A build for a virtual board cannot run: check the machine data sPyNNaker generated
+        for it against the IR instead (running the sPyNNaker pass now if the compile did
+        not). A build for a machine runs there and its raster is compared with the kernel's
+        (None: the generic check)."""
+        from .emit import is_virtual
+        from .machine_data import check_machine_data
+        from .mapping import MACHINE_DIR, spynnaker_pass
+        pynn_dir = Path(build.path) / PYNN_DIR
+        cfg = pynn_dir / "spynnaker.cfg"
+        simulator = str(options.get("simulator", "spinnaker"))
+        machine_data = as_bool(options.get("machine_data", False))
+        virtual = cfg.is_file() and is_virtual(cfg.read_text())
+        if not machine_data and (simulator != "spinnaker" or not virtual):
+            return None
+        net = build.network()
+        machine = Path(build.path) / MACHINE_DIR
+        if machine.is_dir():
+            return check_machine_data(machine, net)
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="snncc-spinnaker-verify-") as tmp:
+            spynnaker_pass(pynn_dir, Path(tmp) / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
+                           board_version(build.options), work_parent=Path(tmp))
+            return check_machine_data(Path(tmp) / MACHINE_DIR, net)
+
+
+def run_pass_at_compile(options) -> bool:
+    """Whether ``snncc compile`` runs the sPyNNaker pass: by default only for a virtual
+    board, where nothing else would (a machine build's run maps and generates for the
+    machine it gets, so a compile-time pass would be done twice)."""
+    default = not (options.get("machine") or options.get("spalloc_server"))
+    return as_bool(options.get("map", default))
 
 
 def _seconds(value) -> float:
@@ -107,8 +142,9 @@ def timings(m: dict) -> str:
     the same model and options give a byte-identical build directory."""
     sec = m.get("seconds", {})
     fmt = lambda v: "?" if v is None else f"{v:.2f} s"  # noqa: E731
-    return (f"spinnaker: sPyNNaker mapping check: build {fmt(sec.get('build'))}, map and generate "
-            f"{fmt(sec.get('map_and_generate'))}, subprocess {fmt(m.get('subprocess_seconds'))}")
+    return (f"spinnaker: sPyNNaker pass: build {fmt(sec.get('build'))}, map and generate "
+            f"{fmt(sec.get('map_and_generate'))}, read back {fmt(sec.get('read_back'))}, subprocess "
+            f"{fmt(m.get('subprocess_seconds'))}")
 
 
 def summarise(net, m: dict) -> dict:

@@ -33,28 +33,31 @@ DELTA_CELLS = ("IF_curr_delta",)
 
 
 def load():
+    """network.json and the arrays it names: {"sources": [...], "projections": [...]}, each
+    entry a dict of arrays read in place (memory-mapped) from arrays/."""
     with open(os.path.join(HERE, "network.json")) as f:
         meta = json.load(f)
-    data = np.load(os.path.join(HERE, "network.npz"))
-    return meta, {k: data[k] for k in data.files}
+
+    def arrays(kind, k, columns):
+        return {c: np.load(os.path.join(HERE, "arrays", f"{kind}{k}_{c}.npy"), mmap_mode="r")
+                for c in columns}
+
+    data = {"sources": [arrays("source", k, ("index", "step")) for k in range(len(meta["sources"]))],
+            "projections": [arrays("projection", k, ("pre", "post", "weight", "delay"))
+                            for k in range(len(meta["projections"]))]}
+    return meta, data
 
 
-def row_order(pre, post, *columns):
-    """The synapse columns sorted by (pre, post), stable.
-
-    sPyNNaker 7.4.1 sizes synaptic rows with FromListConnector's
-    get_n_connections_from_pre_vertex_maximum, which groups the list with split points
-    taken from a sorted copy but applied to the list as given: on an unsorted list it
-    overestimates the longest row (the 10 % microcircuit: 269 instead of 50 synapses)
-    and refuses the network with SynapseRowTooBigException. Sorted lists are counted
-    right. (Done here, not by snncc's compiler: it is this PyNN path's need.)"""
-    if len(pre) < 2:
-        return (pre, post) + columns
-    key = pre.astype(np.int64) * (int(post.max()) + 1) + post
-    if np.all(key[1:] >= key[:-1]):
-        return (pre, post) + columns
-    order = np.argsort(key, kind="stable")
-    return tuple(c[order] for c in (pre, post) + columns)
+def spike_times(index, step, size, dt):
+    """Per source neuron, its spike times in ms (one pass over the spikes). A source that
+    never fires gets [] (sPyNNaker 7.4.1 fails on a list of empty lists)."""
+    index = np.asarray(index, np.int64)
+    if not index.size:
+        return []
+    order = np.argsort(index, kind="stable")
+    times = np.asarray(step, np.float64)[order] * dt
+    ends = np.cumsum(np.bincount(index, minlength=size)[:size])
+    return [list(t) for t in np.split(times, ends[:-1])]
 
 
 def _values(v, size):
@@ -93,25 +96,33 @@ def build(sim, meta, data):
                 pop.add_placement_constraint(*p["chip"])
         pop.record("spikes")
         pops[p["name"]] = pop
-    for s in meta["sources"]:
-        idx, step = data[f"{s['name']}.index"], data[f"{s['name']}.step"]
-        # a source that never fires gets [] (sPyNNaker 7.4.1 fails on a list of empty lists)
-        times = [list(step[idx == k] * dt) for k in range(s["size"])] if idx.size else []
+    for k, s in enumerate(meta["sources"]):
+        src = data["sources"][k]
+        times = spike_times(src["index"], src["step"], s["size"], dt)
         pop = sim.Population(s["size"], sim.SpikeSourceArray(spike_times=times), label=s["name"])
         if s["record"]:
             pop.record("spikes")
         pops[s["name"]] = pop
     cells = {p["name"]: p for p in meta["populations"]}
-    for q in meta["projections"]:
-        pre, post = data[f"{q['name']}.pre"], data[f"{q['name']}.post"]
-        w, d = data[f"{q['name']}.weight"], data[f"{q['name']}.delay"]
-        w = w * q["weight_unit_nA"]          # 16-bit magnitudes -> signed nA (exact: a power of two)
-        pre, post, w, d = row_order(pre, post, w, d)
-        delay_ms = (d - shift) * dt
+    glue = _spynnaker_glue(meta) if on_spinnaker else None
+    for k, q in enumerate(meta["projections"]):
+        arr = data["projections"][k]
+        pre, post, q16, d = arr["pre"], arr["post"], arr["weight"], arr["delay"]
+        if glue is not None:
+            # snncc's synapses per post core as they lie in arrays/ (sorted by post core and
+            # pre neuron): sPyNNaker takes each core's block as it is
+            conn = glue.SlicedConnector(pre, post, q16, q["weight_unit_nA"], d, q["post_core_offsets"],
+                                        q["post_neurons_per_core"])
+            prj = sim.Projection(pops[q["pre"]], pops[q["post"]], conn, _synapse(sim, q.get("stdp")),
+                                 receptor_type=q["receptor"], label=q["name"])
+            glue.drop_virtual_connection_holders(prj)
+            continue
+        w = np.asarray(q16) * q["weight_unit_nA"]   # 16-bit magnitudes -> signed nA (exact: a power of two)
+        delay_ms = (np.asarray(d, np.float64) - shift) * dt
         target = cells.get(q["post"], {})
-        if target.get("cell") in DELTA_CELLS and not on_spinnaker:
+        if target.get("cell") in DELTA_CELLS:
             # weights into IF_curr_delta are sPyNNaker's charges (mV x cm); PyNN takes mV
-            w = w / _values(target["params"]["cm"], target["size"])[post]
+            w = w / _values(target["params"]["cm"], target["size"])[np.asarray(post, np.int64)]
         if name == "pyNN.brian2":
             if "stdp" in q:
                 raise NotImplementedError(f"projection {q['name']}: STDP runs on sPyNNaker (and NEST) "
@@ -124,6 +135,19 @@ def build(sim, meta, data):
                            sim.FromListConnector(conns, column_names=["weight", "delay"]),
                            _synapse(sim, q.get("stdp")), receptor_type=q["receptor"], label=q["name"])
     return pops
+
+
+def _spynnaker_glue(meta):
+    """spynnaker_blocks.py beside this script: snncc's connector for sPyNNaker, a faster
+    (byte-identical) static row writer and delay-extension rows where the machine looks
+    for them (network.json "spynnaker": "fast_rows", "machine_delay_rows")."""
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    import spynnaker_blocks
+    opts = meta.get("spynnaker", {})
+    if not spynnaker_blocks.install(opts.get("fast_rows", True), opts.get("machine_delay_rows", True)):
+        print("warning: this sPyNNaker is not 7.4.1; its own synaptic row writer is used", file=sys.stderr)
+    return spynnaker_blocks
 
 
 def _synapse(sim, stdp):

@@ -1,0 +1,401 @@
+"""The machine data sPyNNaker generated, decoded and checked against the IR.
+
+The sPyNNaker pass (mapping.py) keeps, for every synapse core, the regions of its data
+specification that hold its synapses, as sPyNNaker wrote them for loading, plus the
+cores, routing keys and routing tables. This module decodes them the way the SpiNNaker
+core reads them (sPyNNaker 7.4.1's C code: population_table.h, synapse_row.h,
+synapses.c) and compares every synapse with the lowered IR that the ``spinnaker``
+kernel simulates:
+
+* SynapseParams: ``n_neurons, n_synapse_types, log_n_neurons, log_n_synapse_types,
+  log_max_delay, drop_late, spike buffer size, ring_buffer_shift[type]...``;
+* PopTable: ``n_entries, n_addresses``, then entries of 5 words - key, mask,
+  ``start:13 | n_colour_bits:3 | count:16``, ``core_mask:16 | mask_shift:16``,
+  ``n_neurons:16 | n_words:16`` - then address words ``row_length-1:8 | address:24``
+  (address in units of 16 bytes into the synaptic matrix region; 0xFFFFFF: none);
+* SynBlocks: rows of ``3 + row_length`` words - plastic size, fixed size n,
+  fixed-plastic size, n synapse words, padding. A static synapse word is
+  ``weight:16 | delay | type | target`` with ``log_n_neurons`` target bits,
+  ``log_n_synapse_types`` type bits and ``log_max_delay`` delay bits (a delay field of
+  0 is ``2**log_max_delay`` steps: the ring buffer slot comes round again);
+* a spike with key k matches the entry with ``k & mask == key``; its row is
+  ``((k >> mask_shift) & core_mask) * n_neurons + (local id >> n_colour_bits)``. A
+  delay extension core of n neurons sends neuron i after stage s (1...) with local id
+  ``(s - 1) * n + i`` (delay_extension.c), and stage s adds ``s * delay_per_stage``
+  steps to the row's delay.
+
+A synapse decodes to (pre population, pre neuron, post neuron, receptor, delay in steps,
+16-bit weight q) and the core's ring-buffer shift for its receptor; the IR holds the same
+for every projection (the shift in ``attrs["ring_buffer_shifts"]``). The routing tables
+are followed from every source core's chip (first matching entry, else the default route
+straight through) to check that its spikes reach every core holding its rows.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from snncc.errors import SnnccError
+
+from .mapping import MACHINE_JSON, REGIONS_BIN
+
+HEADER_WORDS = 3
+INVALID_ADDRESS = (1 << 24) - 1
+ADDRESS_SCALE = 16
+RECEPTORS = ("excitatory", "inhibitory")
+#: link l leaves a chip towards direction l; a packet arriving on link l came from (l + 3) % 6
+OPPOSITE = {l: (l + 3) % 6 for l in range(6)}
+
+
+@dataclass
+class Verdict:
+    """What ``snncc verify`` prints for a machine-data check."""
+    equal: bool
+    text: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self, *_names) -> str:
+        return self.text
+
+    def to_json(self) -> dict:
+        return {"equal": self.equal, "check": "machine data", "message": self.text, **self.details}
+
+
+# ------------------------------------------------------------------ reading
+
+def load_machine(machine_dir: Path) -> tuple[dict, np.ndarray]:
+    d = Path(machine_dir)
+    mj, rb = d / MACHINE_JSON, d / REGIONS_BIN
+    if not mj.is_file() or not rb.is_file():
+        raise SnnccError(f"{d}: no machine data from sPyNNaker ({MACHINE_JSON}, {REGIONS_BIN})",
+                         hint="compile for a virtual board with the sPyNNaker pass (the default, or "
+                              "-O map=true)")
+    try:
+        doc = json.loads(mj.read_text())
+    except (OSError, ValueError) as e:
+        raise SnnccError(f"{mj}: unreadable machine data ({type(e).__name__})",
+                         hint="recompile the build") from None
+    return doc, np.fromfile(rb, dtype=np.uint8)
+
+
+def _region(doc, blob, x, y, p, r) -> np.ndarray | None:
+    for rx, ry, rp, rr, _label, off, n in doc["_region_index"].get((x, y, p), ()):
+        if rr == r:
+            if off + n > blob.size or n % 4:
+                raise SnnccError(f"machine data: region {r} of core ({x},{y},{p}) lies outside regions.bin")
+            return blob[off:off + n].view("<u4")
+    return None
+
+
+@dataclass
+class PopEntry:
+    key: int
+    mask: int
+    start: int
+    n_colour_bits: int
+    count: int
+    core_mask: int
+    mask_shift: int
+    n_neurons: int
+
+
+def parse_pop_table(words: np.ndarray) -> tuple[list[PopEntry], np.ndarray]:
+    if words.size < 2:
+        raise ValueError("population table shorter than its header")
+    n_entries, n_addresses = int(words[0]), int(words[1])
+    need = 2 + 5 * n_entries + n_addresses
+    if words.size < need:
+        raise ValueError(f"population table holds {words.size} words, its header needs {need}")
+    e = words[2:2 + 5 * n_entries].reshape(n_entries, 5).astype(np.int64)
+    entries = [PopEntry(int(k), int(m), int(w2 & 0x1FFF), int((w2 >> 13) & 0x7), int(w2 >> 16),
+                        int(w3 & 0xFFFF), int(w3 >> 16), int(w4 & 0xFFFF))
+               for k, m, w2, w3, w4 in e]
+    return entries, words[2 + 5 * n_entries:need].astype(np.int64)
+
+
+@dataclass
+class CoreSynapses:
+    """The synapses one synapse core holds, decoded."""
+    core: tuple[int, int, int]
+    population: str
+    lo_atom: int
+    n_atoms: int
+    shifts: list[int]
+    source: np.ndarray          # index into the doc's sources
+    pre: np.ndarray
+    post: np.ndarray
+    receptor: np.ndarray
+    delay: np.ndarray
+    q: np.ndarray
+    where: np.ndarray           # word offset of each synapse in the synaptic matrix region
+    keys_held: dict[int, set]   # source index -> indices of its cores with rows here
+
+
+def decode_core(core: dict, doc: dict, blob: np.ndarray) -> CoreSynapses:
+    x, y, p = core["x"], core["y"], core["p"]
+    reg = core["regions"]
+    name = f"core ({x},{y},{p}) of '{core['population']}'"
+    params = _region(doc, blob, x, y, p, reg["synapse_params"])
+    table = _region(doc, blob, x, y, p, reg["pop_table"])
+    matrix = _region(doc, blob, x, y, p, reg["synaptic_matrix"])
+    if params is None or table is None or matrix is None:
+        raise SnnccError(f"machine data: {name} has no synapse parameters, population table or "
+                         "synaptic matrix region")
+    if params.size < 7:
+        raise SnnccError(f"machine data: {name}: synapse parameters of {params.size} words")
+    n_types, n_bits, t_bits, d_bits = (int(v) for v in params[1:5])
+    shifts = [int(v) for v in params[7:7 + n_types]]
+    try:
+        entries, addresses = parse_pop_table(table)
+    except ValueError as e:
+        raise SnnccError(f"machine data: {name}: {e}") from None
+    sources = doc["sources"]
+    cols: dict[str, list] = {k: [] for k in ("source", "pre", "post", "receptor", "delay", "q", "where")}
+    held: dict[int, set] = {}
+    for ent in entries:
+        match = [i for i, s in enumerate(sources) if (s["key"] & ent.mask) == ent.key]
+        if len(match) != 1:
+            raise SnnccError(f"machine data: {name}: population-table key 0x{ent.key:08x} matches "
+                             f"{len(match)} spike sources")
+        si = match[0]
+        src = sources[si]
+        stages = int(src.get("n_delay_stages", 0)) if src.get("delay_of") else 0
+        per_stage = int(src.get("delay_per_stage", 0))
+        for a in addresses[ent.start:ent.start + ent.count]:
+            address = int(a >> 8)
+            if address == INVALID_ADDRESS:
+                continue
+            row_length = int(a & 0xFF) + 1
+            stride = HEADER_WORDS + row_length
+            base = address * ADDRESS_SCALE // 4
+            for ci, c in enumerate(src["cores"]):
+                core_index = (c["key"] >> ent.mask_shift) & ent.core_mask
+                n_rows = c["n_atoms"] * (stages if stages else 1)
+                first = base + core_index * ent.n_neurons * stride
+                last = first + n_rows * stride
+                if last > matrix.size:
+                    raise SnnccError(f"machine data: {name}: rows of source core {ci} of "
+                                     f"'{_source_name(src)}' end at word {last}, beyond the synaptic "
+                                     f"matrix region ({matrix.size} words)")
+                rows = matrix[first:last].reshape(n_rows, stride)
+                count = rows[:, 1].astype(np.int64)
+                if np.any(count > row_length):
+                    r = int(np.flatnonzero(count > row_length)[0])
+                    raise SnnccError(f"machine data: {name}: row {r} of source core {ci} of "
+                                     f"'{_source_name(src)}' says {int(count[r])} synapses in a row of "
+                                     f"{row_length}")
+                if not count.any():
+                    continue
+                held.setdefault(si, set()).add(ci)
+                row_of = np.repeat(np.arange(n_rows), count)
+                pos = np.arange(row_of.size) - np.repeat(np.cumsum(count) - count, count)
+                word_at = first + row_of * stride + HEADER_WORDS + pos
+                w = matrix[word_at].astype(np.int64)
+                d = (w >> (n_bits + t_bits)) & ((1 << d_bits) - 1)
+                d = np.where(d == 0, 1 << d_bits, d)
+                if stages:
+                    local = row_of % c["n_atoms"]
+                    d = d + (row_of // c["n_atoms"] + 1) * per_stage
+                else:
+                    local = row_of
+                cols["source"].append(np.full(w.size, si, np.int64))
+                cols["pre"].append(c["lo_atom"] + local)
+                cols["post"].append(core["lo_atom"] + (w & ((1 << n_bits) - 1)))
+                cols["receptor"].append((w >> n_bits) & ((1 << t_bits) - 1))
+                cols["delay"].append(d)
+                cols["q"].append(w >> 16)
+                cols["where"].append(word_at)
+    out = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in cols.items()}
+    return CoreSynapses((x, y, p), core["population"], core["lo_atom"], core["n_atoms"], shifts,
+                        out["source"], out["pre"], out["post"], out["receptor"], out["delay"], out["q"],
+                        out["where"], held)
+
+
+def _source_name(src: dict) -> str:
+    if src.get("delay_of"):
+        return f"delay extension of {src['delay_of']}"
+    return str(src.get("population"))
+
+
+# ------------------------------------------------------------------ routing
+
+def reached_cores(doc: dict, key: int, chip: tuple[int, int]) -> set[tuple[int, int, int]]:
+    """The cores a packet with ``key`` sent from ``chip`` reaches through the routing tables."""
+    tables = doc["routing_tables"]
+    links = doc["links"]
+    reached: set[tuple[int, int, int]] = set()
+    todo = [(chip, None)]
+    seen = set()
+    while todo:
+        (cx, cy), arrived = todo.pop()
+        if ((cx, cy), arrived) in seen:
+            continue
+        seen.add(((cx, cy), arrived))
+        entry = next((e for e in tables.get(f"{cx},{cy}", ()) if (key & e[1]) == e[0]), None)
+        if entry is None:
+            if arrived is None:
+                continue            # no default route out of the source chip: dropped
+            out_links, procs = [OPPOSITE[arrived]], []
+        else:
+            procs, out_links = entry[2], entry[3]
+        reached.update((cx, cy, p) for p in procs)
+        for link in out_links:
+            dest = links.get(f"{cx},{cy}", {}).get(str(link))
+            if dest is not None:
+                todo.append(((dest[0], dest[1]), OPPOSITE[link]))
+    return reached
+
+
+# ------------------------------------------------------------------ the check
+
+def _ir_groups(net) -> dict[tuple[str, str, int], list]:
+    out: dict[tuple[str, str, int], list] = {}
+    for prj in net.projections:
+        out.setdefault((prj.pre, prj.post, RECEPTORS.index(prj.receptor)), []).append(prj)
+    return out
+
+
+def _keys(pre, post, delay, q, n_post):
+    return ((np.asarray(pre, np.int64) * n_post + np.asarray(post, np.int64)) << 28) | \
+        (np.asarray(delay, np.int64) << 16) | np.asarray(q, np.int64)
+
+
+def _unkey(k: int, n_post: int) -> tuple[int, int, int, int]:
+    pp, rest = k >> 28, k & ((1 << 28) - 1)
+    return pp // n_post, pp % n_post, rest >> 16, rest & 0xFFFF
+
+
+def check_machine_data(machine_dir: Path, net) -> Verdict:
+    """Every synapse of the machine data in ``machine_dir`` against the IR ``net``; the first
+    difference named."""
+    doc, blob = load_machine(machine_dir)
+    index: dict[tuple, list] = {}
+    for row in doc.get("regions", []):
+        index.setdefault((row[0], row[1], row[2]), []).append(row)
+    doc["_region_index"] = index
+    pops = {p.name: p for p in net.populations}
+    sizes = {p.name: p.size for p in net.populations}
+    sizes.update({s.name: s.size for s in net.sources})
+    shifts = net.attrs.get("ring_buffer_shifts", {})
+    sources = doc["sources"]
+    cores = [c for c in doc["cores"] if "regions" in c]
+    decoded = [decode_core(c, doc, blob) for c in cores]
+    n_checked = 0
+
+    def fail(text: str, **details) -> Verdict:
+        return Verdict(False, f"MISMATCH: {text}", {"synapses_checked": n_checked, **details})
+
+    # cores tile each population; shifts as lowered
+    for name, p in pops.items():
+        mine = sorted((d for d in decoded if d.population == name), key=lambda d: d.lo_atom)
+        covered = 0
+        for d in mine:
+            if d.lo_atom != covered:
+                return fail(f"population '{name}': neurons {covered}..{d.lo_atom - 1} have no synapse core "
+                            f"(next core {d.core} starts at {d.lo_atom})")
+            covered = d.lo_atom + d.n_atoms
+            want = [int(s) for s in shifts.get(name, [])]
+            if d.shifts[:len(want)] != want:
+                return fail(f"core {d.core} of '{name}': ring-buffer shifts {d.shifts[:len(want)]}, the "
+                            f"spinnaker kernel uses {want}")
+        if covered != p.size and p.size:
+            return fail(f"population '{name}': synapse cores cover {covered} of {p.size} neurons")
+
+    # synapses, per (pre population, post population, receptor)
+    src_pop = [s.get("delay_of") or s.get("population") for s in sources]
+    groups = _ir_groups(net)
+    seen_groups = set()
+    for name in pops:
+        mine = [d for d in decoded if d.population == name]
+        pre_names = {src_pop[int(i)] for d in mine for i in np.unique(d.source)} | \
+            {g[0] for g in groups if g[1] == name}
+        for pre_name in sorted(n for n in pre_names if n is not None):
+            for r in range(len(RECEPTORS)):
+                g = (pre_name, name, r)
+                seen_groups.add(g)
+                n_post = sizes[name]
+                exp_parts = [_keys(prj.pre_idx, prj.post_idx, prj.delay, prj.weight, n_post)
+                             for prj in groups.get(g, [])]
+                expected = np.sort(np.concatenate(exp_parts)) if exp_parts else np.zeros(0, np.int64)
+                act_parts, where = [], []
+                for d in mine:
+                    sel = np.isin(d.source, [i for i, s in enumerate(src_pop) if s == pre_name]) & \
+                        (d.receptor == r)
+                    if sel.any():
+                        act_parts.append(_keys(d.pre[sel], d.post[sel], d.delay[sel], d.q[sel], n_post))
+                        where.append((d, sel))
+                actual = np.sort(np.concatenate(act_parts)) if act_parts else np.zeros(0, np.int64)
+                n_checked += actual.size
+                if expected.size == actual.size and np.array_equal(expected, actual):
+                    continue
+                return fail(_first_difference(expected, actual, g, groups.get(g, []), where, n_post,
+                                              shifts.get(name, [0, 0])[r]))
+    # routing: every source core's spikes reach every core holding its rows
+    for d in decoded:
+        for si, held in d.keys_held.items():
+            src = sources[si]
+            for ci in sorted(held):
+                c = src["cores"][ci]
+                if d.core not in reached_cores(doc, c["key"], (c["x"], c["y"])):
+                    return fail(f"routing: spikes of core {ci} of '{_source_name(src)}' (key "
+                                f"0x{c['key']:08x}, from chip ({c['x']},{c['y']})) never reach core {d.core}, "
+                                "which holds their synaptic rows")
+    n_syn = sum(prj.n_synapses for prj in net.projections)
+    n_machine = sum(d.pre.size for d in decoded)
+    if n_machine != n_syn:
+        return fail(f"{n_machine} synapses in the machine data, {n_syn} in the IR")
+    n_routes = sum(len(h) for d in decoded for h in d.keys_held.values())
+    return Verdict(True, f"OK: machine data equals the spinnaker kernel's IR: {n_checked} synapses (target, "
+                         f"delay, weight and ring-buffer shift) on {len(decoded)} synapse cores, "
+                         f"{n_routes} routes from source cores to the cores holding their rows",
+                   {"synapses_checked": n_checked, "synapse_cores": len(decoded), "routes_checked": n_routes})
+
+
+def _first_difference(expected, actual, g, prjs, where, n_post, shift) -> str:
+    """The smallest synapse in one multiset and not the other, told as a user reads it."""
+    ue, ce = np.unique(expected, return_counts=True)
+    ua, ca = np.unique(actual, return_counts=True)
+    allk = np.union1d(ue, ua)
+    cnt_e = np.zeros(allk.size, np.int64)
+    cnt_a = np.zeros(allk.size, np.int64)
+    cnt_e[np.searchsorted(allk, ue)] = ce
+    cnt_a[np.searchsorted(allk, ua)] = ca
+    diff = np.flatnonzero(cnt_e != cnt_a)
+    k = int(allk[diff[0]])
+    pre, post, delay, q = _unkey(k, n_post)
+    pre_name, post_name, r = g
+    nA = q * 2.0 ** (shift - 15)
+    syn = (f"{pre_name}[{pre}] -> {post_name}[{post}] ({RECEPTORS[r]}, delay {delay} steps, weight q={q}, "
+           f"{nA:.6g} nA after ring-buffer shift {shift})")
+    owner = _projection_of(prjs, pre, post)
+    if cnt_e[diff[0]] > cnt_a[diff[0]]:
+        # the same pre and post in the machine data with other values?
+        near = [int(x) for x in allk[diff] if _unkey(int(x), n_post)[:2] == (pre, post) and
+                cnt_a[np.searchsorted(allk, x)] > cnt_e[np.searchsorted(allk, x)]]
+        text = f"synapse {syn}" + (f" of projection '{owner}'" if owner else "")
+        if near:
+            _, _, d2, q2 = _unkey(near[0], n_post)
+            return text + f" is on the machine with delay {d2} steps and weight q={q2}" + _at(where, near[0],
+                                                                                             n_post)
+        return text + " is missing from the machine data"
+    return f"the machine data holds synapse {syn}" + _at(where, k, n_post) + ", which no projection has"
+
+
+def _at(where, k, n_post) -> str:
+    for d, sel in where:
+        keys = _keys(d.pre[sel], d.post[sel], d.delay[sel], d.q[sel], n_post)
+        hit = np.flatnonzero(keys == k)
+        if hit.size:
+            return f" (core {d.core}, synaptic matrix word {int(d.where[sel][hit[0]])})"
+    return ""
+
+
+def _projection_of(prjs, pre, post) -> str | None:
+    for prj in prjs:
+        if np.any((np.asarray(prj.pre_idx) == pre) & (np.asarray(prj.post_idx) == post)):
+            return prj.name
+    return None
