@@ -1,157 +1,260 @@
-"""The spinnaker target: snncc's compile against sPyNNaker's own mapping and data generation.
+"""The spinnaker target end to end: model file -> sPyNNaker has generated all machine data.
 
-Workloads (snncc.models, dt 0.1 ms): CUBA 4k (``cuba(4000, split=True)``), Brunel 12.5k
-(``brunel(1.0, background="dc")``, IF_curr_delta, 15.6 M synapses) and the
-Potjans-Diesmann microcircuit at 10 % (``potjans_diesmann(0.1)``, DC background).
-For each, snncc's whole spinnaker pipeline (validate, discretise, delays, partition,
-place, ring-buffer lowering and routing-entry count) plus writing the PyNN script and its
-data is timed against what sPyNNaker 7.4.1 does with that script on a virtual SpiNN-5
-board: building the PyNN objects, then ``sim.run`` - partitioning, placement, routing,
-routing-table generation and data generation (a virtual board stops before loading).
-sPyNNaker runs in a subprocess with a timeout per case; its Python start-up (imports,
-``sim.setup``) is reported separately and left out of the ratio, as is building the
-float-IR network (the model generator) on our side.
+Side by side, as whole processes in one run, on a virtual 48-chip SpiNN-5 board:
 
-Routing entries: snncc's count for its own placement (snncc_spinnaker/routing.py: one
-entry per source core per chip on its dimension-order multicast tree, default routes
-free; ``merged`` as sPyNNaker merges per population) beside sPyNNaker's tables as its
-MergedRoutingTableGenerator wrote them and after PACMAN's PairCompressor.
+* snncc: ``snncc compile MODEL --target spinnaker -o BUILD`` - every pass, the PyNN
+  script and its arrays, then the one sPyNNaker pass (mapping, routing and data
+  generation of that script, with snncc's SlicedConnector) whose machine data the build
+  keeps; ``snncc verify BUILD`` (decode every synapse of that machine data and compare it
+  with the IR) is timed beside it and not counted.
+* sPyNNaker alone: bench/spynnaker_native.py, the same network written as a plain PyNN
+  script with sPyNNaker's native connectors (FixedProbabilityConnector,
+  FixedNumberPreConnector, FixedTotalNumberConnector with RandomDistribution weights and
+  delays). On a virtual board sPyNNaker generates every connector on the host (it can
+  only expand native connectors on the machine when one is attached), so both sides end
+  with the same thing: every core's data in sPyNNaker's data-specification database.
 
-    python -m bench.bench_spinnaker [--quick]       # quick: CUBA 4k only
+Model files: CUBA is examples/cuba.yaml; Brunel 12.5k (``brunel(1.0, background="dc")``,
+IF_curr_delta, 15.6 M synapses) and the microcircuit (``potjans_diesmann(scale)``, DC
+background) are snncc.models networks saved as ``.snn`` IR files before the clock starts
+(the model file; the native script gets the same sizes, connection numbers and
+distributions). Wall seconds, CPU seconds of the whole process tree and its peak RSS come
+from a wrapper process per command.
+
+    python -m bench --only spinnaker            # CUBA 4k, Brunel 12.5k, microcircuit 10 %
+    python -m bench --only spinnaker --quick    # CUBA 4k only
+    SNNCC_BENCH_FULL_SCALE=1 python -m bench --only spinnaker   # + the full-scale microcircuit
 """
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+NATIVE = Path(__file__).with_name("spynnaker_native.py")
+
 DESCRIPTION = (
-    "snncc's spinnaker compile (every pass plus writing the PyNN script and its data) against sPyNNaker "
-    "7.4.1 mapping and generating data for the same script on a virtual 48-chip board. `ratio` = sPyNNaker "
-    "(PyNN build + mapping + data generation) / snncc compile. Cores: snncc's are neuron cores; "
-    "sPyNNaker's `spynnaker_net_cores` are its network's cores (a neuron core and one or two synapse cores "
-    "per slice at dt 0.1 ms, plus delay extensions), `spynnaker_cores` adds its system cores (a monitor on "
-    "every chip, a packet gatherer). Routing entries: snncc's for its own placement (one per source core "
-    "per chip off the default route; `merged` per population as sPyNNaker merges), sPyNNaker's as "
-    "generated (already merged) and after its pair compressor.")
+    "What a user waits for from a model file until sPyNNaker has generated every core's data for a "
+    "virtual 48-chip board: `snncc compile MODEL --target spinnaker` (every pass, the PyNN script, then "
+    "the one sPyNNaker pass whose machine data the build keeps) against the same network written as a "
+    "plain PyNN script with sPyNNaker's native connectors (bench/spynnaker_native.py), each a whole "
+    "process, side by side in one run. `ratio` = sPyNNaker script / snncc (wall); `ratio_cpu` the same in "
+    "CPU seconds of the whole process tree, the fairer figure on a shared machine. `verify_s`: `snncc "
+    "verify BUILD` decoding every synapse of the machine data against the IR (not in the ratio). "
+    "`snncc_spynnaker_pass_s`: the part of snncc's time spent in sPyNNaker (its start-up, mapping, data "
+    "generation and the read-back of the machine data).")
 
-#: per case: (name, model call as text, factory)
-CASES = {
-    "cuba_4k": ("cuba(4000, split=True)", lambda m: m.cuba(4000, split=True)),
-    "brunel_12.5k": ("brunel(1.0, background='dc')", lambda m: m.brunel(1.0, background="dc")),
-    "microcircuit_10pct": ("potjans_diesmann(0.1)", lambda m: m.potjans_diesmann(0.1)),
-}
+CASES = ("cuba_4k", "brunel_12.5k", "microcircuit_10pct")
 QUICK = ("cuba_4k",)
-TIMEOUT_S = {True: 600.0, False: 1200.0}
+FULL = ("microcircuit_100pct",)
 
 
-def timeout(quick: bool) -> float:
-    """Seconds sPyNNaker may take per case (SNNCC_BENCH_SPINNAKER_TIMEOUT overrides, e.g. on a
-    loaded machine where the wall clock runs long)."""
-    return float(os.environ.get("SNNCC_BENCH_SPINNAKER_TIMEOUT", TIMEOUT_S[quick]))
-SYSTEM = ("ExtraMonitorSupportMachineVertex", "DataSpeedUpPacketGatherMachineVertex")
+def timeout() -> float:
+    """Seconds each side may take per case (SNNCC_BENCH_SPINNAKER_TIMEOUT overrides)."""
+    return float(os.environ.get("SNNCC_BENCH_SPINNAKER_TIMEOUT", 3600))
 
 
-def _snncc(net, outdir: Path) -> tuple[float, object, dict]:
-    from snncc.compiler import lower
-    from snncc_spinnaker.target import SpinnakerTarget
+# ------------------------------------------------------------------ the models and their peers
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    res = lower(net, "spinnaker")
-    SpinnakerTarget().emit(res.network, outdir, {"map": False})
-    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return sec, cpu, res, {r.pass_name: round(r.seconds, 3) for r in res.reports}
+def _v_uniform(low, high):
+    return {"distribution": "uniform", "args": [low, high]}
 
 
-def _one(name: str, quick: bool) -> tuple[dict, dict]:
+def _cell(pop, names):
+    return {k: float(pop.params[k][0]) for k in names if k in pop.params}
+
+
+EXP = ("cm", "tau_m", "v_rest", "v_reset", "v_thresh", "tau_refrac", "tau_syn_E", "tau_syn_I", "i_offset")
+DELTA = ("cm", "tau_m", "v_rest", "v_reset", "v_thresh", "tau_refrac", "i_offset")
+
+
+def model(case: str, work: Path) -> tuple[Path, dict]:
+    """The model file snncc compiles and the native script's spec of the same network."""
+    if case == "cuba_4k":
+        from snncc.frontends import load_model
+        path = ROOT / "examples" / "cuba.yaml"
+        net = load_model(path)
+        pops = [{"name": p.name, "size": p.size, "cell": "IF_curr_exp", "params": _cell(p, EXP),
+                 "v_init": _v_uniform(-60.0, -50.0)} for p in net.populations]
+        prjs = [{"pre": q.pre, "post": q.post, "receptor": q.receptor,
+                 "connector": {"type": "fixed_probability", "p": 0.02},
+                 "weight": abs(float(q.weight[0])), "delay": float(q.delay[0])} for q in net.projections]
+        return path, {"dt": net.dt, "duration": net.steps * net.dt, "populations": pops, "projections": prjs}
+    from snncc.ir import save
     import snncc.models as models
-    from snncc.errors import SnnccError
-    from snncc_spinnaker.mapping import check_mapping
-    from snncc_spinnaker.target import summarise
+    if case == "brunel_12.5k":
+        net = models.brunel(1.0, background="dc")
+        sizes = {p.name: p.size for p in net.populations}
+        pops = [{"name": p.name, "size": p.size, "cell": "IF_curr_delta", "params": _cell(p, DELTA),
+                 "v_init": _v_uniform(0.0, 20.0)} for p in net.populations]
+        prjs = [{"pre": q.pre, "post": q.post, "receptor": q.receptor,
+                 "connector": {"type": "fixed_number_pre", "n": q.n_synapses // sizes[q.post]},
+                 "weight": abs(float(q.weight[0])), "delay": float(q.delay[0])} for q in net.projections]
+    else:
+        scale = 0.1 if case == "microcircuit_10pct" else 1.0
+        net = models.potjans_diesmann(scale)
+        p14 = models.PD14
+        pops = [{"name": p.name, "size": p.size, "cell": "IF_curr_exp", "params": _cell(p, EXP),
+                 "v_init": {"distribution": "normal", "args": list(p14.v0)}} for p in net.populations]
+        prjs = []
+        for q in net.projections:
+            mu = float(abs(q.weight.astype("float64")).mean())
+            d_mu, d_sd = p14.delay_e if q.receptor == "excitatory" else p14.delay_i
+            prjs.append({"pre": q.pre, "post": q.post, "receptor": q.receptor,
+                         "connector": {"type": "fixed_total_number", "n": q.n_synapses},
+                         "weight": {"distribution": "normal_clipped",
+                                    "args": [mu, p14.psp_rel_sd * mu, 0.0, float("inf")]},
+                         "delay": {"distribution": "normal_clipped",
+                                   "args": [d_mu, d_sd, net.dt, float("inf")]}})
+    path = work / f"{case}.snn"
+    save(net, path)
+    return path, {"dt": net.dt, "duration": net.steps * net.dt, "populations": pops, "projections": prjs}
 
-    call, make = CASES[name]
-    t0 = time.perf_counter()
-    net = make(models)
-    gen = time.perf_counter() - t0
-    row = {"case": name, "neurons": net.n_neurons, "synapses": net.n_synapses}
-    with tempfile.TemporaryDirectory(prefix="bench-spinnaker-") as tmp:
-        ours, ours_cpu, res, passes = _snncc(net, Path(tmp))
-        fx = res.network
-        del net
-        routing = fx.attrs.get("routing", {})
-        row.update({"snncc_compile_s": ours, "spynnaker_s": None, "ratio": None,
-                    "snncc_cpu_s": ours_cpu, "spynnaker_cpu_s": None, "ratio_cpu": None,
-                    "snncc_cores": fx.attrs["partition"]["cores"], "spynnaker_net_cores": None,
-                    "spynnaker_cores": None, "snncc_chips": fx.attrs["placement"].get("chips"),
-                    "spynnaker_chips": None,
-                    "snncc_routing_entries": routing.get("routing_entries"),
-                    "snncc_routing_entries_merged": routing.get("routing_entries_merged"),
-                    "spynnaker_routing_entries": None, "spynnaker_routing_entries_compressed": None,
-                    "note": ""})
-        try:
-            m = check_mapping(Path(tmp) / "pynn", timeout=timeout(quick))
-        except SnnccError as e:
-            row["note"] = f"sPyNNaker: {e.message}"
-            m = None
-    extra = {"case": name, "model": call, "model_generation_s": gen, **passes}
-    if m is not None:
-        sec = m["seconds"]
-        theirs = sec["build"] + sec["map_and_generate"]
-        s = summarise(fx, m)
-        kinds = m["cores_by_vertex_type"]
-        cpu = m.get("cpu_seconds", {})
-        theirs_cpu = cpu.get("build", 0.0) + cpu.get("map_and_generate", 0.0) if cpu else None
-        row.update({"spynnaker_s": theirs, "ratio": theirs / ours, "spynnaker_cpu_s": theirs_cpu,
-                    "ratio_cpu": theirs_cpu / ours_cpu if theirs_cpu and ours_cpu > 0 else None,
-                    "spynnaker_net_cores": sum(v for k, v in kinds.items() if k not in SYSTEM),
-                    "spynnaker_cores": m["cores"], "spynnaker_chips": m["chips"],
-                    "spynnaker_routing_entries": s["spynnaker_routing_entries"],
-                    "spynnaker_routing_entries_compressed": s["spynnaker_routing_entries_compressed"]})
-        if not s["ring_buffer_shifts_agree"]:
-            row["note"] = f"ring-buffer shifts differ: {s['ring_buffer_shift_mismatches']}"
-        extra.update({"spynnaker_pynn_build_s": sec["build"],
-                      "spynnaker_map_generate_s": sec["map_and_generate"],
-                      "spynnaker_startup_s": m["subprocess_seconds"] - theirs,
-                      "spynnaker_subprocess_cpu_s": m.get("subprocess_cpu_seconds"),
-                      "spynnaker_cores_by_vertex": ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items())),
-                      "snncc_max_routing_entries_per_chip": s["snncc_max_routing_entries_per_chip"],
-                      "spynnaker_max_routing_entries_per_chip": s["spynnaker_max_routing_entries_per_chip"]})
-    return row, extra
+
+# ------------------------------------------------------------------ whole processes
+
+_WRAP = ("import json, resource, subprocess, sys, time\n"
+         "t = time.perf_counter()\n"
+         "p = subprocess.run(sys.argv[2:], cwd=sys.argv[1], capture_output=True, text=True)\n"
+         "wall = time.perf_counter() - t\n"
+         "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+         "print(json.dumps({'rc': p.returncode, 'wall_s': wall, 'cpu_s': r.ru_utime + r.ru_stime,\n"
+         "                  'peak_rss_mib': r.ru_maxrss / 1024, 'stdout': p.stdout[-4000:],\n"
+         "                  'stderr': p.stderr[-4000:]}))\n")
+
+
+def measure(cmd: list[str], cwd: Path, env: dict, limit: float) -> dict:
+    """Run ``cmd`` as a whole process (tree); its wall and CPU seconds and peak RSS."""
+    try:
+        out = subprocess.run([sys.executable, "-c", _WRAP, str(cwd), *cmd], env=env, capture_output=True,
+                             text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return {"rc": None, "wall_s": None, "cpu_s": None, "peak_rss_mib": None,
+                "stderr": f"did not finish within {limit:g} s"}
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"rc": out.returncode, "wall_s": None, "cpu_s": None, "peak_rss_mib": None,
+                "stderr": out.stderr[-2000:]}
+
+
+def _env(home: Path | None = None) -> dict:
+    env = dict(os.environ)
+    if home is not None:
+        env["HOME"] = str(home)
+        env["XDG_CONFIG_HOME"] = str(home / ".config")
+        env["MPLCONFIGDIR"] = str(home / ".matplotlib")
+    return env
+
+
+def run_snncc(model_file: Path, build: Path, limit: float) -> tuple[dict, dict]:
+    snncc = [sys.executable, "-m", "snncc.cli"]
+    comp = measure(snncc + ["compile", str(model_file), "--target", "spinnaker", "-o", str(build)],
+                   build.parent, _env(), limit)
+    ver = measure(snncc + ["verify", str(build)], build.parent, _env(), limit) if comp.get("rc") == 0 else {}
+    return comp, ver
+
+
+def run_native(spec: dict, work: Path, limit: float) -> dict:
+    from snncc_spinnaker.emit import machine_cfg
+    work.mkdir(parents=True, exist_ok=True)
+    home = work / "home"
+    home.mkdir(exist_ok=True)
+    cfg = machine_cfg({"version": 5}, reports=False)
+    (work / "spynnaker.cfg").write_text(cfg)
+    (home / ".spynnaker.cfg").write_text(cfg)
+    (work / "spec.json").write_text(json.dumps(spec))
+    res = measure([sys.executable, str(NATIVE), str(work / "spec.json")], work, _env(home), limit)
+    try:
+        res["phases"] = json.loads(res.get("stdout", "").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        res["phases"] = {}
+    return res
+
+
+def one(case: str, work: Path, limit: float) -> tuple[dict, dict]:
+    model_file, spec = model(case, work)
+    build = work / f"{case}-build"
+    comp, ver = run_snncc(model_file, build, limit)
+    native = run_native(spec, work / f"{case}-native", limit)
+    rep = json.loads((build / "report.json").read_text()) if (build / "report.json").exists() else {}
+    net = rep.get("network", {})
+    emit = rep.get("emit", {})
+    note = []
+    if comp.get("rc") != 0:
+        note.append("snncc: " + _last(comp.get("stderr", "")))
+    if ver and ver.get("rc") != 0:
+        note.append("verify: " + _last(ver.get("stdout", "") + ver.get("stderr", "")))
+    if native.get("rc") != 0:
+        note.append("sPyNNaker script: " + _last(native.get("stderr", "")))
+    ok = comp.get("rc") == 0 and native.get("rc") == 0
+    row = {"case": case, "neurons": net.get("neurons"), "synapses": net.get("synapses"),
+           "snncc_s": comp.get("wall_s"), "spynnaker_script_s": native.get("wall_s"),
+           "ratio": native["wall_s"] / comp["wall_s"] if ok else None,
+           "snncc_cpu_s": comp.get("cpu_s"), "spynnaker_script_cpu_s": native.get("cpu_s"),
+           "ratio_cpu": native["cpu_s"] / comp["cpu_s"] if ok else None,
+           "snncc_peak_rss_mib": comp.get("peak_rss_mib"),
+           "spynnaker_script_peak_rss_mib": native.get("peak_rss_mib"),
+           "verify_s": ver.get("wall_s"),
+           "verify": ("OK" if ver.get("rc") == 0 else "MISMATCH" if ver.get("rc") == 1 else "-") if ver else "-",
+           "load": _load(), "note": "; ".join(note)}
+    detail = {"case": case, "snncc_spynnaker_pass": _pass_line(comp.get("stderr", "")),
+              "spynnaker_script_phases": native.get("phases"),
+              "spynnaker_cores": emit.get("spynnaker_cores"), "snncc_cores": emit.get("snncc_cores"),
+              "spynnaker_routing_entries": emit.get("spynnaker_routing_entries"),
+              "ring_buffer_shifts_agree": emit.get("ring_buffer_shifts_agree"),
+              "verify_message": _last(ver.get("stdout", "")) if ver else None}
+    shutil.rmtree(build, ignore_errors=True)
+    return row, detail
+
+
+def _pass_line(stderr: str) -> str | None:
+    lines = [ln for ln in stderr.splitlines() if "sPyNNaker pass" in ln]
+    return lines[-1].split(": ", 1)[-1] if lines else None
+
+
+def _last(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def run(quick: bool = False) -> dict:
-    from snncc.compiler import lower
-    from snncc.models import brunel, cuba
-    # imports and numba caches, as sPyNNaker's start-up is left out on its side
-    lower(cuba(n=200, p=0.05, split=True), "spinnaker")
-    lower(brunel(0.02, background="dc"), "spinnaker")
+    cases = list(QUICK if quick else CASES)
+    if os.environ.get("SNNCC_BENCH_FULL_SCALE") and not quick:
+        cases += list(FULL)
     rows, details = [], []
-    print(f"{'case':>20} {'synapses':>9} {'snncc s':>8} {'sPyNNaker s':>12} {'ratio':>7} "
-          f"{'cpu ratio':>9} {'routes ours/merged':>19} {'theirs/compressed':>18}", flush=True)
-    for name in (QUICK if quick else CASES):
-        r, d = _one(name, quick)
-        rows.append(r)
-        details.append(d)
-        fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
-        print(f"{name:>20} {r['synapses']:>9} {r['snncc_compile_s']:>8.2f} {fmt(r['spynnaker_s'], '12.2f')} "
-              f"{fmt(r['ratio'], '7.1f')} {fmt(r['ratio_cpu'], '9.1f')} "
-              f"{r['snncc_routing_entries']:>10}/{r['snncc_routing_entries_merged']:<8} "
-              f"{fmt(r['spynnaker_routing_entries'], '>9')}/"
-              f"{fmt(r['spynnaker_routing_entries_compressed'], '<8')}"
-              f" {r['note']}", flush=True)
-    return {"title": "spinnaker: snncc compile vs sPyNNaker mapping + data generation (virtual board)",
-            "rows": rows, "tables": {"details (seconds per snncc pass, sPyNNaker phases)": details},
-            "versions": ["sPyNNaker", "PyNN"],
-            "notes": ["the full-scale microcircuit is not run here (sPyNNaker needs about an hour)",
-                      f"sPyNNaker runs with a timeout of {timeout(quick):g} s per case; a case that times "
-                      "out or fails keeps snncc's figures and says why in `note`",
-                      "the script sorts each synapse list by (pre, post) before FromListConnector (inside "
-                      "sPyNNaker's build time): sPyNNaker 7.4.1 overestimates row lengths of unsorted lists "
-                      "and refuses the microcircuit otherwise",
-                      "`*_cpu_s`: CPU seconds of the process (sPyNNaker: its subprocess, start-up excluded), "
-                      "the fairer figure when the machine is shared; `ratio_cpu` = sPyNNaker / snncc CPU"]}
+    print(f"{'case':>20} {'synapses':>10} {'snncc s':>9} {'sPyNNaker s':>12} {'ratio':>6} {'cpu ratio':>9} "
+          f"{'snncc GiB':>9} {'verify':>8}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-spinnaker-") as tmp:
+        for case in cases:
+            row, detail = one(case, Path(tmp), timeout())
+            rows.append(row)
+            details.append(detail)
+            f = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
+            print(f"{case:>20} {f(row['synapses'], '>10')} {f(row['snncc_s'], '9.1f')} "
+                  f"{f(row['spynnaker_script_s'], '12.1f')} {f(row['ratio'], '6.2f')} {f(row['ratio_cpu'], '9.2f')} "
+                  f"{f(row['snncc_peak_rss_mib'] and row['snncc_peak_rss_mib'] / 1024, '9.2f')} "
+                  f"{row['verify']:>8} {row['note']}", flush=True)
+    return {"title": "spinnaker end to end: model file -> sPyNNaker has generated all machine data "
+                     "(virtual board), snncc vs sPyNNaker's own PyNN script",
+            "rows": rows, "tables": {"details": details}, "versions": ["sPyNNaker", "PyNN"],
+            "notes": [f"each side runs with a limit of {timeout():g} s per case",
+                      "peak RSS is the largest process of the tree (snncc: the compile or its sPyNNaker "
+                      "subprocess, which run one after the other)",
+                      "the full-scale microcircuit runs with SNNCC_BENCH_FULL_SCALE=1 (minutes on snncc's "
+                      "side; sPyNNaker's own script is given the same limit)"]}
 
 
 if __name__ == "__main__":

@@ -18,6 +18,13 @@ rows x synapses per post core, and then three Python loops over the rows. The
 replacement writes the same words into the same places (tests compare the bytes with
 the original's) and leaves every other case (plastic synapses, padded rows) to it.
 
+``install`` also replaces ``Struct.__get_data_for_slice``, which writes a core's neuron
+parameters: for a parameter set per neuron (snncc's initial voltages are exact values,
+not a RandomDistribution) it walks the ids one by one comparing neighbours with
+``numpy.array_equal``, about 20 us per neuron and field. The replacement encodes each
+distinct value once with sPyNNaker's own ``convert_to`` and scatters the results: the
+same bytes (tests compare them), for scalar values only.
+
 ``install`` also corrects where sPyNNaker's host writer puts the rows of
 synapses that go through a delay extension (delays beyond the post core's ring buffer).
 ``synapse_io.get_synapses`` numbers them ``core * M * S + (stage - 1) * M + neuron`` with
@@ -43,7 +50,8 @@ from spynnaker.pyNN.models.neural_projections.connectors import (
     AbstractConnector, AbstractGenerateConnectorOnHost)
 from spynnaker.pyNN.models.neuron import synapse_io, synaptic_matrix_app
 from spynnaker.pyNN.models.neuron.synapse_dynamics import SynapseDynamicsStatic
-from spynnaker.pyNN.utilities.utility_calls import get_n_bits
+from spynnaker.pyNN.utilities import struct as _struct
+from spynnaker.pyNN.utilities.utility_calls import convert_to, get_n_bits
 
 #: the sPyNNaker release whose row format and generation code this module was written from
 SUPPORTED_VERSION = "1!7.4.1"
@@ -257,13 +265,53 @@ def get_synapses(connections, synapse_info, n_delay_stages, n_synapse_types, wei
     return row_data, delayed_row_data
 
 
+# -------------------------------------------------------------------- fast neuron data
+
+def slice_values(all_vals, lo: int, n: int, data_type):
+    """``convert_to(value, data_type)`` for neurons lo..lo+n-1 of a ranged list, each
+    distinct value converted once; None where a value is not a finite number."""
+    values = list(all_vals.iter_by_slice(lo, lo + n))
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+               for v in values):
+        return None
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size != n or not np.all(np.isfinite(arr)):
+        return None
+    distinct, where = np.unique(arr, return_inverse=True)
+    encoded = np.array([convert_to(float(v), data_type) for v in distinct])
+    return encoded[where]
+
+
+def _install_fast_neuron_data() -> None:
+    name = "_Struct__get_data_for_slice"
+    original = getattr(_struct.Struct, name)
+    if getattr(original, "snncc_original", None) is not None:
+        return
+
+    def get_data_for_slice(self, data, all_vals, field, data_type, vertex_slice):
+        ids = vertex_slice.get_raster_ids()
+        lo, n = vertex_slice.lo_atom, vertex_slice.n_atoms
+        encoded = None
+        if len(ids) == n and n and ids[0] == lo and ids[-1] == lo + n - 1:
+            encoded = slice_values(all_vals, lo, n, data_type)
+        if encoded is None:
+            return original(self, data, all_vals, field, data_type, vertex_slice)
+        data[field][:n] = encoded
+
+    get_data_for_slice.snncc_original = original
+    setattr(_struct.Struct, name, get_data_for_slice)
+
+
 def install(fast_rows: bool = True, machine_delay_rows: bool = True) -> bool:
-    """Route sPyNNaker's static row building through ``static_rows`` (``fast_rows``) and
-    its placement of delay-extension rows through ``get_synapses``
-    (``machine_delay_rows``); False, leaving sPyNNaker's own code, on any release but
-    the one this module was written from."""
+    """Route sPyNNaker's static row building through ``static_rows`` and its neuron
+    parameters through ``slice_values`` (``fast_rows``: the same bytes, sooner) and its
+    placement of delay-extension rows through ``get_synapses`` (``machine_delay_rows``);
+    False, leaving sPyNNaker's own code, on any release but the one this module was
+    written from."""
     if SPYNNAKER_VERSION != SUPPORTED_VERSION:
         return False
+    if fast_rows:
+        _install_fast_neuron_data()
     if machine_delay_rows and getattr(synaptic_matrix_app.get_synapses, "snncc_original", None) is None:
         get_synapses.snncc_original = synaptic_matrix_app.get_synapses
         synaptic_matrix_app.get_synapses = get_synapses
@@ -286,6 +334,10 @@ def install(fast_rows: bool = True, machine_delay_rows: bool = True) -> bool:
 
 def uninstall() -> None:
     """sPyNNaker's own functions back."""
+    name = "_Struct__get_data_for_slice"
+    original = getattr(getattr(_struct.Struct, name), "snncc_original", None)
+    if original is not None:
+        setattr(_struct.Struct, name, original)
     original = getattr(synapse_io._get_row_data, "snncc_original", None)
     if original is not None:
         synapse_io._get_row_data = original
