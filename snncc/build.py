@@ -277,12 +277,14 @@ def write_build(outdir: str | Path, target, model: str, options: dict, produce) 
     try:
         net, reports, emitted = produce(tmp)
         save(net, tmp / "ir", base=base)
-        report = {"target": target.name, "passes": reports, "emit": emitted,
-                  "network": {"name": net.name, "neurons": net.n_neurons, "synapses": net.n_synapses,
-                              "dt_ms": net.dt, "steps": net.steps}}
+        summary = {"name": net.name, "neurons": net.n_neurons, "synapses": net.n_synapses,
+                   "dt_ms": net.dt, "steps": net.steps}
         if net.input_ports:      # spikes given at run time (docs/inputs.md)
-            report["network"]["input_ports"] = {s.name: {"size": s.size, "spikes": int(s.index.size)}
-                                                for s in net.input_ports}
+            summary["input_ports"] = {s.name: {"size": s.size, "spikes": int(s.index.size)}
+                                      for s in net.input_ports}
+        del net                               # the target's last step may need that memory
+        emitted = target.finalize(tmp, options, emitted)
+        report = {"target": target.name, "passes": reports, "emit": emitted, "network": summary}
         dump_json(report, tmp / "report.json")
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
         manifest = {"format": BUILD_FORMAT, "snncc_version": __version__, "target": target.name,

@@ -44,12 +44,13 @@ def compile_model(model: str | Path, target_name: str, outdir: str | Path,
         options = dict(options or {})
         target.check_options(options)
         target = target.configured(options)
-        net = load_model(model, **(frontend_options or {}))
+        loaded = [load_model(model, **(frontend_options or {}))]
         base = Path(os.path.realpath(model)).parent
 
         def produce(tmp: Path):
             pipe = Pipeline(target.pipeline(options), dump_after=dump_after, dump_dir=tmp, on_pass=on_pass,
                             dump_base=base)
+            net = loaded.pop()        # held by nothing else once lowered: freed before finalize
             try:
                 result = pipe.run(net, target)
             except SnnccError as e:

@@ -96,6 +96,13 @@ class Target(ABC):
         """Write target artefacts into ``outdir``; returns figures for the report."""
         return {}
 
+    def finalize(self, outdir: Path, options: dict[str, Any], emitted: dict[str, Any]) -> dict[str, Any]:
+        """Work on the written build directory ``outdir`` (not yet renamed into place)
+        after the lowered IR is saved and released - e.g. an external tool that needs the
+        memory the IR held. Returns the report's emit figures (``emitted`` by default);
+        raising leaves no build, as a failing ``emit`` does."""
+        return emitted
+
     def run(self, build: "Build", steps: int | None, options: dict[str, Any]) -> "Raster":
         """Run a build on this target's own machine or SDK and return its raster."""
         raise SnnccError(f"the {self.name} target has no runner of its own",

@@ -73,15 +73,22 @@ class SpinnakerTarget(Target):
 
     def emit(self, net, outdir: Path, options):
         figures = emit(net, outdir, options, self._npc(options))
+        figures["snncc_mapping"] = our_mapping(net)
         if run_pass_at_compile(options):
-            from .mapping import MACHINE_DIR, spynnaker_pass
-            outdir = Path(outdir)
-            m = spynnaker_pass(outdir / PYNN_DIR, outdir / MACHINE_DIR,
-                               _seconds(options.get("map_timeout", 600)), board_version(options),
-                               work_parent=outdir)
-            figures.update(summarise(net, m))
-            print(timings(m), file=sys.stderr)
+            _seconds(options.get("map_timeout", 600))     # a bad value fails before any work
         return figures
+
+    def finalize(self, outdir: Path, options, emitted):
+        """The one sPyNNaker pass (virtual board by default), once the IR's memory is free:
+        its machine data goes into the build for snncc verify."""
+        if not run_pass_at_compile(options):
+            return emitted
+        from .mapping import MACHINE_DIR, spynnaker_pass
+        outdir = Path(outdir)
+        m = spynnaker_pass(outdir / PYNN_DIR, outdir / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
+                           board_version(options), work_parent=outdir)
+        print(timings(m), file=sys.stderr)
+        return {**emitted, **summarise(emitted["snncc_mapping"], m)}
 
     def run(self, build, steps, options):
         from .runner import run_build
@@ -147,29 +154,39 @@ def timings(m: dict) -> str:
             f"{fmt(m.get('subprocess_seconds'))}")
 
 
-def summarise(net, m: dict) -> dict:
-    """sPyNNaker's mapping beside ours: cores, chips, routing entries, shifts (no timings:
-    report.json must not depend on the clock)."""
+def our_mapping(net) -> dict:
+    """snncc's side of the mapping table, from the lowered network (kept in the report)."""
     part = net.attrs.get("partition", {})
     place = net.attrs.get("placement", {})
+    shifts = net.attrs.get("ring_buffer_shifts", {})
+    return {"cores": part.get("cores"), "chips": place.get("chips"),
+            "routing": dict(net.attrs.get("routing", {})),
+            "populations": [{"population": p.name, "neurons": p.size,
+                             "cores": len(part.get("populations", {}).get(p.name, {}).get("cores", [])),
+                             "chips": len({(c[0], c[1]) for c in place.get("populations", {}).get(p.name, [])}),
+                             "shifts": [int(x) for x in shifts.get(p.name, [])]} for p in net.populations]}
+
+
+def summarise(ours: dict, m: dict) -> dict:
+    """sPyNNaker's mapping beside ours (``our_mapping``): cores, chips, routing entries,
+    shifts (no timings: report.json must not depend on the clock)."""
     tables = m.get("routing_entries", {})
     unc = tables.get("uncompressed", {})
     pre = tables.get("precompressed", unc)
     comp = tables.get("compressed")
-    ours = net.attrs.get("routing", {})
-    our_shifts = net.attrs.get("ring_buffer_shifts", {})
+    routing = ours.get("routing", {})
     theirs = m.get("ring_buffer_shifts", {})
-    mism = sorted(k for k in our_shifts if k in theirs and list(our_shifts[k]) != list(theirs[k]))
     rows = []
-    for p in net.populations:
-        sp = m.get("populations", {}).get(p.name, [])
-        rows.append({"population": p.name, "neurons": p.size,
-                     "cores_snncc": len(part.get("populations", {}).get(p.name, {}).get("cores", [])),
-                     "cores_spynnaker": len(sp),
-                     "chips_snncc": len({(c[0], c[1]) for c in place.get("populations", {}).get(p.name, [])}),
+    for p in ours.get("populations", []):
+        name = p["population"]
+        sp = m.get("populations", {}).get(name, [])
+        rows.append({"population": name, "neurons": p["neurons"], "cores_snncc": p["cores"],
+                     "cores_spynnaker": len(sp), "chips_snncc": p["chips"],
                      "chips_spynnaker": len({(c[0], c[1]) for c in sp}),
-                     "shifts_snncc": our_shifts.get(p.name), "shifts_spynnaker": theirs.get(p.name),
-                     "shifts_spynnaker_unpinned": m.get("default_ring_buffer_shifts", {}).get(p.name)})
+                     "shifts_snncc": p["shifts"], "shifts_spynnaker": theirs.get(name),
+                     "shifts_spynnaker_unpinned": m.get("default_ring_buffer_shifts", {}).get(name)})
+    mism = sorted(r["population"] for r in rows
+                  if r["shifts_spynnaker"] is not None and list(r["shifts_snncc"]) != list(r["shifts_spynnaker"]))
     return {
         "spynnaker_fits": True,
         "spynnaker_cores": m["cores"], "spynnaker_chips": m["chips"],
@@ -183,11 +200,11 @@ def summarise(net, m: dict) -> dict:
         "spynnaker_routing_entries_merged": sum(pre.values()),
         "spynnaker_routing_entries_compressed": sum(comp.values()) if comp is not None else None,
         "spynnaker_max_routing_entries_per_chip": max(pre.values(), default=0),
-        "snncc_routing_entries": ours.get("routing_entries"),
-        "snncc_routing_entries_merged": ours.get("routing_entries_merged"),
-        "snncc_max_routing_entries_per_chip": ours.get("max_routing_entries_per_chip"),
+        "snncc_routing_entries": routing.get("routing_entries"),
+        "snncc_routing_entries_merged": routing.get("routing_entries_merged"),
+        "snncc_max_routing_entries_per_chip": routing.get("max_routing_entries_per_chip"),
         "router_entries_per_chip_limit": L.ROUTER_ENTRIES,
-        "snncc_cores": part.get("cores"), "snncc_chips": place.get("chips"),
+        "snncc_cores": ours.get("cores"), "snncc_chips": ours.get("chips"),
         "ring_buffer_shifts_agree": not mism, "ring_buffer_shift_mismatches": mism,
         "mapping": rows,
     }
