@@ -92,7 +92,7 @@ def machine_cfg(options: dict[str, Any], reports: bool = True) -> str:
     version = board_version(options)
     if options.get("spalloc_server"):
         lines += [f"spalloc_server = {cfg_value('spalloc_server', options['spalloc_server'])}",
-                  "virtual_board = False"]
+                  f"version = {version}", "virtual_board = False"]
         if options.get("spalloc_user"):
             lines.append(f"spalloc_user = {cfg_value('spalloc_user', options['spalloc_user'])}")
     elif options.get("machine"):
