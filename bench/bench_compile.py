@@ -3,14 +3,13 @@
 Networks: CUBA (4000 neurons, snncc.models.cuba), Brunel (12,500 neurons, 15.6 M
 synapses, snncc.models.brunel with its DC background so the load is the synapses) and
 the Potjans-Diesmann microcircuit at 10 % (snncc.models.potjans_diesmann). Targets:
-reference, loihi and spinnaker (``-O map=false``: snncc's own time, without sPyNNaker's
-fit check). Each (network, target) runs in its own subprocess, so peak RSS
+reference, loihi and spinnaker (``-O map=false``: snncc's own passes, without the
+sPyNNaker pass). Each (network, target) runs in its own subprocess, so peak RSS
 (``ru_maxrss`` of that process: generation + passes + emit) does not mix between cases.
 Times: generation of the float IR, every pass, and ``emit`` (writing the target image).
 
-Side by side (CUBA, spinnaker only): sPyNNaker 7.4.1's own PyNN build + mapping + data
-generation of the script snncc emits, on a virtual board (bench/bench_spinnaker.py's
-helper), as the ratio sPyNNaker / snncc.
+The spinnaker path as a user waits for it (these passes plus sPyNNaker's mapping and
+data generation), against sPyNNaker's own PyNN script, is bench_spinnaker.
 
     python -m bench.bench_compile [--quick]
 """
@@ -31,8 +30,8 @@ DESCRIPTION = (
     "snncc's whole pipeline (frontend-free: the float IR from snncc.models, then every pass of the "
     "target and `emit`, which writes the target image) per network and target, each case in its own "
     "subprocess so that peak RSS (ru_maxrss: generation + passes + emit) is per case. spinnaker runs "
-    "with `-O map=false` (snncc's own time). `vs sPyNNaker` = sPyNNaker's PyNN build + mapping + data "
-    "generation on a virtual board / snncc's spinnaker compile of the same CUBA network.")
+    "with `-O map=false`: snncc's own passes only, a detail of the end-to-end spinnaker figures (model "
+    "file to sPyNNaker's machine data) in the spinnaker section.")
 
 NETWORKS = {
     "CUBA 4k": "from snncc.models import cuba; net = cuba(n=4000, split=True)",
@@ -98,24 +97,9 @@ def _case(label: str, target: str, timeout: float) -> dict:
 
 
 def spynnaker_extrapolation(cases: list[dict]) -> list[str]:
-    """sPyNNaker is not run on the full microcircuit (about an hour): a note that scales its
-    measured mapping time per synapse on the 10 % microcircuit (bench_spinnaker's result
-    file), clearly marked as an extrapolation, not a measurement."""
-    full = next((c for c in cases if c["network"] == "microcircuit 100%" and c["target"] == "spinnaker"
-                 and "compile_s" in c), None)
-    path = ROOT / "bench" / "results" / "spinnaker.json"
-    if full is None or not path.exists():
-        return []
-    rows = {r.get("case"): r for r in json.loads(path.read_text()).get("rows", [])}
-    r = rows.get("microcircuit_10pct")
-    if not r or not r.get("spynnaker_s"):
-        return []
-    per_syn = r["spynnaker_s"] / r["synapses"]
-    est = per_syn * full["synapses"]
-    return [f"sPyNNaker on the full microcircuit is not run (about an hour). Extrapolated, not measured: "
-            f"its {per_syn * 1e6:.1f} us per synapse on the 10 % microcircuit (bench_spinnaker, "
-            f"{r['spynnaker_s']:.0f} s) times {full['synapses']} synapses is ~{est / 60:.0f} min, about "
-            f"{est / full['compile_s']:.0f}x snncc's {full['compile_s']:.1f} s spinnaker compile."]
+    """The full microcircuit against sPyNNaker is measured end to end by bench_spinnaker
+    (SNNCC_BENCH_FULL_SCALE=1); no extrapolation is made here any more."""
+    return []
 
 
 def run(quick: bool = False) -> dict:
@@ -170,28 +154,11 @@ def run(quick: bool = False) -> dict:
              "its 15.6 M recurrent synapses, not the source channels.",
              "Each case is a fresh process, so pass times include loading numba's compiled kernels "
              "(as a `snncc compile` run does); quick mode gives each case 150 s."]
-    side = []
-    if quick:
-        try:
-            from .bench_spinnaker import _one
-            r = _one(4000, 0.02)
-            side.append({"network": "CUBA 4k", "snncc spinnaker compile s": r["snncc_compile_s"],
-                         "sPyNNaker build+map+generate s": r["spynnaker_pynn_build_s"]
-                         + r["spynnaker_map_generate_s"], "sPyNNaker start-up s": r["spynnaker_startup_s"],
-                         "vs sPyNNaker": r["ratio"], "snncc cores": r["snncc_cores"],
-                         "sPyNNaker cores": r["spynnaker_cores"]})
-            print(f"CUBA 4k: sPyNNaker {side[0]['sPyNNaker build+map+generate s']:.1f} s / snncc "
-                  f"{r['snncc_compile_s']:.2f} s = {r['ratio']:.1f}x", flush=True)
-        except Exception as e:  # noqa: BLE001 - sPyNNaker missing or failing is a note, not a crash
-            notes.append(f"sPyNNaker side-by-side not run: {type(e).__name__}: {e}")
-    else:
-        notes.append("sPyNNaker side-by-side runs in quick mode only here; bench_spinnaker has the full sizes")
+    notes.append("spinnaker here is snncc's own compile (-O map=false); the whole path to sPyNNaker's "
+                 "machine data, against sPyNNaker's own script, is `python -m bench --only spinnaker`")
     tables = {"seconds per pass": pass_rows}
-    if side:
-        tables["CUBA 4k: snncc spinnaker compile vs sPyNNaker mapping + data generation"] = side
     return {"title": "Compile: wall time per pass and peak RSS per network and target", "rows": rows,
-            "tables": tables, "notes": notes, "versions": ["sPyNNaker", "lava-nc"], "cases": cases,
-            "spynnaker": side}
+            "tables": tables, "notes": notes, "versions": ["sPyNNaker", "lava-nc"], "cases": cases}
 
 
 if __name__ == "__main__":

@@ -144,12 +144,10 @@ def measure(cmd: list[str], cwd: Path, env: dict, limit: float) -> dict:
 
 
 def _env(home: Path | None = None) -> dict:
-    env = dict(os.environ)
-    if home is not None:
-        env["HOME"] = str(home)
-        env["XDG_CONFIG_HOME"] = str(home / ".config")
-        env["MPLCONFIGDIR"] = str(home / ".matplotlib")
-    return env
+    """The environment of a side: ``home`` gives sPyNNaker's script its ~/.spynnaker.cfg,
+    while both sides keep the user's (warm) matplotlib cache, which sPyNNaker's import uses."""
+    from snncc_spinnaker.mapping import sandbox_env
+    return sandbox_env(home) if home is not None else dict(os.environ)
 
 
 def run_snncc(model_file: Path, build: Path, limit: float) -> tuple[dict, dict]:

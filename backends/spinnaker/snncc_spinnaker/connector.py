@@ -270,12 +270,11 @@ def get_synapses(connections, synapse_info, n_delay_stages, n_synapse_types, wei
 def slice_values(all_vals, lo: int, n: int, data_type):
     """``convert_to(value, data_type)`` for neurons lo..lo+n-1 of a ranged list, each
     distinct value converted once; None where a value is not a finite number."""
-    values = list(all_vals.iter_by_slice(lo, lo + n))
-    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-               for v in values):
+    values = np.asarray(list(all_vals.iter_by_slice(lo, lo + n)))
+    if values.dtype.kind not in "iuf" or values.shape != (n,):     # bools, objects, distributions
         return None
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size != n or not np.all(np.isfinite(arr)):
+    arr = values.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
         return None
     distinct, where = np.unique(arr, return_inverse=True)
     encoded = np.array([convert_to(float(v), data_type) for v in distinct])

@@ -48,12 +48,23 @@ SYSTEM_VERTICES = ("ExtraMonitorSupportMachineVertex", "DataSpeedUpPacketGatherM
 _ALIGN = 16
 
 
+def matplotlib_dir() -> str:
+    """Where matplotlib keeps its font cache for this user (what it finds without
+    MPLCONFIGDIR): sPyNNaker imports matplotlib, and a cache in the private home directory
+    below would be rebuilt - seconds - on every run."""
+    if os.environ.get("MPLCONFIGDIR"):
+        return os.environ["MPLCONFIGDIR"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "matplotlib")
+
+
 def sandbox_env(home: Path) -> dict[str, str]:
-    """Environment for a sPyNNaker subprocess with a private home directory."""
+    """Environment for a sPyNNaker subprocess with a private home directory (for its
+    cfg), keeping the user's matplotlib cache."""
     env = dict(os.environ)
+    env["MPLCONFIGDIR"] = matplotlib_dir()
     env["HOME"] = str(home)
     env["XDG_CONFIG_HOME"] = str(home / ".config")
-    env["MPLCONFIGDIR"] = str(home / ".matplotlib")
     env.setdefault("PYTHONHASHSEED", "0")
     return env
 
