@@ -9,8 +9,10 @@ Side by side, as whole processes in one run, on a virtual 48-chip SpiNN-5 board:
   with the IR) is timed beside it and not counted.
 * sPyNNaker alone: bench/spynnaker_native.py, the same network written as a plain PyNN
   script with sPyNNaker's native connectors (FixedProbabilityConnector,
-  FixedNumberPreConnector, FixedTotalNumberConnector with RandomDistribution weights and
-  delays). On a virtual board sPyNNaker generates every connector on the host (it can
+  FixedNumberPreConnector, with RandomDistribution weights and delays; the microcircuit's
+  fixed total numbers become connection probabilities with the same expected count, since
+  sPyNNaker 7.4.1's FixedTotalNumberConnector fails whenever it is generated on the host).
+  On a virtual board sPyNNaker generates every connector on the host (it can
   only expand native connectors on the machine when one is attached), so both sides end
   with the same thing: every core's data in sPyNNaker's data-specification database.
 
@@ -101,12 +103,17 @@ def model(case: str, work: Path) -> tuple[Path, dict]:
         p14 = models.PD14
         pops = [{"name": p.name, "size": p.size, "cell": "IF_curr_exp", "params": _cell(p, EXP),
                  "v_init": {"distribution": "normal", "args": list(p14.v0)}} for p in net.populations]
+        sizes = {p.name: p.size for p in net.populations}
         prjs = []
         for q in net.projections:
             mu = float(abs(q.weight.astype("float64")).mean())
             d_mu, d_sd = p14.delay_e if q.receptor == "excitatory" else p14.delay_i
+            # sPyNNaker 7.4.1's FixedTotalNumberConnector cannot be generated on the host
+            # (multapse_connector.py:185 tests a numpy array for truth), and a virtual board
+            # generates everything on the host: the same expected synapse count as a probability
+            p_conn = q.n_synapses / (sizes[q.pre] * sizes[q.post])
             prjs.append({"pre": q.pre, "post": q.post, "receptor": q.receptor,
-                         "connector": {"type": "fixed_total_number", "n": q.n_synapses},
+                         "connector": {"type": "fixed_probability", "p": p_conn},
                          "weight": {"distribution": "normal_clipped",
                                     "args": [mu, p14.psp_rel_sd * mu, 0.0, float("inf")]},
                          "delay": {"distribution": "normal_clipped",

@@ -252,7 +252,7 @@ def discard_build(outdir: str | Path) -> bool:
     return True
 
 
-def write_build(outdir: str | Path, target, model: str, options: dict, produce) -> Build:
+def write_build(outdir: str | Path, target, model: str, options: dict, produce, prepared=None) -> Build:
     """Write a complete build atomically.
 
     ``produce(tmpdir) -> (network, pass_reports, emit_figures)`` runs the pipeline
@@ -283,7 +283,7 @@ def write_build(outdir: str | Path, target, model: str, options: dict, produce) 
             summary["input_ports"] = {s.name: {"size": s.size, "spikes": int(s.index.size)}
                                       for s in net.input_ports}
         del net                               # the target's last step may need that memory
-        emitted = target.finalize(tmp, options, emitted)
+        emitted = target.finalize(tmp, options, emitted, prepared)
         report = {"target": target.name, "passes": reports, "emit": emitted, "network": summary}
         dump_json(report, tmp / "report.json")
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())

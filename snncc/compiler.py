@@ -39,11 +39,13 @@ def compile_model(model: str | Path, target_name: str, outdir: str | Path,
     failed = outdir.with_name(outdir.name + ".report.json")
     if failed.is_file() and not failed.is_symlink():
         failed.unlink()                # an earlier failure's report: not about this compile
+    target, prepared = None, None
     try:
         target = targets.get(target_name)
         options = dict(options or {})
         target.check_options(options)
         target = target.configured(options)
+        prepared = target.prepare(options)     # e.g. a tool's start-up, beside the passes
         loaded = [load_model(model, **(frontend_options or {}))]
         base = Path(os.path.realpath(model)).parent
 
@@ -65,7 +67,10 @@ def compile_model(model: str | Path, target_name: str, outdir: str | Path,
             reports = [{k: v for k, v in r.to_json().items() if k != "seconds"} for r in result.reports]
             return result.network, reports, emitted
 
-        return write_build(outdir, target, str(model), options, produce)
+        return write_build(outdir, target, str(model), options, produce, prepared)
     except BaseException:
         discard_build(real)
         raise
+    finally:
+        if target is not None:
+            target.discard(prepared)

@@ -96,12 +96,23 @@ class Target(ABC):
         """Write target artefacts into ``outdir``; returns figures for the report."""
         return {}
 
-    def finalize(self, outdir: Path, options: dict[str, Any], emitted: dict[str, Any]) -> dict[str, Any]:
+    def prepare(self, options: dict[str, Any]) -> Any:
+        """Called when a compile starts, before the model is read: start work that can run
+        beside the passes (e.g. an external tool's slow start-up in a subprocess). What it
+        returns is handed to :meth:`finalize`, or to :meth:`discard` if the compile stops
+        early."""
+        return None
+
+    def finalize(self, outdir: Path, options: dict[str, Any], emitted: dict[str, Any],
+                 prepared: Any = None) -> dict[str, Any]:
         """Work on the written build directory ``outdir`` (not yet renamed into place)
         after the lowered IR is saved and released - e.g. an external tool that needs the
         memory the IR held. Returns the report's emit figures (``emitted`` by default);
         raising leaves no build, as a failing ``emit`` does."""
         return emitted
+
+    def discard(self, prepared: Any) -> None:
+        """Release what :meth:`prepare` started, when the compile ends without finalize."""
 
     def run(self, build: "Build", steps: int | None, options: dict[str, Any]) -> "Raster":
         """Run a build on this target's own machine or SDK and return its raster."""

@@ -124,3 +124,21 @@ def test_run_through_spalloc_logs_in_and_asks_for_the_boards(tmp_path, capsys, m
     assert jobs and jobs[0]["num-boards"] >= 1
     # the password came from the environment and went nowhere into the build
     assert not any(b"s3cret" in f.read_bytes() for f in (tmp_path / "b").rglob("*") if f.is_file())
+
+
+def test_a_failed_compile_stops_the_early_spynnaker_start(tmp_path, monkeypatch):
+    """The sPyNNaker pass's subprocess starts with the compile (its imports run beside the
+    passes); a compile that fails stops it and leaves no scratch folder."""
+    import tempfile
+
+    from snncc.errors import SnnccError
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    model = tmp_path / "bad.yaml"
+    model.write_text("network: {name: bad, dt: 1.0, duration: 10}\n"
+                     "populations:\n  p: {cell_type: IF_cond_exp, size: 3}\n")
+    with pytest.raises(SnnccError):
+        compile_model(model, "spinnaker", tmp_path / "b")
+    assert not (tmp_path / "b").exists()
+    assert not [p for p in scratch.iterdir() if p.name.startswith("snncc-spinnaker-pass-")]

@@ -86,49 +86,82 @@ def write_log(prefix: str, text: str) -> Path:
     return Path(name)
 
 
-def spynnaker_pass(pynn_dir: Path, out_dir: Path | None, timeout: float = 600.0, version: int = 5,
-                   steps: int | None = None, work_parent: Path | None = None) -> dict[str, Any]:
-    """Run sPyNNaker's mapping and data generation for ``pynn_dir/run.py`` on a virtual
-    board; write its machine data into ``out_dir`` (None: figures only) and return its
-    figures. sPyNNaker's reports and databases stay in a scratch folder (in
-    ``work_parent``, on the build's file system) that is removed afterwards."""
-    work_parent = Path(work_parent) if work_parent is not None else None
-    tmp = Path(tempfile.mkdtemp(prefix=".spynnaker-", dir=work_parent))
-    try:
-        work, home = tmp / "work", tmp / "home"
-        work.mkdir()
+class PassWorker:
+    """A sPyNNaker subprocess started before it is needed: it imports pyNN.spiNNaker (about
+    two seconds) while snncc's passes run, then waits on its stdin for the build to map.
+    Its scratch folder (work dir with ./spynnaker.cfg, private home, sPyNNaker's reports and
+    databases, its log) is removed by ``close``; a worker nobody sends work to exits at the
+    end of its stdin."""
+
+    def __init__(self, version: int = 5):
+        self.tmp = Path(tempfile.mkdtemp(prefix="snncc-spinnaker-pass-"))
+        self.work, home = self.tmp / "work", self.tmp / "home"
+        self.work.mkdir()
         home.mkdir()
         cfg = machine_cfg({"version": version}, reports=False)  # figures come from the data view
-        (work / "spynnaker.cfg").write_text(cfg)
+        (self.work / "spynnaker.cfg").write_text(cfg)
         (home / ".spynnaker.cfg").write_text(cfg)  # sPyNNaker insists on a user cfg
-        result_file = work / "pass.json"
-        dest = out_dir if out_dir is not None else work / "machine"
+        self.log = self.tmp / "spynnaker.log"
+        self._ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._t0 = time.perf_counter()
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "snncc_spinnaker.mapping", "--wait", str(self.work)],
+                cwd=self.work, env=sandbox_env(home), stdin=subprocess.PIPE, stdout=log,
+                stderr=subprocess.STDOUT, text=True)
+
+    def run(self, pynn_dir: Path, dest: Path, timeout: float, steps: int | None = None) -> dict[str, Any]:
+        """Map ``pynn_dir/run.py`` and write its machine data into ``dest``; its figures."""
+        result_file = self.work / "pass.json"
         dest.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "snncc_spinnaker.mapping", str(Path(pynn_dir).resolve()), str(work),
-               str(dest.resolve()), str(result_file), "" if steps is None else str(int(steps))]
+        order = {"pynn_dir": str(Path(pynn_dir).resolve()), "dest": str(dest.resolve()),
+                 "result": str(result_file), "steps": steps}
         t0 = time.perf_counter()
-        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
-            proc = subprocess.run(cmd, cwd=work, env=sandbox_env(home), capture_output=True, text=True,
-                                  timeout=timeout)
+            self.proc.stdin.write(json.dumps(order) + "\n")
+            self.proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass                        # it died at start-up: its log says why, below
+        try:
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.close()
             raise SnnccError(f"sPyNNaker's mapping did not finish within {timeout:g} s",
                              hint="raise it with -O map_timeout=SECONDS, or skip the sPyNNaker pass with "
                                   "-O map=false") from None
-        wall = time.perf_counter() - t0
+        waited = time.perf_counter() - t0
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-        if proc.returncode != 0 or not result_file.exists():
-            log = write_log("snncc-spinnaker-map-", proc.stdout + "\n" + proc.stderr)
-            raise SnnccError(f"sPyNNaker could not map the network on a virtual board: {sdk_error(proc.stderr)}",
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        if self.proc.returncode != 0 or not result_file.exists():
+            log = write_log("snncc-spinnaker-map-", text)
+            raise SnnccError(f"sPyNNaker could not map the network on a virtual board: {sdk_error(text)}",
                              hint=f"sPyNNaker's full output is in {log}")
         result = json.loads(result_file.read_text())
-        result["subprocess_seconds"] = wall
-        result["subprocess_cpu_seconds"] = cpu     # start-up included
+        result["waited_seconds"] = waited                       # after snncc's own passes
+        result["subprocess_seconds"] = time.perf_counter() - self._t0
+        result["subprocess_cpu_seconds"] = ((ru1.ru_utime - self._ru0.ru_utime) +
+                                            (ru1.ru_stime - self._ru0.ru_stime))   # start-up included
         result["peak_rss_mib"] = ru1.ru_maxrss / 1024.0
         return result
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def spynnaker_pass(pynn_dir: Path, out_dir: Path | None, timeout: float = 600.0, version: int = 5,
+                   steps: int | None = None, worker: PassWorker | None = None) -> dict[str, Any]:
+    """Run sPyNNaker's mapping and data generation for ``pynn_dir/run.py`` on a virtual
+    board (in ``worker``, started earlier, or a new one); write its machine data into
+    ``out_dir`` (None: figures only) and return its figures."""
+    worker = worker or PassWorker(version)
+    try:
+        dest = out_dir if out_dir is not None else worker.tmp / "machine"
+        return worker.run(pynn_dir, dest, timeout, steps)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        worker.close()
 
 
 def check_mapping(pynn_dir: Path, timeout: float = 300.0, version: int = 5,
@@ -284,18 +317,25 @@ def _machine_data(pops: dict, dest: Path) -> dict[str, Any]:
 
 
 def _main(argv: list[str]) -> int:
+    """``--wait WORK``: import sPyNNaker, then take one order (JSON on stdin) - map the
+    script in ``pynn_dir``, write the machine data into ``dest`` and the figures to
+    ``result`` - and exit; exit quietly if stdin ends without one."""
     import importlib.util
 
-    pynn_dir, work, dest, result_file = Path(argv[0]), Path(argv[1]), Path(argv[2]), Path(argv[3])
-    steps_arg = argv[4] if len(argv) > 4 else ""
-    spec = importlib.util.spec_from_file_location("snncc_pynn_run", pynn_dir / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    work = Path(argv[1])
     os.chdir(work)       # sPyNNaker reads ./spynnaker.cfg and writes reports/ here
     import pyNN.spiNNaker as sim
 
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0
+    order = json.loads(line)
+    pynn_dir, dest, result_file = Path(order["pynn_dir"]), Path(order["dest"]), Path(order["result"])
+    spec = importlib.util.spec_from_file_location("snncc_pynn_run", pynn_dir / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
     meta, data = mod.load()
-    steps = int(steps_arg) if steps_arg else meta["steps"]
+    steps = int(order["steps"]) if order.get("steps") is not None else meta["steps"]
     t0, c0 = time.perf_counter(), time.process_time()
     pops = mod.build(sim, meta, data)
     t1, c1 = time.perf_counter(), time.process_time()

@@ -74,11 +74,18 @@ class SpinnakerTarget(Target):
     def emit(self, net, outdir: Path, options):
         figures = emit(net, outdir, options, self._npc(options))
         figures["snncc_mapping"] = our_mapping(net)
-        if run_pass_at_compile(options):
-            _seconds(options.get("map_timeout", 600))     # a bad value fails before any work
         return figures
 
-    def finalize(self, outdir: Path, options, emitted):
+    def prepare(self, options):
+        """sPyNNaker's start-up (~2 s of imports) in the pass's subprocess, beside snncc's
+        passes; None when the compile runs no pass."""
+        if not run_pass_at_compile(options):
+            return None
+        _seconds(options.get("map_timeout", 600))      # a bad value fails before any work
+        from .mapping import PassWorker
+        return PassWorker(board_version(options))
+
+    def finalize(self, outdir: Path, options, emitted, prepared=None):
         """The one sPyNNaker pass (virtual board by default), once the IR's memory is free:
         its machine data goes into the build for snncc verify."""
         if not run_pass_at_compile(options):
@@ -86,9 +93,13 @@ class SpinnakerTarget(Target):
         from .mapping import MACHINE_DIR, spynnaker_pass
         outdir = Path(outdir)
         m = spynnaker_pass(outdir / PYNN_DIR, outdir / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
-                           board_version(options), work_parent=outdir)
+                           board_version(options), worker=prepared)
         print(timings(m), file=sys.stderr)
         return {**emitted, **summarise(emitted["snncc_mapping"], m)}
+
+    def discard(self, prepared):
+        if prepared is not None:
+            prepared.close()
 
     def run(self, build, steps, options):
         from .runner import run_build
@@ -122,7 +133,7 @@ class SpinnakerTarget(Target):
         import tempfile
         with tempfile.TemporaryDirectory(prefix="snncc-spinnaker-verify-") as tmp:
             spynnaker_pass(pynn_dir, Path(tmp) / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
-                           board_version(build.options), work_parent=Path(tmp))
+                           board_version(build.options))
             return check_machine_data(Path(tmp) / MACHINE_DIR, net)
 
 
@@ -150,8 +161,9 @@ def timings(m: dict) -> str:
     sec = m.get("seconds", {})
     fmt = lambda v: "?" if v is None else f"{v:.2f} s"  # noqa: E731
     return (f"spinnaker: sPyNNaker pass: build {fmt(sec.get('build'))}, map and generate "
-            f"{fmt(sec.get('map_and_generate'))}, read back {fmt(sec.get('read_back'))}, subprocess "
-            f"{fmt(m.get('subprocess_seconds'))}")
+            f"{fmt(sec.get('map_and_generate'))}, read back {fmt(sec.get('read_back'))}; waited "
+            f"{fmt(m.get('waited_seconds'))} after snncc's passes (subprocess {fmt(m.get('subprocess_seconds'))}, "
+            f"its start-up beside them)")
 
 
 def our_mapping(net) -> dict:
