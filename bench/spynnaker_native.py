@@ -5,8 +5,9 @@
 builds the network described by PARAMS.json (written by bench_spinnaker from the same
 snncc.models network: population sizes and cell parameters, and per projection the
 connector, its numbers and the weight and delay distributions) the way a PyNN user
-writes it - FixedProbabilityConnector, FixedNumberPreConnector,
-FixedTotalNumberConnector, RandomDistribution weights, delays and initial voltages - and
+writes it - FixedProbabilityConnector, FixedNumberPreConnector (FixedTotalNumberConnector
+too, though sPyNNaker 7.4.1 cannot generate it on the host, so bench_spinnaker does not ask
+for it), RandomDistribution weights, delays and initial voltages - and
 runs it with ``sim.run`` on the machine of ./spynnaker.cfg (a virtual board: sPyNNaker
 maps, routes and generates every core's data, host-side, and stops before loading).
 Nothing of snncc is imported. It prints one JSON line of its own phase timings.
