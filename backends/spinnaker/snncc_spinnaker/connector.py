@@ -150,21 +150,23 @@ class SlicedConnector(AbstractConnector, AbstractGenerateConnectorOnHost):
     # ---------------------------------------------------------------- machine graph
 
     def get_connected_vertices(self, s_info, source_vertex, target_vertex):
-        """Per target core, the source cores with at least one synapse onto it."""
+        """Per target core, the source cores with at least one synapse onto its neurons.
+        Cores are matched by the neurons they hold (their slices), as FromListConnector
+        does: where sPyNNaker gives one slice several synapse cores, each of them is
+        listed with every source of the slice, and sPyNNaker's splitter chooses."""
         targets = list(target_vertex.splitter.get_in_coming_vertices(s_info.partition_id))
         sources = list(source_vertex.splitter.get_out_going_vertices(s_info.partition_id))
-        pre_lo = np.array([m.vertex_slice.lo_atom for m in sources], np.int64)
-        post_lo = np.array([m.vertex_slice.lo_atom for m in targets], np.int64)
-        pre_order, post_order = np.argsort(pre_lo), np.argsort(post_lo)
-        pre_core = pre_order[np.searchsorted(pre_lo[pre_order], np.asarray(self._pre, np.int64),
-                                             side="right") - 1]
-        post_core = post_order[np.searchsorted(post_lo[post_order], np.asarray(self._post, np.int64),
-                                               side="right") - 1]
-        pairs = np.unique(post_core * len(sources) + pre_core)
-        connected: dict[int, list] = {}
-        for t, s in zip((pairs // len(sources)).tolist(), (pairs % len(sources)).tolist()):
-            connected.setdefault(t, []).append(s)
-        return [(m, [sources[s] for s in connected.get(t, [])]) for t, m in enumerate(targets)]
+        pre_lo = np.unique([m.vertex_slice.lo_atom for m in sources])
+        post_lo = np.unique([m.vertex_slice.lo_atom for m in targets])
+        pre_slice = np.searchsorted(pre_lo, np.asarray(self._pre, np.int64), side="right") - 1
+        post_slice = np.searchsorted(post_lo, np.asarray(self._post, np.int64), side="right") - 1
+        pairs = np.unique(post_slice * len(pre_lo) + pre_slice)
+        connected: dict[int, set] = {}
+        for t, s in zip((pairs // len(pre_lo)).tolist(), (pairs % len(pre_lo)).tolist()):
+            connected.setdefault(int(post_lo[t]), set()).add(int(pre_lo[s]))
+        return [(m, [v for v in sources
+                     if v.vertex_slice.lo_atom in connected.get(m.vertex_slice.lo_atom, ())])
+                for m in targets]
 
     # ---------------------------------------------------------------- synapses
 

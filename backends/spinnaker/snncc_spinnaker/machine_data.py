@@ -28,7 +28,11 @@ A synapse decodes to (pre population, pre neuron, post neuron, receptor, delay i
 16-bit weight q) and the core's ring-buffer shift for its receptor; the IR holds the same
 for every projection (the shift in ``attrs["ring_buffer_shifts"]``). The routing tables
 are followed from every source core's chip (first matching entry, else the default route
-straight through) to check that its spikes reach every core holding its rows.
+straight through) to check that its spikes reach the cores holding their rows. Where
+sPyNNaker gives one group of neurons several synapse cores, the others read the first
+one's regions by reference (their data specification points at its regions); each
+source's spikes must then reach exactly one core of the group - none loses them, two add
+them twice.
 """
 from __future__ import annotations
 
@@ -269,6 +273,28 @@ def _unkey(k: int, n_post: int) -> tuple[int, int, int, int]:
     return pp // n_post, pp % n_post, rest >> 16, rest & 0xFFFF
 
 
+def owners(doc: dict) -> dict[tuple[int, int, int], tuple[int, int, int]]:
+    """For every synapse core, the core whose synapse regions it uses (itself, or the core
+    whose regions its data specification references on the same chip)."""
+    own = {(r[0], r[1], r[2], r[3]) for r in doc.get("regions", [])}
+    target = {(x, y, ref): (x, y, p) for x, y, p, _r, ref in doc.get("referenced_regions", [])}
+    refs = {(x, y, p, r): ref for x, y, p, r, ref in doc.get("region_references", [])}
+    out = {}
+    for c in doc["cores"]:
+        if "regions" not in c:
+            continue
+        key = (c["x"], c["y"], c["p"])
+        r = c["regions"]["synaptic_matrix"]
+        if (*key, r) in own:
+            out[key] = key
+        elif (*key, r) in refs and (c["x"], c["y"], refs[(*key, r)]) in target:
+            out[key] = target[(c["x"], c["y"], refs[(*key, r)])]
+        else:
+            raise SnnccError(f"machine data: synapse core {key} of '{c['population']}' has no synaptic "
+                             "matrix region of its own and references none")
+    return out
+
+
 def check_machine_data(machine_dir: Path, net) -> Verdict:
     """Every synapse of the machine data in ``machine_dir`` against the IR ``net``; the first
     difference named."""
@@ -277,12 +303,17 @@ def check_machine_data(machine_dir: Path, net) -> Verdict:
     for row in doc.get("regions", []):
         index.setdefault((row[0], row[1], row[2]), []).append(row)
     doc["_region_index"] = index
+    owner = owners(doc)
     pops = {p.name: p for p in net.populations}
     sizes = {p.name: p.size for p in net.populations}
     sizes.update({s.name: s.size for s in net.sources})
     shifts = net.attrs.get("ring_buffer_shifts", {})
     sources = doc["sources"]
-    cores = [c for c in doc["cores"] if "regions" in c]
+    cores = [c for c in doc["cores"] if "regions" in c and owner[(c["x"], c["y"], c["p"])] ==
+             (c["x"], c["y"], c["p"])]
+    group: dict[tuple, list] = {}
+    for key, own in owner.items():
+        group.setdefault(own, []).append(key)
     decoded = [decode_core(c, doc, blob) for c in cores]
     n_checked = 0
 
@@ -334,23 +365,29 @@ def check_machine_data(machine_dir: Path, net) -> Verdict:
                     continue
                 return fail(_first_difference(expected, actual, g, groups.get(g, []), where, n_post,
                                               shifts.get(name, [0, 0])[r]))
-    # routing: every source core's spikes reach every core holding its rows
+    # routing: every source core's spikes reach one core of the group holding its rows
     for d in decoded:
         for si, held in d.keys_held.items():
             src = sources[si]
             for ci in sorted(held):
                 c = src["cores"][ci]
-                if d.core not in reached_cores(doc, c["key"], (c["x"], c["y"])):
+                hit = sorted(reached_cores(doc, c["key"], (c["x"], c["y"])) & set(group[d.core]))
+                if len(hit) != 1:
+                    where = (f"core {d.core}" if len(group[d.core]) == 1 else
+                             f"any of the synapse cores {sorted(group[d.core])} sharing its rows")
+                    what = (f"never reach {where}, which holds their synaptic rows" if not hit else
+                            f"reach {len(hit)} synapse cores sharing the same rows ({hit}): added twice")
                     return fail(f"routing: spikes of core {ci} of '{_source_name(src)}' (key "
-                                f"0x{c['key']:08x}, from chip ({c['x']},{c['y']})) never reach core {d.core}, "
-                                "which holds their synaptic rows")
+                                f"0x{c['key']:08x}, from chip ({c['x']},{c['y']})) {what}")
     n_syn = sum(prj.n_synapses for prj in net.projections)
     n_machine = sum(d.pre.size for d in decoded)
     if n_machine != n_syn:
         return fail(f"{n_machine} synapses in the machine data, {n_syn} in the IR")
     n_routes = sum(len(h) for d in decoded for h in d.keys_held.values())
     return Verdict(True, f"OK: machine data equals the spinnaker kernel's IR: {n_checked} synapses (target, "
-                         f"delay, weight and ring-buffer shift) on {len(decoded)} synapse cores, "
+                         f"delay, weight and ring-buffer shift) on {len(decoded)} synapse cores"
+                         + (f" ({len(owner)} with the cores sharing their rows)" if len(owner) > len(decoded)
+                            else "") + ", "
                          f"{n_routes} routes from source cores to the cores holding their rows",
                    {"synapses_checked": n_checked, "synapse_cores": len(decoded), "routes_checked": n_routes})
 
