@@ -328,3 +328,26 @@ def test_examples_machine_data_equals_the_ir(example, tmp_path, capsys):
     b = compile_model(EXAMPLES / example, "spinnaker", tmp_path / "b")
     rc, out = verify(capsys, b.path)
     assert rc == 0 and out.startswith("OK: machine data equals"), out
+
+
+def test_connected_cores_are_matched_by_slice():
+    """Where sPyNNaker gives one slice two synapse cores (a lead and a shared one), both
+    are listed with every source core of that slice (FromListConnector's rule); the first
+    version matched cores one to one, and the machine-data check caught Brunel's spikes
+    reaching half of its synapse cores."""
+    from types import SimpleNamespace as NS
+
+    from snncc_spinnaker.connector import SlicedConnector
+
+    def core(lo, n):
+        return NS(vertex_slice=NS(lo_atom=lo, n_atoms=n, hi_atom=lo + n - 1))
+
+    sources = [core(0, 10), core(10, 10), core(20, 5)]
+    lead, shared, other = core(0, 8), core(0, 8), core(8, 8)
+    pre = np.array([0, 12, 21, 3], np.uint16)       # source cores 0, 1, 2 -> post 1; 0 -> post 9
+    post = np.array([1, 1, 1, 9], np.uint16)
+    conn = SlicedConnector(pre, post, np.ones(4, np.uint16), 1.0, np.ones(4, np.int16), [0, 3, 4], 8)
+    src_v = NS(splitter=NS(get_out_going_vertices=lambda pid: sources))
+    tgt_v = NS(splitter=NS(get_in_coming_vertices=lambda pid: [lead, shared, other]))
+    got = conn.get_connected_vertices(NS(partition_id="SPIKE"), src_v, tgt_v)
+    assert [(t, s) for t, s in got] == [(lead, sources), (shared, sources), (other, [sources[0]])]
