@@ -29,7 +29,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 #: delays through sPyNNaker's delay extensions over several stages (a's cores of 256
 #: neurons have ring buffers of 32 slots), pre populations whose cores hold other numbers
 #: of neurons than the post's (b: 60 against a: 256 + 44) and a partly filled last core
-#: (a -> a), two projections between one pair, both receptors and a spike source
+#: (a -> a), two projections between one pair, both receptors, a spike source and a
+#: plastic (STDP) projection beside static ones
 MODEL = """\
 network: {name: delays, dt: 1.0, duration: 50, seed: 7}
 populations:
@@ -78,6 +79,13 @@ projections:
     connector: {type: fixed_probability, p: 0.01, seed: 13}
     weight: 0.2
     delay: {distribution: uniform, low: 30.0, high: 100.0, seed: 14}
+  srcb:
+    pre: src
+    post: b
+    connector: {type: fixed_probability, p: 0.3, seed: 15}
+    weight: {distribution: uniform, low: 0.1, high: 0.5, seed: 16}
+    delay: 2.0
+    plasticity: {type: stdp, w_max: 1.0}
   srca:
     pre: src
     post: a
@@ -169,6 +177,24 @@ def test_a_dropped_synapse_is_named(build, tmp_path, capsys):
     rc, out = verify(capsys, tampered(build, tmp_path, change))
     assert rc == 1
     assert out.startswith("MISMATCH: synapse ") and out.rstrip().endswith("is missing from the machine data")
+
+
+def test_a_changed_plastic_synapse_is_named(build, tmp_path, capsys):
+    """srcb is the only STDP projection: its synapses sit in plastic rows (weights among the
+    plastic words, targets in fixed-plastic half-words) on b's synapse core."""
+    def change(doc, regions):
+        core = next(c for c in doc["cores"] if c.get("population") == "b" and "plastic_rows" in c)
+        words = regions[(core["x"], core["y"], core["p"], "SynBlocks")]
+        # a plastic row: P > 0 plastic words, then F = 0 static and H > 0 plastic synapses
+        for i in range(words.size - 3):
+            pp = int(words[i])
+            if 0 < pp < 64 and i + pp + 3 < words.size and words[i + pp + 1] == 0 \
+                    and 0 < words[i + pp + 2] < 64:
+                words[i + pp + 3] ^= 1          # target bit of the row's first plastic synapse
+                return
+        raise AssertionError("no plastic row")
+    rc, out = verify(capsys, tampered(build, tmp_path, change))
+    assert rc == 1 and out.startswith("MISMATCH: ") and "src[" in out and "-> b[" in out
 
 
 def test_a_changed_ring_buffer_shift_is_named(build, tmp_path, capsys):

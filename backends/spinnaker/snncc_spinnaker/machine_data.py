@@ -13,11 +13,15 @@ kernel simulates:
   ``start:13 | n_colour_bits:3 | count:16``, ``core_mask:16 | mask_shift:16``,
   ``n_neurons:16 | n_words:16`` - then address words ``row_length-1:8 | address:24``
   (address in units of 16 bytes into the synaptic matrix region; 0xFFFFFF: none);
-* SynBlocks: rows of ``3 + row_length`` words - plastic size, fixed size n,
-  fixed-plastic size, n synapse words, padding. A static synapse word is
-  ``weight:16 | delay | type | target`` with ``log_n_neurons`` target bits,
-  ``log_n_synapse_types`` type bits and ``log_max_delay`` delay bits (a delay field of
-  0 is ``2**log_max_delay`` steps: the ring buffer slot comes round again);
+* SynBlocks: rows of ``3 + row_length`` words - plastic size P, the P plastic words,
+  fixed size F, fixed-plastic size H, the F fixed words, the H fixed-plastic half-words,
+  padding. A static synapse is a fixed word ``weight:16 | control:16``; a plastic one
+  (STDP) a fixed-plastic half-word ``control`` whose weight is a half-word of the plastic
+  words (after the row's header of pre-synaptic trace and time; the layout comes from
+  sPyNNaker's timing rule, in machine.json). ``control`` is ``delay | type | target``
+  with ``log_n_neurons`` target bits, ``log_n_synapse_types`` type bits and
+  ``log_max_delay`` delay bits (a delay field of 0 is ``2**log_max_delay`` steps: the
+  ring buffer slot comes round again);
 * a spike with key k matches the entry with ``k & mask == key``; its row is
   ``((k >> mask_shift) & core_mask) * n_neurons + (local id >> n_colour_bits)``. A
   delay extension core of n neurons sends neuron i after stage s (1...) with local id
@@ -139,6 +143,46 @@ class CoreSynapses:
     keys_held: dict[int, set]   # source index -> indices of its cores with rows here
 
 
+def row_synapses(rows: np.ndarray, first: int, stride: int, plastic: dict | None):
+    """The synapses of a block of rows (one row per source neuron): (row, 16-bit control
+    word, 16-bit weight, word offset of the synapse in the region) per synapse, static
+    and plastic alike."""
+    n_rows = rows.shape[0]
+    r = np.arange(n_rows)
+    pp = rows[:, 0].astype(np.int64)
+    if np.any(pp > stride - 3):
+        raise ValueError(f"row {int(np.flatnonzero(pp > stride - 3)[0])} says {int(pp.max())} plastic words "
+                         f"in a row of {stride - 3}")
+    ff = rows[r, 1 + pp].astype(np.int64)
+    fp = rows[r, 2 + pp].astype(np.int64)
+    used = 3 + pp + ff + (fp + 1) // 2
+    if np.any(used > stride):
+        bad = int(np.flatnonzero(used > stride)[0])
+        raise ValueError(f"row {bad} says {int(ff[bad])} static and {int(fp[bad])} plastic synapses in a row "
+                         f"of {stride - 3} words")
+    # static synapses: whole words weight:16 | control:16
+    s_row = np.repeat(r, ff)
+    s_pos = np.arange(s_row.size) - np.repeat(np.cumsum(ff) - ff, ff)
+    s_word = 3 + pp[s_row] + s_pos
+    words = rows[s_row, s_word].astype(np.int64)
+    parts = [(s_row, words & 0xFFFF, words >> 16, first + s_row * stride + s_word)]
+    if fp.any():
+        if plastic is None:
+            raise ValueError("plastic synapses, but sPyNNaker reported no plastic row layout for this core")
+        halves = rows.view("<u2").reshape(n_rows, 2 * stride)
+        p_row = np.repeat(r, fp)
+        p_pos = np.arange(p_row.size) - np.repeat(np.cumsum(fp) - fp, fp)
+        control = halves[p_row, 2 * (3 + pp[p_row] + ff[p_row]) + p_pos].astype(np.int64)
+        w_half = (2 + (plastic["header_bytes"] // 2) + p_pos * plastic["half_words"] +
+                  plastic["weight_half_word"])
+        if np.any(w_half >= 2 * (1 + pp[p_row])):
+            raise ValueError("plastic weights beyond the row's plastic words")
+        weight = halves[p_row, w_half].astype(np.int64)
+        parts.append((p_row, control, weight, first + p_row * stride + 3 + pp[p_row] + ff[p_row] + p_pos // 2))
+    out = [np.concatenate([p[k] for p in parts]) for k in range(4)]
+    return out[0], out[1], out[2], out[3]
+
+
 def decode_core(core: dict, doc: dict, blob: np.ndarray) -> CoreSynapses:
     x, y, p = core["x"], core["y"], core["p"]
     reg = core["regions"]
@@ -186,19 +230,15 @@ def decode_core(core: dict, doc: dict, blob: np.ndarray) -> CoreSynapses:
                                      f"'{_source_name(src)}' end at word {last}, beyond the synaptic "
                                      f"matrix region ({matrix.size} words)")
                 rows = matrix[first:last].reshape(n_rows, stride)
-                count = rows[:, 1].astype(np.int64)
-                if np.any(count > row_length):
-                    r = int(np.flatnonzero(count > row_length)[0])
-                    raise SnnccError(f"machine data: {name}: row {r} of source core {ci} of "
-                                     f"'{_source_name(src)}' says {int(count[r])} synapses in a row of "
-                                     f"{row_length}")
-                if not count.any():
+                try:
+                    row_of, control, q, word_at = row_synapses(rows, first, stride, core.get("plastic_rows"))
+                except ValueError as e:
+                    raise SnnccError(f"machine data: {name}: rows of source core {ci} of "
+                                     f"'{_source_name(src)}': {e}") from None
+                if not row_of.size:
                     continue
                 held.setdefault(si, set()).add(ci)
-                row_of = np.repeat(np.arange(n_rows), count)
-                pos = np.arange(row_of.size) - np.repeat(np.cumsum(count) - count, count)
-                word_at = first + row_of * stride + HEADER_WORDS + pos
-                w = matrix[word_at].astype(np.int64)
+                w = control
                 d = (w >> (n_bits + t_bits)) & ((1 << d_bits) - 1)
                 d = np.where(d == 0, 1 << d_bits, d)
                 if stages:
@@ -211,7 +251,7 @@ def decode_core(core: dict, doc: dict, blob: np.ndarray) -> CoreSynapses:
                 cols["post"].append(core["lo_atom"] + (w & ((1 << n_bits) - 1)))
                 cols["receptor"].append((w >> n_bits) & ((1 << t_bits) - 1))
                 cols["delay"].append(d)
-                cols["q"].append(w >> 16)
+                cols["q"].append(q)
                 cols["where"].append(word_at)
     out = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in cols.items()}
     return CoreSynapses((x, y, p), core["population"], core["lo_atom"], core["n_atoms"], shifts,

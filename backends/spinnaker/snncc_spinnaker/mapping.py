@@ -241,6 +241,15 @@ def _machine_data(pops: dict, dest: Path) -> dict[str, Any]:
     from spynnaker.pyNN.models.utility_models.delays import DelayExtensionVertex
 
     names = {id(pop._vertex): name for name, pop in pops.items()}   # noqa: SLF001
+    plastic = {}
+    for name, pop in pops.items():
+        dyn = getattr(pop._vertex, "synapse_dynamics", None)              # noqa: SLF001
+        timing = getattr(dyn, "timing_dependence", None)
+        if timing is not None:          # STDP: where a plastic row keeps its weights
+            structure = timing.synaptic_structure
+            plastic[name] = {"header_bytes": int(dyn._n_header_bytes),   # noqa: SLF001
+                             "half_words": int(structure.get_n_half_words_per_connection()),
+                             "weight_half_word": int(structure.get_weight_half_word())}
     cores, wanted = [], {}
     for pl in V.iterate_placemements():
         v = pl.vertex
@@ -251,6 +260,8 @@ def _machine_data(pops: dict, dest: Path) -> dict[str, Any]:
                 "lo_atom": sl.lo_atom if sl is not None else None,
                 "n_atoms": sl.n_atoms if sl is not None else None}
         regions = getattr(v, "SYNAPSE_REGIONS", None)
+        if core["population"] in plastic:
+            core["plastic_rows"] = plastic[core["population"]]
         if regions is not None and core["population"] is not None:
             core["regions"] = {"synapse_params": int(regions.synapse_params),
                                "pop_table": int(regions.pop_table),
