@@ -18,9 +18,9 @@ Side by side, as whole processes in one run, on a virtual 48-chip SpiNN-5 board:
 
 Model files: CUBA is examples/cuba.yaml; Brunel 12.5k (``brunel(1.0, background="dc")``,
 IF_curr_delta, 15.6 M synapses) and the microcircuit (``potjans_diesmann(scale)``, DC
-background) are snncc.models networks saved as ``.snn`` IR files before the clock starts
-(the model file; the native script gets the same sizes, connection numbers and
-distributions). Wall seconds, CPU seconds of the whole process tree and its peak RSS come
+background) are snncc.models networks saved as IR folders before the clock starts (the
+model file ``snncc compile`` reads; the native script gets the same sizes, connection
+numbers and distributions). Wall seconds, CPU seconds of the whole process tree and its peak RSS come
 from a wrapper process per command.
 
     python -m bench --only spinnaker            # CUBA 4k, Brunel 12.5k, microcircuit 10 %
@@ -118,7 +118,7 @@ def model(case: str, work: Path) -> tuple[Path, dict]:
                                     "args": [mu, p14.psp_rel_sd * mu, 0.0, float("inf")]},
                          "delay": {"distribution": "normal_clipped",
                                    "args": [d_mu, d_sd, net.dt, float("inf")]}})
-    path = work / f"{case}.snn"
+    path = work / f"{case}-ir"         # the IR as a folder (network.json + arrays.npz, streamed)
     save(net, path)
     return path, {"dt": net.dt, "duration": net.steps * net.dt, "populations": pops, "projections": prjs}
 
