@@ -511,7 +511,7 @@ def cmd_upload(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .refsim import Raster, simulate
+    from .refsim import Raster            # the simulator itself only when one runs (below)
     from .verify import combine, compare
     if args.against_float:
         return _verify_against_float(args)
@@ -532,6 +532,7 @@ def cmd_verify(args) -> int:
         if own is not None:             # the target's own check (e.g. machine data, no machine)
             _print(own.to_json(), args, own.describe())
             return 0 if own.equal else 1
+        from .refsim import simulate
         net = build.network()
         fed = tuple(s.name for s in net.sources)       # spikes fed in, not computed
         if args.input is None:

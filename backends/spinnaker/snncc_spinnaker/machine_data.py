@@ -183,7 +183,7 @@ def row_synapses(rows: np.ndarray, first: int, stride: int, plastic: dict | None
     return out[0], out[1], out[2], out[3]
 
 
-def decode_core(core: dict, doc: dict, blob: np.ndarray) -> CoreSynapses:
+def decode_core(core: dict, doc: dict, blob: np.ndarray, where: bool = False) -> CoreSynapses:
     x, y, p = core["x"], core["y"], core["p"]
     reg = core["regions"]
     name = f"core ({x},{y},{p}) of '{core['population']}'"
@@ -246,13 +246,14 @@ def decode_core(core: dict, doc: dict, blob: np.ndarray) -> CoreSynapses:
                     d = d + (row_of // c["n_atoms"] + 1) * per_stage
                 else:
                     local = row_of
-                cols["source"].append(np.full(w.size, si, np.int64))
-                cols["pre"].append(c["lo_atom"] + local)
-                cols["post"].append(core["lo_atom"] + (w & ((1 << n_bits) - 1)))
-                cols["receptor"].append((w >> n_bits) & ((1 << t_bits) - 1))
-                cols["delay"].append(d)
-                cols["q"].append(q)
-                cols["where"].append(word_at)
+                cols["source"].append(np.full(w.size, si, np.int32))
+                cols["pre"].append((c["lo_atom"] + local).astype(np.int32))
+                cols["post"].append((core["lo_atom"] + (w & ((1 << n_bits) - 1))).astype(np.int32))
+                cols["receptor"].append(((w >> n_bits) & ((1 << t_bits) - 1)).astype(np.int8))
+                cols["delay"].append(d.astype(np.int32))
+                cols["q"].append(q.astype(np.int32))
+                if where:
+                    cols["where"].append(word_at)
     out = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in cols.items()}
     return CoreSynapses((x, y, p), core["population"], core["lo_atom"], core["n_atoms"], shifts,
                         out["source"], out["pre"], out["post"], out["receptor"], out["delay"], out["q"],
@@ -303,14 +304,16 @@ def _ir_groups(net) -> dict[tuple[str, str, int], list]:
     return out
 
 
-def _keys(pre, post, delay, q, n_post):
-    return ((np.asarray(pre, np.int64) * n_post + np.asarray(post, np.int64)) << 28) | \
+def _keys(pre, post, delay, q, n_pre):
+    """One int64 per synapse, ordered by post neuron, then pre, delay and weight."""
+    return ((np.asarray(post, np.int64) * n_pre + np.asarray(pre, np.int64)) << 28) | \
         (np.asarray(delay, np.int64) << 16) | np.asarray(q, np.int64)
 
 
-def _unkey(k: int, n_post: int) -> tuple[int, int, int, int]:
+def _unkey(k: int, n_pre: int) -> tuple[int, int, int, int]:
+    """(pre, post, delay, q) of a key."""
     pp, rest = k >> 28, k & ((1 << 28) - 1)
-    return pp // n_post, pp % n_post, rest >> 16, rest & 0xFFFF
+    return pp % n_pre, pp // n_pre, rest >> 16, rest & 0xFFFF
 
 
 def owners(doc: dict) -> dict[tuple[int, int, int], tuple[int, int, int]]:
@@ -337,102 +340,100 @@ def owners(doc: dict) -> dict[tuple[int, int, int], tuple[int, int, int]]:
 
 def check_machine_data(machine_dir: Path, net) -> Verdict:
     """Every synapse of the machine data in ``machine_dir`` against the IR ``net``; the first
-    difference named."""
+    difference named. One synapse core is decoded at a time, against the IR's synapses
+    onto its neurons (sorted once per population)."""
     doc, blob = load_machine(machine_dir)
     index: dict[tuple, list] = {}
     for row in doc.get("regions", []):
         index.setdefault((row[0], row[1], row[2]), []).append(row)
     doc["_region_index"] = index
     owner = owners(doc)
-    pops = {p.name: p for p in net.populations}
+    group: dict[tuple, list] = {}
+    for key, own in owner.items():
+        group.setdefault(own, []).append(key)
     sizes = {p.name: p.size for p in net.populations}
     sizes.update({s.name: s.size for s in net.sources})
     shifts = net.attrs.get("ring_buffer_shifts", {})
     sources = doc["sources"]
-    cores = [c for c in doc["cores"] if "regions" in c and owner[(c["x"], c["y"], c["p"])] ==
-             (c["x"], c["y"], c["p"])]
-    group: dict[tuple, list] = {}
-    for key, own in owner.items():
-        group.setdefault(own, []).append(key)
-    decoded = [decode_core(c, doc, blob) for c in cores]
-    n_checked = 0
-
-    def fail(text: str, **details) -> Verdict:
-        return Verdict(False, f"MISMATCH: {text}", {"synapses_checked": n_checked, **details})
-
-    # cores tile each population; shifts as lowered
-    for name, p in pops.items():
-        mine = sorted((d for d in decoded if d.population == name), key=lambda d: d.lo_atom)
-        covered = 0
-        for d in mine:
-            if d.lo_atom != covered:
-                return fail(f"population '{name}': neurons {covered}..{d.lo_atom - 1} have no synapse core "
-                            f"(next core {d.core} starts at {d.lo_atom})")
-            covered = d.lo_atom + d.n_atoms
-            want = [int(s) for s in shifts.get(name, [])]
-            if d.shifts[:len(want)] != want:
-                return fail(f"core {d.core} of '{name}': ring-buffer shifts {d.shifts[:len(want)]}, the "
-                            f"spinnaker kernel uses {want}")
-        if covered != p.size and p.size:
-            return fail(f"population '{name}': synapse cores cover {covered} of {p.size} neurons")
-
-    # synapses, per (pre population, post population, receptor)
     src_pop = [s.get("delay_of") or s.get("population") for s in sources]
     groups = _ir_groups(net)
-    seen_groups = set()
-    for name in pops:
-        mine = [d for d in decoded if d.population == name]
-        pre_names = {src_pop[int(i)] for d in mine for i in np.unique(d.source)} | \
-            {g[0] for g in groups if g[1] == name}
-        for pre_name in sorted(n for n in pre_names if n is not None):
+    counts = {"synapses": 0, "cores": 0, "routes": 0}
+
+    def fail(text: str) -> Verdict:
+        return Verdict(False, f"MISMATCH: {text}", {"synapses_checked": counts["synapses"]})
+
+    for p in net.populations:
+        name = p.name
+        cores = sorted((c for c in doc["cores"] if c.get("population") == name and "regions" in c
+                        and owner[(c["x"], c["y"], c["p"])] == (c["x"], c["y"], c["p"])),
+                       key=lambda c: c["lo_atom"])
+        covered = 0
+        for c in cores:          # the synapse cores tile the population
+            if c["lo_atom"] != covered:
+                return fail(f"population '{name}': neurons {covered}..{c['lo_atom'] - 1} have no synapse "
+                            f"core (next core {(c['x'], c['y'], c['p'])} starts at {c['lo_atom']})")
+            covered = c["lo_atom"] + c["n_atoms"]
+        if covered != p.size and p.size:
+            return fail(f"population '{name}': synapse cores cover {covered} of {p.size} neurons")
+        pres = sorted({g[0] for g in groups if g[1] == name} |
+                      {src_pop[i] for i in range(len(sources)) if src_pop[i] is not None})
+        expected = {}
+        for pre in pres:
             for r in range(len(RECEPTORS)):
-                g = (pre_name, name, r)
-                seen_groups.add(g)
-                n_post = sizes[name]
-                exp_parts = [_keys(prj.pre_idx, prj.post_idx, prj.delay, prj.weight, n_post)
-                             for prj in groups.get(g, [])]
-                expected = np.sort(np.concatenate(exp_parts)) if exp_parts else np.zeros(0, np.int64)
-                act_parts, where = [], []
-                for d in mine:
-                    sel = np.isin(d.source, [i for i, s in enumerate(src_pop) if s == pre_name]) & \
-                        (d.receptor == r)
-                    if sel.any():
-                        act_parts.append(_keys(d.pre[sel], d.post[sel], d.delay[sel], d.q[sel], n_post))
-                        where.append((d, sel))
-                actual = np.sort(np.concatenate(act_parts)) if act_parts else np.zeros(0, np.int64)
-                n_checked += actual.size
-                if expected.size == actual.size and np.array_equal(expected, actual):
+                parts = [_keys(prj.pre_idx, prj.post_idx, prj.delay, prj.weight, sizes[pre])
+                         for prj in groups.get((pre, name, r), [])]
+                expected[(pre, r)] = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        want_shifts = [int(x) for x in shifts.get(name, [])]
+        for c in cores:
+            d = decode_core(c, doc, blob)
+            counts["cores"] += 1
+            if d.shifts[:len(want_shifts)] != want_shifts:
+                return fail(f"core {d.core} of '{name}': ring-buffer shifts {d.shifts[:len(want_shifts)]}, the "
+                            f"spinnaker kernel uses {want_shifts}")
+            counts["synapses"] += d.pre.size
+            unknown = [i for i in np.unique(d.source).tolist() if src_pop[i] not in sizes]
+            if unknown:
+                return fail(f"core {d.core} of '{name}' holds synapses from '{_source_name(sources[unknown[0]])}', "
+                            "which is not in the network")
+            for (pre, r), exp in expected.items():
+                n_pre = sizes[pre]
+                lo = np.searchsorted(exp, (d.lo_atom * n_pre) << 28)
+                hi = np.searchsorted(exp, ((d.lo_atom + d.n_atoms) * n_pre) << 28)
+                sel = np.isin(d.source, [i for i, s in enumerate(src_pop) if s == pre]) & (d.receptor == r)
+                act = np.sort(_keys(d.pre[sel], d.post[sel], d.delay[sel], d.q[sel], n_pre))
+                if act.size == hi - lo and np.array_equal(act, exp[lo:hi]):
                     continue
-                return fail(_first_difference(expected, actual, g, groups.get(g, []), where, n_post,
+                return fail(_first_difference(exp[lo:hi], act, (pre, name, r), groups.get((pre, name, r), []),
+                                              (c, doc, blob, sel), n_pre,
                                               shifts.get(name, [0, 0])[r]))
-    # routing: every source core's spikes reach one core of the group holding its rows
-    for d in decoded:
-        for si, held in d.keys_held.items():
-            src = sources[si]
-            for ci in sorted(held):
-                c = src["cores"][ci]
-                hit = sorted(reached_cores(doc, c["key"], (c["x"], c["y"])) & set(group[d.core]))
-                if len(hit) != 1:
-                    where = (f"core {d.core}" if len(group[d.core]) == 1 else
-                             f"any of the synapse cores {sorted(group[d.core])} sharing its rows")
-                    what = (f"never reach {where}, which holds their synaptic rows" if not hit else
-                            f"reach {len(hit)} synapse cores sharing the same rows ({hit}): added twice")
-                    return fail(f"routing: spikes of core {ci} of '{_source_name(src)}' (key "
-                                f"0x{c['key']:08x}, from chip ({c['x']},{c['y']})) {what}")
+            # routing: every source core's spikes reach one core of the group holding its rows
+            for si, held in d.keys_held.items():
+                src = sources[si]
+                for ci in sorted(held):
+                    sc = src["cores"][ci]
+                    counts["routes"] += 1
+                    hit = sorted(reached_cores(doc, sc["key"], (sc["x"], sc["y"])) & set(group[d.core]))
+                    if len(hit) != 1:
+                        where = (f"core {d.core}" if len(group[d.core]) == 1 else
+                                 f"any of the synapse cores {sorted(group[d.core])} sharing its rows")
+                        what = (f"never reach {where}, which holds their synaptic rows" if not hit else
+                                f"reach {len(hit)} synapse cores sharing the same rows ({hit}): added twice")
+                        return fail(f"routing: spikes of core {ci} of '{_source_name(src)}' (key "
+                                    f"0x{sc['key']:08x}, from chip ({sc['x']},{sc['y']})) {what}")
+            del d
     n_syn = sum(prj.n_synapses for prj in net.projections)
-    n_machine = sum(d.pre.size for d in decoded)
-    if n_machine != n_syn:
-        return fail(f"{n_machine} synapses in the machine data, {n_syn} in the IR")
-    n_routes = sum(len(h) for d in decoded for h in d.keys_held.values())
-    return Verdict(True, f"OK: machine data equals the spinnaker kernel's IR: {n_checked} synapses (target, "
-                         f"delay, weight and ring-buffer shift) on {len(decoded)} synapse cores"
-                         + (f" ({len(owner)} with the cores sharing their rows)" if len(owner) > len(decoded)
-                            else "") + ", "
-                         f"{n_routes} routes from source cores to the cores holding their rows",
-                   {"synapses_checked": n_checked, "synapse_cores": len(decoded), "routes_checked": n_routes})
+    if counts["synapses"] != n_syn:
+        return fail(f"{counts['synapses']} synapses in the machine data, {n_syn} in the IR")
+    shared = len(owner) - counts["cores"]
+    return Verdict(True, f"OK: machine data equals the spinnaker kernel's IR: {counts['synapses']} synapses "
+                         f"(target, delay, weight and ring-buffer shift) on {counts['cores']} synapse cores"
+                         + (f" (and {shared} cores sharing their rows)" if shared else "") + ", "
+                         f"{counts['routes']} routes from source cores to the cores holding their rows",
+                   {"synapses_checked": counts["synapses"], "synapse_cores": counts["cores"],
+                    "routes_checked": counts["routes"]})
 
 
-def _first_difference(expected, actual, g, prjs, where, n_post, shift) -> str:
+def _first_difference(expected, actual, g, prjs, at, n_pre, shift) -> str:
     """The smallest synapse in one multiset and not the other, told as a user reads it."""
     ue, ce = np.unique(expected, return_counts=True)
     ua, ca = np.unique(actual, return_counts=True)
@@ -443,7 +444,7 @@ def _first_difference(expected, actual, g, prjs, where, n_post, shift) -> str:
     cnt_a[np.searchsorted(allk, ua)] = ca
     diff = np.flatnonzero(cnt_e != cnt_a)
     k = int(allk[diff[0]])
-    pre, post, delay, q = _unkey(k, n_post)
+    pre, post, delay, q = _unkey(k, n_pre)
     pre_name, post_name, r = g
     nA = q * 2.0 ** (shift - 15)
     syn = (f"{pre_name}[{pre}] -> {post_name}[{post}] ({RECEPTORS[r]}, delay {delay} steps, weight q={q}, "
@@ -451,24 +452,23 @@ def _first_difference(expected, actual, g, prjs, where, n_post, shift) -> str:
     owner = _projection_of(prjs, pre, post)
     if cnt_e[diff[0]] > cnt_a[diff[0]]:
         # the same pre and post in the machine data with other values?
-        near = [int(x) for x in allk[diff] if _unkey(int(x), n_post)[:2] == (pre, post) and
+        near = [int(x) for x in allk[diff] if _unkey(int(x), n_pre)[:2] == (pre, post) and
                 cnt_a[np.searchsorted(allk, x)] > cnt_e[np.searchsorted(allk, x)]]
         text = f"synapse {syn}" + (f" of projection '{owner}'" if owner else "")
         if near:
-            _, _, d2, q2 = _unkey(near[0], n_post)
-            return text + f" is on the machine with delay {d2} steps and weight q={q2}" + _at(where, near[0],
-                                                                                             n_post)
+            _, _, d2, q2 = _unkey(near[0], n_pre)
+            return (text + f" is on the machine with delay {d2} steps and weight q={q2}" +
+                    _at(at, near[0], n_pre))
         return text + " is missing from the machine data"
-    return f"the machine data holds synapse {syn}" + _at(where, k, n_post) + ", which no projection has"
+    return f"the machine data holds synapse {syn}" + _at(at, k, n_pre) + ", which no projection has"
 
 
-def _at(where, k, n_post) -> str:
-    for d, sel in where:
-        keys = _keys(d.pre[sel], d.post[sel], d.delay[sel], d.q[sel], n_post)
-        hit = np.flatnonzero(keys == k)
-        if hit.size:
-            return f" (core {d.core}, synaptic matrix word {int(d.where[sel][hit[0]])})"
-    return ""
+def _at(at, k: int, n_pre: int) -> str:
+    """Where in its core's synaptic matrix the machine holds the synapse with key ``k``."""
+    core, doc, blob, sel = at
+    d = decode_core(core, doc, blob, where=True)
+    hit = np.flatnonzero(_keys(d.pre[sel], d.post[sel], d.delay[sel], d.q[sel], n_pre) == k)
+    return f" (core {d.core}, synaptic matrix word {int(d.where[sel][hit[0]])})" if hit.size else ""
 
 
 def _projection_of(prjs, pre, post) -> str | None:
