@@ -206,7 +206,7 @@ def one(case: str, work: Path, limit: float) -> tuple[dict, dict]:
            "snncc_peak_rss_mib": comp.get("peak_rss_mib"),
            "spynnaker_script_peak_rss_mib": native.get("peak_rss_mib"),
            "verify_s": ver.get("wall_s"),
-           "verify": ("OK" if ver.get("rc") == 0 else "MISMATCH" if ver.get("rc") == 1 else "-") if ver else "-",
+           "verify": {0: "OK", 1: "MISMATCH"}.get(ver.get("rc"), "-") if ver else "-",
            "load": _load(), "note": "; ".join(note)}
     detail = {"case": case, "snncc_spynnaker_pass": _pass_line(comp.get("stderr", "")),
               "spynnaker_script_phases": native.get("phases"),
@@ -249,7 +249,8 @@ def run(quick: bool = False) -> dict:
             details.append(detail)
             f = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
             print(f"{case:>20} {f(row['synapses'], '>10')} {f(row['snncc_s'], '9.1f')} "
-                  f"{f(row['spynnaker_script_s'], '12.1f')} {f(row['ratio'], '6.2f')} {f(row['ratio_cpu'], '9.2f')} "
+                  f"{f(row['spynnaker_script_s'], '12.1f')} {f(row['ratio'], '6.2f')} "
+                  f"{f(row['ratio_cpu'], '9.2f')} "
                   f"{f(row['snncc_peak_rss_mib'] and row['snncc_peak_rss_mib'] / 1024, '9.2f')} "
                   f"{row['verify']:>8} {row['note']}", flush=True)
     return {"title": "spinnaker end to end: model file -> sPyNNaker has generated all machine data "

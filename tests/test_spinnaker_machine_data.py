@@ -120,7 +120,8 @@ def tampered(build, tmp_path, change) -> Path:
     mdir = dest / "spinnaker"
     doc = json.loads((mdir / "machine.json").read_text())
     blob = np.fromfile(mdir / "regions.bin", dtype=np.uint8)
-    regions = {(x, y, p, label): blob[off:off + n].view("<u4") for x, y, p, _r, label, off, n in doc["regions"]}
+    regions = {(x, y, p, label): blob[off:off + n].view("<u4")
+               for x, y, p, _r, label, off, n in doc["regions"]}
     change(doc, regions)
     blob.tofile(mdir / "regions.bin")
     (mdir / "machine.json").write_text(json.dumps(doc))

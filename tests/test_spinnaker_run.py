@@ -107,8 +107,8 @@ def test_run_through_spalloc_logs_in_and_asks_for_the_boards(tmp_path, capsys, m
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
     url = f"https://127.0.0.1:{server.server_port}/spalloc/"
     try:
-        rc = cli(["compile", str(EXAMPLES / "synfire.yaml"), "--target", "spinnaker", "-o", str(tmp_path / "b"),
-                  "-O", f"spalloc_server={url}"])
+        rc = cli(["compile", str(EXAMPLES / "synfire.yaml"), "--target", "spinnaker", "-o",
+                  str(tmp_path / "b"), "-O", f"spalloc_server={url}"])
         assert rc == 0 and not (tmp_path / "b" / "spinnaker").exists()   # no pass at compile time
         monkeypatch.setenv("SPALLOC_USER", "alice")
         monkeypatch.setenv("SPALLOC_PASSWORD", "s3cret")

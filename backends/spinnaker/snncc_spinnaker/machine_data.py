@@ -178,7 +178,8 @@ def row_synapses(rows: np.ndarray, first: int, stride: int, plastic: dict | None
         if np.any(w_half >= 2 * (1 + pp[p_row])):
             raise ValueError("plastic weights beyond the row's plastic words")
         weight = halves[p_row, w_half].astype(np.int64)
-        parts.append((p_row, control, weight, first + p_row * stride + 3 + pp[p_row] + ff[p_row] + p_pos // 2))
+        p_word = first + p_row * stride + 3 + pp[p_row] + ff[p_row] + p_pos // 2
+        parts.append((p_row, control, weight, p_word))
     out = [np.concatenate([p[k] for p in parts]) for k in range(4)]
     return out[0], out[1], out[2], out[3]
 
@@ -388,13 +389,13 @@ def check_machine_data(machine_dir: Path, net) -> Verdict:
             d = decode_core(c, doc, blob)
             counts["cores"] += 1
             if d.shifts[:len(want_shifts)] != want_shifts:
-                return fail(f"core {d.core} of '{name}': ring-buffer shifts {d.shifts[:len(want_shifts)]}, the "
-                            f"spinnaker kernel uses {want_shifts}")
+                return fail(f"core {d.core} of '{name}': ring-buffer shifts {d.shifts[:len(want_shifts)]}, "
+                            f"the spinnaker kernel uses {want_shifts}")
             counts["synapses"] += d.pre.size
             unknown = [i for i in np.unique(d.source).tolist() if src_pop[i] not in sizes]
             if unknown:
-                return fail(f"core {d.core} of '{name}' holds synapses from '{_source_name(sources[unknown[0]])}', "
-                            "which is not in the network")
+                return fail(f"core {d.core} of '{name}' holds synapses from "
+                            f"'{_source_name(sources[unknown[0]])}', which is not in the network")
             for (pre, r), exp in expected.items():
                 n_pre = sizes[pre]
                 lo = np.searchsorted(exp, (d.lo_atom * n_pre) << 28)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Any
 
 from snncc.errors import SnnccError, shown
 from snncc.passes import Delays, Discretise, Partition, Place, Validate
@@ -162,8 +161,8 @@ def timings(m: dict) -> str:
     fmt = lambda v: "?" if v is None else f"{v:.2f} s"  # noqa: E731
     return (f"spinnaker: sPyNNaker pass: build {fmt(sec.get('build'))}, map and generate "
             f"{fmt(sec.get('map_and_generate'))}, read back {fmt(sec.get('read_back'))}; waited "
-            f"{fmt(m.get('waited_seconds'))} after snncc's passes (subprocess {fmt(m.get('subprocess_seconds'))}, "
-            f"its start-up beside them)")
+            f"{fmt(m.get('waited_seconds'))} after snncc's passes (subprocess "
+            f"{fmt(m.get('subprocess_seconds'))}, its start-up beside them)")
 
 
 def our_mapping(net) -> dict:
@@ -171,11 +170,13 @@ def our_mapping(net) -> dict:
     part = net.attrs.get("partition", {})
     place = net.attrs.get("placement", {})
     shifts = net.attrs.get("ring_buffer_shifts", {})
+    cores = part.get("populations", {})
+    chips = place.get("populations", {})
     return {"cores": part.get("cores"), "chips": place.get("chips"),
             "routing": dict(net.attrs.get("routing", {})),
             "populations": [{"population": p.name, "neurons": p.size,
-                             "cores": len(part.get("populations", {}).get(p.name, {}).get("cores", [])),
-                             "chips": len({(c[0], c[1]) for c in place.get("populations", {}).get(p.name, [])}),
+                             "cores": len(cores.get(p.name, {}).get("cores", [])),
+                             "chips": len({(c[0], c[1]) for c in chips.get(p.name, [])}),
                              "shifts": [int(x) for x in shifts.get(p.name, [])]} for p in net.populations]}
 
 
@@ -197,8 +198,8 @@ def summarise(ours: dict, m: dict) -> dict:
                      "chips_spynnaker": len({(c[0], c[1]) for c in sp}),
                      "shifts_snncc": p["shifts"], "shifts_spynnaker": theirs.get(name),
                      "shifts_spynnaker_unpinned": m.get("default_ring_buffer_shifts", {}).get(name)})
-    mism = sorted(r["population"] for r in rows
-                  if r["shifts_spynnaker"] is not None and list(r["shifts_snncc"]) != list(r["shifts_spynnaker"]))
+    mism = sorted(r["population"] for r in rows if r["shifts_spynnaker"] is not None
+                  and list(r["shifts_snncc"]) != list(r["shifts_spynnaker"]))
     return {
         "spynnaker_fits": True,
         "spynnaker_cores": m["cores"], "spynnaker_chips": m["chips"],
