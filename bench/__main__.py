@@ -135,25 +135,24 @@ def glance() -> list[str]:
             from .bench_compile import spynnaker_extrapolation
             out += [f"- {n}" for n in spynnaker_extrapolation(comp.get("cases", []))]
         spin = _load("spinnaker")
-        if spin and spin.get("rows"):
-            rows = {r["case"]: r for r in spin["rows"]}
-            parts = ", ".join(f"{c} {r['ratio']:.1f}x (CPU {r['ratio_cpu']:.1f}x)" for c, r in rows.items()
-                              if r.get("ratio") and not c.endswith("100pct"))
-            if parts:
-                out.append("- SpiNNaker end to end, model file -> sPyNNaker has generated all machine data "
-                           "(virtual board), sPyNNaker's own PyNN script with native connectors / snncc: "
-                           f"{parts} (goal: >= 3x). `python -m bench --only spinnaker`")
-            full = rows.get("microcircuit_100pct")
-            if full and full.get("snncc_s"):
-                theirs = (f"; sPyNNaker's own script {full['spynnaker_script_s'] / 60:.1f} min"
-                          if full.get("spynnaker_script_s") else f"; sPyNNaker's own script: {full['note']}")
-                out.append(f"- Full-scale microcircuit end to end on spinnaker: {full['snncc_s'] / 60:.1f} min, "
-                           f"peak RSS {full['snncc_peak_rss_mib'] / 1024:.2f} GiB (goal: < 10 min, < 8 GiB)"
-                           f"{theirs}. `SNNCC_BENCH_FULL_SCALE=1 python -m bench --only spinnaker`")
-            checked = ", ".join(f"{c} {r['verify']}" for c, r in rows.items() if r.get("verify") not in (None, "-"))
-            if checked:
-                out.append(f"- Machine data against the IR (`snncc verify BUILD`, every synapse): {checked}. "
-                           "`python -m bench --only spinnaker`")
+        rows = {r["case"]: r for r in (spin or {}).get("rows", [])}
+        parts = ", ".join(f"{c} {r['ratio']:.1f}x (CPU {r['ratio_cpu']:.1f}x)" for c, r in rows.items()
+                          if r.get("ratio"))
+        if parts:
+            out.append("- SpiNNaker end to end, model file -> sPyNNaker has generated all machine data "
+                       "(virtual board), sPyNNaker's own PyNN script with native connectors / snncc: "
+                       f"{parts} (goal: >= 3x). `python -m bench --only spinnaker`")
+        full = ((_load("spinnaker_full") or {}).get("rows") or [None])[0]
+        if full and full.get("snncc_s"):
+            theirs = (f"; sPyNNaker's own script {full['spynnaker_script_s'] / 60:.1f} min"
+                      if full.get("spynnaker_script_s") else f"; {full['note']}")
+            out.append(f"- Full-scale microcircuit end to end on spinnaker: {full['snncc_s'] / 60:.1f} min, "
+                       f"peak RSS {full['snncc_peak_rss_mib'] / 1024:.2f} GiB (goal: < 10 min, < 8 GiB)"
+                       f"{theirs}. `python -m bench --only spinnaker_full`")
+        checked = ", ".join(f"{c} {r['verify']}" for c, r in rows.items() if r.get("verify") not in (None, "-"))
+        if checked:
+            out.append(f"- Machine data against the IR (`snncc verify BUILD`, every synapse): {checked}. "
+                       "`python -m bench --only spinnaker`")
         part = _load("partition")
         if part:
             ratios = ", ".join(f"{r['network']} {r['vs METIS']:.3f}" for r in part["rows"]
