@@ -31,7 +31,8 @@ synapses that go through a delay extension (delays beyond the post core's ring b
 M the *post* population's neurons per core; the machine finds a delayed spike's row
 from the master population table, whose entry for the delay extension says M is the
 *pre* population's neurons per core, and from the key the delay extension sends,
-``(stage - 1) * n + neuron`` on a core of n neurons (delay_extension.c). The two agree
+``(stage - 1) * n + neuron`` on a core of n neurons (delay_extension.c; sPyNNaker 7.4.1
+gives a delay core exactly n x stages keys, which only this numbering fills). The two agree
 only when pre and post have the same neurons per core and every pre core is full;
 otherwise the rows land where no spike looks (``snncc verify`` finds them). The
 replacement numbers them as the machine reads them.
