@@ -214,6 +214,7 @@ def test_a_missing_route_is_named(build, tmp_path, capsys):
     assert rc == 1 and "MISMATCH: routing: spikes of core" in out and "never reach core" in out
 
 
+@pytest.mark.slow
 def test_machine_data_of_a_build_without_the_pass_is_generated_on_demand(model, tmp_path, capsys):
     """-O map=false skips the pass at compile time; verify then runs it (one pass either way)."""
     b = compile_model(model, "spinnaker", tmp_path / "b", {"map": False})
