@@ -188,7 +188,9 @@ def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) 
     shifts = net.attrs.get("ring_buffer_shifts", {})
     summed = net.attrs.get("max_summed_weights", {})
     npc = neurons_per_core(net, default_npc)
-    chips = _pop_chips(net) if options.get("constraints", True) else {}
+    # off by default: sPyNNaker may give one slice many synapse cores (five per slice of L5I in
+    # the full microcircuit), which a chip chosen for one or two per slice cannot hold
+    chips = _pop_chips(net) if as_bool(options.get("constraints", False)) else {}
     pops = []
     for p in net.populations:
         cell = cells[p.name]

@@ -36,7 +36,7 @@ class SpinnakerTarget(Target):
                               "(default true; false: sPyNNaker 7.4.1's own numbering, which differs when "
                               "pre and post have different neurons per core)",
         "constraints": "pass our placement to sPyNNaker as chip constraints where a population fits one "
-                       "chip (default true)",
+                       "chip (default false: sPyNNaker may need more synapse cores than the chip holds)",
         "relays": "delays: realise delays beyond sPyNNaker's delay extensions with relay neurons (default "
                   "true; false: refuse)",
         "partition": "partition: greedy (default) or contiguous",
