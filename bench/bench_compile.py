@@ -98,7 +98,7 @@ def _case(label: str, target: str, timeout: float) -> dict:
 
 def spynnaker_extrapolation(cases: list[dict]) -> list[str]:
     """The full microcircuit against sPyNNaker is measured end to end by bench_spinnaker
-    (SNNCC_BENCH_FULL_SCALE=1); no extrapolation is made here any more."""
+    and bench_spinnaker_full; no extrapolation is made here any more."""
     return []
 
 

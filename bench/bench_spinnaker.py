@@ -184,11 +184,12 @@ def run_native(spec: dict, work: Path, limit: float) -> dict:
 
 
 def one(case: str, work: Path, limit: float, native_limit: float | None = None,
-        verify: bool = True) -> tuple[dict, dict]:
+        verify: bool = True, with_native: bool = True) -> tuple[dict, dict]:
     model_file, spec = model(case, work)
     build = work / f"{case}-build"
     comp, ver = run_snncc(model_file, build, limit, verify)
-    native = run_native(spec, work / f"{case}-native", native_limit or limit)
+    native = (run_native(spec, work / f"{case}-native", native_limit or limit) if with_native else
+              {"rc": None, "wall_s": None, "cpu_s": None, "peak_rss_mib": None, "phases": {}})
     rep = json.loads((build / "report.json").read_text()) if (build / "report.json").exists() else {}
     net = rep.get("network", {})
     emit = rep.get("emit", {})
@@ -197,7 +198,7 @@ def one(case: str, work: Path, limit: float, native_limit: float | None = None,
         note.append("snncc: " + _last(comp.get("stderr", "")))
     if ver and ver.get("rc") != 0:
         note.append("verify: " + _last(ver.get("stdout", "") + ver.get("stderr", "")))
-    if native.get("rc") != 0:
+    if native.get("rc") != 0 and (native.get("rc") is not None or native.get("stderr")):
         note.append("sPyNNaker script: " + _last(native.get("stderr", "")))
     ok = comp.get("rc") == 0 and native.get("rc") == 0
     row = {"case": case, "neurons": net.get("neurons"), "synapses": net.get("synapses"),
