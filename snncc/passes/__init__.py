@@ -1,12 +1,27 @@
-"""Lowering passes: one pass per module, and the pipeline that runs them."""
-from .base import Pass, Pipeline, PipelineResult, Report
-from .delays import Delays
-from .discretise import Discretise
-from .partition import Partition
-from .pipeline import STANDARD_OPTIONS, standard_pipeline
-from .place import Place
-from .quantise import Quantise, quantise_weights
-from .validate import Validate
+"""Lowering passes: one pass per module, and the pipeline that runs them.
 
-__all__ = ["Delays", "Discretise", "Partition", "Pass", "Pipeline", "PipelineResult", "Place", "Quantise",
-           "Report", "STANDARD_OPTIONS", "Validate", "quantise_weights", "standard_pipeline"]
+The names below load their module on first use (PEP 562), so that loading a model file
+(which validates it) does not import the partitioner's and placer's numba code.
+"""
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {"Pass": "base", "Pipeline": "base", "PipelineResult": "base", "Report": "base",
+          "Delays": "delays", "Discretise": "discretise", "Partition": "partition",
+          "STANDARD_OPTIONS": "pipeline", "standard_pipeline": "pipeline", "Place": "place",
+          "Quantise": "quantise", "quantise_weights": "quantise", "Validate": "validate"}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

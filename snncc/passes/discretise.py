@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from ..ir import Network, StepPopulation, StepProjection, StepSource
 from ..errors import SnnccError
 from .. import detmath
+from ..lazyjit import njit
 from .base import Pass, Report
 
 
@@ -82,7 +82,7 @@ def delay_steps(ms: np.ndarray, dt: float) -> tuple[np.ndarray, int, int, float]
 NUMBA_FROM = 1 << 22
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _delay_steps(ms, dt, out):
     lo, hi, err = np.int64(1) << 62, -(np.int64(1) << 62), 0.0
     for k in range(ms.shape[0]):

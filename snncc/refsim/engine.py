@@ -11,113 +11,52 @@ at their listed steps. Per step t the engine
    ascending global order - into slots t + d, summing weights in that order (so float
    results are bit-reproducible).
 
-Synapses are kept in CSR order by presynaptic neuron (neurons first, then sources);
-routing is a compiled loop over the rows of the neurons that fired, so a step costs
-O(n + events), not O(synapses). The ring holds max_delay + 1 slots, so a write at
-t + d (1 <= d <= max_delay) never lands in the slot being read.
+The synapse tables (wiring.py) hold each neuron's synapses by partition of the targets
+and by delay, so a step costs O(n + events), not O(synapses).
 
-Two ways to run the steps, with identical results (tests/test_refsim.py checks it):
-a kernel may provide :meth:`Kernel.run_steps`, one compiled loop over many steps that
-calls :func:`deliver` itself (no Python per step), or the engine calls
-:meth:`Kernel.step` and :func:`deliver` once per step. Recording state variables
-always takes the per-step path.
+Two ways to run the steps, with identical results (tests/test_refsim*.py check it):
 
-Numba caches compiled code per module (``cache=True``) but does not notice when a function
-it inlined from another module changes: after editing :func:`deliver`, delete the
-``__pycache__/*.nbi`` files of the kernels that call it.
+- the compiled loop of a kernel (:meth:`Kernel.compiled`; loop.py and float_jit.py): one
+  numba function runs a chunk of steps with no Python per step. The neurons are cut into
+  one partition per thread; per step every partition (in parallel) routes the previous
+  step's spikes into its own neurons' ring cells and then updates its neurons. A
+  partition writes nothing another reads in the same step, and every ring cell receives
+  its weights in the order of the single-threaded run, so the bits do not depend on
+  the number of threads. State recording runs inside the loop too.
+- the per-step path: the engine calls :meth:`Kernel.step` and routes the spikes, once
+  per step, from Python. It serves kernels without a compiled loop, plasticity
+  (plasticity.py changes weights between steps) and, without numba, small runs: when
+  numba is not loaded yet and the run is small, kernel steps and routing use numpy only,
+  which finishes before numba would have loaded (``engine="auto"``).
+
+Events and recorded states leave the loop chunk by chunk for a sink (sink.py): memory,
+or a raster file written as the run goes (``simulate(..., sink=RasterWriter(path))``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+import time
+from typing import Callable
 
-import numba
 import numpy as np
 
 from .. import resources
 from ..errors import SnnccError
 from ..fmt import count
 from ..ir import Network
-from .kernel import RECEPTOR_INDEX, Kernel
+from .kernel import Kernel
 from .raster import Raster
+from .sink import MemorySink, Probe, RasterSummary
+from .wiring import Wiring
 
-#: steps per compiled chunk between progress reports on the fused path
-CHUNK = 1024
-
-
-@numba.njit(cache=True, nogil=True)
-def _grow(a, need):
-    out = np.empty(max(need, 2 * a.shape[0]), dtype=a.dtype)
-    out[:a.shape[0]] = a
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def deliver(ring, t, spk, n_spk, routing, ev_s, ev_i, n_ev):
-    """Clear slot ``t``, route step ``t``'s spikes into the ring, append them to the events.
-
-    ``spk[:n_spk]`` are the neurons that spiked (flat, ascending); the source spikes of
-    step t come from ``routing``. Returns the (possibly regrown) event arrays and count.
-    Kernels call this from their own compiled loops (:meth:`Kernel.run_steps`).
-    """
-    indptr, post, rec, delay, w, src_ptr, src_idx = routing
-    depth = ring.shape[0]
-    ring[t % depth] = 0
-    a, b = src_ptr[t], src_ptr[t + 1]
-    need = n_ev + n_spk + (b - a)
-    if need > ev_s.shape[0]:
-        ev_s, ev_i = _grow(ev_s, need), _grow(ev_i, need)
-    for m in range(n_spk + (b - a)):
-        j = spk[m] if m < n_spk else src_idx[a + m - n_spk]
-        ev_s[n_ev] = t
-        ev_i[n_ev] = j
-        n_ev += 1
-        for k in range(indptr[j], indptr[j + 1]):
-            ring[(t + delay[k]) % depth, rec[k], post[k]] += w[k]
-    return ev_s, ev_i, n_ev
-
-
-@dataclass
-class Wiring:
-    """Every synapse of a network in CSR order by global presynaptic index."""
-
-    offsets: dict[str, int]      # population/source name -> first global index
-    n_neurons: int
-    n_pre: int                   # neurons + source neurons
-    indptr: np.ndarray
-    post: np.ndarray
-    rec: np.ndarray
-    delay: np.ndarray
-    weight: np.ndarray
-    max_delay: int
-
-    @classmethod
-    def build(cls, net: Network, kernel: Kernel) -> "Wiring":
-        offsets, n_neurons, off = net.offsets()
-        pre, post, rec, delay, weight = [], [], [], [], []
-        for prj in net.projections:
-            d = np.asarray(prj.delay)
-            if d.size and d.min() < 1:
-                k = int(np.argmin(d))
-                raise SnnccError(f"projection '{prj.name}': synapse {k} has delay {int(d[k])} steps; "
-                                 "delays must be at least 1 step", prj.loc,
-                                 hint="a delay of 0 would make loops ill-defined; use 1 step (dt)")
-            pre.append(prj.pre_idx.astype(np.int32) + np.int32(offsets[prj.pre]))
-            post.append(prj.post_idx.astype(np.int32) + np.int32(offsets[prj.post]))
-            rec.append(np.full(prj.n_synapses, RECEPTOR_INDEX[prj.receptor], dtype=np.int8))
-            delay.append(d.astype(np.int32))
-            weight.append(kernel.synapse_weights(prj))
-        cat = (lambda xs, dt: np.concatenate(xs).astype(dt, copy=False) if xs else np.zeros(0, dt))
-        pre_a = cat(pre, np.int32)
-        del pre
-        order = np.argsort(pre_a, kind="stable")
-        indptr = np.zeros(off + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pre_a, minlength=off), out=indptr[1:])
-        del pre_a
-        delay_a = cat(delay, np.int32)[order]
-        return cls(offsets=offsets, n_neurons=n_neurons, n_pre=off, indptr=indptr,
-                   post=cat(post, np.int32)[order], rec=cat(rec, np.int8)[order],
-                   delay=delay_a, weight=cat(weight, kernel.accum_dtype)[order],
-                   max_delay=int(delay_a.max()) if delay_a.size else 1)
+#: aim for chunks of about this many seconds (progress reports come between chunks)
+CHUNK_SECONDS = 0.2
+#: recorded-state buffer of one chunk, bytes at most
+RECORD_BYTES = 32 << 20
+#: estimated seconds of a numpy-only run above which the compiled engine is worth loading
+NUMPY_SECONDS = 0.25
+#: neurons per thread below which more threads cost more (one barrier per step) than they gain
+MIN_NEURONS_PER_THREAD = 1500
 
 
 def kernel_for(net: Network, strict: bool = False) -> Kernel:
@@ -132,22 +71,57 @@ def kernel_for(net: Network, strict: bool = False) -> Kernel:
                      "(snncc run does this for model files)")
 
 
-def _source_schedule(net: Network, w: Wiring, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """(ptr, idx): the global indices of the sources firing at step t are idx[ptr[t]:ptr[t+1]]."""
-    src_steps, src_idx = [], []
+def source_schedule(net: Network, offsets: dict[str, int], steps: int,
+                    jit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(ptr, idx): the global indices of the sources firing at step t are idx[ptr[t]:ptr[t+1]],
+    ascending (every StepSource is sorted by (step, index) and sources follow in network order)."""
     for s in net.sources:
         if s.index.size and (s.index.min() < 0 or s.index.max() >= s.size):
             bad = int(s.index.max()) if s.index.max() >= s.size else int(s.index.min())
             raise SnnccError(f"spike source '{s.name}': neuron index {bad} out of range for its "
                              f"{s.size} neurons", s.loc)
+    ptr = np.zeros(steps + 1, np.int64)
+    if jit:
+        from . import loop
+        for s in net.sources:
+            loop.count_steps(s.step, steps, ptr)
+        np.cumsum(ptr, out=ptr)
+        idx = np.empty(int(ptr[-1]), np.int32)
+        cursor = ptr[:-1].copy()
+        for s in net.sources:
+            loop.scatter_steps(s.step, s.index, offsets[s.name], steps, cursor, idx)
+        return ptr, idx
+    st, ix = [], []
+    for s in net.sources:
         keep = (s.step >= 0) & (s.step < steps)
-        src_steps.append(s.step[keep])
-        src_idx.append(s.index[keep].astype(np.int64) + w.offsets[s.name])
-    st = np.concatenate(src_steps) if src_steps else np.zeros(0, np.int64)
-    ix = np.concatenate(src_idx) if src_idx else np.zeros(0, np.int64)
-    order = np.lexsort((ix, st))
-    st, ix = st[order], ix[order]
-    return np.searchsorted(st, np.arange(steps + 1)).astype(np.int64), ix
+        st.append(s.step[keep])
+        ix.append(s.index[keep].astype(np.int64) + offsets[s.name])
+    st = np.concatenate(st) if st else np.zeros(0, np.int64)
+    ix = np.concatenate(ix) if ix else np.zeros(0, np.int64)
+    order = np.argsort(st, kind="stable")
+    ptr[1:] = np.cumsum(np.bincount(st, minlength=steps)) if st.size else 0
+    return ptr, ix[order].astype(np.int32)
+
+
+def _numpy_seconds(net: Network, steps: int) -> float:
+    """A rough estimate of the numpy-only per-step path's time (Python per step, vector ops
+    per neuron, and routing at ~10 Hz)."""
+    syn = sum(p.n_synapses for p in net.projections)
+    return steps * (40e-6 + net.n_neurons * 25e-9) + syn * steps * net.dt * 1e-5 * 100e-9
+
+
+def threads_available() -> int:
+    """Threads the compiled loops may use: numba's count, or 1 where numba would fall back to
+    its 'workqueue' layer (a fork-join of ~0.2 ms per step: slower than one thread)."""
+    import numba
+    try:
+        from numba.np.ufunc import omppool  # noqa: F401
+    except ImportError:
+        try:
+            from numba.np.ufunc import tbbpool  # noqa: F401
+        except ImportError:
+            return 1
+    return numba.get_num_threads()
 
 
 #: bytes one synapse takes in the engine's wiring (CSR arrays, the sort order, the copies
@@ -182,15 +156,23 @@ def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = 
 
 
 def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = None,
-             strict: bool = False, record_states: bool = True, progress=None,
-             fused: bool = True) -> Raster:
+             strict: bool = False, record_states: bool = True, progress: Callable | None = None,
+             fused: bool = True, threads: int | None = None, engine: str = "auto",
+             sink=None, report=None) -> Raster | RasterSummary:
     """Run ``net`` for ``steps`` (default: the network's own) and return its raster.
 
     A float-stage network is discretised first. ``record_states=False`` ignores the
     populations' state probes. ``fused=False`` forces the per-step path (for tests).
-    ``progress`` is an optional callable ``progress(done_steps)`` called every few
-    hundred steps (the CLI passes a progress bar's update).
+    ``threads``: partitions of the neurons for the compiled loop (default: numba's thread
+    count, fewer for small networks); the result is the same for any number.
+    ``engine``: "compiled" (numba), "numpy" (no numba for routing; the per-step path) or
+    "auto" (numpy when numba is not loaded yet and the run is small).
+    ``progress`` is an optional callable ``progress(done_steps)``, ``report`` an optional
+    object with ``phase(name, seconds)`` and ``steps(done, total, spikes)`` (the CLI's).
+    ``sink``: a :class:`~snncc.refsim.sink.RasterWriter` streams the raster to its file and
+    the call returns a :class:`~snncc.refsim.sink.RasterSummary` instead of the raster.
     """
+    t_phase = time.perf_counter()
     if net.stage == "float":   # validated first, as every pipeline does (a NaN or 1e300 must not reach a cast)
         from ..passes.discretise import discretise_network
         from ..passes.validate import Validate
@@ -200,55 +182,197 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
     if steps < 0:
         raise SnnccError(f"cannot run '{net.name}' for {steps} steps", hint="give --steps >= 0")
     plan_memory(net, steps, kernel, record_states)
-    w = Wiring.build(net, kernel)
-    depth = w.max_delay + 1
-    ring = np.zeros((depth, 2, w.n_neurons), dtype=kernel.accum_dtype)
-    state = kernel.init_state()
-    src_ptr, src_idx = _source_schedule(net, w, steps)
-    routing = (w.indptr, w.post, w.rec, w.delay, w.weight, src_ptr, src_idx)
-    # STDP (plasticity.py): per-step hook that updates w.weight in place; None if all static
+    if engine not in ("auto", "numpy", "compiled"):
+        raise SnnccError(f"engine '{engine}' is not auto, numpy or compiled")
+    jit = engine == "compiled" or (engine == "auto" and ("numba" in sys.modules
+                                                         or _numpy_seconds(net, steps) > NUMPY_SECONDS))
+    plastic = any(prj.plasticity is not None for prj in net.projections)
+    parts = 1
+    if jit:
+        parts = threads if threads is not None else min(
+            threads_available(), max(1, net.n_neurons // MIN_NEURONS_PER_THREAD))
+        parts = max(1, int(parts))
+    w = Wiring.build(net, kernel, parts, jit=None if jit else False)
+    src_ptr, src_idx = source_schedule(net, w.offsets, steps, jit)
     from .plasticity import hook_for
     hook = hook_for(net, kernel, w)
 
-    # State probes: (key, variable, first flat index, size).
     probes = []
     if record_states:
+        svars = kernel.state_vars
         for p in net.populations:
             for var in p.record:
                 if var == "spikes":
                     continue
-                if var not in kernel.state_vars:
+                if var not in svars:
                     raise SnnccError(f"population '{p.name}': cannot record '{var}' on the "
-                                     f"{kernel.name} kernel (has {', '.join(kernel.state_vars)})", p.loc)
-                probes.append((f"{p.name}.{var}", var, w.offsets[p.name], p.size))
-    traces = {key: np.zeros((steps, size), dtype=state[var].dtype) for key, var, _, size in probes}
-
-    ev = (np.empty(1024, np.int64), np.empty(1024, np.int64), 0)
-    t = 0
-    if fused and not probes and hook is None:
-        while t < steps:
-            t1 = min(steps, t + CHUNK)
-            out = kernel.run_steps(state, ring, t, t1, routing, ev)
-            if out is None:
-                break            # this kernel has no compiled loop: per-step path below
-            ev, t = out, t1
-            if progress is not None:
-                progress(t)
-    for t in range(t, steps):
-        spk = np.ascontiguousarray(kernel.step(state, ring[t % depth]), dtype=np.int64)
-        ev = deliver(ring, t, spk, spk.shape[0], routing, *ev)
-        if hook is not None:
-            hook.step(t, spk, src_idx[src_ptr[t]:src_ptr[t + 1]])
-        for key, var, off, size in probes:
-            traces[key][t] = state[var][off:off + size]
-        if progress is not None and (t & 255) == 255:
-            progress(t + 1)
-    if progress is not None:
-        progress(steps)
-
+                                     f"{kernel.name} kernel (has {', '.join(svars)})", p.loc)
+                probes.append(Probe(f"{p.name}.{var}", var, w.offsets[p.name], p.size,
+                                    np.dtype(svars[var].dtype)))
     sizes = {p.name: p.size for p in net.populations}
     sizes.update({s.name: s.size for s in net.sources if "spikes" in s.record})
-    n_ev = ev[2]
-    return Raster.from_events(net.dt, steps, sizes, ev[0][:n_ev], ev[1][:n_ev], w.offsets,
-                              states=traces, source=f"refsim:{kernel.name}",
-                              weights=hook.weights() if hook is not None else {})
+    shape = (net.dt, steps, sizes, w.offsets, [p.name for p in net.populations], probes,
+             f"refsim:{kernel.name}")
+    out = sink.open(*shape) if sink is not None else MemorySink(*shape)
+    try:
+        for s in net.sources:
+            if "spikes" in s.record:
+                keep = (s.step >= 0) & (s.step < steps)
+                out.source_spikes(s.name, s.step[keep], s.index[keep])
+        ring = np.zeros(w.depth * 2 * w.n_neurons, dtype=kernel.accum_dtype)
+        state = kernel.init_state()
+        if report is not None:
+            report.phase("setup", time.perf_counter() - t_phase)
+        runner = kernel.compiled(state) if (jit and fused and hook is None) else None
+        run = _run_compiled if runner is not None else _run_per_step
+        run(kernel, state, w, ring, (src_ptr, src_idx), steps, probes, out, progress, report,
+            runner=runner, hook=hook, jit=jit)
+        return out.finish(hook.weights() if hook is not None else {})
+    except BaseException:
+        if sink is not None:
+            sink.close()
+        raise
+
+
+def _record_table(probes: list[Probe], kernel: Kernel, bounds: np.ndarray):
+    """(ptr, code, idx, columns) of the recorded states, grouped by partition."""
+    names = list(kernel.state_vars)
+    code = np.concatenate([np.full(p.size, names.index(p.var), np.int64) for p in probes]) \
+        if probes else np.zeros(0, np.int64)
+    idx = np.concatenate([p.offset + np.arange(p.size, dtype=np.int64) for p in probes]) \
+        if probes else np.zeros(0, np.int64)
+    order = np.argsort(idx, kind="stable")
+    ptr = np.searchsorted(idx[order], bounds).astype(np.int64)
+    # column of probe k's neuron i in the recorded buffer
+    where = np.empty(order.size, np.int64)
+    where[order] = np.arange(order.size)
+    cols, start = [], 0
+    for p in probes:
+        cols.append(where[start:start + p.size])
+        start += p.size
+    return ptr, code[order], idx[order], cols
+
+
+class _Clock:
+    """Progress between chunks: the caller's callback and the CLI's report."""
+
+    def __init__(self, steps, progress, report):
+        self.steps, self.progress, self.report = steps, progress, report
+        self.spikes = 0
+        self.t0 = time.perf_counter()
+
+    def tick(self, done: int, new_spikes: int) -> None:
+        self.spikes += new_spikes
+        if self.progress is not None:
+            self.progress(done)
+        if self.report is not None:
+            self.report.steps(done, self.steps, self.spikes)
+
+    def end(self) -> None:
+        if self.report is not None:
+            self.report.phase("simulate", time.perf_counter() - self.t0)
+
+
+def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, report, runner, **_):
+    P = w.parts
+    n = w.n_neurons
+    width = max(1, int(np.diff(w.bounds).max()) if P else 1)
+    buf = (w.bounds, np.zeros((2, P, width), np.int32), np.zeros((2, P), np.int64))
+    rec_ptr, rec_code, rec_idx, cols = _record_table(probes, kernel, w.bounds)
+    m = rec_idx.size
+    rows = max(1, min(steps, RECORD_BYTES // max(1, 8 * m))) if m else 1
+    rec_buf = np.zeros((rows, m), dtype=kernel.accum_dtype)
+    cap = max(1 << 16, 4 * n) + n
+    ev = (np.empty(cap, np.int32), np.empty(cap, np.int32))
+    err = np.zeros((P, 3), np.int64)
+    route = w.route()
+    clock = _Clock(steps, progress, report)
+    t, chunk = 0, min(64, rows) if m else 64
+    while t < steps:
+        t1 = min(steps, t + chunk)
+        tick = time.perf_counter()
+        t_done, n_ev, failed = runner(P > 1, t, t1, ring, route, src, buf,
+                                      (rec_ptr, rec_code, rec_idx, rec_buf, t), ev, err)
+        if n_ev:
+            out.spikes(ev[0][:n_ev], ev[1][:n_ev])
+        if m and t_done > t:
+            out.states(t, {p.key: rec_buf[:t_done - t, c].astype(p.dtype) for p, c in zip(probes, cols)})
+        if failed:
+            kernel.compiled_error(state, err[failed - 1])
+        took = time.perf_counter() - tick
+        if t_done == t1:
+            grow = CHUNK_SECONDS / took if took > 0 else 8.0
+            chunk = int(min(max(1, chunk * min(8.0, max(0.5, grow))), rows if m else 1 << 30))
+        t = t_done
+        clock.tick(t, n_ev)
+    clock.tick(steps, 0)
+    clock.end()
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The concatenation of arange(lo[i], hi[i]) for every i."""
+    lens = hi - lo
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
+    return starts + np.arange(total)
+
+
+def _deliver_numpy(t, spk, src, ring, w: Wiring) -> None:
+    """Route step t's spikes with numpy: ``np.add.at`` adds in index order, so every ring cell
+    receives its weights in the same order as the compiled routing."""
+    src_ptr, src_idx = src
+    pre = np.concatenate((spk, src_idx[src_ptr[t]:src_ptr[t + 1]])) if src_ptr[t + 1] > src_ptr[t] else spk
+    if pre.size == 0:
+        return
+    rows = (np.arange(w.parts, dtype=np.int64)[:, None] * w.n_pre + pre[None, :]).ravel()
+    segs = _ranges(w.row_ptr[rows], w.row_ptr[rows + 1])
+    lo, hi = w.seg_ptr[segs], w.seg_ptr[segs + 1]
+    syn = _ranges(lo, hi)
+    slot = np.repeat((t + w.seg_delay[segs].astype(np.int64)) % w.depth, hi - lo)
+    np.add.at(ring, slot * (2 * w.n_neurons) + w.target[syn], w.weight[syn])
+
+
+def _run_per_step(kernel, state, w, ring, src, steps, probes, out, progress, report, hook, jit, **_):
+    depth, n = w.depth, w.n_neurons
+    ring3 = ring.reshape(depth, 2, n)
+    src_ptr, src_idx = src
+    if jit:
+        from .loop import deliver_all
+        P = w.parts
+        buf = (w.bounds, np.zeros((2, P, max(1, n)), np.int32), np.zeros((2, P), np.int64))
+        route = w.route()
+    traces = {p.key: np.empty((min(steps, 256), p.size), p.dtype) for p in probes}
+    ev_s, ev_i = [], []
+    clock = _Clock(steps, progress, report)
+    t_flush = 0
+    for t in range(steps):
+        x = ring3[t % depth]
+        spk = np.ascontiguousarray(kernel.step(state, x), dtype=np.int64)
+        x[:] = 0
+        if jit:
+            b = t & 1
+            cut = np.searchsorted(spk, w.bounds)
+            for q in range(w.parts):
+                buf[2][b, q] = cut[q + 1] - cut[q]
+                buf[1][b, q, :cut[q + 1] - cut[q]] = spk[cut[q]:cut[q + 1]]
+            deliver_all(t, ring, route, src, buf)
+        else:
+            _deliver_numpy(t, spk, src, ring, w)
+        if hook is not None:
+            hook.step(t, spk, src_idx[src_ptr[t]:src_ptr[t + 1]].astype(np.int64))
+        for p in probes:
+            traces[p.key][t - t_flush] = state[p.var][p.offset:p.offset + p.size]
+        if spk.size:
+            ev_s.append(np.full(spk.size, t, np.int64))
+            ev_i.append(spk)
+        if t + 1 - t_flush == 256 or t + 1 == steps:
+            if ev_s:
+                out.spikes(np.concatenate(ev_s), np.concatenate(ev_i))
+            if probes:
+                out.states(t_flush, {k: a[:t + 1 - t_flush] for k, a in traces.items()})
+            clock.tick(t + 1, sum(a.size for a in ev_s))
+            ev_s, ev_i, t_flush = [], [], t + 1
+    clock.tick(steps, 0)
+    clock.end()

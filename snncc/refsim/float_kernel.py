@@ -2,58 +2,30 @@
 
 The coefficients come from the ``discretise`` pass, which integrates IF_curr_exp,
 IF_curr_delta and IF exactly over one step (docs/numerics.md); this kernel applies
-them in the order StepPopulation documents.
+them in the order StepPopulation documents. :meth:`FloatKernel.step` is numpy (no numba
+to load for a small run); the compiled loop (float_jit.py) computes the same
+operations in the same order, so both give the same bits.
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-from .engine import deliver
 from .kernel import Kernel, StateVar
 
-
-@numba.njit(cache=True, nogil=True)
-def _step(v, i_e, i_i, r, x, decay_v, gain_e, gain_i, decay_e, decay_i, bias, vth, vreset,
-          refrac, direct, fired, out):
-    # Branch-free over neurons so LLVM can vectorise it; the spikes are gathered after.
-    # Delta populations have gain_X = decay_X = 0 and direct = 1, so the one expression
-    # computes both synapse kinds, with the same operations in the same order as the
-    # equations in docs/numerics.md (adding an exact 0.0 changes no value).
-    n = v.shape[0]
-    for k in range(n):
-        xe = x[0, k]
-        xi = x[1, k]
-        ie = i_e[k] + xe
-        ii = i_i[k] + xi
-        vn = decay_v[k] * v[k] + gain_e[k] * ie + gain_i[k] * ii + bias[k] + direct[k] * (xe + xi)
-        rk = r[k]
-        held = rk > 0
-        vk = v[k] if held else vn
-        rk = rk - 1 if held else rk
-        i_e[k] = ie * decay_e[k]
-        i_i[k] = ii * decay_i[k]
-        spike = vk >= vth[k]
-        fired[k] = spike
-        v[k] = vreset[k] if spike else vk
-        r[k] = refrac[k] if spike else rk
-    n_spk = 0
-    for k in range(n):
-        if fired[k]:
-            out[n_spk] = k
-            n_spk += 1
-    return n_spk
+#: coefficient columns of the compiled loop's parameter table, in its order
+COLUMNS = ("decay_v", "gain_E", "gain_I", "decay_E", "decay_I", "bias", "v_thresh", "v_reset")
 
 
-@numba.njit(cache=True, nogil=True)
-def _run(t0, t1, ring, routing, ev_s, ev_i, n_ev, v, i_e, i_i, r, decay_v, gain_e, gain_i,
-         decay_e, decay_i, bias, vth, vreset, refrac, direct, fired, out):
-    depth = ring.shape[0]
-    for t in range(t0, t1):
-        n_spk = _step(v, i_e, i_i, r, ring[t % depth], decay_v, gain_e, gain_i, decay_e, decay_i,
-                      bias, vth, vreset, refrac, direct, fired, out)
-        ev_s, ev_i, n_ev = deliver(ring, t, out, n_spk, routing, ev_s, ev_i, n_ev)
-    return ev_s, ev_i, n_ev
+def param_runs(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(run_start, first row of each run): runs of consecutive neurons whose parameter rows
+    are bit-identical (so -0.0 and 0.0 stay apart). ``table`` is (neurons, k), any dtype."""
+    n = table.shape[0]
+    if n == 0:
+        return np.zeros(1, np.int64), np.zeros(0, np.int64)
+    bits = np.ascontiguousarray(table).view(np.uint8).reshape(n, -1)
+    new = np.any(bits[1:] != bits[:-1], axis=1)
+    first = np.concatenate(([0], np.flatnonzero(new) + 1)).astype(np.int64)
+    return np.concatenate((first, [n])).astype(np.int64), first
 
 
 class FloatKernel(Kernel):
@@ -63,16 +35,13 @@ class FloatKernel(Kernel):
 
     def __init__(self, net, strict: bool = False):
         super().__init__(net, strict)
-        c = {k: self.concat(k, np.float64) for k in (
-            "decay_v", "gain_E", "gain_I", "decay_E", "decay_I", "bias", "v_thresh", "v_reset", "v_init")}
+        c = {k: self.concat(k, np.float64) for k in (*COLUMNS, "v_init")}
         self._c = c
         self._refrac = self.concat("refrac", np.int64)
         # 1.0 where input adds straight to v (delta synapses), 0.0 where it enters I_E/I_I
         self._direct = np.concatenate(
             [np.full(p.size, float(p.synapse == "delta")) for p in net.populations]) if net.populations \
             else np.zeros(0)
-        self._fired = np.zeros(self.n, dtype=np.bool_)
-        self._out = np.empty(self.n, dtype=np.int64)
 
     @property
     def state_vars(self):
@@ -83,16 +52,43 @@ class FloatKernel(Kernel):
         return {"v": self._c["v_init"].copy(), "i_E": np.zeros(self.n), "i_I": np.zeros(self.n),
                 "refrac": np.zeros(self.n, dtype=np.int64)}
 
+    def synapse_weights(self, prj) -> np.ndarray:
+        return prj.weight if prj.weight.dtype in (np.float32, np.float64) else \
+            np.asarray(prj.weight, np.float64)
+
     def step(self, state, x):
         c = self._c
-        n = _step(state["v"], state["i_E"], state["i_I"], state["refrac"], x, c["decay_v"],
-                  c["gain_E"], c["gain_I"], c["decay_E"], c["decay_I"], c["bias"], c["v_thresh"],
-                  c["v_reset"], self._refrac, self._direct, self._fired, self._out)
-        return self._out[:n].copy()
+        v, i_e, i_i, r = state["v"], state["i_E"], state["i_I"], state["refrac"]
+        xe, xi = x[0], x[1]
+        ie = i_e + xe
+        ii = i_i + xi
+        # decay_v*v + gain_E*I_E + gain_I*I_I + bias + direct*(x_E + x_I), left to right
+        vn = c["decay_v"] * v
+        vn += c["gain_E"] * ie
+        vn += c["gain_I"] * ii
+        vn += c["bias"]
+        vn += self._direct * (xe + xi)
+        held = r > 0
+        vk = np.where(held, v, vn)
+        rk = np.where(held, r - 1, r)
+        np.multiply(ie, c["decay_E"], out=i_e)
+        np.multiply(ii, c["decay_I"], out=i_i)
+        spike = vk >= c["v_thresh"]
+        v[:] = np.where(spike, c["v_reset"], vk)
+        r[:] = np.where(spike, self._refrac, rk)
+        return np.flatnonzero(spike)
 
-    def run_steps(self, state, ring, t0, t1, routing, events):
-        c = self._c
-        return _run(t0, t1, ring, routing, *events, state["v"], state["i_E"], state["i_I"],
-                    state["refrac"], c["decay_v"], c["gain_E"], c["gain_I"], c["decay_E"],
-                    c["decay_I"], c["bias"], c["v_thresh"], c["v_reset"], self._refrac, self._direct,
-                    self._fired, self._out)
+    def compiled(self, state):
+        from . import float_jit
+        table = np.stack([self._c[k] for k in COLUMNS] + [self._direct], axis=1) if self.n \
+            else np.zeros((0, len(COLUMNS) + 1))
+        keyed = np.concatenate((table, self._refrac.view(np.float64)[:, None]), axis=1)
+        run_start, first = param_runs(keyed)
+        K = (state["v"], state["i_E"], state["i_I"], state["refrac"], run_start,
+             np.ascontiguousarray(table[first]), np.ascontiguousarray(self._refrac[first]),
+             np.zeros(self.n, np.bool_))
+        par, seq = float_jit.run_par, float_jit.run_seq
+
+        def run(parallel, *args):
+            return (par if parallel else seq)(*args, K)
+        return run

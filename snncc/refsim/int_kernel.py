@@ -2,7 +2,7 @@
 
 It is no hardware's arithmetic; it shows (and the tests and benchmarks exercise) what
 an integer kernel does: declared widths, shift-based decay, wrap or strict overflow,
-reset and refractory rules, and the optional fused loop (:meth:`Kernel.run_steps`).
+reset and refractory rules, and the optional compiled loop (:meth:`Kernel.compiled`).
 
 Per step, per neuron, in int64, with x_E/x_I the summed integer weights arriving::
 
@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import prange
 
 from ..ir import FixedPopulation, FixedProjection, Network
-from .engine import deliver
+from .loop import deliver_part, first_error, gather
 from .kernel import Kernel, OverflowInKernel, StateVar
 
 PARAMS = ("shift_v", "shift_g", "shift_E", "shift_I", "bias", "v_thresh", "v_reset", "refrac")
@@ -35,17 +36,18 @@ def _overflow(err, code, k, val):
 
 
 @numba.njit(cache=True, nogil=True)
-def _step(v, ue, ui, r, x, p, vbits, ubits, strict, out, err):
-    """One step; returns the spike count, or -1 on a strict overflow (details in ``err``)."""
+def _update(lo, hi, x, xi_off, v, ue, ui, r, p, vbits, ubits, strict, out, err):
+    """Neurons lo..hi-1 for one step (input of neuron k at x[k] and x[xi_off + k]); returns the
+    spike count, or -1 on a strict overflow (details in ``err``)."""
     n_spk = 0
-    for k in range(v.shape[0]):
+    for k in range(lo, hi):
         uh = np.int64(1) << (ubits[k] - 1)
-        e = ue[k] + x[0, k]
+        e = ue[k] + x[k]
         if e < -uh or e >= uh:
             if strict:
                 return _overflow(err, 1, k, e)
             e = ((e + uh) & (2 * uh - 1)) - uh
-        i = ui[k] + x[1, k]
+        i = ui[k] + x[xi_off + k]
         if i < -uh or i >= uh:
             if strict:
                 return _overflow(err, 2, k, i)
@@ -72,14 +74,69 @@ def _step(v, ue, ui, r, x, p, vbits, ubits, strict, out, err):
 
 
 @numba.njit(cache=True, nogil=True)
-def _run(t0, t1, ring, routing, ev_s, ev_i, n_ev, v, ue, ui, r, p, vbits, ubits, strict, out, err):
-    depth = ring.shape[0]
+def _step(v, ue, ui, r, x, p, vbits, ubits, strict, out, err):
+    """One step of every neuron (``x`` of shape (2, n)); the per-step path."""
+    n = v.shape[0]
+    return _update(0, n, x.ravel(), n, v, ue, ui, r, p, vbits, ubits, strict, out, err)
+
+
+@numba.njit(cache=True, nogil=True)
+def _part(p, t, ring, route, src, buf, err, K):
+    v, ue, ui, r, prm, vbits, ubits, strict = K
+    deliver_part(p, t - 1, ring, route, src, buf)
+    bounds, spk, cnt = buf
+    n, depth = route[0], route[1]
+    off = (t % depth) * 2 * n
+    lo, hi = bounds[p], bounds[p + 1]
+    k = _update(lo, hi, ring[off:off + 2 * n], n, v, ue, ui, r, prm, vbits, ubits, strict,
+                spk[t & 1, p], err[p])
+    for j in range(lo, hi):
+        ring[off + j] = 0
+        ring[off + n + j] = 0
+    cnt[t & 1, p] = max(k, 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _record(p, t, rec, K):
+    v, ue, ui, r = K[0], K[1], K[2], K[3]
+    ptr, code, idx, out, t_base = rec
+    for m in range(ptr[p], ptr[p + 1]):
+        k, c = idx[m], code[m]
+        out[t - t_base, m] = v[k] if c == 0 else (ue[k] if c == 1 else (ui[k] if c == 2 else r[k]))
+
+
+@numba.njit(cache=True, parallel=True)
+def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
+    n_ev = 0
+    cap = ev[0].shape[0] - route[0]
     for t in range(t0, t1):
-        n_spk = _step(v, ue, ui, r, ring[t % depth], p, vbits, ubits, strict, out, err)
-        if n_spk < 0:
-            return ev_s, ev_i, n_ev, t
-        ev_s, ev_i, n_ev = deliver(ring, t, out, n_spk, routing, ev_s, ev_i, n_ev)
-    return ev_s, ev_i, n_ev, t1
+        if n_ev > cap:
+            return t, n_ev, 0
+        for p in prange(buf[0].shape[0] - 1):
+            _part(p, t, ring, route, src, buf, err, K)
+            _record(p, t, rec, K)
+        bad = first_error(err)
+        if bad >= 0:
+            return t, n_ev, bad + 1
+        n_ev = gather(t, buf, ev, n_ev)
+    return t1, n_ev, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
+    n_ev = 0
+    cap = ev[0].shape[0] - route[0]
+    for t in range(t0, t1):
+        if n_ev > cap:
+            return t, n_ev, 0
+        for p in range(buf[0].shape[0] - 1):
+            _part(p, t, ring, route, src, buf, err, K)
+            _record(p, t, rec, K)
+        bad = first_error(err)
+        if bad >= 0:
+            return t, n_ev, bad + 1
+        n_ev = gather(t, buf, ev, n_ev)
+    return t1, n_ev, 0
 
 
 class IntExampleKernel(Kernel):
@@ -109,9 +166,9 @@ class IntExampleKernel(Kernel):
         return {"v": v0.copy(), "u_E": np.zeros(self.n, np.int64), "u_I": np.zeros(self.n, np.int64),
                 "refrac": np.zeros(self.n, np.int64)}
 
-    def _raise(self):
-        code, k, val = (int(a) for a in self._err)
-        self._err[:] = 0
+    def _raise(self, err):
+        code, k, val = (int(a) for a in err)
+        err[:] = 0
         var = {1: "u_E", 2: "u_I", 3: "v"}[code]
         bits = int(self._bits["u" if code < 3 else "v"][k])
         pop, idx = self.locate(k)
@@ -121,19 +178,22 @@ class IntExampleKernel(Kernel):
             hint="lower the weights or the quantisation scale, or run without --strict to wrap")
 
     def step(self, state, x):
-        n = _step(state["v"], state["u_E"], state["u_I"], state["refrac"], x, self._p, self._bits["v"],
-                  self._bits["u"], self.strict, self._out, self._err)
+        n = _step(state["v"], state["u_E"], state["u_I"], state["refrac"], np.ascontiguousarray(x), self._p,
+                  self._bits["v"], self._bits["u"], self.strict, self._out, self._err)
         if n < 0:
-            self._raise()
+            self._raise(self._err)
         return self._out[:n].copy()
 
-    def run_steps(self, state, ring, t0, t1, routing, events):
-        *ev, t = _run(t0, t1, ring, routing, *events, state["v"], state["u_E"], state["u_I"],
-                      state["refrac"], self._p, self._bits["v"], self._bits["u"], self.strict, self._out,
-                      self._err)
-        if t < t1:
-            self._raise()
-        return tuple(ev)
+    def compiled(self, state):
+        K = (state["v"], state["u_E"], state["u_I"], state["refrac"], self._p, self._bits["v"],
+             self._bits["u"], self.strict)
+
+        def run(parallel, *args):
+            return (_run_par if parallel else _run_seq)(*args, K)
+        return run
+
+    def compiled_error(self, state, err):
+        self._raise(err)
 
 
 def _shift(tau, dt):

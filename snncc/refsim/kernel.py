@@ -79,22 +79,26 @@ class Kernel(ABC):
         Returns the indices (ascending, int64) of the neurons that spiked this step.
         """
 
-    def run_steps(self, state: dict[str, np.ndarray], ring: np.ndarray, t0: int, t1: int,
-                  routing: tuple, events: tuple) -> tuple | None:
-        """Optional fast path: advance steps ``t0 .. t1-1`` in one compiled loop.
+    def compiled(self, state: dict[str, np.ndarray]):
+        """Optional fast path: this kernel's compiled step loop, or None (the default: the engine
+        calls :meth:`step` once per step).
 
-        A kernel that has a numba ``step`` function can loop over the steps itself and
-        call :func:`snncc.refsim.engine.deliver` after each one (see FloatKernel), which
-        removes the Python overhead per step. ``ring`` is the engine's ring buffer
-        (slot ``t % ring.shape[0]`` is step t's ``x``); ``routing`` and ``events`` are
-        passed through to ``deliver``; return the updated ``events``. The result must
-        equal the per-step path's bit for bit. Returning None (the default) makes the
-        engine call :meth:`step` once per step instead.
+        Returns ``run(parallel, t0, t1, ring, route, src, buf, rec, ev, err) -> (t_done, n_events,
+        failed)``, which advances steps ``t0 .. t1-1`` of ``state`` in one numba loop built from
+        the engine's pieces (snncc/refsim/loop.py; float_jit.py is the template). ``failed`` is
+        1 + the partition that hit an error (0: none), described in ``err[partition]``; the
+        engine then calls :meth:`compiled_error`. The result must equal the per-step path's bit
+        for bit, for any number of partitions.
         """
         return None
 
+    def compiled_error(self, state: dict[str, np.ndarray], err: np.ndarray) -> None:
+        """Raise the error a compiled loop reported in ``err`` (kernels with strict checks)."""
+        raise SnnccError(f"{self.name} kernel: its compiled loop failed ({err.tolist()})")
+
     def synapse_weights(self, prj) -> np.ndarray:
-        """What one event of each synapse of ``prj`` adds to ``x`` (accum_dtype)."""
+        """What one event of each synapse of ``prj`` adds to ``x``: an array whose values convert
+        exactly to ``accum_dtype`` (the engine stores them in the narrowest such dtype)."""
         return np.asarray(prj.weight, dtype=self.accum_dtype)
 
     # --- helpers for integer kernels ------------------------------------------------

@@ -61,33 +61,22 @@ def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plastic_projections(net: Network, wiring) -> list[PlasticProjection]:
-    """The plastic projections of ``net`` with their synapses located in ``wiring``.
-
-    Recomputes the engine's CSR permutation (projections concatenated in network order,
-    stable sort by global presynaptic index), so the engine needs no change to its layout.
-    """
-    offs, pre_all = wiring.offsets, []
-    for prj in net.projections:
-        pre_all.append(prj.pre_idx.astype(np.int64) + offs[prj.pre])
-    pre_cat = np.concatenate(pre_all) if pre_all else np.zeros(0, np.int64)
-    order = np.argsort(pre_cat, kind="stable")
-    where = np.empty_like(order)
-    where[order] = np.arange(order.size)
-    out, start = [], 0
+    """The plastic projections of ``net`` with their synapses located in ``wiring``
+    (``wiring.positions``: where each synapse of a plastic projection sits)."""
+    offs = wiring.offsets
+    out = []
     sizes = {p.name: p.size for p in net.populations}
     sizes.update({s.name: s.size for s in net.sources})
     for prj in net.projections:
-        n = prj.n_synapses
         if prj.plasticity is not None:
             pre_loc = prj.pre_idx.astype(np.int64)
             post_loc = prj.post_idx.astype(np.int64)
             pre_ptr, pre_syn = _csr(pre_loc, sizes[prj.pre])
             post_ptr, post_syn = _csr(post_loc, sizes[prj.post])
             out.append(PlasticProjection(
-                prj.name, prj.plasticity, where[start:start + n].astype(np.int64),
+                prj.name, prj.plasticity, np.ascontiguousarray(wiring.positions[prj.name], np.int64),
                 -1.0 if prj.receptor == "inhibitory" else 1.0, offs[prj.pre], sizes[prj.pre],
                 offs[prj.post], sizes[prj.post], pre_ptr, pre_syn, post_ptr, post_syn, pre_loc, post_loc))
-        start += n
     return out
 
 

@@ -63,6 +63,19 @@ class FpgaKernel(Kernel):
         state["i_I"][:] = ii1 - (ii1 >> p["k_i"])
         return np.flatnonzero(spike).astype(np.int64)
 
+    #: parameter rows of the compiled loop (kernel_jit.py), in its order
+    ROWS = ("th", "reset", "bias", "k_leak", "k_e", "k_i", "k_w", "refrac", "subtract", "no_leak")
+
+    def compiled(self, state):
+        from . import kernel_jit as J
+        P = np.ascontiguousarray(np.stack([self.p[k] for k in self.ROWS])) if self.n \
+            else np.zeros((len(self.ROWS), 0), np.int64)
+        K = (state["v"], state["i_E"], state["i_I"], state["refrac"], P, np.zeros(self.n, np.bool_))
+
+        def run(parallel, *args):
+            return (J.run_par if parallel else J.run_seq)(*args, K)
+        return run
+
     def plasticity(self, net, wiring):
         """The core's integer pair-STDP rule (stdp.py) for the engine's per-step hook."""
         from .stdp import FpgaSTDP

@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import prange
 
-from snncc.refsim.engine import deliver
+from snncc.refsim.loop import deliver_part, gather
 from snncc.refsim.kernel import Kernel, StateVar
 
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
@@ -54,12 +55,15 @@ def _mul_accum(a, b):
 
 
 @numba.njit(cache=True, nogil=True)
-def _step(v, i_e, i_i, r, x, shift_e, shift_i, init_e, init_i, decay_e, decay_i, r_mem, exp_tc,
-          v_rest, i_offset, v_thresh, v_reset, t_refract, delta, in_scale, out):
-    n_spk = 0
-    for k in range(v.shape[0]):
-        qe = min(x[0, k], 0xFFFF)
-        qi = min(x[1, k], 0xFFFF)
+def _update(m, xe, xi, v, i_e, i_i, r, P, fired):
+    """Neurons 0..m-1 of slices (indices from 0: numba emits no negative-index wraparound);
+    ``P`` holds the parameters in rows (see SpinnakerKernel.ROWS)."""
+    shift_e, shift_i, init_e, init_i, decay_e, decay_i = P[0], P[1], P[2], P[3], P[4], P[5]
+    r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset = P[6], P[7], P[8], P[9], P[10], P[11]
+    t_refract, delta, in_scale = P[12], P[13], P[14]
+    for k in range(m):
+        qe = min(xe[k], 0xFFFF)
+        qi = min(xi[k], 0xFFFF)
         dk = delta[k] != 0
         if qe > 0:
             ine = _wrap32(qe << shift_e[k])
@@ -77,26 +81,76 @@ def _step(v, i_e, i_i, r, x, shift_e, shift_i, init_e, init_i, decay_e, decay_i,
             v[k] = _wrap32(alpha - _mul_accum(exp_tc[k], _wrap32(alpha - v[k])))
         else:
             r[k] -= 1
-        if v[k] >= v_thresh[k]:
-            out[n_spk] = k
-            n_spk += 1
+        spike = v[k] >= v_thresh[k]
+        fired[k] = spike
+        if spike:
             v[k] = v_reset[k]
             r[k] = t_refract[k]
         i_e[k] = (i_e[k] * decay_e[k]) >> 32
         i_i[k] = (i_i[k] * decay_i[k]) >> 32
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact(lo, fired, out):
+    n_spk = 0
+    for k in range(fired.shape[0]):
+        if fired[k]:
+            out[n_spk] = lo + k
+            n_spk += 1
     return n_spk
 
 
 @numba.njit(cache=True, nogil=True)
-def _run(t0, t1, ring, routing, ev_s, ev_i, n_ev, v, i_e, i_i, r, shift_e, shift_i, init_e, init_i,
-         decay_e, decay_i, r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset, t_refract, delta, in_scale,
-         out):
-    depth = ring.shape[0]
+def _step(v, i_e, i_i, r, x, P, fired, out):
+    """One step of every neuron (``x`` of shape (2, n)); the per-step path."""
+    _update(v.shape[0], x[0], x[1], v, i_e, i_i, r, P, fired)
+    return _compact(0, fired, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _part(p, t, ring, route, src, buf, rec, K):
+    v, i_e, i_i, r, P, fired = K
+    deliver_part(p, t - 1, ring, route, src, buf)
+    bounds, spk, cnt = buf
+    n, depth = route[0], route[1]
+    off = (t % depth) * 2 * n
+    lo, hi = bounds[p], bounds[p + 1]
+    xe = ring[off + lo:off + hi]
+    xi = ring[off + n + lo:off + n + hi]
+    _update(hi - lo, xe, xi, v[lo:hi], i_e[lo:hi], i_i[lo:hi], r[lo:hi], P[:, lo:hi], fired[lo:hi])
+    xe[:] = 0
+    xi[:] = 0
+    cnt[t & 1, p] = _compact(lo, fired[lo:hi], spk[t & 1, p])
+    ptr, code, idx, out, t_base = rec
+    for m in range(ptr[p], ptr[p + 1]):
+        k, c = idx[m], code[m]
+        out[t - t_base, m] = v[k] if c == 0 else (i_e[k] if c == 1 else (i_i[k] if c == 2 else r[k]))
+
+
+@numba.njit(cache=True, parallel=True)
+def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
+    n_ev = 0
+    cap = ev[0].shape[0] - route[0]
     for t in range(t0, t1):
-        n_spk = _step(v, i_e, i_i, r, ring[t % depth], shift_e, shift_i, init_e, init_i, decay_e, decay_i,
-                      r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset, t_refract, delta, in_scale, out)
-        ev_s, ev_i, n_ev = deliver(ring, t, out, n_spk, routing, ev_s, ev_i, n_ev)
-    return ev_s, ev_i, n_ev
+        if n_ev > cap:
+            return t, n_ev, 0
+        for p in prange(buf[0].shape[0] - 1):
+            _part(p, t, ring, route, src, buf, rec, K)
+        n_ev = gather(t, buf, ev, n_ev)
+    return t1, n_ev, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
+    n_ev = 0
+    cap = ev[0].shape[0] - route[0]
+    for t in range(t0, t1):
+        if n_ev > cap:
+            return t, n_ev, 0
+        for p in range(buf[0].shape[0] - 1):
+            _part(p, t, ring, route, src, buf, rec, K)
+        n_ev = gather(t, buf, ev, n_ev)
+    return t1, n_ev, 0
 
 
 class SpinnakerKernel(Kernel):
@@ -108,6 +162,9 @@ class SpinnakerKernel(Kernel):
             "decay_E", "decay_I", "init_E", "init_I", "shift_E", "shift_I")
     #: parameters added with IF_curr_delta; builds from before hold IF_curr_exp only
     OPTIONAL = {"delta": 0, "in_scale": 1 << 15}
+    #: parameter rows of the compiled update, in its order
+    ROWS = ("shift_E", "shift_I", "init_E", "init_I", "decay_E", "decay_I", "r_mem", "exp_tc", "v_rest",
+            "i_offset", "v_thresh", "v_reset", "t_refract", "delta", "in_scale")
 
     def __init__(self, net, strict: bool = False):
         super().__init__(net, strict)
@@ -116,7 +173,10 @@ class SpinnakerKernel(Kernel):
             parts = [np.asarray(p.params[k]) if k in p.params else np.full(p.size, default)
                      for p in net.populations]
             self._c[k] = np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0), dtype=np.int64)
+        self._P = np.ascontiguousarray(np.stack([self._c[k] for k in self.ROWS])) if self.n \
+            else np.zeros((len(self.ROWS), 0), np.int64)
         self._out = np.empty(self.n, dtype=np.int64)
+        self._fired = np.zeros(self.n, dtype=np.bool_)
 
     @property
     def state_vars(self):
@@ -128,23 +188,19 @@ class SpinnakerKernel(Kernel):
                 "i_I": np.zeros(self.n, np.int64), "refrac": np.zeros(self.n, np.int64)}
 
     def synapse_weights(self, prj):
-        # the 16-bit magnitude; the receptor (excitatory/inhibitory) carries the sign
-        return np.asarray(prj.weight, dtype=np.int64)
+        # the 16-bit magnitude (uint16 in the image); the receptor carries the sign
+        return prj.weight
 
     def step(self, state, x):
-        c = self._c
-        n = _step(state["v"], state["i_E"], state["i_I"], state["refrac"], x, c["shift_E"], c["shift_I"],
-                  c["init_E"], c["init_I"], c["decay_E"], c["decay_I"], c["r_mem"], c["exp_tc"],
-                  c["v_rest"], c["i_offset"], c["v_thresh"], c["v_reset"], c["t_refract"], c["delta"],
-                  c["in_scale"], self._out)
+        n = _step(state["v"], state["i_E"], state["i_I"], state["refrac"], x, self._P, self._fired, self._out)
         return self._out[:n].copy()
 
-    def run_steps(self, state, ring, t0, t1, routing, events):
-        c = self._c
-        return _run(t0, t1, ring, routing, *events, state["v"], state["i_E"], state["i_I"], state["refrac"],
-                    c["shift_E"], c["shift_I"], c["init_E"], c["init_I"], c["decay_E"], c["decay_I"],
-                    c["r_mem"], c["exp_tc"], c["v_rest"], c["i_offset"], c["v_thresh"], c["v_reset"],
-                    c["t_refract"], c["delta"], c["in_scale"], self._out)
+    def compiled(self, state):
+        K = (state["v"], state["i_E"], state["i_I"], state["refrac"], self._P, self._fired)
+
+        def run(parallel, *args):
+            return (_run_par if parallel else _run_seq)(*args, K)
+        return run
 
     def plasticity(self, net, wiring):
         """sPyNNaker's integer pair-STDP rule (stdp_kernel.py) for the engine's per-step hook."""

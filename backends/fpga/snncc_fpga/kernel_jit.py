@@ -1,0 +1,107 @@
+"""The ``fpga`` kernel's compiled step loop (numba): kernel.py's equations, neuron by neuron.
+
+kernel.py's numpy ``step`` is the specification (and the per-step path); this loop
+computes the same integers in the same order, and tests/test_fpga_kernel_jit.py checks
+that the two agree bit for bit. Imported only when the engine runs the compiled loop.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+from snncc.refsim.loop import deliver_part, gather
+
+from .limits import ACC_BITS, I_BITS, V_BITS
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _wrap(x, bits):
+    half = np.int64(1) << (bits - 1)
+    return ((x + half) & ((np.int64(1) << bits) - 1)) - half
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sat(x, bits):
+    half = np.int64(1) << (bits - 1)
+    return min(max(x, -half), half - 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _update(m, xe, xi, v, i_e, i_i, r, P, fired):
+    """Neurons 0..m-1 of slices; ``P`` rows: th, reset, bias, k_leak, k_e, k_i, k_w, refrac,
+    subtract, no_leak (FpgaKernel.ROWS)."""
+    th, reset, bias, k_leak, k_e, k_i = P[0], P[1], P[2], P[3], P[4], P[5]
+    k_w, refrac, subtract, no_leak = P[6], P[7], P[8], P[9]
+    for k in range(m):
+        ie1 = _sat(i_e[k] + (_wrap(xe[k], ACC_BITS) << k_w[k]), I_BITS)
+        ii1 = _sat(i_i[k] + (_wrap(xi[k], ACC_BITS) << k_w[k]), I_BITS)
+        vk = v[k]
+        rk = r[k]
+        refr = rk != 0
+        leak = 0 if no_leak[k] != 0 else vk >> k_leak[k]
+        v1 = vk if refr else _sat(vk - leak + ie1 + ii1 + bias[k], V_BITS)
+        r1 = rk - 1 if refr else rk
+        spike = (not refr) and v1 >= th[k]
+        fired[k] = spike
+        if spike:
+            v[k] = _sat(v1 - th[k], V_BITS) if subtract[k] != 0 else reset[k]
+            r[k] = refrac[k]
+        else:
+            v[k] = v1
+            r[k] = r1
+        i_e[k] = ie1 - (ie1 >> k_e[k])
+        i_i[k] = ii1 - (ii1 >> k_i[k])
+
+
+@numba.njit(cache=True, nogil=True)
+def _part(p, t, ring, route, src, buf, rec, K):
+    v, i_e, i_i, r, P, fired = K
+    deliver_part(p, t - 1, ring, route, src, buf)
+    bounds, spk, cnt = buf
+    n, depth = route[0], route[1]
+    off = (t % depth) * 2 * n
+    lo, hi = bounds[p], bounds[p + 1]
+    xe = ring[off + lo:off + hi]
+    xi = ring[off + n + lo:off + n + hi]
+    f = fired[lo:hi]
+    _update(hi - lo, xe, xi, v[lo:hi], i_e[lo:hi], i_i[lo:hi], r[lo:hi], P[:, lo:hi], f)
+    xe[:] = 0
+    xi[:] = 0
+    out = spk[t & 1, p]
+    c = 0
+    for k in range(hi - lo):
+        if f[k]:
+            out[c] = lo + k
+            c += 1
+    cnt[t & 1, p] = c
+    ptr, code, idx, rbuf, t_base = rec
+    for m in range(ptr[p], ptr[p + 1]):
+        k, q = idx[m], code[m]
+        rbuf[t - t_base, m] = v[k] if q == 0 else (i_e[k] if q == 1 else (i_i[k] if q == 2 else r[k]))
+
+
+@numba.njit(cache=True, parallel=True)
+def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
+    n_ev = 0
+    cap = ev[0].shape[0] - route[0]
+    for t in range(t0, t1):
+        if n_ev > cap:
+            return t, n_ev, 0
+        for p in prange(buf[0].shape[0] - 1):
+            _part(p, t, ring, route, src, buf, rec, K)
+        n_ev = gather(t, buf, ev, n_ev)
+    return t1, n_ev, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
+    n_ev = 0
+    cap = ev[0].shape[0] - route[0]
+    for t in range(t0, t1):
+        if n_ev > cap:
+            return t, n_ev, 0
+        for p in range(buf[0].shape[0] - 1):
+            _part(p, t, ring, route, src, buf, rec, K)
+        n_ev = gather(t, buf, ev, n_ev)
+    return t1, n_ev, 0

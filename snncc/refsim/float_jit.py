@@ -1,0 +1,118 @@
+"""The ``float`` kernel's compiled step loop (numba); the equations are float_kernel.py's.
+
+This module is also the template of a kernel's compiled loop (see loop.py for the
+shared pieces and the argument tuples): ``update`` advances one partition's neurons by
+one step and writes their spikes to the partition's buffer; ``run_par`` and ``run_seq``
+are the same loop over steps, with the partitions run in parallel (``prange``) or one
+after the other. A partition's results never depend on the others', so the two give
+identical bits for any number of partitions and threads.
+
+Parameters come as runs of neurons with identical coefficients (``run_start``, one row
+of ``tab`` and ``refrac`` per run): a homogeneous population is one run, and its
+coefficients stay in registers while the loop streams through the state.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+from .loop import deliver_part, first_error, gather
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_of(m, xe, xi, v, i_e, i_i, r, decay_v, gain_e, gain_i, decay_e, decay_i, bias, vth, vreset,
+            direct, rf, fired):
+    # One run of neurons with the same coefficients, indexed from 0 (numba then knows no index
+    # is negative and LLVM vectorises the loop). Branch-free; the same operations in the same
+    # order as docs/numerics.md (a delta population has gain = decay_X = 0 and direct = 1, and
+    # adding the exact zeros changes no value).
+    for k in range(m):
+        ie = i_e[k] + xe[k]
+        ii = i_i[k] + xi[k]
+        vn = decay_v * v[k] + gain_e * ie + gain_i * ii + bias + direct * (xe[k] + xi[k])
+        rk = r[k]
+        held = rk > 0
+        vk = v[k] if held else vn
+        rk = rk - 1 if held else rk
+        i_e[k] = ie * decay_e
+        i_i[k] = ii * decay_i
+        spike = vk >= vth
+        fired[k] = spike
+        v[k] = vreset if spike else vk
+        r[k] = rf if spike else rk
+
+
+@numba.njit(cache=True, nogil=True)
+def update(lo, hi, t, ring, n, depth, v, i_e, i_i, r, run_start, tab, refrac, fired, out):
+    """Step t of neurons lo..hi-1: read and clear their ring cells, update, return the spike count
+    (spikes written ascending to ``out``)."""
+    off = (t % depth) * 2 * n
+    xe = ring[off:off + n]
+    xi = ring[off + n:off + 2 * n]
+    q = np.searchsorted(run_start, lo, side="right") - 1
+    a = lo
+    while a < hi:
+        b = min(hi, run_start[q + 1])
+        _run_of(b - a, xe[a:b], xi[a:b], v[a:b], i_e[a:b], i_i[a:b], r[a:b], tab[q, 0], tab[q, 1],
+                tab[q, 2], tab[q, 3], tab[q, 4], tab[q, 5], tab[q, 6], tab[q, 7], tab[q, 8], refrac[q],
+                fired[a:b])
+        a = b
+        q += 1
+    xe[lo:hi] = 0.0
+    xi[lo:hi] = 0.0
+    f = fired[lo:hi]
+    n_spk = 0
+    for k in range(hi - lo):
+        if f[k]:
+            out[n_spk] = lo + k
+            n_spk += 1
+    return n_spk
+
+
+@numba.njit(cache=True, nogil=True)
+def record(p, t, rec, v, i_e, i_i, r):
+    ptr, code, idx, out, t_base = rec
+    row = t - t_base
+    for m in range(ptr[p], ptr[p + 1]):
+        k = idx[m]
+        c = code[m]
+        out[row, m] = v[k] if c == 0 else (i_e[k] if c == 1 else (i_i[k] if c == 2 else r[k]))
+
+
+@numba.njit(cache=True, nogil=True)
+def part(p, t, ring, route, src, buf, rec, K):
+    """Partition p's share of step t: deliver step t-1's spikes to its neurons, then update them."""
+    v, i_e, i_i, r, run_start, tab, refrac, fired = K
+    deliver_part(p, t - 1, ring, route, src, buf)
+    bounds, spk, cnt = buf
+    b = t & 1
+    cnt[b, p] = update(bounds[p], bounds[p + 1], t, ring, route[0], route[1], v, i_e, i_i, r,
+                       run_start, tab, refrac, fired, spk[b, p])
+    record(p, t, rec, v, i_e, i_i, r)
+
+
+@numba.njit(cache=True, parallel=True)
+def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
+    n_ev = 0
+    cap = ev[0].shape[0] - route[0]
+    for t in range(t0, t1):
+        if n_ev > cap:
+            return t, n_ev, 0
+        for p in prange(buf[0].shape[0] - 1):
+            part(p, t, ring, route, src, buf, rec, K)
+        n_ev = gather(t, buf, ev, n_ev)
+    return t1, n_ev, first_error(err) + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
+    n_ev = 0
+    cap = ev[0].shape[0] - route[0]
+    for t in range(t0, t1):
+        if n_ev > cap:
+            return t, n_ev, 0
+        for p in range(buf[0].shape[0] - 1):
+            part(p, t, ring, route, src, buf, rec, K)
+        n_ev = gather(t, buf, ev, n_ev)
+    return t1, n_ev, first_error(err) + 1

@@ -1,0 +1,218 @@
+"""Compiled pieces of the engine that every kernel's step loop shares (numba).
+
+A kernel's compiled loop (see float_kernel_jit.py, the template) runs steps ``t0 .. t1-1``
+of one chunk. Per step t it runs, for every partition p of the neurons (in parallel
+when there are several threads), :func:`deliver_part` for the spikes of step t - 1 and
+then the kernel's own update of p's neurons for step t; then, serially,
+:func:`gather` appends step t's spikes to the event buffer. Everything a partition
+writes - the ring cells, state and spike buffer of its own neurons - belongs to it
+alone, so no two threads ever write the same memory.
+
+Arguments are grouped in tuples so a kernel passes them through unopened:
+
+``route`` = (n, depth, n_pre, row_ptr, seg_ptr, seg_delay, target, weight): the wiring
+    (wiring.py) - the synapses of presynaptic neuron j whose target lies in partition p
+    are the segments ``row_ptr[p*n_pre + j] .. row_ptr[p*n_pre + j + 1]``; segment s holds
+    synapses ``seg_ptr[s] .. seg_ptr[s+1]``, all of delay ``seg_delay[s]``; synapse k adds
+    ``weight[k]`` to ring cell ``slot * 2n + target[k]`` (target = receptor * n + neuron).
+``src`` = (ptr, idx): the source neurons firing at step t are ``idx[ptr[t]:ptr[t+1]]``.
+``buf`` = (bounds, spk, cnt): partition p owns neurons ``bounds[p] .. bounds[p+1]``; the
+    spikes of step t are ``spk[t & 1, p, :cnt[t & 1, p]]`` (two buffers: step t - 1's are
+    read by every partition while step t's are written).
+``rec`` = (ptr, code, idx, out, t_base): recorded state of partition p is entries
+    ``ptr[p] .. ptr[p+1]``; entry m is state variable ``code[m]`` of neuron ``idx[m]``,
+    written to ``out[t - t_base, m]``.
+``ev`` = (steps, idx): the event buffer of the chunk (step, global neuron index).
+
+Numba caches a compiled function per module and does not notice when a function it
+took from another module changes: after editing this file, delete the ``__pycache__``
+``*.nbi``/``*.nbc`` files of the kernels (``make clean-numba``).
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def route_row(r, t, ring, route):
+    """Add row ``r`` (= p * n_pre + j) of a spike at step t into the ring."""
+    n, depth, n_pre, row_ptr, seg_ptr, seg_delay, target, weight = route
+    n2 = np.uint64(2 * n)
+    # unsigned indices: numba then emits no wraparound test for negative ones
+    for s in range(np.uint64(row_ptr[r]), np.uint64(row_ptr[r + 1])):
+        base = np.uint64((t + seg_delay[s]) % depth) * n2
+        for k in range(np.uint64(seg_ptr[s]), np.uint64(seg_ptr[s + 1])):
+            ring[base + np.uint64(target[k])] += weight[k]
+
+
+@numba.njit(cache=True, nogil=True)
+def deliver_part(p, t, ring, route, src, buf):
+    """Route step t's spikes - the neurons' in ascending order, then the sources' - into the
+    ring cells of partition p. Nothing for t < 0."""
+    if t < 0:
+        return
+    n_pre = route[2]
+    _, spk, cnt = buf
+    src_ptr, src_idx = src
+    b = t & 1
+    row0 = p * n_pre
+    for q in range(cnt.shape[1]):
+        for m in range(cnt[b, q]):
+            route_row(row0 + spk[b, q, m], t, ring, route)
+    for m in range(np.uint64(src_ptr[t]), np.uint64(src_ptr[t + 1])):
+        route_row(row0 + src_idx[m], t, ring, route)
+
+
+@numba.njit(cache=True, nogil=True)
+def deliver_all(t, ring, route, src, buf):
+    """Every partition's share of step t's spikes, one after the other (the per-step path)."""
+    for p in range(buf[0].shape[0] - 1):
+        deliver_part(p, t, ring, route, src, buf)
+
+
+@numba.njit(cache=True, nogil=True)
+def gather(t, buf, ev, n_ev):
+    """Append step t's spikes (partitions in order: ascending neurons) to the events."""
+    _, spk, cnt = buf
+    ev_s, ev_i = ev
+    b = t & 1
+    for q in range(cnt.shape[1]):
+        for m in range(cnt[b, q]):
+            ev_s[n_ev] = t
+            ev_i[n_ev] = spk[b, q, m]
+            n_ev += 1
+    return n_ev
+
+
+@numba.njit(cache=True, nogil=True)
+def first_error(err):
+    """The lowest partition that reported an error (its neurons come first), or -1."""
+    for p in range(err.shape[0]):
+        if err[p, 0] != 0:
+            return p
+    return -1
+
+
+# ------------------------------------------------------------------------- setup
+
+@numba.njit(cache=True, nogil=True)
+def count_targets(post, post_off, counts):
+    """counts[post + post_off] += 1 for every synapse (in-degrees)."""
+    for k in range(post.shape[0]):
+        counts[post[k] + post_off] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def count_rows(pre, post, pre_off, post_off, part_of, n_pre, counts):
+    """counts[p * n_pre + j] += synapses of presynaptic j onto partition p."""
+    for k in range(pre.shape[0]):
+        counts[part_of[post[k] + post_off] * n_pre + pre[k] + pre_off] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def scatter_rows(pre, post, delay, weight, pre_off, post_off, rec_off, part_of, n_pre, cursor,
+                 target, delay_out, weight_out, inv, base):
+    """Place one projection's synapses in their rows, in projection order (stable).
+
+    ``inv`` (when not empty) receives at each position the synapse's global number
+    (``base`` + its index in the projection)."""
+    keep_pos = inv.shape[0] > 0
+    for k in range(pre.shape[0]):
+        row = part_of[post[k] + post_off] * n_pre + pre[k] + pre_off
+        at = cursor[row]
+        cursor[row] = at + 1
+        target[at] = rec_off + post[k] + post_off
+        delay_out[at] = delay[k]
+        weight_out[at] = weight[k]
+        if keep_pos:
+            inv[at] = base + k
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort_row_by_delay(a, b, delay, target, weight, order, tmp_t, tmp_w, tmp_d, keep_pos, inv):
+    """Stable sort of synapses a..b by delay (only called when they differ)."""
+    m = b - a
+    sub = np.argsort(delay[a:b], kind="mergesort")
+    for i in range(m):
+        tmp_t[i] = target[a + sub[i]]
+        tmp_w[i] = weight[a + sub[i]]
+        tmp_d[i] = delay[a + sub[i]]
+        if keep_pos:
+            order[i] = inv[a + sub[i]]
+    for i in range(m):
+        target[a + i] = tmp_t[i]
+        weight[a + i] = tmp_w[i]
+        delay[a + i] = tmp_d[i]
+        if keep_pos:
+            inv[a + i] = order[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def segment_rows(row_start, delay, target, weight, inv, max_row):
+    """Sort every row by delay (stable) and count its segments (runs of one delay).
+
+    ``inv[k]`` (when not empty) is the global synapse number at position k; it is permuted
+    along. Returns the number of segments per row."""
+    n_rows = row_start.shape[0] - 1
+    nseg = np.zeros(n_rows, np.int64)
+    keep_pos = inv.shape[0] > 0
+    tmp_t = np.empty(max_row, target.dtype)
+    tmp_w = np.empty(max_row, weight.dtype)
+    tmp_d = np.empty(max_row, delay.dtype)
+    order = np.empty(max_row if keep_pos else 0, np.int64)
+    for r in range(n_rows):
+        a, b = row_start[r], row_start[r + 1]
+        if b == a:
+            continue
+        sorted_ = True
+        for k in range(a + 1, b):
+            if delay[k] < delay[k - 1]:
+                sorted_ = False
+                break
+        if not sorted_:
+            _sort_row_by_delay(a, b, delay, target, weight, order, tmp_t, tmp_w, tmp_d, keep_pos, inv)
+        c = 1
+        for k in range(a + 1, b):
+            if delay[k] != delay[k - 1]:
+                c += 1
+        nseg[r] = c
+    return nseg
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_segments(row_start, delay, row_ptr, seg_ptr, seg_delay):
+    """Segment boundaries and delays of every row (rows already sorted by delay)."""
+    n_rows = row_start.shape[0] - 1
+    for r in range(n_rows):
+        s = row_ptr[r]
+        a, b = row_start[r], row_start[r + 1]
+        if b == a:
+            continue
+        seg_ptr[s] = a
+        seg_delay[s] = delay[a]
+        for k in range(a + 1, b):
+            if delay[k] != delay[k - 1]:
+                s += 1
+                seg_ptr[s] = k
+                seg_delay[s] = delay[k]
+    seg_ptr[seg_ptr.shape[0] - 1] = row_start[n_rows]
+
+
+@numba.njit(cache=True, nogil=True)
+def count_steps(step, steps, counts):
+    """counts[t + 1] += spikes at step t, for 0 <= t < steps (a counting sort's histogram)."""
+    for k in range(step.shape[0]):
+        t = step[k]
+        if 0 <= t < steps:
+            counts[t + 1] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def scatter_steps(step, index, offset, steps, cursor, out):
+    """Place one source's spikes by step, in their order within the source (stable)."""
+    for k in range(step.shape[0]):
+        t = step[k]
+        if 0 <= t < steps:
+            out[cursor[t]] = index[k] + offset
+            cursor[t] += 1

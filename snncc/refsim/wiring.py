@@ -1,0 +1,202 @@
+"""The engine's synapse tables: every synapse by partition, presynaptic neuron and delay.
+
+The neurons are cut into P contiguous partitions (one per thread). The synapses of
+presynaptic neuron j onto the neurons of partition p form row ``p * n_pre + j``; a row is
+sorted by delay (stably: synapses of one delay keep their order in the network -
+projections in network order, then each projection's arrays) and cut into segments of
+one delay, so routing a spike computes each ring slot once per segment. A synapse is
+its target (``receptor * n + neuron``, int32) and its weight in the narrowest dtype
+that converts exactly to the kernel's accumulator (float32 weights stay float32,
+integer weights int16 or int32 when they fit).
+
+The order in which weights reach one ring cell - the only order that matters for the
+float kernel's sums - is the same for every P: the cells of one neuron belong to one
+partition, and two synapses of one row that reach the same cell have the same delay,
+so they keep their network order (docs/numerics.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SnnccError
+from ..ir import Network
+from .kernel import RECEPTOR_INDEX, Kernel
+
+#: synapses from which the tables are built by compiled counting sorts (else numpy's argsort)
+JIT_FROM = 1 << 20
+
+
+@dataclass
+class Wiring:
+    """Every synapse of a network, by partition, presynaptic neuron and delay (see module doc)."""
+
+    offsets: dict[str, int]      # population/source name -> first global index
+    n_neurons: int
+    n_pre: int                   # neurons + source neurons
+    max_delay: int
+    bounds: np.ndarray           # int64 (P+1,): partition p holds neurons bounds[p] .. bounds[p+1]
+    row_ptr: np.ndarray          # int64 (P*n_pre+1,): segments of each row
+    seg_ptr: np.ndarray          # int64 (S+1,): synapses of each segment
+    seg_delay: np.ndarray        # int32 (S,)
+    target: np.ndarray           # int32 (synapses,): receptor * n_neurons + neuron
+    weight: np.ndarray           # (synapses,): what one event adds to the target's input
+    #: plastic projections: where each synapse (projection order) sits in ``target``/``weight``
+    positions: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> int:
+        return self.bounds.shape[0] - 1
+
+    @property
+    def depth(self) -> int:
+        """Ring slots: a write at t + d (1 <= d <= max_delay) never lands in slot t."""
+        return self.max_delay + 1
+
+    def route(self) -> tuple:
+        """The ``route`` tuple of the compiled loops (loop.py)."""
+        return (self.n_neurons, self.depth, self.n_pre, self.row_ptr, self.seg_ptr, self.seg_delay,
+                self.target, self.weight)
+
+    @classmethod
+    def build(cls, net: Network, kernel: Kernel, parts: int = 1, jit: bool | None = None) -> "Wiring":
+        """The tables of ``net`` for ``kernel`` cut into ``parts`` partitions; ``jit`` picks the
+        compiled builder (default: from :data:`JIT_FROM` synapses)."""
+        offsets, n, n_pre = net.offsets()
+        prjs = list(net.projections)
+        n_syn = sum(p.n_synapses for p in prjs)
+        max_delay = 1
+        for prj in prjs:
+            d = np.asarray(prj.delay)
+            if d.size:
+                lo, hi = int(d.min()), int(d.max())
+                if lo < 1:
+                    k = int(np.argmin(d))
+                    raise SnnccError(f"projection '{prj.name}': synapse {k} has delay {int(d[k])} steps; "
+                                     "delays must be at least 1 step", prj.loc,
+                                     hint="a delay of 0 would make loops ill-defined; use 1 step (dt)")
+                max_delay = max(max_delay, hi)
+        if 2 * n >= 1 << 31:
+            raise SnnccError(f"network '{net.name}': {n} neurons; the reference simulator holds at most "
+                             f"{(1 << 30) - 1}")
+        weights = [kernel.synapse_weights(prj) for prj in prjs]
+        wdtype = _weight_dtype(kernel, prjs, weights)
+        bounds = balance(net, parts, jit if jit is not None else n_syn >= JIT_FROM)
+        part_of = np.repeat(np.arange(bounds.shape[0] - 1, dtype=np.int32), np.diff(bounds))
+        plastic = any(p.plasticity is not None for p in prjs)
+        jit = n_syn >= JIT_FROM if jit is None else jit
+        build = _build_jit if jit else _build_numpy
+        tables = build(net, prjs, weights, wdtype, offsets, n, n_pre, part_of, bounds.shape[0] - 1,
+                       max_delay, plastic)
+        row_ptr, seg_ptr, seg_delay, target, weight, pos = tables
+        positions, start = {}, 0
+        for prj in prjs:
+            if prj.plasticity is not None:
+                positions[prj.name] = pos[start:start + prj.n_synapses]
+            start += prj.n_synapses
+        return cls(offsets=offsets, n_neurons=n, n_pre=n_pre, max_delay=max_delay, bounds=bounds,
+                   row_ptr=row_ptr, seg_ptr=seg_ptr, seg_delay=seg_delay, target=target, weight=weight,
+                   positions=positions)
+
+
+def _weight_dtype(kernel: Kernel, prjs, weights) -> np.dtype:
+    acc = np.dtype(kernel.accum_dtype)
+    if any(p.plasticity is not None for p in prjs) or not weights:
+        return acc                       # plasticity rules write weights in the accumulator's type
+    if acc.kind == "f":
+        return np.dtype(np.float32) if all(np.asarray(w).dtype == np.float32 for w in weights) else acc
+    lo = min((int(w.min()) for w in weights if w.size), default=0)
+    hi = max((int(w.max()) for w in weights if w.size), default=0)
+    for dt in (np.int16, np.int32):
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(dt)
+    return acc
+
+
+def balance(net: Network, parts: int, jit: bool) -> np.ndarray:
+    """Partition boundaries with about equal work: one unit per neuron update plus a small share
+    per incoming synapse (routing cost scales with the synapses a neuron receives)."""
+    n = net.n_neurons
+    parts = max(1, min(parts, n))
+    if parts == 1:
+        return np.array([0, n], np.int64)
+    offsets, _, _ = net.offsets()
+    indeg = np.zeros(n, np.int64)
+    for prj in net.projections:
+        if jit:
+            from .loop import count_targets
+            count_targets(prj.post_idx, offsets[prj.post], indeg)
+        else:
+            indeg[offsets[prj.post]:offsets[prj.post] + net.size_of(prj.post)] += np.bincount(
+                prj.post_idx, minlength=net.size_of(prj.post))
+    cost = np.cumsum(1.0 + 0.01 * indeg)
+    cut = np.searchsorted(cost, cost[-1] * np.arange(1, parts) / parts)
+    return np.concatenate(([0], np.clip(cut, 0, n), [n])).astype(np.int64)
+
+
+def _global(prj, offsets, n):
+    return (int(offsets[prj.pre]), int(offsets[prj.post]), RECEPTOR_INDEX[prj.receptor] * n)
+
+
+def _build_numpy(net, prjs, weights, wdtype, offsets, n, n_pre, part_of, parts, max_delay, plastic):
+    if prjs:
+        pre = np.concatenate([p.pre_idx.astype(np.int64) + _global(p, offsets, n)[0] for p in prjs])
+        post = np.concatenate([p.post_idx.astype(np.int64) + _global(p, offsets, n)[1] for p in prjs])
+        rec = np.concatenate([np.full(p.n_synapses, _global(p, offsets, n)[2], np.int64) for p in prjs])
+        delay = np.concatenate([np.asarray(p.delay, np.int64) for p in prjs])
+        weight = np.concatenate([np.asarray(w).astype(wdtype, copy=False) for w in weights])
+    else:
+        pre = post = rec = delay = np.zeros(0, np.int64)
+        weight = np.zeros(0, wdtype)
+    row = part_of[post].astype(np.int64) * n_pre + pre
+    key = row * (max_delay + 1) + delay
+    order = np.argsort(key, kind="stable")
+    key, row, delay = key[order], row[order], delay[order]
+    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if key.size \
+        else np.zeros(0, np.int64)
+    seg_ptr = np.concatenate((first, [key.size])).astype(np.int64)
+    row_ptr = np.searchsorted(row[first], np.arange(parts * n_pre + 1)).astype(np.int64)
+    pos = np.empty(0, np.int64)
+    if plastic:
+        pos = np.empty(order.size, np.int64)
+        pos[order] = np.arange(order.size)
+    return (row_ptr, seg_ptr, delay[first].astype(np.int32), (rec + post)[order].astype(np.int32),
+            np.ascontiguousarray(weight[order]), pos)
+
+
+def _build_jit(net, prjs, weights, wdtype, offsets, n, n_pre, part_of, parts, max_delay, plastic):
+    from . import loop
+    n_rows = parts * n_pre
+    row_start = np.zeros(n_rows + 1, np.int64)
+    for p in prjs:
+        pre_off, post_off, _ = _global(p, offsets, n)
+        loop.count_rows(p.pre_idx, p.post_idx, pre_off, post_off, part_of, n_pre, row_start[1:])
+    np.cumsum(row_start, out=row_start)
+    n_syn = int(row_start[-1])
+    cursor = row_start[:-1].copy()
+    target = np.empty(n_syn, np.int32)
+    delay = np.empty(n_syn, np.int16 if max_delay < (1 << 15) else np.int32)
+    weight = np.empty(n_syn, wdtype)
+    inv = np.empty(n_syn if plastic else 0, np.int64)
+    base = 0
+    for p, w in zip(prjs, weights):
+        pre_off, post_off, rec_off = _global(p, offsets, n)
+        loop.scatter_rows(p.pre_idx, p.post_idx, p.delay, np.ascontiguousarray(w), pre_off, post_off,
+                          rec_off, part_of, n_pre, cursor, target, delay, weight, inv, base)
+        base += p.n_synapses
+    del cursor
+    max_row = int(np.diff(row_start).max()) if n_rows else 0
+    nseg = loop.segment_rows(row_start, delay, target, weight, inv, max_row)
+    row_ptr = np.zeros(n_rows + 1, np.int64)
+    np.cumsum(nseg, out=row_ptr[1:])
+    del nseg
+    seg_ptr = np.empty(int(row_ptr[-1]) + 1, np.int64)
+    seg_delay = np.empty(int(row_ptr[-1]), np.int32)
+    loop.fill_segments(row_start, delay, row_ptr, seg_ptr, seg_delay)
+    pos = np.empty(0, np.int64)
+    if plastic:
+        pos = np.empty(n_syn, np.int64)
+        pos[inv] = np.arange(n_syn)
+    return row_ptr, seg_ptr, seg_delay, target, weight, pos
