@@ -319,18 +319,17 @@ def _write(path: str, what: str, write) -> None:
 
 
 def _progress(total: int, quiet: bool):
-    """A rich progress bar on a TTY for long runs; a no-op otherwise."""
-    if quiet or not sys.stderr.isatty() or total < 2000:
-        return None, None
-    from rich.progress import Progress
-    prog = Progress(transient=True)
-    task = prog.add_task("simulating", total=total)
-    prog.start()
-    return prog, (lambda done: prog.update(task, completed=done))
+    """The run's progress report on stderr (snncc/progress.py); None with --json."""
+    if quiet:
+        return None
+    from .progress import RunReport
+    return RunReport(total)
 
 
 def cmd_run(args) -> int:
-    from .refsim import simulate
+    import time
+
+    from .refsim import RasterWriter, simulate
     from .refsim.engine import kernel_for
     enc = _encoding(args)
     build, net = _load_runnable(args.model, args)
@@ -338,33 +337,34 @@ def cmd_run(args) -> int:
         return _run_inputs(args, build, net, enc)
     _unfed_note(build.report().get("network", {}).get("input_ports", {}) if build is not None else
                 {s.name: {"size": s.size, "spikes": int(s.index.size)} for s in net.input_ports})
-    if build is not None:
-        from . import targets
-        target = targets.get(build.target)
-        steps = args.steps
-        total = steps or build.network().steps
-        prog, cb = _progress(total, args.json)
-        try:
-            if args.refsim or build.target == "reference":
-                lowered = build.network()
-                raster = simulate(lowered, steps=steps, kernel=kernel_for(lowered, args.strict), progress=cb)
+    report = _progress(args.steps or (build.network().steps if build is not None else net.steps), args.json)
+    # the reference simulator streams the raster to -o as it runs (bounded memory)
+    sink = RasterWriter(args.output) if args.output else None
+    try:
+        if build is not None and not (args.refsim or build.target == "reference"):
+            from . import targets
+            raster = targets.get(build.target).run(build, args.steps,
+                                                   {**_device_options(args), "progress": report})
+            if args.output:
+                t0 = time.perf_counter()
+                _write(args.output, "raster", raster.save)
+                if report is not None:
+                    report.phase("write", time.perf_counter() - t0)
+        else:
+            if build is not None:
+                net = build.network()
+                kernel = kernel_for(net, args.strict)
             else:
-                raster = target.run(build, steps, {**_device_options(args), "progress": cb})
-        finally:
-            if prog:
-                prog.stop()
-    else:
-        prog, cb = _progress(args.steps or net.steps, args.json)
-        try:
-            raster = simulate(net, steps=args.steps, strict=args.strict, progress=cb)
-        finally:
-            if prog:
-                prog.stop()
-    if args.output:
-        _write(args.output, "raster", raster.save)
+                kernel = None
+            raster = simulate(net, steps=args.steps, kernel=kernel, strict=args.strict, report=report,
+                              sink=sink)
+    finally:
+        if report is not None:
+            report.close()
     if args.plot:
         from .plot import raster_plot
-        _write(args.plot, "raster plot", lambda path: raster_plot(raster, path))
+        shown = raster.load() if hasattr(raster, "load") else raster
+        _write(args.plot, "raster plot", lambda path: raster_plot(shown, path))
     rates = {n: raster.rate(n) for n in raster.sizes}
     if args.json:
         _print({"source": raster.source, "steps": raster.steps, "dt_ms": raster.dt,

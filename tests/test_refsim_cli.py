@@ -85,18 +85,31 @@ def test_run_bad_steps_and_missing_model(tmp_path, capsys):
     assert f"{tmp_path / 'none.yaml'}: no such model file" in capsys.readouterr().err
 
 
-def test_progress_bar_on_a_terminal(monkeypatch):
-    from snncc import cli
-    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
-    prog, cb = cli._progress(5000, quiet=False)
-    assert prog is not None
-    try:
-        cb(2500)
-        assert prog.tasks[0].completed == 2500 and prog.tasks[0].total == 5000
-    finally:
-        prog.stop()
-    assert cli._progress(5000, quiet=True) == (None, None)
-    assert cli._progress(100, quiet=False) == (None, None)        # short runs: no bar
+def test_progress_on_a_terminal_and_per_phase_lines_otherwise():
+    import io
+
+    from snncc.progress import RunReport
+    tty = io.StringIO()
+    rep = RunReport(5000, stream=tty, tty=True)
+    rep.steps(2500, 5000, 1234)
+    assert "simulating  50%  2500/5000 steps" in tty.getvalue() and "1,234 spikes" in tty.getvalue()
+    rep.close()
+    assert tty.getvalue().endswith("\r")                       # the line is cleared at the end
+    log = io.StringIO()
+    rep = RunReport(5000, stream=log, tty=False, min_seconds=1.0)
+    rep.steps(5000, 5000, 99)
+    rep.phase("setup", 0.2)                                    # short phases: nothing
+    rep.phase("simulate", 2.0)
+    assert log.getvalue() == "simulate: 2.00 s (2.5k steps/s, 99 spikes)\n"
+
+
+def test_run_reports_phases_when_not_on_a_terminal(tmp_path, capsys, monkeypatch):
+    from snncc import progress
+    net, path = model(tmp_path)
+    monkeypatch.setattr(progress.RunReport.__init__, "__defaults__", (None, None, 0.0))
+    assert main(["run", str(path), "-o", str(tmp_path / "s.npz")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[0] for line in err] == ["setup", "simulate", "write"]
 
 
 def test_verify_build_fails_when_the_target_disagrees_with_its_kernel(tmp_path, capsys, monkeypatch):

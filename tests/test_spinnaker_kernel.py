@@ -231,11 +231,14 @@ def test_verify_names_a_wrong_spinnaker_raster():
 
 
 def test_compiled_loop_equals_per_step_path():
-    """Kernel.run_steps (no state recording) and the per-step path give the same raster."""
+    """The compiled loop (Kernel.compiled, recording inside) and the per-step path give the same
+    raster and states."""
     net = fixed(random_net(11, 6, 6, 120))
-    a = simulate(net, kernel=SpinnakerKernel(net))
-    b = simulate(net, kernel=SpinnakerKernel(net), record_states=False)
+    a = simulate(net, kernel=SpinnakerKernel(net), fused=False)
+    b = simulate(net, kernel=SpinnakerKernel(net))
     assert a.n_spikes > 0
     for name in a.spikes:
         assert np.array_equal(a.spikes[name][0], b.spikes[name][0])
         assert np.array_equal(a.spikes[name][1], b.spikes[name][1])
+    for key in a.states:
+        assert np.array_equal(a.states[key], b.states[key])

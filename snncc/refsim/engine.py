@@ -227,7 +227,11 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
         run = _run_compiled if runner is not None else _run_per_step
         run(kernel, state, w, ring, (src_ptr, src_idx), steps, probes, out, progress, report,
             runner=runner, hook=hook, jit=jit)
-        return out.finish(hook.weights() if hook is not None else {})
+        t_phase = time.perf_counter()
+        result = out.finish(hook.weights() if hook is not None else {})
+        if report is not None and sink is not None:
+            report.phase("write", time.perf_counter() - t_phase)
+        return result
     except BaseException:
         if sink is not None:
             sink.close()

@@ -26,11 +26,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from ..errors import SnnccError
 from ..ir import Network
+from ..lazyjit import njit
 
 
 @dataclass
@@ -116,7 +116,7 @@ class PlasticityHook:
             self.update(k, p, np.ascontiguousarray(pre, np.int64), np.ascontiguousarray(post, np.int64))
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _float_step(w, pos, sign, mag, x, y, pre_f, post_f, pre_ptr, pre_syn, post_ptr, post_syn,
                 pre_loc, post_loc, dec_p, dec_m, a_p, a_m, w_min, w_max, mult):
     x *= dec_p

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SnnccError
+from ..errors import SnnccError, printable
 from .raster import Raster
 
 
@@ -131,8 +131,12 @@ class RasterWriter:
         self.dt, self.steps, self.sizes, self.source = dt, steps, dict(sizes), source
         self.split = _Split(sizes, offsets, populations)
         self.probes = {p.key: p for p in probes}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        except OSError as e:
+            raise SnnccError(f"{printable(self.path)}: cannot write the raster: {e.strerror or e}",
+                             hint="choose a path in a folder you can write to") from None
         self.files: dict[str, tuple[Path, np.dtype, tuple, int | None]] = {}
         self.handles = {}
         self.counts = {name: 0 for name in sizes}

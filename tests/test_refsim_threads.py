@@ -1,0 +1,289 @@
+"""The engine's results do not depend on how it runs: threads (partitions), compiled loop or
+per-step path, numba or numpy routing, chunking, the table builder - bit for bit, on every
+kernel - and the float kernel sums its input in the order docs/numerics.md documents."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from snncc.compiler import lower
+from snncc.ir import Network, Population, Projection, SpikeSource
+from snncc.passes.discretise import discretise_network
+from snncc.refsim import Raster, RasterWriter, Wiring, engine, simulate
+from snncc.refsim.float_kernel import FloatKernel
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+ALL = ("spikes", "v", "i_E", "i_I", "refrac")
+MODELS = ("lif", "lif_delta", "if", "lif")
+
+
+def random_float_net(seed: int, steps: int = 150, record=ALL, models=MODELS, hetero=True) -> Network:
+    """Mixed lif / lif_delta / if populations with per-neuron parameters (``hetero``; else one set per
+    population), non-dyadic weights (so the order of every sum shows in the bits), multapses, delays of
+    1-9 steps, a source."""
+    rng = np.random.default_rng(seed)
+    pops = []
+    for k, model in enumerate(models):
+        n = int(rng.integers(5, 40))
+        p = {"cm": np.full(n, 0.5), "tau_m": rng.uniform(8.0, 30.0, n), "tau_refrac": np.full(n, 2.0),
+             "v_rest": np.full(n, -65.0), "v_reset": np.full(n, -65.0),
+             "v_thresh": np.where(rng.random(n) < 0.5, -55.0, rng.uniform(-57.0, -53.0, n)),
+             "i_offset": rng.uniform(0.0, 0.9, n), "tau_syn_E": np.full(n, 5.0),
+             "tau_syn_I": np.full(n, 8.0)}
+        if not hetero:
+            p.update({k: np.full(n, p[k][0]) for k in ("tau_m", "v_thresh", "i_offset")})
+        if model != "lif":
+            p.pop("tau_syn_E"), p.pop("tau_syn_I")
+        if model == "if":
+            p.pop("tau_m"), p.pop("v_rest")
+        pops.append(Population(f"p{k}", n, model, p, rng.uniform(-65.0, -54.0, n), record))
+    src = SpikeSource("in", 20, rng.integers(0, 20, 400), rng.integers(0, steps, 400) * 1.0)
+    prjs = []
+    names = [p.name for p in pops]
+    for k in range(10):
+        pre = "in" if k % 4 == 0 else names[int(rng.integers(len(names)))]
+        post = pops[int(rng.integers(len(pops)))]
+        n_pre = 20 if pre == "in" else pops[names.index(pre)].size
+        m = int(rng.integers(20, 300))
+        rec = "inhibitory" if k % 3 == 2 else "excitatory"
+        w = np.abs(rng.normal(0.7, 0.4, m)) * (-1 if rec == "inhibitory" else 1)
+        w *= 4.0 if post.model != "lif" else 1.0
+        prjs.append(Projection(f"c{k}", pre, post.name, rng.integers(0, n_pre, m), rng.integers(0, post.size, m),
+                               w, rng.integers(1, 10, m) * 1.0, rec))
+    return Network("rand", 1.0, steps, populations=tuple(pops), sources=(src,), projections=tuple(prjs))
+
+
+def same(a, b) -> bool:
+    """Bit-identical rasters: spikes (np.array_equal) and recorded states (their bytes)."""
+    if a.sizes != b.sizes or set(a.states) != set(b.states):
+        return False
+    for name in a.sizes:
+        if not (np.array_equal(a.spikes[name][0], b.spikes[name][0])
+                and np.array_equal(a.spikes[name][1], b.spikes[name][1])):
+            return False
+    return all(a.states[k].dtype == b.states[k].dtype and a.states[k].tobytes() == b.states[k].tobytes()
+               for k in a.states)
+
+
+def runs(net, make_kernel, **kw):
+    """The same network every way the engine can run it."""
+    out = {"numpy per-step": simulate(net, kernel=make_kernel(), engine="numpy", **kw),
+           "compiled per-step": simulate(net, kernel=make_kernel(), engine="compiled", fused=False, **kw)}
+    for threads in (1, 2, 3):
+        out[f"compiled x{threads}"] = simulate(net, kernel=make_kernel(), engine="compiled", threads=threads,
+                                               **kw)
+    return out
+
+
+def test_same_can_fail():
+    net = discretise_network(random_float_net(1))
+    r = simulate(net)
+    assert same(r, r)
+    moved = {k: (s.copy(), i.copy()) for k, (s, i) in r.spikes.items()}
+    moved["p0"][0][-1] += 1
+    assert not same(r, Raster(r.dt, r.steps, r.sizes, moved, r.states))
+    flipped = {k: v.copy() for k, v in r.states.items()}
+    flipped["p1.v"].view(np.uint64)[5, 0] ^= np.uint64(1)            # one bit of one recorded value
+    assert not same(r, Raster(r.dt, r.steps, r.sizes, r.spikes, flipped))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_float_kernel_is_bit_identical_for_any_threads_and_path(seed):
+    net = discretise_network(random_float_net(seed))
+    rs = runs(net, lambda: FloatKernel(net))
+    ref = rs["compiled x1"]
+    assert ref.n_spikes > 50 and all(p.n_synapses for p in net.projections)
+    for how, r in rs.items():
+        assert same(ref, r), how
+
+
+def documented_sums(net):
+    """docs/numerics.md's float kernel with the engine's summation order spelled out: per step,
+    the neurons that fired (ascending), then the sources (ascending); per presynaptic neuron its
+    synapses in projection order, then array order; each weight added to x[t + d] one by one."""
+    off, n = {}, 0
+    for p in (*net.populations, *net.sources):
+        off[p.name] = n
+        n += p.size
+    n_neu = sum(p.size for p in net.populations)
+    c = {k: np.concatenate([p.coef[k] for p in net.populations]) for k in net.populations[0].coef}
+    delta = np.concatenate([np.full(p.size, p.synapse == "delta") for p in net.populations])
+    out = {k: [] for k in ("v", "i_E", "i_I")}
+    rows = {j: [] for j in range(n)}
+    for q in net.projections:
+        for k in range(q.n_synapses):
+            rows[off[q.pre] + int(q.pre_idx[k])].append(
+                (off[q.post] + int(q.post_idx[k]), float(q.weight[k]), int(q.delay[k]),
+                 0 if q.receptor == "excitatory" else 1))
+    x = [[[0.0] * n_neu for _ in range(2)] for _ in range(net.steps + 12)]
+    v, ie, ii, r = [float(a) for a in c["v_init"]], [0.0] * n_neu, [0.0] * n_neu, [0] * n_neu
+    for t in range(net.steps):
+        fired = []
+        for k in range(n_neu):
+            xe, xi = x[t][0][k], x[t][1][k]
+            e, i = ie[k] + xe, ii[k] + xi
+            vn = c["decay_v"][k] * v[k] + c["gain_E"][k] * e + c["gain_I"][k] * i + c["bias"][k] \
+                + (1.0 if delta[k] else 0.0) * (xe + xi)
+            if r[k] > 0:
+                r[k] -= 1
+            else:
+                v[k] = float(vn)
+            ie[k], ii[k] = float(e * c["decay_E"][k]), float(i * c["decay_I"][k])
+            if v[k] >= c["v_thresh"][k]:
+                fired.append(k)
+                v[k], r[k] = float(c["v_reset"][k]), int(c["refrac"][k])
+        for s in net.sources:
+            fired += sorted(off[s.name] + int(i) for i in s.index[s.step == t])
+        for j in fired:
+            for post, w, d, rec in rows[j]:
+                x[t + d][rec][post] += w
+        out["v"].append(list(v))
+        out["i_E"].append(list(ie))
+        out["i_I"].append(list(ii))
+    return {k: np.array(a) for k, a in out.items()}, off
+
+
+def test_float_sums_follow_the_documented_order():
+    net = discretise_network(random_float_net(7, steps=60, record=("spikes", "v", "i_E", "i_I")))
+    want, off = documented_sums(net)
+    for threads in (1, 2):
+        r = simulate(net, engine="compiled", threads=threads)
+        for var in want:
+            got = np.concatenate([r.states[f"{p.name}.{var}"] for p in net.populations], axis=1)
+            assert got.tobytes() == want[var].tobytes(), var
+
+
+def test_summation_order_is_observable():
+    """The check above can fail: the same three weights summed in another order give other bits."""
+    w = [1.0, 1e16, -1e16]
+    assert ((0.0 + w[0]) + w[1]) + w[2] != ((0.0 + w[2]) + w[1]) + w[0]
+
+
+def int_net(name):
+    """(lowered network, kernel factory) of a random network for an integer kernel."""
+    from loihi_nets import OPTIONS, random_network
+    from snncc.refsim.int_kernel import IntExampleKernel
+    from snncc.refsim.int_kernel import lower as lower_int
+    from snncc.targets import get
+
+    if name == "int-example":
+        fx = lower_int(discretise_network(random_float_net(5, record=("spikes", "v"))))
+        return fx, lambda: IntExampleKernel(fx)
+    if name == "loihi":
+        low = lower(random_network(9, steps=150), name, OPTIONS).network
+    else:
+        models = ("lif", "lif_delta", "lif_delta", "lif")
+        low = lower(random_float_net(6, record=("spikes", "v"), models=models, hetero=name != "fpga"),
+                    name).network
+    return low, lambda: get(name).kernel(low)
+
+
+@pytest.mark.parametrize("name", ["int-example", "fpga", "spinnaker", "loihi"])
+def test_integer_kernels_are_bit_identical_for_any_threads_and_path(name):
+    net, make = int_net(name)
+    rs = runs(net, make)
+    ref = rs["compiled x1"]
+    assert ref.n_spikes > 20, name
+    for how, r in rs.items():
+        assert same(ref, r), f"{name}: {how}"
+
+
+def test_chunk_length_changes_nothing(monkeypatch):
+    net = discretise_network(random_float_net(4))
+    a = simulate(net, engine="compiled", threads=2)
+    monkeypatch.setattr(engine, "CHUNK_SECONDS", 0.0)      # every chunk one step
+    b = simulate(net, engine="compiled", threads=2)
+    assert same(a, b)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_compiled_and_numpy_table_builders_agree(parts):
+    net = discretise_network(random_float_net(8))
+    prjs = list(net.projections)
+    prjs[3] = prjs[3].__class__(**{**prjs[3].__dict__, "plasticity": _stdp()})
+    net = net.with_(projections=tuple(prjs))
+    k = FloatKernel(net)
+    a, b = Wiring.build(net, k, parts, jit=False), Wiring.build(net, k, parts, jit=True)
+    for field in ("bounds", "row_ptr", "seg_ptr", "seg_delay", "target", "weight"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+        assert getattr(a, field).dtype == getattr(b, field).dtype, field
+    assert list(a.positions) == ["c3"] and np.array_equal(a.positions["c3"], b.positions["c3"])
+    # every synapse of the plastic projection is found where the tables say
+    q = net.projections[3]
+    assert np.array_equal(a.weight[a.positions["c3"]], q.weight)
+
+
+def _stdp():
+    from snncc.ir import STDP
+    return STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.012, w_min=0.0, w_max=2.0)
+
+
+def test_partitions_balance_work_and_keep_everything():
+    net = discretise_network(random_float_net(2))
+    w = Wiring.build(net, FloatKernel(net), 3)
+    assert w.bounds[0] == 0 and w.bounds[-1] == net.n_neurons and np.all(np.diff(w.bounds) > 0)
+    assert w.target.size == sum(p.n_synapses for p in net.projections)
+    assert w.seg_ptr[-1] == w.target.size and np.all(w.seg_delay >= 1)
+
+
+def test_raster_writer_writes_the_bytes_of_raster_save(tmp_path):
+    net = discretise_network(random_float_net(3))
+    net = net.with_(sources=tuple(s.__class__(**{**s.__dict__, "record": ("spikes",)}) for s in net.sources))
+    mem = simulate(net)
+    mem.save(tmp_path / "mem.npz")
+    summary = simulate(net, sink=RasterWriter(tmp_path / "stream.npz"), engine="compiled", threads=2)
+    assert (tmp_path / "stream.npz").read_bytes() == (tmp_path / "mem.npz").read_bytes()
+    assert summary.n_spikes == mem.n_spikes and summary.counts["in"] == len(mem.spikes["in"][0])
+    assert [p.name for p in tmp_path.iterdir()] and not list(tmp_path.glob(".*"))   # no temporary left
+
+
+def test_raster_writer_leaves_nothing_when_the_run_fails(tmp_path):
+    net = discretise_network(random_float_net(3))
+    with pytest.raises(_Stop):
+        simulate(net, sink=RasterWriter(tmp_path / "out.npz"), progress=_explode)
+    assert list(tmp_path.iterdir()) == []
+
+
+class _Stop(Exception):
+    pass
+
+
+def _explode(done):
+    raise _Stop
+
+
+CHILD = """
+import json, sys
+import numba
+from snncc.ir import load
+from snncc.refsim import simulate
+net = load(sys.argv[1])
+r = simulate(net, engine="compiled", threads=int(sys.argv[2]))
+print(json.dumps({"threads": numba.get_num_threads(),
+                  "spikes": {k: [s.tolist(), i.tolist()] for k, (s, i) in r.spikes.items()},
+                  "states": {k: v.tobytes().hex() for k, v in r.states.items()}}))
+"""
+
+
+def test_one_and_two_numba_threads_in_fresh_processes_agree(tmp_path):
+    from snncc.ir import save
+    net = discretise_network(random_float_net(12, steps=300, record=("spikes", "v")))
+    save(net, tmp_path / "net.snn")
+    out = {}
+    for threads in (1, 2):
+        env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+        got = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "net.snn"), str(threads)], env=env,
+                             capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert got.returncode == 0, got.stderr[-2000:]
+        out[threads] = json.loads(got.stdout.strip().splitlines()[-1])
+        assert out[threads]["threads"] == threads
+    assert out[1]["spikes"] == out[2]["spikes"] and out[1]["states"] == out[2]["states"]
+    assert sum(len(s) for s, _ in out[1]["spikes"].values()) > 50
