@@ -212,7 +212,7 @@ def test_compiled_and_numpy_table_builders_agree(parts):
     net = net.with_(projections=tuple(prjs))
     k = FloatKernel(net)
     a, b = Wiring.build(net, k, parts, jit=False), Wiring.build(net, k, parts, jit=True)
-    for field in ("bounds", "row_ptr", "seg_ptr", "seg_delay", "target", "weight"):
+    for field in ("bounds", "row_ptr", "seg", "target", "weight"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field
         assert getattr(a, field).dtype == getattr(b, field).dtype, field
     assert list(a.positions) == ["c3"] and np.array_equal(a.positions["c3"], b.positions["c3"])

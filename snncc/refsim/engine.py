@@ -104,10 +104,10 @@ def source_schedule(net: Network, offsets: dict[str, int], steps: int,
 
 
 def _numpy_seconds(net: Network, steps: int) -> float:
-    """A rough estimate of the numpy-only per-step path's time (Python per step, vector ops
-    per neuron, and routing at ~10 Hz)."""
+    """A rough estimate of the numpy-only path's time (building the tables, Python per step, vector
+    ops per neuron, and routing at ~10 Hz)."""
     syn = sum(p.n_synapses for p in net.projections)
-    return steps * (40e-6 + net.n_neurons * 25e-9) + syn * steps * net.dt * 1e-5 * 100e-9
+    return syn * 100e-9 + steps * (40e-6 + net.n_neurons * 25e-9) + syn * steps * net.dt * 1e-5 * 100e-9
 
 
 def threads_available() -> int:
@@ -192,7 +192,7 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
         parts = threads if threads is not None else min(
             threads_available(), max(1, net.n_neurons // MIN_NEURONS_PER_THREAD))
         parts = max(1, int(parts))
-    w = Wiring.build(net, kernel, parts, jit=None if jit else False)
+    w = Wiring.build(net, kernel, parts, jit=jit)
     src_ptr, src_idx = source_schedule(net, w.offsets, steps, jit)
     from .plasticity import hook_for
     hook = hook_for(net, kernel, w)
@@ -332,9 +332,9 @@ def _deliver_numpy(t, spk, src, ring, w: Wiring) -> None:
         return
     rows = (np.arange(w.parts, dtype=np.int64)[:, None] * w.n_pre + pre[None, :]).ravel()
     segs = _ranges(w.row_ptr[rows], w.row_ptr[rows + 1])
-    lo, hi = w.seg_ptr[segs], w.seg_ptr[segs + 1]
+    lo, hi = w.seg[segs, 0], w.seg[segs + 1, 0]
     syn = _ranges(lo, hi)
-    slot = np.repeat((t + w.seg_delay[segs].astype(np.int64)) % w.depth, hi - lo)
+    slot = np.repeat((t + w.seg[segs, 1]) % w.depth, hi - lo)
     np.add.at(ring, slot * (2 * w.n_neurons) + w.target[syn], w.weight[syn])
 
 

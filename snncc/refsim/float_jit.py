@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .loop import deliver_part, first_error, gather
+from .loop import compact, deliver_part, first_error, gather
 
 
 @numba.njit(cache=True, nogil=True)
@@ -44,7 +44,7 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, decay_v, gain_e, gain_i, decay_e, decay_i
 
 
 @numba.njit(cache=True, nogil=True)
-def update(lo, hi, t, ring, n, depth, v, i_e, i_i, r, run_start, tab, refrac, fired, out):
+def update(lo, hi, t, ring, n, depth, v, i_e, i_i, r, run_start, tab, refrac, fired, words, out):
     """Step t of neurons lo..hi-1: read and clear their ring cells, update, return the spike count
     (spikes written ascending to ``out``)."""
     off = (t % depth) * 2 * n
@@ -61,13 +61,7 @@ def update(lo, hi, t, ring, n, depth, v, i_e, i_i, r, run_start, tab, refrac, fi
         q += 1
     xe[lo:hi] = 0.0
     xi[lo:hi] = 0.0
-    f = fired[lo:hi]
-    n_spk = 0
-    for k in range(hi - lo):
-        if f[k]:
-            out[n_spk] = lo + k
-            n_spk += 1
-    return n_spk
+    return compact(lo, hi, fired, words, out)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -83,12 +77,12 @@ def record(p, t, rec, v, i_e, i_i, r):
 @numba.njit(cache=True, nogil=True)
 def part(p, t, ring, route, src, buf, rec, K):
     """Partition p's share of step t: deliver step t-1's spikes to its neurons, then update them."""
-    v, i_e, i_i, r, run_start, tab, refrac, fired = K
+    v, i_e, i_i, r, run_start, tab, refrac, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
     b = t & 1
     cnt[b, p] = update(bounds[p], bounds[p + 1], t, ring, route[0], route[1], v, i_e, i_i, r,
-                       run_start, tab, refrac, fired, spk[b, p])
+                       run_start, tab, refrac, fired, words, spk[b, p])
     record(p, t, rec, v, i_e, i_i, r)
 
 

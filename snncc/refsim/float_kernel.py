@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import Kernel, StateVar
+from .kernel import Kernel, StateVar, fired_flags
 
 #: coefficient columns of the compiled loop's parameter table, in its order
 COLUMNS = ("decay_v", "gain_E", "gain_I", "decay_E", "decay_I", "bias", "v_thresh", "v_reset")
@@ -84,9 +84,10 @@ class FloatKernel(Kernel):
             else np.zeros((0, len(COLUMNS) + 1))
         keyed = np.concatenate((table, self._refrac.view(np.float64)[:, None]), axis=1)
         run_start, first = param_runs(keyed)
+        fired = fired_flags(self.n)
         K = (state["v"], state["i_E"], state["i_I"], state["refrac"], run_start,
              np.ascontiguousarray(table[first]), np.ascontiguousarray(self._refrac[first]),
-             np.zeros(self.n, np.bool_))
+             fired, fired.view(np.uint64))
         par, seq = float_jit.run_par, float_jit.run_seq
 
         def run(parallel, *args):

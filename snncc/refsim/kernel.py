@@ -139,6 +139,12 @@ class Kernel(ABC):
         raise IndexError(flat)
 
 
+def fired_flags(n: int) -> np.ndarray:
+    """A compiled loop's spike flags: one byte per neuron, padded to whole 8-byte words (loop.compact
+    scans them a word at a time)."""
+    return np.zeros((n + 7) // 8 * 8, np.uint8)
+
+
 def wrap(values: np.ndarray, bits: int) -> np.ndarray:
     """Two's-complement wrap of int64 ``values`` to ``bits`` bits."""
     half = 1 << (bits - 1)

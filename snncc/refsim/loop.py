@@ -10,11 +10,11 @@ alone, so no two threads ever write the same memory.
 
 Arguments are grouped in tuples so a kernel passes them through unopened:
 
-``route`` = (n, depth, n_pre, row_ptr, seg_ptr, seg_delay, target, weight): the wiring
-    (wiring.py) - the synapses of presynaptic neuron j whose target lies in partition p
-    are the segments ``row_ptr[p*n_pre + j] .. row_ptr[p*n_pre + j + 1]``; segment s holds
-    synapses ``seg_ptr[s] .. seg_ptr[s+1]``, all of delay ``seg_delay[s]``; synapse k adds
-    ``weight[k]`` to ring cell ``slot * 2n + target[k]`` (target = receptor * n + neuron).
+``route`` = (n, depth, n_pre, row_ptr, seg, target, weight): the wiring (wiring.py) - the
+    synapses of presynaptic neuron j whose target lies in partition p are the segments
+    ``row_ptr[p*n_pre + j] .. row_ptr[p*n_pre + j + 1]``; segment s holds synapses
+    ``seg[s, 0] .. seg[s+1, 0]``, all of delay ``seg[s, 1]``; synapse k adds ``weight[k]`` to
+    ring cell ``slot * 2n + target[k]`` (target = receptor * n + neuron).
 ``src`` = (ptr, idx): the source neurons firing at step t are ``idx[ptr[t]:ptr[t+1]]``.
 ``buf`` = (bounds, spk, cnt): partition p owns neurons ``bounds[p] .. bounds[p+1]``; the
     spikes of step t are ``spk[t & 1, p, :cnt[t & 1, p]]`` (two buffers: step t - 1's are
@@ -35,14 +35,19 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def route_row(r, t, ring, route):
-    """Add row ``r`` (= p * n_pre + j) of a spike at step t into the ring."""
-    n, depth, n_pre, row_ptr, seg_ptr, seg_delay, target, weight = route
+def route_row(r, tm, ring, route):
+    """Add row ``r`` (= p * n_pre + j) of a spike into the ring; ``tm`` = its step mod depth.
+
+    Indices are unsigned (numba then emits no test for negative ones) and the slot of t + d
+    is found without a division (t mod depth + d < 2 depth)."""
+    n, depth, n_pre, row_ptr, seg, target, weight = route
     n2 = np.uint64(2 * n)
-    # unsigned indices: numba then emits no wraparound test for negative ones
     for s in range(np.uint64(row_ptr[r]), np.uint64(row_ptr[r + 1])):
-        base = np.uint64((t + seg_delay[s]) % depth) * n2
-        for k in range(np.uint64(seg_ptr[s]), np.uint64(seg_ptr[s + 1])):
+        slot = tm + seg[s, 1]
+        if slot >= depth:
+            slot -= depth
+        base = np.uint64(slot) * n2
+        for k in range(np.uint64(seg[s, 0]), np.uint64(seg[s + np.uint64(1), 0])):
             ring[base + np.uint64(target[k])] += weight[k]
 
 
@@ -53,15 +58,16 @@ def deliver_part(p, t, ring, route, src, buf):
     if t < 0:
         return
     n_pre = route[2]
+    tm = t % route[1]
     _, spk, cnt = buf
     src_ptr, src_idx = src
     b = t & 1
     row0 = p * n_pre
     for q in range(cnt.shape[1]):
         for m in range(cnt[b, q]):
-            route_row(row0 + spk[b, q, m], t, ring, route)
+            route_row(row0 + spk[b, q, m], tm, ring, route)
     for m in range(np.uint64(src_ptr[t]), np.uint64(src_ptr[t + 1])):
-        route_row(row0 + src_idx[m], t, ring, route)
+        route_row(row0 + src_idx[m], tm, ring, route)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -69,6 +75,24 @@ def deliver_all(t, ring, route, src, buf):
     """Every partition's share of step t's spikes, one after the other (the per-step path)."""
     for p in range(buf[0].shape[0] - 1):
         deliver_part(p, t, ring, route, src, buf)
+
+
+@numba.njit(cache=True, nogil=True)
+def compact(lo, hi, fired, words, out):
+    """Write the neurons lo..hi-1 whose ``fired`` byte is set to ``out`` (ascending); return how many.
+
+    ``words`` is ``fired`` viewed as uint64 (8 neurons a word; lo is a multiple of 8, and the bytes
+    past the last neuron stay 0), so a step without spikes costs one test per 8 neurons."""
+    c = 0
+    base = np.uint64(lo)
+    for j in range(np.uint64(lo // 8), np.uint64((hi + 7) // 8)):
+        if words[j] != 0:
+            k0 = j * np.uint64(8)
+            for k in range(k0, k0 + np.uint64(8)):
+                if fired[k] != 0:
+                    out[c] = k
+                    c += 1
+    return c
 
 
 @numba.njit(cache=True, nogil=True)
@@ -130,49 +154,58 @@ def scatter_rows(pre, post, delay, weight, pre_off, post_off, rec_off, part_of, 
 
 
 @numba.njit(cache=True, nogil=True)
-def _sort_row_by_delay(a, b, delay, target, weight, order, tmp_t, tmp_w, tmp_d, keep_pos, inv):
-    """Stable sort of synapses a..b by delay (only called when they differ)."""
-    m = b - a
-    sub = np.argsort(delay[a:b], kind="mergesort")
-    for i in range(m):
-        tmp_t[i] = target[a + sub[i]]
-        tmp_w[i] = weight[a + sub[i]]
-        tmp_d[i] = delay[a + sub[i]]
+def _sort_row_by_delay(a, b, delay, target, weight, inv, hist, tmp_t, tmp_w, tmp_d, tmp_i):
+    """Stable counting sort of synapses a..b by delay (called only when they are not sorted)."""
+    lo, hi = delay[a], delay[a]
+    for k in range(a, b):
+        lo = min(lo, delay[k])
+        hi = max(hi, delay[k])
+    span = hi - lo + 1
+    h = hist[:span + 1]
+    h[:] = 0
+    for k in range(a, b):
+        h[delay[k] - lo + 1] += 1
+    for j in range(span):
+        h[j + 1] += h[j]
+    keep_pos = inv.shape[0] > 0
+    for k in range(a, b):
+        at = h[delay[k] - lo]
+        h[delay[k] - lo] = at + 1
+        tmp_t[at] = target[k]
+        tmp_w[at] = weight[k]
+        tmp_d[at] = delay[k]
         if keep_pos:
-            order[i] = inv[a + sub[i]]
-    for i in range(m):
+            tmp_i[at] = inv[k]
+    for i in range(b - a):
         target[a + i] = tmp_t[i]
         weight[a + i] = tmp_w[i]
         delay[a + i] = tmp_d[i]
         if keep_pos:
-            inv[a + i] = order[i]
+            inv[a + i] = tmp_i[i]
 
 
 @numba.njit(cache=True, nogil=True)
-def segment_rows(row_start, delay, target, weight, inv, max_row):
+def segment_rows(row_start, delay, target, weight, inv, max_row, max_delay):
     """Sort every row by delay (stable) and count its segments (runs of one delay).
 
     ``inv[k]`` (when not empty) is the global synapse number at position k; it is permuted
     along. Returns the number of segments per row."""
     n_rows = row_start.shape[0] - 1
     nseg = np.zeros(n_rows, np.int64)
-    keep_pos = inv.shape[0] > 0
     tmp_t = np.empty(max_row, target.dtype)
     tmp_w = np.empty(max_row, weight.dtype)
     tmp_d = np.empty(max_row, delay.dtype)
-    order = np.empty(max_row if keep_pos else 0, np.int64)
+    tmp_i = np.empty(max_row if inv.shape[0] > 0 else 0, np.int64)
+    hist = np.empty(max_delay + 2, np.int64)
     for r in range(n_rows):
         a, b = row_start[r], row_start[r + 1]
         if b == a:
             continue
-        sorted_ = True
+        c = 1
         for k in range(a + 1, b):
             if delay[k] < delay[k - 1]:
-                sorted_ = False
+                _sort_row_by_delay(a, b, delay, target, weight, inv, hist, tmp_t, tmp_w, tmp_d, tmp_i)
                 break
-        if not sorted_:
-            _sort_row_by_delay(a, b, delay, target, weight, order, tmp_t, tmp_w, tmp_d, keep_pos, inv)
-        c = 1
         for k in range(a + 1, b):
             if delay[k] != delay[k - 1]:
                 c += 1
@@ -181,22 +214,22 @@ def segment_rows(row_start, delay, target, weight, inv, max_row):
 
 
 @numba.njit(cache=True, nogil=True)
-def fill_segments(row_start, delay, row_ptr, seg_ptr, seg_delay):
-    """Segment boundaries and delays of every row (rows already sorted by delay)."""
+def fill_segments(row_start, delay, row_ptr, seg):
+    """Segment starts and delays of every row (rows already sorted by delay)."""
     n_rows = row_start.shape[0] - 1
     for r in range(n_rows):
         s = row_ptr[r]
         a, b = row_start[r], row_start[r + 1]
         if b == a:
             continue
-        seg_ptr[s] = a
-        seg_delay[s] = delay[a]
+        seg[s, 0] = a
+        seg[s, 1] = delay[a]
         for k in range(a + 1, b):
             if delay[k] != delay[k - 1]:
                 s += 1
-                seg_ptr[s] = k
-                seg_delay[s] = delay[k]
-    seg_ptr[seg_ptr.shape[0] - 1] = row_start[n_rows]
+                seg[s, 0] = k
+                seg[s, 1] = delay[k]
+    seg[seg.shape[0] - 1, 0] = row_start[n_rows]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -24,8 +24,6 @@ from ..errors import SnnccError
 from ..ir import Network
 from .kernel import RECEPTOR_INDEX, Kernel
 
-#: synapses from which the tables are built by compiled counting sorts (else numpy's argsort)
-JIT_FROM = 1 << 20
 
 
 @dataclass
@@ -38,12 +36,21 @@ class Wiring:
     max_delay: int
     bounds: np.ndarray           # int64 (P+1,): partition p holds neurons bounds[p] .. bounds[p+1]
     row_ptr: np.ndarray          # int64 (P*n_pre+1,): segments of each row
-    seg_ptr: np.ndarray          # int64 (S+1,): synapses of each segment
-    seg_delay: np.ndarray        # int32 (S,)
+    #: int64 (S+1, 2): segment s holds synapses seg[s, 0] .. seg[s+1, 0], all of delay seg[s, 1]
+    #: (both in one cache line: routing a spike of a one-synapse row touches few lines)
+    seg: np.ndarray
     target: np.ndarray           # int32 (synapses,): receptor * n_neurons + neuron
     weight: np.ndarray           # (synapses,): what one event adds to the target's input
     #: plastic projections: where each synapse (projection order) sits in ``target``/``weight``
     positions: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def seg_ptr(self) -> np.ndarray:
+        return self.seg[:, 0]
+
+    @property
+    def seg_delay(self) -> np.ndarray:
+        return self.seg[:-1, 1]
 
     @property
     def parts(self) -> int:
@@ -56,16 +63,14 @@ class Wiring:
 
     def route(self) -> tuple:
         """The ``route`` tuple of the compiled loops (loop.py)."""
-        return (self.n_neurons, self.depth, self.n_pre, self.row_ptr, self.seg_ptr, self.seg_delay,
-                self.target, self.weight)
+        return (self.n_neurons, self.depth, self.n_pre, self.row_ptr, self.seg, self.target, self.weight)
 
     @classmethod
-    def build(cls, net: Network, kernel: Kernel, parts: int = 1, jit: bool | None = None) -> "Wiring":
-        """The tables of ``net`` for ``kernel`` cut into ``parts`` partitions; ``jit`` picks the
-        compiled builder (default: from :data:`JIT_FROM` synapses)."""
+    def build(cls, net: Network, kernel: Kernel, parts: int = 1, jit: bool = True) -> "Wiring":
+        """The tables of ``net`` for ``kernel`` cut into ``parts`` partitions, built by compiled
+        counting sorts (``jit``) or by numpy (same tables; no numba to load)."""
         offsets, n, n_pre = net.offsets()
         prjs = list(net.projections)
-        n_syn = sum(p.n_synapses for p in prjs)
         max_delay = 1
         for prj in prjs:
             d = np.asarray(prj.delay)
@@ -82,21 +87,20 @@ class Wiring:
                              f"{(1 << 30) - 1}")
         weights = [kernel.synapse_weights(prj) for prj in prjs]
         wdtype = _weight_dtype(kernel, prjs, weights)
-        bounds = balance(net, parts, jit if jit is not None else n_syn >= JIT_FROM)
+        bounds = balance(net, parts, jit)
         part_of = np.repeat(np.arange(bounds.shape[0] - 1, dtype=np.int32), np.diff(bounds))
         plastic = any(p.plasticity is not None for p in prjs)
-        jit = n_syn >= JIT_FROM if jit is None else jit
         build = _build_jit if jit else _build_numpy
         tables = build(net, prjs, weights, wdtype, offsets, n, n_pre, part_of, bounds.shape[0] - 1,
                        max_delay, plastic)
-        row_ptr, seg_ptr, seg_delay, target, weight, pos = tables
+        row_ptr, seg, target, weight, pos = tables
         positions, start = {}, 0
         for prj in prjs:
             if prj.plasticity is not None:
                 positions[prj.name] = pos[start:start + prj.n_synapses]
             start += prj.n_synapses
         return cls(offsets=offsets, n_neurons=n, n_pre=n_pre, max_delay=max_delay, bounds=bounds,
-                   row_ptr=row_ptr, seg_ptr=seg_ptr, seg_delay=seg_delay, target=target, weight=weight,
+                   row_ptr=row_ptr, seg=seg, target=target, weight=weight,
                    positions=positions)
 
 
@@ -119,7 +123,7 @@ def balance(net: Network, parts: int, jit: bool) -> np.ndarray:
     """Partition boundaries with about equal work: one unit per neuron update plus a small share
     per incoming synapse (routing cost scales with the synapses a neuron receives)."""
     n = net.n_neurons
-    parts = max(1, min(parts, n))
+    parts = max(1, min(parts, (n + 7) // 8))
     if parts == 1:
         return np.array([0, n], np.int64)
     offsets, _, _ = net.offsets()
@@ -133,7 +137,8 @@ def balance(net: Network, parts: int, jit: bool) -> np.ndarray:
                 prj.post_idx, minlength=net.size_of(prj.post))
     cost = np.cumsum(1.0 + 0.01 * indeg)
     cut = np.searchsorted(cost, cost[-1] * np.arange(1, parts) / parts)
-    return np.concatenate(([0], np.clip(cut, 0, n), [n])).astype(np.int64)
+    cut = np.clip((cut + 4) // 8 * 8, 0, n)          # whole words of spike flags (loop.compact)
+    return np.concatenate(([0], cut, [n])).astype(np.int64)
 
 
 def _global(prj, offsets, n):
@@ -156,13 +161,14 @@ def _build_numpy(net, prjs, weights, wdtype, offsets, n, n_pre, part_of, parts, 
     key, row, delay = key[order], row[order], delay[order]
     first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if key.size \
         else np.zeros(0, np.int64)
-    seg_ptr = np.concatenate((first, [key.size])).astype(np.int64)
+    seg = np.zeros((first.size + 1, 2), np.int64)
+    seg[:-1, 0], seg[-1, 0], seg[:-1, 1] = first, key.size, delay[first]
     row_ptr = np.searchsorted(row[first], np.arange(parts * n_pre + 1)).astype(np.int64)
     pos = np.empty(0, np.int64)
     if plastic:
         pos = np.empty(order.size, np.int64)
         pos[order] = np.arange(order.size)
-    return (row_ptr, seg_ptr, delay[first].astype(np.int32), (rec + post)[order].astype(np.int32),
+    return (row_ptr, seg, (rec + post)[order].astype(np.int32),
             np.ascontiguousarray(weight[order]), pos)
 
 
@@ -188,15 +194,14 @@ def _build_jit(net, prjs, weights, wdtype, offsets, n, n_pre, part_of, parts, ma
         base += p.n_synapses
     del cursor
     max_row = int(np.diff(row_start).max()) if n_rows else 0
-    nseg = loop.segment_rows(row_start, delay, target, weight, inv, max_row)
+    nseg = loop.segment_rows(row_start, delay, target, weight, inv, max_row, max_delay)
     row_ptr = np.zeros(n_rows + 1, np.int64)
     np.cumsum(nseg, out=row_ptr[1:])
     del nseg
-    seg_ptr = np.empty(int(row_ptr[-1]) + 1, np.int64)
-    seg_delay = np.empty(int(row_ptr[-1]), np.int32)
-    loop.fill_segments(row_start, delay, row_ptr, seg_ptr, seg_delay)
+    seg = np.zeros((int(row_ptr[-1]) + 1, 2), np.int64)
+    loop.fill_segments(row_start, delay, row_ptr, seg)
     pos = np.empty(0, np.int64)
     if plastic:
         pos = np.empty(n_syn, np.int64)
         pos[inv] = np.arange(n_syn)
-    return row_ptr, seg_ptr, seg_delay, target, weight, pos
+    return row_ptr, seg, target, weight, pos
