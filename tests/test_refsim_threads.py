@@ -196,6 +196,17 @@ def test_integer_kernels_are_bit_identical_for_any_threads_and_path(name):
         assert same(ref, r), f"{name}: {how}"
 
 
+def test_many_small_partitions_change_nothing(monkeypatch):
+    """Partitions split further than the threads (as for networks over 32768 neurons)."""
+    from snncc.refsim import wiring
+    net = discretise_network(random_float_net(4))
+    a = simulate(net, engine="compiled", threads=1)
+    monkeypatch.setattr(wiring, "SMALL_PART", 24)
+    monkeypatch.setattr(wiring, "BINS_PER_SYNAPSE", 0)
+    b = simulate(net, engine="compiled", threads=2)
+    assert same(a, b)
+
+
 def test_chunk_length_changes_nothing(monkeypatch):
     net = discretise_network(random_float_net(4))
     a = simulate(net, engine="compiled", threads=2)
@@ -204,8 +215,13 @@ def test_chunk_length_changes_nothing(monkeypatch):
     assert same(a, b)
 
 
-@pytest.mark.parametrize("parts", [1, 2, 3])
-def test_compiled_and_numpy_table_builders_agree(parts):
+@pytest.mark.parametrize("parts, small, bins", [(1, 1 << 15, 2), (2, 1 << 15, 2), (3, 1 << 15, 0),
+                                                (2, 16, 2), (1, 16, 0)])
+def test_compiled_and_numpy_table_builders_agree(parts, small, bins, monkeypatch):
+    """Both builders, with (row, delay) bins or sorted rows (bins=0), 16- or 32-bit targets."""
+    from snncc.refsim import wiring
+    monkeypatch.setattr(wiring, "SMALL_PART", small)
+    monkeypatch.setattr(wiring, "BINS_PER_SYNAPSE", bins)
     net = discretise_network(random_float_net(8))
     prjs = list(net.projections)
     prjs[3] = prjs[3].__class__(**{**prjs[3].__dict__, "plasticity": _stdp()})
@@ -215,6 +231,7 @@ def test_compiled_and_numpy_table_builders_agree(parts):
     for field in ("bounds", "row_ptr", "seg", "target", "weight"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field
         assert getattr(a, field).dtype == getattr(b, field).dtype, field
+    assert a.target.dtype == (np.uint16 if small > net.n_neurons else np.int32)
     assert list(a.positions) == ["c3"] and np.array_equal(a.positions["c3"], b.positions["c3"])
     # every synapse of the plastic projection is found where the tables say
     q = net.projections[3]

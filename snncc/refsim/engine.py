@@ -192,7 +192,10 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
         parts = threads if threads is not None else min(
             threads_available(), max(1, net.n_neurons // MIN_NEURONS_PER_THREAD))
         parts = max(1, int(parts))
-    w = Wiring.build(net, kernel, parts, jit=jit)
+    # the compiled loop gets its partitions (and 16-bit targets); the per-step path one partition,
+    # whose ring block is the (depth, 2, n) array Kernel.step reads
+    fast = jit and fused and not plastic and type(kernel).compiled is not Kernel.compiled
+    w = Wiring.build(net, kernel, parts if fast else 1, jit=jit, split=fast)
     src_ptr, src_idx = source_schedule(net, w.offsets, steps, jit)
     from .plasticity import hook_for
     hook = hook_for(net, kernel, w)
@@ -223,7 +226,7 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
         state = kernel.init_state()
         if report is not None:
             report.phase("setup", time.perf_counter() - t_phase)
-        runner = kernel.compiled(state) if (jit and fused and hook is None) else None
+        runner = kernel.compiled(state) if fast else None
         run = _run_compiled if runner is not None else _run_per_step
         run(kernel, state, w, ring, (src_ptr, src_idx), steps, probes, out, progress, report,
             runner=runner, hook=hook, jit=jit)
@@ -324,13 +327,12 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def _deliver_numpy(t, spk, src, ring, w: Wiring) -> None:
-    """Route step t's spikes with numpy: ``np.add.at`` adds in index order, so every ring cell
-    receives its weights in the same order as the compiled routing."""
+    """Route step t's spikes with numpy (one partition): ``np.add.at`` adds in index order, so every
+    ring cell receives its weights in the same order as the compiled routing."""
     src_ptr, src_idx = src
-    pre = np.concatenate((spk, src_idx[src_ptr[t]:src_ptr[t + 1]])) if src_ptr[t + 1] > src_ptr[t] else spk
-    if pre.size == 0:
+    rows = np.concatenate((spk, src_idx[src_ptr[t]:src_ptr[t + 1]])) if src_ptr[t + 1] > src_ptr[t] else spk
+    if rows.size == 0:
         return
-    rows = (np.arange(w.parts, dtype=np.int64)[:, None] * w.n_pre + pre[None, :]).ravel()
     segs = _ranges(w.row_ptr[rows], w.row_ptr[rows + 1])
     lo, hi = w.seg[segs, 0], w.seg[segs + 1, 0]
     syn = _ranges(lo, hi)

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .loop import compact, deliver_part, first_error, gather
+from .loop import compact, deliver_part, first_error, gather, room, slot_of
 
 
 @numba.njit(cache=True, nogil=True)
@@ -44,23 +44,20 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, decay_v, gain_e, gain_i, decay_e, decay_i
 
 
 @numba.njit(cache=True, nogil=True)
-def update(lo, hi, t, ring, n, depth, v, i_e, i_i, r, run_start, tab, refrac, fired, words, out):
-    """Step t of neurons lo..hi-1: read and clear their ring cells, update, return the spike count
-    (spikes written ascending to ``out``)."""
-    off = (t % depth) * 2 * n
-    xe = ring[off:off + n]
-    xi = ring[off + n:off + 2 * n]
+def update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, refrac, fired, words, out):
+    """Neurons lo..hi-1 (inputs ``xe``/``xi`` indexed from 0): update, clear the inputs, return the
+    spike count (spikes written ascending to ``out``)."""
     q = np.searchsorted(run_start, lo, side="right") - 1
     a = lo
     while a < hi:
         b = min(hi, run_start[q + 1])
-        _run_of(b - a, xe[a:b], xi[a:b], v[a:b], i_e[a:b], i_i[a:b], r[a:b], tab[q, 0], tab[q, 1],
-                tab[q, 2], tab[q, 3], tab[q, 4], tab[q, 5], tab[q, 6], tab[q, 7], tab[q, 8], refrac[q],
-                fired[a:b])
+        _run_of(b - a, xe[a - lo:b - lo], xi[a - lo:b - lo], v[a:b], i_e[a:b], i_i[a:b], r[a:b], tab[q, 0],
+                tab[q, 1], tab[q, 2], tab[q, 3], tab[q, 4], tab[q, 5], tab[q, 6], tab[q, 7], tab[q, 8],
+                refrac[q], fired[a:b])
         a = b
         q += 1
-    xe[lo:hi] = 0.0
-    xi[lo:hi] = 0.0
+    xe[:] = 0.0
+    xi[:] = 0.0
     return compact(lo, hi, fired, words, out)
 
 
@@ -81,15 +78,16 @@ def part(p, t, ring, route, src, buf, rec, K):
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
     b = t & 1
-    cnt[b, p] = update(bounds[p], bounds[p + 1], t, ring, route[0], route[1], v, i_e, i_i, r,
-                       run_start, tab, refrac, fired, words, spk[b, p])
+    xe, xi = slot_of(p, t, ring, route)
+    cnt[b, p] = update(bounds[p], bounds[p + 1], xe, xi, v, i_e, i_i, r, run_start, tab, refrac, fired,
+                       words, spk[b, p])
     record(p, t, rec, v, i_e, i_i, r)
 
 
 @numba.njit(cache=True, parallel=True)
 def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
     n_ev = 0
-    cap = ev[0].shape[0] - route[0]
+    cap = room(ev, route)
     for t in range(t0, t1):
         if n_ev > cap:
             return t, n_ev, 0
@@ -102,7 +100,7 @@ def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
 @numba.njit(cache=True, nogil=True)
 def run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
     n_ev = 0
-    cap = ev[0].shape[0] - route[0]
+    cap = room(ev, route)
     for t in range(t0, t1):
         if n_ev > cap:
             return t, n_ev, 0

@@ -22,7 +22,7 @@ import numpy as np
 from numba import prange
 
 from ..ir import FixedPopulation, FixedProjection, Network
-from .loop import deliver_part, first_error, gather
+from .loop import deliver_part, first_error, gather, room, slot_of
 from .kernel import Kernel, OverflowInKernel, StateVar
 
 PARAMS = ("shift_v", "shift_g", "shift_E", "shift_I", "bias", "v_thresh", "v_reset", "refrac")
@@ -36,18 +36,18 @@ def _overflow(err, code, k, val):
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(lo, hi, x, xi_off, v, ue, ui, r, p, vbits, ubits, strict, out, err):
-    """Neurons lo..hi-1 for one step (input of neuron k at x[k] and x[xi_off + k]); returns the
-    spike count, or -1 on a strict overflow (details in ``err``)."""
+def _update(lo, hi, xe, xi, v, ue, ui, r, p, vbits, ubits, strict, out, err):
+    """Neurons lo..hi-1 for one step (inputs ``xe``/``xi`` indexed from 0); returns the spike count,
+    or -1 on a strict overflow (details in ``err``)."""
     n_spk = 0
     for k in range(lo, hi):
         uh = np.int64(1) << (ubits[k] - 1)
-        e = ue[k] + x[k]
+        e = ue[k] + xe[k - lo]
         if e < -uh or e >= uh:
             if strict:
                 return _overflow(err, 1, k, e)
             e = ((e + uh) & (2 * uh - 1)) - uh
-        i = ui[k] + x[xi_off + k]
+        i = ui[k] + xi[k - lo]
         if i < -uh or i >= uh:
             if strict:
                 return _overflow(err, 2, k, i)
@@ -76,8 +76,7 @@ def _update(lo, hi, x, xi_off, v, ue, ui, r, p, vbits, ubits, strict, out, err):
 @numba.njit(cache=True, nogil=True)
 def _step(v, ue, ui, r, x, p, vbits, ubits, strict, out, err):
     """One step of every neuron (``x`` of shape (2, n)); the per-step path."""
-    n = v.shape[0]
-    return _update(0, n, x.ravel(), n, v, ue, ui, r, p, vbits, ubits, strict, out, err)
+    return _update(0, v.shape[0], x[0], x[1], v, ue, ui, r, p, vbits, ubits, strict, out, err)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -85,14 +84,11 @@ def _part(p, t, ring, route, src, buf, err, K):
     v, ue, ui, r, prm, vbits, ubits, strict = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
-    n, depth = route[0], route[1]
-    off = (t % depth) * 2 * n
     lo, hi = bounds[p], bounds[p + 1]
-    k = _update(lo, hi, ring[off:off + 2 * n], n, v, ue, ui, r, prm, vbits, ubits, strict,
-                spk[t & 1, p], err[p])
-    for j in range(lo, hi):
-        ring[off + j] = 0
-        ring[off + n + j] = 0
+    xe, xi = slot_of(p, t, ring, route)
+    k = _update(lo, hi, xe, xi, v, ue, ui, r, prm, vbits, ubits, strict, spk[t & 1, p], err[p])
+    xe[:] = 0
+    xi[:] = 0
     cnt[t & 1, p] = max(k, 0)
 
 
@@ -108,7 +104,7 @@ def _record(p, t, rec, K):
 @numba.njit(cache=True, parallel=True)
 def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
     n_ev = 0
-    cap = ev[0].shape[0] - route[0]
+    cap = room(ev, route)
     for t in range(t0, t1):
         if n_ev > cap:
             return t, n_ev, 0
@@ -125,7 +121,7 @@ def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
 @numba.njit(cache=True, nogil=True)
 def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
     n_ev = 0
-    cap = ev[0].shape[0] - route[0]
+    cap = room(ev, route)
     for t in range(t0, t1):
         if n_ev > cap:
             return t, n_ev, 0
@@ -178,7 +174,7 @@ class IntExampleKernel(Kernel):
             hint="lower the weights or the quantisation scale, or run without --strict to wrap")
 
     def step(self, state, x):
-        n = _step(state["v"], state["u_E"], state["u_I"], state["refrac"], np.ascontiguousarray(x), self._p,
+        n = _step(state["v"], state["u_E"], state["u_I"], state["refrac"], x, self._p,
                   self._bits["v"], self._bits["u"], self.strict, self._out, self._err)
         if n < 0:
             self._raise(self._err)

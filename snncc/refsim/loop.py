@@ -10,11 +10,13 @@ alone, so no two threads ever write the same memory.
 
 Arguments are grouped in tuples so a kernel passes them through unopened:
 
-``route`` = (n, depth, n_pre, row_ptr, seg, target, weight): the wiring (wiring.py) - the
-    synapses of presynaptic neuron j whose target lies in partition p are the segments
-    ``row_ptr[p*n_pre + j] .. row_ptr[p*n_pre + j + 1]``; segment s holds synapses
-    ``seg[s, 0] .. seg[s+1, 0]``, all of delay ``seg[s, 1]``; synapse k adds ``weight[k]`` to
-    ring cell ``slot * 2n + target[k]`` (target = receptor * n + neuron).
+``route`` = (bounds, depth, n_pre, row_ptr, seg, target, weight): the wiring (wiring.py) -
+    partition p owns neurons ``bounds[p] .. bounds[p+1]`` (size m) and the ring cells
+    ``depth * 2 * bounds[p]`` onwards, ``2m`` per slot; the synapses of presynaptic neuron j
+    onto partition p are the segments ``row_ptr[p*n_pre + j] .. row_ptr[p*n_pre + j + 1]``;
+    segment s holds synapses ``seg[s, 0] .. seg[s+1, 0]``, all of delay ``seg[s, 1]``;
+    synapse k adds ``weight[k]`` to cell ``target[k]`` (receptor * m + neuron - bounds[p]) of
+    the slot.
 ``src`` = (ptr, idx): the source neurons firing at step t are ``idx[ptr[t]:ptr[t+1]]``.
 ``buf`` = (bounds, spk, cnt): partition p owns neurons ``bounds[p] .. bounds[p+1]``; the
     spikes of step t are ``spk[t & 1, p, :cnt[t & 1, p]]`` (two buffers: step t - 1's are
@@ -35,18 +37,18 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def route_row(r, tm, ring, route):
-    """Add row ``r`` (= p * n_pre + j) of a spike into the ring; ``tm`` = its step mod depth.
+def route_row(r, tm, ring, pbase, size2, route):
+    """Add row ``r`` (= p * n_pre + j) of a spike into partition p's ring block (first cell
+    ``pbase``, ``size2`` cells a slot); ``tm`` = the spike's step mod depth.
 
     Indices are unsigned (numba then emits no test for negative ones) and the slot of t + d
     is found without a division (t mod depth + d < 2 depth)."""
-    n, depth, n_pre, row_ptr, seg, target, weight = route
-    n2 = np.uint64(2 * n)
+    depth, row_ptr, seg, target, weight = route[1], route[3], route[4], route[5], route[6]
     for s in range(np.uint64(row_ptr[r]), np.uint64(row_ptr[r + 1])):
         slot = tm + seg[s, 1]
         if slot >= depth:
             slot -= depth
-        base = np.uint64(slot) * n2
+        base = pbase + np.uint64(slot) * size2
         for k in range(np.uint64(seg[s, 0]), np.uint64(seg[s + np.uint64(1), 0])):
             ring[base + np.uint64(target[k])] += weight[k]
 
@@ -57,17 +59,30 @@ def deliver_part(p, t, ring, route, src, buf):
     ring cells of partition p. Nothing for t < 0."""
     if t < 0:
         return
-    n_pre = route[2]
-    tm = t % route[1]
+    bounds, depth, n_pre = route[0], route[1], route[2]
+    tm = t % depth
+    lo, hi = bounds[p], bounds[p + 1]
+    pbase = np.uint64(depth * 2 * lo)
+    size2 = np.uint64(2 * (hi - lo))
     _, spk, cnt = buf
     src_ptr, src_idx = src
     b = t & 1
     row0 = p * n_pre
     for q in range(cnt.shape[1]):
         for m in range(cnt[b, q]):
-            route_row(row0 + spk[b, q, m], tm, ring, route)
+            route_row(row0 + spk[b, q, m], tm, ring, pbase, size2, route)
     for m in range(np.uint64(src_ptr[t]), np.uint64(src_ptr[t + 1])):
-        route_row(row0 + src_idx[m], tm, ring, route)
+        route_row(row0 + src_idx[m], tm, ring, pbase, size2, route)
+
+
+@numba.njit(cache=True, nogil=True)
+def slot_of(p, t, ring, route):
+    """(x_E, x_I): partition p's input cells of step t, indexed from 0 by neuron - bounds[p]."""
+    bounds, depth = route[0], route[1]
+    lo, hi = bounds[p], bounds[p + 1]
+    m = hi - lo
+    off = depth * 2 * lo + (t % depth) * 2 * m
+    return ring[off:off + m], ring[off + m:off + 2 * m]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -110,6 +125,13 @@ def gather(t, buf, ev, n_ev):
 
 
 @numba.njit(cache=True, nogil=True)
+def room(ev, route):
+    """Events the buffer may hold before a step could overflow it (a step adds at most n)."""
+    bounds = route[0]
+    return ev[0].shape[0] - bounds[bounds.shape[0] - 1]
+
+
+@numba.njit(cache=True, nogil=True)
 def first_error(err):
     """The lowest partition that reported an error (its neurons come first), or -1."""
     for p in range(err.shape[0]):
@@ -128,29 +150,66 @@ def count_targets(post, post_off, counts):
 
 
 @numba.njit(cache=True, nogil=True)
-def count_rows(pre, post, pre_off, post_off, part_of, n_pre, counts):
-    """counts[p * n_pre + j] += synapses of presynaptic j onto partition p."""
+def count_bins(pre, post, delay, pre_off, post_off, part_of, n_pre, width, dmin, counts):
+    """counts[bin] += 1 per synapse; bin = row * width + (delay - dmin if width > 1), row =
+    partition of the target * n_pre + global presynaptic index."""
     for k in range(pre.shape[0]):
-        counts[part_of[post[k] + post_off] * n_pre + pre[k] + pre_off] += 1
+        row = part_of[post[k] + post_off] * n_pre + pre[k] + pre_off
+        counts[row * width + (delay[k] - dmin if width > 1 else 0)] += 1
 
 
 @numba.njit(cache=True, nogil=True)
-def scatter_rows(pre, post, delay, weight, pre_off, post_off, rec_off, part_of, n_pre, cursor,
-                 target, delay_out, weight_out, inv, base):
-    """Place one projection's synapses in their rows, in projection order (stable).
+def scatter_bins(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, width, dmin,
+                 cursor, target, weight_out, delay_out, inv, base):
+    """Place one projection's synapses in their bins, in projection order (stable).
 
+    ``delay_out`` (when not empty) receives the delays (rows then still need sorting);
     ``inv`` (when not empty) receives at each position the synapse's global number
     (``base`` + its index in the projection)."""
+    keep_d = delay_out.shape[0] > 0
     keep_pos = inv.shape[0] > 0
     for k in range(pre.shape[0]):
-        row = part_of[post[k] + post_off] * n_pre + pre[k] + pre_off
-        at = cursor[row]
-        cursor[row] = at + 1
-        target[at] = rec_off + post[k] + post_off
-        delay_out[at] = delay[k]
+        gp = post[k] + post_off
+        p = part_of[gp]
+        row = p * n_pre + pre[k] + pre_off
+        b = row * width + (delay[k] - dmin if width > 1 else 0)
+        at = cursor[b]
+        cursor[b] = at + 1
+        lo = bounds[p]
+        target[at] = rec * (bounds[p + 1] - lo) + gp - lo
         weight_out[at] = weight[k]
+        if keep_d:
+            delay_out[at] = delay[k]
         if keep_pos:
             inv[at] = base + k
+
+
+@numba.njit(cache=True, nogil=True)
+def count_bin_segments(start, span):
+    """Segments (non-empty delay bins) of every row."""
+    n_rows = (start.shape[0] - 1) // span
+    nseg = np.zeros(n_rows, np.int64)
+    for r in range(n_rows):
+        c = 0
+        for b in range(r * span, (r + 1) * span):
+            if start[b + 1] > start[b]:
+                c += 1
+        nseg[r] = c
+    return nseg
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_bin_segments(start, span, dmin, row_ptr, seg):
+    n_rows = (start.shape[0] - 1) // span
+    for r in range(n_rows):
+        s = row_ptr[r]
+        for j in range(span):
+            b = r * span + j
+            if start[b + 1] > start[b]:
+                seg[s, 0] = start[b]
+                seg[s, 1] = dmin + j
+                s += 1
+    seg[seg.shape[0] - 1, 0] = start[start.shape[0] - 1]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -10,7 +10,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from snncc.refsim.loop import deliver_part, gather
+from snncc.refsim.loop import deliver_part, gather, room, slot_of
 
 from .limits import ACC_BITS, I_BITS, V_BITS
 
@@ -59,11 +59,8 @@ def _part(p, t, ring, route, src, buf, rec, K):
     v, i_e, i_i, r, P, fired = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
-    n, depth = route[0], route[1]
-    off = (t % depth) * 2 * n
     lo, hi = bounds[p], bounds[p + 1]
-    xe = ring[off + lo:off + hi]
-    xi = ring[off + n + lo:off + n + hi]
+    xe, xi = slot_of(p, t, ring, route)
     f = fired[lo:hi]
     _update(hi - lo, xe, xi, v[lo:hi], i_e[lo:hi], i_i[lo:hi], r[lo:hi], P[:, lo:hi], f)
     xe[:] = 0
@@ -84,7 +81,7 @@ def _part(p, t, ring, route, src, buf, rec, K):
 @numba.njit(cache=True, parallel=True)
 def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
     n_ev = 0
-    cap = ev[0].shape[0] - route[0]
+    cap = room(ev, route)
     for t in range(t0, t1):
         if n_ev > cap:
             return t, n_ev, 0
@@ -97,7 +94,7 @@ def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
 @numba.njit(cache=True, nogil=True)
 def run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
     n_ev = 0
-    cap = ev[0].shape[0] - route[0]
+    cap = room(ev, route)
     for t in range(t0, t1):
         if n_ev > cap:
             return t, n_ev, 0

@@ -20,7 +20,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from snncc.refsim.loop import deliver_part, gather
+from snncc.refsim.loop import deliver_part, gather, room, slot_of
 from snncc.refsim.kernel import Kernel, OverflowInKernel, StateVar
 
 from . import limits as L
@@ -85,11 +85,8 @@ def _part(p, t, ring, route, src, buf, rec, err, K):
     u, v, fu, fv, vth6, bias, fired = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
-    n, depth = route[0], route[1]
-    off = (t % depth) * 2 * n
     lo, hi = bounds[p], bounds[p + 1]
-    xe = ring[off + lo:off + hi]
-    xi = ring[off + n + lo:off + n + hi]
+    xe, xi = slot_of(p, t, ring, route)
     _update(hi - lo, xe, xi, u[lo:hi], v[lo:hi], fu[lo:hi], fv[lo:hi], vth6[lo:hi], bias[lo:hi],
             fired[lo:hi], err[p])
     xe[:] = 0
@@ -104,7 +101,7 @@ def _part(p, t, ring, route, src, buf, rec, err, K):
 @numba.njit(cache=True, parallel=True)
 def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
     n_ev = 0
-    cap = ev[0].shape[0] - route[0]
+    cap = room(ev, route)
     for t in range(t0, t1):
         if n_ev > cap:
             return t, n_ev, 0
@@ -117,7 +114,7 @@ def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
 @numba.njit(cache=True, nogil=True)
 def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
     n_ev = 0
-    cap = ev[0].shape[0] - route[0]
+    cap = room(ev, route)
     for t in range(t0, t1):
         if n_ev > cap:
             return t, n_ev, 0
