@@ -111,8 +111,12 @@ def _numpy_seconds(net: Network, steps: int) -> float:
 
 
 def threads_available() -> int:
-    """Threads the compiled loops may use: numba's count, or 1 where numba would fall back to
-    its 'workqueue' layer (a fork-join of ~0.2 ms per step: slower than one thread)."""
+    """Threads the compiled loops may use by default: numba's count, but no more than the cores
+    other processes leave idle (every step ends at a barrier, so a thread the OS has descheduled
+    stalls all the others), and 1 where numba would fall back to its 'workqueue' layer (a
+    fork-join of ~0.2 ms per step: slower than one thread)."""
+    import os
+
     import numba
     try:
         from numba.np.ufunc import omppool  # noqa: F401
@@ -121,7 +125,11 @@ def threads_available() -> int:
             from numba.np.ufunc import tbbpool  # noqa: F401
         except ImportError:
             return 1
-    return numba.get_num_threads()
+    try:
+        idle = len(os.sched_getaffinity(0)) + 1 - os.getloadavg()[0]   # + 1: this process's own load
+    except (AttributeError, OSError):
+        idle = numba.get_num_threads()
+    return max(1, min(numba.get_num_threads(), int(idle + 0.5)))
 
 
 #: bytes one synapse takes in the engine's wiring (CSR arrays, the sort order, the copies
@@ -163,8 +171,8 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
 
     A float-stage network is discretised first. ``record_states=False`` ignores the
     populations' state probes. ``fused=False`` forces the per-step path (for tests).
-    ``threads``: partitions of the neurons for the compiled loop (default: numba's thread
-    count, fewer for small networks); the result is the same for any number.
+    ``threads``: threads of the compiled loop (default: :func:`threads_available`, one per
+    :data:`MIN_NEURONS_PER_THREAD` neurons at most); the result is the same for any number.
     ``engine``: "compiled" (numba), "numpy" (no numba for routing; the per-step path) or
     "auto" (numpy when numba is not loaded yet and the run is small).
     ``progress`` is an optional callable ``progress(done_steps)``, ``report`` an optional

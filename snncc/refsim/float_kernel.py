@@ -10,22 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import Kernel, StateVar, fired_flags
+from .kernel import Kernel, StateVar, fired_flags, param_runs
 
 #: coefficient columns of the compiled loop's parameter table, in its order
 COLUMNS = ("decay_v", "gain_E", "gain_I", "decay_E", "decay_I", "bias", "v_thresh", "v_reset")
-
-
-def param_runs(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(run_start, first row of each run): runs of consecutive neurons whose parameter rows
-    are bit-identical (so -0.0 and 0.0 stay apart). ``table`` is (neurons, k), any dtype."""
-    n = table.shape[0]
-    if n == 0:
-        return np.zeros(1, np.int64), np.zeros(0, np.int64)
-    bits = np.ascontiguousarray(table).view(np.uint8).reshape(n, -1)
-    new = np.any(bits[1:] != bits[:-1], axis=1)
-    first = np.concatenate(([0], np.flatnonzero(new) + 1)).astype(np.int64)
-    return np.concatenate((first, [n])).astype(np.int64), first
 
 
 class FloatKernel(Kernel):

@@ -139,6 +139,18 @@ class Kernel(ABC):
         raise IndexError(flat)
 
 
+def param_runs(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(run_start, first row of each run): runs of consecutive neurons whose parameter rows
+    are bit-identical (so -0.0 and 0.0 stay apart). ``table`` is (neurons, k), any dtype."""
+    n = table.shape[0]
+    if n == 0:
+        return np.zeros(1, np.int64), np.zeros(0, np.int64)
+    bits = np.ascontiguousarray(table).view(np.uint8).reshape(n, -1)
+    new = np.any(bits[1:] != bits[:-1], axis=1)
+    first = np.concatenate(([0], np.flatnonzero(new) + 1)).astype(np.int64)
+    return np.concatenate((first, [n])).astype(np.int64), first
+
+
 def fired_flags(n: int) -> np.ndarray:
     """A compiled loop's spike flags: one byte per neuron, padded to whole 8-byte words (loop.compact
     scans them a word at a time)."""

@@ -67,10 +67,15 @@ class FpgaKernel(Kernel):
     ROWS = ("th", "reset", "bias", "k_leak", "k_e", "k_i", "k_w", "refrac", "subtract", "no_leak")
 
     def compiled(self, state):
+        from snncc.refsim.kernel import fired_flags, param_runs
+
         from . import kernel_jit as J
-        P = np.ascontiguousarray(np.stack([self.p[k] for k in self.ROWS])) if self.n \
-            else np.zeros((len(self.ROWS), 0), np.int64)
-        K = (state["v"], state["i_E"], state["i_I"], state["refrac"], P, np.zeros(self.n, np.bool_))
+        table = np.stack([self.p[k] for k in self.ROWS], axis=1) if self.n \
+            else np.zeros((0, len(self.ROWS)), np.int64)
+        run_start, first = param_runs(table)
+        fired = fired_flags(self.n)
+        K = (state["v"], state["i_E"], state["i_I"], state["refrac"], run_start,
+             np.ascontiguousarray(table[first]), fired, fired.view(np.uint64))
 
         def run(parallel, *args):
             return (J.run_par if parallel else J.run_seq)(*args, K)

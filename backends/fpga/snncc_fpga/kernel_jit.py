@@ -10,7 +10,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from snncc.refsim.loop import deliver_part, gather, room, slot_of
+from snncc.refsim.loop import compact, deliver_part, gather, room, slot_of
 
 from .limits import ACC_BITS, I_BITS, V_BITS
 
@@ -28,54 +28,51 @@ def _sat(x, bits):
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(m, xe, xi, v, i_e, i_i, r, P, fired):
-    """Neurons 0..m-1 of slices; ``P`` rows: th, reset, bias, k_leak, k_e, k_i, k_w, refrac,
-    subtract, no_leak (FpgaKernel.ROWS)."""
-    th, reset, bias, k_leak, k_e, k_i = P[0], P[1], P[2], P[3], P[4], P[5]
-    k_w, refrac, subtract, no_leak = P[6], P[7], P[8], P[9]
+def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
+    """Neurons 0..m-1 of slices sharing the parameter set ``c`` (FpgaKernel.ROWS: th, reset, bias,
+    k_leak, k_e, k_i, k_w, refrac, subtract, no_leak); branch-free, so LLVM vectorises it."""
+    th, reset, bias, k_leak, k_e, k_i = c[0], c[1], c[2], c[3], c[4], c[5]
+    k_w, refrac, subtract, no_leak = c[6], c[7], c[8] != 0, c[9] != 0
     for k in range(m):
-        ie1 = _sat(i_e[k] + (_wrap(xe[k], ACC_BITS) << k_w[k]), I_BITS)
-        ii1 = _sat(i_i[k] + (_wrap(xi[k], ACC_BITS) << k_w[k]), I_BITS)
+        ie1 = _sat(i_e[k] + (_wrap(xe[k], ACC_BITS) << k_w), I_BITS)
+        ii1 = _sat(i_i[k] + (_wrap(xi[k], ACC_BITS) << k_w), I_BITS)
         vk = v[k]
         rk = r[k]
         refr = rk != 0
-        leak = 0 if no_leak[k] != 0 else vk >> k_leak[k]
-        v1 = vk if refr else _sat(vk - leak + ie1 + ii1 + bias[k], V_BITS)
+        leak = 0 if no_leak else vk >> k_leak
+        v1 = vk if refr else _sat(vk - leak + ie1 + ii1 + bias, V_BITS)
         r1 = rk - 1 if refr else rk
-        spike = (not refr) and v1 >= th[k]
+        spike = (not refr) and v1 >= th
         fired[k] = spike
-        if spike:
-            v[k] = _sat(v1 - th[k], V_BITS) if subtract[k] != 0 else reset[k]
-            r[k] = refrac[k]
-        else:
-            v[k] = v1
-            r[k] = r1
-        i_e[k] = ie1 - (ie1 >> k_e[k])
-        i_i[k] = ii1 - (ii1 >> k_i[k])
+        after = _sat(v1 - th, V_BITS) if subtract else reset
+        v[k] = after if spike else v1
+        r[k] = refrac if spike else r1
+        i_e[k] = ie1 - (ie1 >> k_e)
+        i_i[k] = ii1 - (ii1 >> k_i)
 
 
 @numba.njit(cache=True, nogil=True)
 def _part(p, t, ring, route, src, buf, rec, K):
-    v, i_e, i_i, r, P, fired = K
+    v, i_e, i_i, r, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
     lo, hi = bounds[p], bounds[p + 1]
     xe, xi = slot_of(p, t, ring, route)
-    f = fired[lo:hi]
-    _update(hi - lo, xe, xi, v[lo:hi], i_e[lo:hi], i_i[lo:hi], r[lo:hi], P[:, lo:hi], f)
+    q = np.searchsorted(run_start, lo, side="right") - 1
+    a = lo
+    while a < hi:
+        b = min(hi, run_start[q + 1])
+        _run_of(b - a, xe[a - lo:b - lo], xi[a - lo:b - lo], v[a:b], i_e[a:b], i_i[a:b], r[a:b], tab[q],
+                fired[a:b])
+        a = b
+        q += 1
     xe[:] = 0
     xi[:] = 0
-    out = spk[t & 1, p]
-    c = 0
-    for k in range(hi - lo):
-        if f[k]:
-            out[c] = lo + k
-            c += 1
-    cnt[t & 1, p] = c
+    cnt[t & 1, p] = compact(lo, hi, fired, words, spk[t & 1, p])
     ptr, code, idx, rbuf, t_base = rec
     for m in range(ptr[p], ptr[p + 1]):
-        k, q = idx[m], code[m]
-        rbuf[t - t_base, m] = v[k] if q == 0 else (i_e[k] if q == 1 else (i_i[k] if q == 2 else r[k]))
+        k, c = idx[m], code[m]
+        rbuf[t - t_base, m] = v[k] if c == 0 else (i_e[k] if c == 1 else (i_i[k] if c == 2 else r[k]))
 
 
 @numba.njit(cache=True, parallel=True)

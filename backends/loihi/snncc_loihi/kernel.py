@@ -20,8 +20,8 @@ import numba
 import numpy as np
 from numba import prange
 
-from snncc.refsim.loop import deliver_part, gather, room, slot_of
-from snncc.refsim.kernel import Kernel, OverflowInKernel, StateVar
+from snncc.refsim.kernel import Kernel, OverflowInKernel, StateVar, fired_flags, param_runs
+from snncc.refsim.loop import compact, deliver_part, gather, room, slot_of
 
 from . import limits as L
 
@@ -39,59 +39,58 @@ def _rz12(p):
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(m, xe, xi, u, v, fu, fv, vth6, bias, fired, wrapped):
-    # neurons 0..m-1 of slices (indices from 0: numba emits no negative-index wraparound)
+def _run_of(m, xe, xi, u, v, fu, fv, vth6, bias, fired):
+    """Neurons 0..m-1 of slices sharing one parameter set; branch-free (LLVM vectorises it).
+    Returns how many currents wrapped around the 24-bit range."""
     top = 1 << 23
+    wrapped = 0
     for k in range(m):
-        a = xe[k] + xi[k]
-        dc = _wrap32(_rz12(u[k] * fu[k]) + _wrap32(_wrap32(a) << 6))
-        if dc > top:
-            u[k] = dc - 2 * top
-            wrapped[0] += 1
-        elif dc <= -top:
-            u[k] = dc + 2 * top
-            wrapped[0] += 1
-        else:
-            u[k] = dc
-        nv = _wrap32(_rz12(v[k] * fv[k]) + u[k] + bias[k])
-        if nv > top - 1:
-            nv = top - 1
-        elif nv < -(top - 1):
-            nv = -(top - 1)
-        spike = nv > vth6[k]
+        dc = _wrap32(_rz12(u[k] * fu) + _wrap32(_wrap32(xe[k] + xi[k]) << 6))
+        over, under = dc > top, dc <= -top
+        wrapped += np.int64(over | under)
+        uk = dc - 2 * top if over else (dc + 2 * top if under else dc)
+        u[k] = uk
+        nv = min(max(_wrap32(_rz12(v[k] * fv) + uk + bias), -(top - 1)), top - 1)
+        spike = nv > vth6
         fired[k] = spike
         v[k] = 0 if spike else nv
+    return wrapped
 
 
 @numba.njit(cache=True, nogil=True)
-def _compact(lo, fired, out):
-    n_spk = 0
-    for k in range(fired.shape[0]):
-        if fired[k]:
-            out[n_spk] = lo + k
-            n_spk += 1
-    return n_spk
+def _update(lo, hi, xe, xi, u, v, run_start, tab, fired):
+    """Neurons lo..hi-1 (inputs indexed from 0), run by run of equal parameters; returns the
+    number of wrapped currents."""
+    q = np.searchsorted(run_start, lo, side="right") - 1
+    a, wrapped = lo, 0
+    while a < hi:
+        b = min(hi, run_start[q + 1])
+        wrapped += _run_of(b - a, xe[a - lo:b - lo], xi[a - lo:b - lo], u[a:b], v[a:b], tab[q, 0], tab[q, 1],
+                           tab[q, 2], tab[q, 3], fired[a:b])
+        a = b
+        q += 1
+    return wrapped
 
 
 @numba.njit(cache=True, nogil=True)
-def _step(u, v, x, fu, fv, vth6, bias, fired, out, wrapped):
+def _step(u, v, x, run_start, tab, fired, words, out, wrapped):
     """One step of every neuron (``x`` of shape (2, n)); the per-step path."""
-    _update(v.shape[0], x[0], x[1], u, v, fu, fv, vth6, bias, fired, wrapped)
-    return _compact(0, fired, out)
+    n = v.shape[0]
+    wrapped[0] += _update(0, n, x[0], x[1], u, v, run_start, tab, fired)
+    return compact(0, n, fired, words, out)
 
 
 @numba.njit(cache=True, nogil=True)
-def _part(p, t, ring, route, src, buf, rec, err, K):
-    u, v, fu, fv, vth6, bias, fired = K
+def _part(p, t, ring, route, src, buf, rec, K):
+    u, v, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
     lo, hi = bounds[p], bounds[p + 1]
     xe, xi = slot_of(p, t, ring, route)
-    _update(hi - lo, xe, xi, u[lo:hi], v[lo:hi], fu[lo:hi], fv[lo:hi], vth6[lo:hi], bias[lo:hi],
-            fired[lo:hi], err[p])
+    _update(lo, hi, xe, xi, u, v, run_start, tab, fired)
     xe[:] = 0
     xi[:] = 0
-    cnt[t & 1, p] = _compact(lo, fired[lo:hi], spk[t & 1, p])
+    cnt[t & 1, p] = compact(lo, hi, fired, words, spk[t & 1, p])
     ptr, code, idx, out, t_base = rec
     for m in range(ptr[p], ptr[p + 1]):
         k = idx[m]
@@ -106,7 +105,7 @@ def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
         if n_ev > cap:
             return t, n_ev, 0
         for p in prange(buf[0].shape[0] - 1):
-            _part(p, t, ring, route, src, buf, rec, err, K)
+            _part(p, t, ring, route, src, buf, rec, K)
         n_ev = gather(t, buf, ev, n_ev)
     return t1, n_ev, 0
 
@@ -119,7 +118,7 @@ def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
         if n_ev > cap:
             return t, n_ev, 0
         for p in range(buf[0].shape[0] - 1):
-            _part(p, t, ring, route, src, buf, rec, err, K)
+            _part(p, t, ring, route, src, buf, rec, K)
         n_ev = gather(t, buf, ev, n_ev)
     return t1, n_ev, 0
 
@@ -144,8 +143,12 @@ class LoihiKernel(Kernel):
         self._bias = effective_bias(p["bias_mant"], p["bias_exp"])
         self._v0 = p["v_init"]
         self._wexp = dict(net.attrs.get("loihi", {}).get("weight_exp", {}))
+        table = np.stack([self._fu, self._fv, self._vth6, self._bias], axis=1) if self.n \
+            else np.zeros((0, 4), np.int64)
+        self._run_start, first = param_runs(table)
+        self._tab = np.ascontiguousarray(table[first])
         self._out = np.empty(self.n, dtype=np.int64)
-        self._fired = np.zeros(self.n, dtype=np.bool_)
+        self._fired = fired_flags(self.n)
         self._wrapped = np.zeros(1, dtype=np.int64)
 
     @property
@@ -169,7 +172,7 @@ class LoihiKernel(Kernel):
                 "without --strict to wrap as Loihi does")
 
     def step(self, state, x):
-        n = _step(state["u"], state["v"], x, self._fu, self._fv, self._vth6, self._bias, self._fired,
+        n = _step(state["u"], state["v"], x, self._run_start, self._tab, self._fired, self._fired.view(np.uint64),
                   self._out, self._wrapped)
         self._check(state)
         return self._out[:n].copy()
@@ -177,7 +180,8 @@ class LoihiKernel(Kernel):
     def compiled(self, state):
         if self.strict:
             return None       # per-step path, so an overflow is reported at its step
-        K = (state["u"], state["v"], self._fu, self._fv, self._vth6, self._bias, self._fired)
+        fired = fired_flags(self.n)
+        K = (state["u"], state["v"], self._run_start, self._tab, fired, fired.view(np.uint64))
 
         def run(parallel, *args):
             return (_run_par if parallel else _run_seq)(*args, K)

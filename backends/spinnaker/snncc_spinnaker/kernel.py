@@ -32,8 +32,8 @@ import numba
 import numpy as np
 from numba import prange
 
-from snncc.refsim.loop import deliver_part, gather, room, slot_of
-from snncc.refsim.kernel import Kernel, StateVar
+from snncc.refsim.kernel import Kernel, StateVar, fired_flags, param_runs
+from snncc.refsim.loop import compact, deliver_part, gather, room, slot_of
 
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -46,78 +46,75 @@ def _wrap32(x):
 @numba.njit(cache=True, nogil=True, inline="always")
 def _mul_accum(a, b):
     """s16.15 x s16.15 -> s16.15, round to nearest, saturating."""
-    p = (a * b + (1 << 14)) >> 15
-    if p > I32_MAX:
-        return I32_MAX
-    if p < I32_MIN:
-        return I32_MIN
-    return p
+    return min(max((a * b + (1 << 14)) >> 15, I32_MIN), I32_MAX)
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(m, xe, xi, v, i_e, i_i, r, P, fired):
-    """Neurons 0..m-1 of slices (indices from 0: numba emits no negative-index wraparound);
-    ``P`` holds the parameters in rows (see SpinnakerKernel.ROWS)."""
-    shift_e, shift_i, init_e, init_i, decay_e, decay_i = P[0], P[1], P[2], P[3], P[4], P[5]
-    r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset = P[6], P[7], P[8], P[9], P[10], P[11]
-    t_refract, delta, in_scale = P[12], P[13], P[14]
+def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
+    """Neurons 0..m-1 of slices sharing the parameter set ``c`` (SpinnakerKernel.ROWS).
+
+    Branch-free, so LLVM vectorises it: an input of 0 adds 0 (the C code skips it), and the
+    membrane update of a refractory neuron is computed and discarded (the C code skips it)."""
+    shift_e, shift_i, init_e, init_i, decay_e, decay_i = c[0], c[1], c[2], c[3], c[4], c[5]
+    r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset = c[6], c[7], c[8], c[9], c[10], c[11]
+    t_refract, delta, in_scale = c[12], c[13] != 0, c[14]
     for k in range(m):
         qe = min(xe[k], 0xFFFF)
         qi = min(xi[k], 0xFFFF)
-        dk = delta[k] != 0
-        if qe > 0:
-            ine = _wrap32(qe << shift_e[k])
-            i_e[k] = _wrap32(i_e[k] + (ine if dk else (ine * init_e[k]) >> 32))
-        if qi > 0:
-            ini = _wrap32(qi << shift_i[k])
-            i_i[k] = _wrap32(i_i[k] + (ini if dk else (ini * init_i[k]) >> 32))
-        if r[k] <= 0:
-            if dk:
-                total = _wrap32(_wrap32(_mul_accum(i_e[k], in_scale[k]) - _mul_accum(i_i[k], in_scale[k]))
-                                + i_offset[k])
-            else:
-                total = _wrap32(i_e[k] - i_i[k] + i_offset[k])
-            alpha = _wrap32(_mul_accum(total, r_mem[k]) + v_rest[k])
-            v[k] = _wrap32(alpha - _mul_accum(exp_tc[k], _wrap32(alpha - v[k])))
+        ine = _wrap32(qe << shift_e) if qe > 0 else 0
+        ini = _wrap32(qi << shift_i) if qi > 0 else 0
+        ie = _wrap32(i_e[k] + (ine if delta else (ine * init_e) >> 32))
+        ii = _wrap32(i_i[k] + (ini if delta else (ini * init_i) >> 32))
+        if delta:
+            total = _wrap32(_wrap32(_mul_accum(ie, in_scale) - _mul_accum(ii, in_scale)) + i_offset)
         else:
-            r[k] -= 1
-        spike = v[k] >= v_thresh[k]
+            total = _wrap32(ie - ii + i_offset)
+        alpha = _wrap32(_mul_accum(total, r_mem) + v_rest)
+        vk = v[k]
+        rk = r[k]
+        active = rk <= 0
+        vk = _wrap32(alpha - _mul_accum(exp_tc, _wrap32(alpha - vk))) if active else vk
+        rk = rk if active else rk - 1
+        spike = vk >= v_thresh
         fired[k] = spike
-        if spike:
-            v[k] = v_reset[k]
-            r[k] = t_refract[k]
-        i_e[k] = (i_e[k] * decay_e[k]) >> 32
-        i_i[k] = (i_i[k] * decay_i[k]) >> 32
+        v[k] = v_reset if spike else vk
+        r[k] = t_refract if spike else rk
+        i_e[k] = (ie * decay_e) >> 32
+        i_i[k] = (ii * decay_i) >> 32
 
 
 @numba.njit(cache=True, nogil=True)
-def _compact(lo, fired, out):
-    n_spk = 0
-    for k in range(fired.shape[0]):
-        if fired[k]:
-            out[n_spk] = lo + k
-            n_spk += 1
-    return n_spk
+def _update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, fired):
+    """Neurons lo..hi-1 (inputs indexed from 0), run by run of equal parameters."""
+    q = np.searchsorted(run_start, lo, side="right") - 1
+    a = lo
+    while a < hi:
+        b = min(hi, run_start[q + 1])
+        _run_of(b - a, xe[a - lo:b - lo], xi[a - lo:b - lo], v[a:b], i_e[a:b], i_i[a:b], r[a:b], tab[q],
+                fired[a:b])
+        a = b
+        q += 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _step(v, i_e, i_i, r, x, P, fired, out):
+def _step(v, i_e, i_i, r, x, run_start, tab, fired, words, out):
     """One step of every neuron (``x`` of shape (2, n)); the per-step path."""
-    _update(v.shape[0], x[0], x[1], v, i_e, i_i, r, P, fired)
-    return _compact(0, fired, out)
+    n = v.shape[0]
+    _update(0, n, x[0], x[1], v, i_e, i_i, r, run_start, tab, fired)
+    return compact(0, n, fired, words, out)
 
 
 @numba.njit(cache=True, nogil=True)
 def _part(p, t, ring, route, src, buf, rec, K):
-    v, i_e, i_i, r, P, fired = K
+    v, i_e, i_i, r, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
     lo, hi = bounds[p], bounds[p + 1]
     xe, xi = slot_of(p, t, ring, route)
-    _update(hi - lo, xe, xi, v[lo:hi], i_e[lo:hi], i_i[lo:hi], r[lo:hi], P[:, lo:hi], fired[lo:hi])
+    _update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, fired)
     xe[:] = 0
     xi[:] = 0
-    cnt[t & 1, p] = _compact(lo, fired[lo:hi], spk[t & 1, p])
+    cnt[t & 1, p] = compact(lo, hi, fired, words, spk[t & 1, p])
     ptr, code, idx, out, t_base = rec
     for m in range(ptr[p], ptr[p + 1]):
         k, c = idx[m], code[m]
@@ -170,10 +167,12 @@ class SpinnakerKernel(Kernel):
             parts = [np.asarray(p.params[k]) if k in p.params else np.full(p.size, default)
                      for p in net.populations]
             self._c[k] = np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0), dtype=np.int64)
-        self._P = np.ascontiguousarray(np.stack([self._c[k] for k in self.ROWS])) if self.n \
-            else np.zeros((len(self.ROWS), 0), np.int64)
+        table = np.stack([self._c[k] for k in self.ROWS], axis=1) if self.n \
+            else np.zeros((0, len(self.ROWS)), np.int64)
+        self._run_start, first = param_runs(table)
+        self._tab = np.ascontiguousarray(table[first])
         self._out = np.empty(self.n, dtype=np.int64)
-        self._fired = np.zeros(self.n, dtype=np.bool_)
+        self._fired = fired_flags(self.n)
 
     @property
     def state_vars(self):
@@ -189,11 +188,14 @@ class SpinnakerKernel(Kernel):
         return prj.weight
 
     def step(self, state, x):
-        n = _step(state["v"], state["i_E"], state["i_I"], state["refrac"], x, self._P, self._fired, self._out)
+        n = _step(state["v"], state["i_E"], state["i_I"], state["refrac"], x, self._run_start, self._tab,
+                  self._fired, self._fired.view(np.uint64), self._out)
         return self._out[:n].copy()
 
     def compiled(self, state):
-        K = (state["v"], state["i_E"], state["i_I"], state["refrac"], self._P, self._fired)
+        fired = fired_flags(self.n)
+        K = (state["v"], state["i_E"], state["i_I"], state["refrac"], self._run_start, self._tab, fired,
+             fired.view(np.uint64))
 
         def run(parallel, *args):
             return (_run_par if parallel else _run_seq)(*args, K)
