@@ -67,11 +67,13 @@ def workloads(quick: bool) -> list[Workload]:
 
     from .bench_simulation import _digits, unique_names
     from .common import load_cuba
-    cuba_ms, b_small_ms, b_big_ms, pd_ms = (200.0, 200.0, 50.0, 200.0) if quick else (1000.0, 1000.0, 100.0, 1000.0)
+    cuba_ms, b_small_ms, b_big_ms, pd_ms = (200.0, 200.0, 50.0, 200.0) if quick else \
+        (1000.0, 1000.0, 100.0, 1000.0)
     full = ("0.3 G synapses: Brian2 and NEST would need several times the 24 GiB of this machine "
             "to build them (snncc's own peak is in this row)")
     return [
-        Workload("CUBA 4k", lambda: load_cuba(cuba_ms)[0], f"examples/cuba.yaml, {cuba_ms:g} ms", process=True),
+        Workload("CUBA 4k", lambda: load_cuba(cuba_ms)[0], f"examples/cuba.yaml, {cuba_ms:g} ms",
+                 process=True),
         Workload("Brunel 1.25k", lambda: unique_names(brunel(0.1, duration=b_small_ms)),
                  f"snncc.models.brunel(0.1), Poisson background as input spikes, {b_small_ms:g} ms",
                  process=True),
@@ -85,7 +87,8 @@ def workloads(quick: bool) -> list[Workload]:
                  peers=full, timeout=3600.0),
         Workload("Synfire ring", lambda: load_model(ROOT / "examples" / "synfire.yaml").with_(steps=1000),
                  "examples/synfire.yaml, 1000 steps of 1 ms", kernels=("fpga", "loihi", "spinnaker")),
-        Workload("Digits x100", lambda: _digits(100), "examples/digits, 100 test images in one batch, 70 steps",
+        Workload("Digits x100", lambda: _digits(100),
+                 "examples/digits, 100 test images in one batch, 70 steps",
                  kernels=("loihi", "spinnaker")),
         Workload("Digits x3", lambda: _digits(3), "examples/digits, 3 test images (one FPGA core), 70 steps",
                  kernels=("fpga", "loihi", "spinnaker")),
@@ -190,9 +193,9 @@ def measure(w: Workload, quick: bool, work: Path) -> tuple[list[dict], list[str]
                 r["note"] = res["note"]
         rows.append(r)
         sim = r.get("sim_s")
+        exact = "" if r.get("bit_exact") is None else f"bit-exact {r['bit_exact']}"
         print(f"  {w.name:<18} {tool:<30} {threads}  {sim if sim is not None else float('nan'):9.4f} s  "
-              f"{r.get('spikes') or '-':>9} spikes  {'' if r.get('bit_exact') is None else 'bit-exact ' + str(r['bit_exact'])}"
-              f"  {r.get('note') or ''}", flush=True)
+              f"{r.get('spikes') or '-':>9} spikes  {exact}  {r.get('note') or ''}", flush=True)
         return r
 
     for kernel in ("float", *w.kernels):
@@ -205,7 +208,8 @@ def measure(w: Workload, quick: bool, work: Path) -> tuple[list[dict], list[str]
             exact = (digests[1] == digests[2]) if threads == 2 and digests[1] and digests[2] else None
             row(f"snncc {kernel} kernel", threads, res, bit_exact=exact)
     if w.peers is not None:
-        rows.append({"workload": w.name, "tool": "Brian2, NEST", "note": "not run: " + w.peers, "load": _load()})
+        rows.append({"workload": w.name, "tool": "Brian2, NEST", "note": "not run: " + w.peers,
+                     "load": _load()})
     else:
         _peers(w, net_path, work, rows, row, repeat)
     if w.process:
@@ -219,7 +223,8 @@ def measure(w: Workload, quick: bool, work: Path) -> tuple[list[dict], list[str]
         b2 = [r for r in rows if r.get("tool", "").startswith("Brian2") and r.get("process_s")]
         for r in b2:
             r["process_ratio"] = r["process_s"] / rows[-1]["process_s"] if rows[-1].get("process_s") else None
-    base = next((r.get("sim_s") for r in rows if r["tool"] == "snncc float kernel" and r["threads"] == 2), None)
+    base = next((r.get("sim_s") for r in rows if r["tool"] == "snncc float kernel" and r["threads"] == 2),
+                None)
     for r in rows:
         if r.get("sim_s") and base:
             r["ratio"] = r["sim_s"] / base
@@ -234,7 +239,8 @@ def _peers(w, net_path, work, rows, row, repeat):
     else:
         for threads in (0, 2):
             b2dir = work / f"brian2-{threads}"
-            cmd = [py, "-m", "bench.peer_brian2", str(net_path), "--dir", str(b2dir), "--threads", str(threads)]
+            cmd = [py, "-m", "bench.peer_brian2", str(net_path), "--dir", str(b2dir),
+                   "--threads", str(threads)]
             first = _process(cmd + ["--repeat", str(repeat)], 2 * w.timeout)      # generate, compile, run
             rerun = _process(cmd, w.timeout) if (w.process and "error" not in first) else {}
             r = row("Brian2 cpp_standalone" + (", OpenMP" if threads else ", no OpenMP"), max(1, threads),
@@ -280,8 +286,8 @@ def run(quick: bool, only: tuple[str, ...] = ()) -> dict:
         "neurons, and refractory=ignore, tau_syn=mean where needed; fpga: networks that fit one 256-neuron "
         "core), so their spike counts differ from the float kernel's by design; compare their times with "
         "the float kernel's at the same thread count.",
-        "`bit_exact`: the 2-thread run's raster file equals the 1-thread run's byte for byte (spikes of every "
-        "population; the file is deterministic).",
+        "`bit_exact`: the 2-thread run's raster file equals the 1-thread run's byte for byte (spikes of "
+        "every population; the file is deterministic).",
         "Brian2 `threads` 1 is its default build (no OpenMP); 2 is `prefs.devices.cpp_standalone."
         "openmp_threads = 2`. NEST and Brian2 run their own delay conventions (see bench/peer_nest.py, "
         "snncc/refsim/to_brian2.py): their spike counts agree statistically.",
@@ -289,14 +295,16 @@ def run(quick: bool, only: tuple[str, ...] = ()) -> dict:
         "and a 2-thread run of any tool waits at every step for a thread the OS has descheduled - compare "
         "2-thread rows only where the load stayed below 1.",
     ]
-    return {"title": "Reference simulator on 1 and 2 threads vs Brian2 cpp_standalone and NEST, every workload",
+    return {"title": "Reference simulator on 1 and 2 threads vs Brian2 cpp_standalone and NEST, "
+                     "every workload",
             "rows": [{c: r.get(c) for c in COLUMNS} for r in rows], "notes": notes,
             "versions": ["brian2", "nest-simulator", "Cython"]}
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--snncc"]:
-        print(json.dumps(snncc_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])))
+        args = sys.argv[2:7]
+        print(json.dumps(snncc_worker(args[0], args[1], int(args[2]), int(args[3]), args[4])))
         sys.exit(0)
     names = tuple(a for a in sys.argv[1:] if not a.startswith("--"))
     res = run("--quick" in sys.argv, names)

@@ -56,8 +56,8 @@ def random_float_net(seed: int, steps: int = 150, record=ALL, models=MODELS, het
         rec = "inhibitory" if k % 3 == 2 else "excitatory"
         w = np.abs(rng.normal(0.7, 0.4, m)) * (-1 if rec == "inhibitory" else 1)
         w *= 4.0 if post.model != "lif" else 1.0
-        prjs.append(Projection(f"c{k}", pre, post.name, rng.integers(0, n_pre, m), rng.integers(0, post.size, m),
-                               w, rng.integers(1, 10, m) * 1.0, rec))
+        prjs.append(Projection(f"c{k}", pre, post.name, rng.integers(0, n_pre, m),
+                               rng.integers(0, post.size, m), w, rng.integers(1, 10, m) * 1.0, rec))
     return Network("rand", 1.0, steps, populations=tuple(pops), sources=(src,), projections=tuple(prjs))
 
 
@@ -304,3 +304,34 @@ def test_one_and_two_numba_threads_in_fresh_processes_agree(tmp_path):
         assert out[threads]["threads"] == threads
     assert out[1]["spikes"] == out[2]["spikes"] and out[1]["states"] == out[2]["states"]
     assert sum(len(s) for s, _ in out[1]["spikes"].values()) > 50
+
+
+STREAM_CHILD = """
+import resource, sys
+import numpy as np
+from snncc.ir import Network, Population
+from snncc.refsim import RasterWriter, simulate
+n, steps = 4000, int(sys.argv[2])
+p = {"cm": np.ones(n), "tau_m": np.full(n, 20.0), "tau_refrac": np.full(n, 1.0), "v_rest": np.full(n, -65.0),
+     "v_reset": np.full(n, -65.0), "v_thresh": np.full(n, -50.0), "i_offset": np.full(n, 100.0),
+     "tau_syn_E": np.full(n, 5.0), "tau_syn_I": np.full(n, 5.0)}
+net = Network("busy", 1.0, steps, populations=(Population("p", n, "lif", p, np.full(n, -65.0)),))
+s = simulate(net, sink=RasterWriter(sys.argv[1]), engine="compiled", threads=1)
+print(s.n_spikes, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def test_a_streamed_raster_keeps_memory_bounded(tmp_path):
+    """Four times the steps (and spikes) of a run streamed to disk: the same peak memory, while the
+    raster itself grows by ~150 MB."""
+    out = {}
+    for steps in (2000, 8000):
+        got = subprocess.run([sys.executable, "-c", STREAM_CHILD, str(tmp_path / f"{steps}.npz"), str(steps)],
+                             capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert got.returncode == 0, got.stderr[-2000:]
+        out[steps] = [int(x) for x in got.stdout.split()]
+    grown = (out[8000][0] - out[2000][0]) * 12            # int64 step + int32 index per spike
+    assert grown > 100e6
+    assert out[8000][1] - out[2000][1] < 0.25 * grown
+    r = Raster.load(tmp_path / "8000.npz")
+    assert r.n_spikes == out[8000][0] and r.steps == 8000

@@ -172,8 +172,8 @@ class LoihiKernel(Kernel):
                 "without --strict to wrap as Loihi does")
 
     def step(self, state, x):
-        n = _step(state["u"], state["v"], x, self._run_start, self._tab, self._fired, self._fired.view(np.uint64),
-                  self._out, self._wrapped)
+        n = _step(state["u"], state["v"], x, self._run_start, self._tab, self._fired,
+                  self._fired.view(np.uint64), self._out, self._wrapped)
         self._check(state)
         return self._out[:n].copy()
 
