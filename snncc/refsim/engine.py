@@ -57,6 +57,8 @@ RECORD_BYTES = 32 << 20
 NUMPY_SECONDS = 0.25
 #: neurons per thread below which more threads cost more (one barrier per step) than they gain
 MIN_NEURONS_PER_THREAD = 1500
+#: every PROBE-th chunk of a threaded run tries the other way (a team of threads or one thread)
+PROBE = 6
 
 
 def kernel_for(net: Network, strict: bool = False) -> Kernel:
@@ -171,8 +173,10 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
 
     A float-stage network is discretised first. ``record_states=False`` ignores the
     populations' state probes. ``fused=False`` forces the per-step path (for tests).
-    ``threads``: threads of the compiled loop (default: :func:`threads_available`, one per
-    :data:`MIN_NEURONS_PER_THREAD` neurons at most); the result is the same for any number.
+    ``threads``: partitions of the neurons and the most threads of the compiled loop (default:
+    :func:`threads_available`, one per :data:`MIN_NEURONS_PER_THREAD` neurons at most); the loop
+    measures whether the threads are faster than one and runs the faster way. The result is the
+    same for any number.
     ``engine``: "compiled" (numba), "numpy" (no numba for routing; the per-step path) or
     "auto" (numpy when numba is not loaded yet and the run is small).
     ``progress`` is an optional callable ``progress(done_steps)``, ``report`` an optional
@@ -237,7 +241,7 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
         runner = kernel.compiled(state) if fast else None
         run = _run_compiled if runner is not None else _run_per_step
         run(kernel, state, w, ring, (src_ptr, src_idx), steps, probes, out, progress, report,
-            runner=runner, hook=hook, jit=jit)
+            runner=runner, hook=hook, jit=jit, threads=parts)
         t_phase = time.perf_counter()
         result = out.finish(hook.weights() if hook is not None else {})
         if report is not None and sink is not None:
@@ -288,7 +292,13 @@ class _Clock:
             self.report.phase("simulate", time.perf_counter() - self.t0)
 
 
-def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, report, runner, **_):
+def _numba_threads() -> int:
+    import numba
+    return numba.get_num_threads()
+
+
+def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, report, runner, threads, **_):
+    from .loop import new_team
     P = w.parts
     n = w.n_neurons
     width = max(1, int(np.diff(w.bounds).max()) if P else 1)
@@ -302,12 +312,22 @@ def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, rep
     err = np.zeros((P, 3), np.int64)
     route = w.route()
     clock = _Clock(steps, progress, report)
-    t, chunk = 0, min(64, rows) if m else 64
+    # a team of threads (loop.py) when there are partitions to share, at most one per numba thread;
+    # every PROBE-th chunk runs a short stretch the other way (team or one thread) and the faster
+    # way goes on: on a machine whose other work deschedules a team's threads, one thread wins
+    team = min(threads, P, _numba_threads()) if P > 1 else 1
+    use, other, rate = team, 1, {}
+    t, chunk, k = 0, min(64, rows) if m else 64, 0
     while t < steps:
-        t1 = min(steps, t + chunk)
+        probe = team > 1 and k % PROBE == 1
+        size = use if not probe else other
+        t1 = min(steps, t + (max(1, chunk // 8) if probe else chunk))
         tick = time.perf_counter()
-        t_done, n_ev, failed = runner(P > 1, t, t1, ring, route, src, buf,
-                                      (rec_ptr, rec_code, rec_idx, rec_buf, t), ev, err)
+        args = (t, t1, ring, route, src, buf, (rec_ptr, rec_code, rec_idx, rec_buf, t), ev, err)
+        t_done, n_ev, failed = runner(new_team(size) if size > 1 else None, *args)
+        if failed < 0:              # the pool did not run the team side by side: one thread from here
+            team = size = use = 1
+            t_done, n_ev, failed = runner(None, *args)
         if n_ev:
             out.spikes(ev[0][:n_ev], ev[1][:n_ev])
         if m and t_done > t:
@@ -315,10 +335,15 @@ def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, rep
         if failed:
             kernel.compiled_error(state, err[failed - 1])
         took = time.perf_counter() - tick
-        if t_done == t1:
+        if t_done > t and took > 0:
+            rate[size] = (t_done - t) / took
+            if probe and rate[size] > 1.1 * rate.get(use, 0.0):
+                use, other = other, use
+        if t_done == t1 and not probe:
             grow = CHUNK_SECONDS / took if took > 0 else 8.0
             chunk = int(min(max(1, chunk * min(8.0, max(0.5, grow))), rows if m else 1 << 30))
         t = t_done
+        k += 1
         clock.tick(t, n_ev)
     clock.tick(steps, 0)
     clock.end()

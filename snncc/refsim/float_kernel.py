@@ -68,6 +68,7 @@ class FloatKernel(Kernel):
 
     def compiled(self, state):
         from . import float_jit
+        from .loop import team_run
         table = np.stack([self._c[k] for k in COLUMNS] + [self._direct], axis=1) if self.n \
             else np.zeros((0, len(COLUMNS) + 1))
         keyed = np.concatenate((table, self._refrac.view(np.float64)[:, None]), axis=1)
@@ -78,6 +79,6 @@ class FloatKernel(Kernel):
              fired, fired.view(np.uint64))
         par, seq = float_jit.run_par, float_jit.run_seq
 
-        def run(parallel, *args):
-            return (par if parallel else seq)(*args, K)
+        def run(team, *args):
+            return seq(*args, K) if team is None else team_run(par, args, K, team)
         return run

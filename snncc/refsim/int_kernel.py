@@ -22,7 +22,7 @@ import numpy as np
 from numba import prange
 
 from ..ir import FixedPopulation, FixedProjection, Network
-from .loop import deliver_part, first_error, gather, room, slot_of
+from .loop import deliver_part, first_error, gather, room, slot_of, team_join, team_parts, team_run, team_size, team_step
 from .kernel import Kernel, OverflowInKernel, StateVar
 
 PARAMS = ("shift_v", "shift_g", "shift_E", "shift_I", "bias", "v_thresh", "v_reset", "refrac")
@@ -102,20 +102,21 @@ def _record(p, t, rec, K):
 
 
 @numba.njit(cache=True, parallel=True)
-def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
-    n_ev = 0
-    cap = room(ev, route)
-    for t in range(t0, t1):
-        if n_ev > cap:
-            return t, n_ev, 0
-        for p in prange(buf[0].shape[0] - 1):
-            _part(p, t, ring, route, src, buf, err, K)
-            _record(p, t, rec, K)
-        bad = first_error(err)
-        if bad >= 0:
-            return t, n_ev, bad + 1
-        n_ev = gather(t, buf, ev, n_ev)
-    return t1, n_ev, 0
+def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
+    """Steps t0 .. t1-1 on a team of threads (loop.py): one prange over the threads, a barrier
+    per step; the results are in ``team`` (loop.team_result)."""
+    for tid in prange(team_size(team)):
+        if team_join(team):
+            first, end = team_parts(team, tid, buf)
+            sense = 0
+            t = t0
+            leave = False
+            while not leave:
+                for p in range(first, end):
+                    _part(p, t, ring, route, src, buf, err, K)
+                    _record(p, t, rec, K)
+                leave, sense = team_step(team, tid, t, t1, buf, ev, err, sense)
+                t += 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -184,8 +185,8 @@ class IntExampleKernel(Kernel):
         K = (state["v"], state["u_E"], state["u_I"], state["refrac"], self._p, self._bits["v"],
              self._bits["u"], self.strict)
 
-        def run(parallel, *args):
-            return (_run_par if parallel else _run_seq)(*args, K)
+        def run(team, *args):
+            return _run_seq(*args, K) if team is None else team_run(_run_par, args, K, team)
         return run
 
     def compiled_error(self, state, err):

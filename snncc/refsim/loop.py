@@ -34,6 +34,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 
 @numba.njit(cache=True, nogil=True)
@@ -308,3 +312,161 @@ def scatter_steps(step, index, offset, steps, cursor, out):
         if 0 <= t < steps:
             out[cursor[t]] = index[k] + offset
             cursor[t] += 1
+
+
+# ------------------------------------------------------------------------- the team of threads
+#
+# A parallel chunk is one ``prange`` over the T threads of a team (not one per step): every
+# thread runs all the chunk's steps for its partitions and the threads meet at a barrier
+# after each step. A fork-join per step costs ~1 us on an idle machine and ~100 us on a
+# busy one (the pool's threads sleep and wake); the barrier spins a little, then yields
+# the core (sched_yield), so it costs well under a microsecond when both threads run and
+# little CPU when one has been descheduled. Thread 0 alone gathers the events and decides,
+# before each barrier, whether the chunk ends after that step, so all threads leave at the
+# same step. ``team`` (int64, TEAM_SIZE) holds the barrier, the decisions and the results,
+# each in its own cache line.
+
+_COUNT, _SENSE, _ARRIVED, _ABORT, _STOP, _NEV, _DONE, _FAILED = 0, 8, 16, 24, 32, 48, 56, 64
+TEAM_SIZE = 72
+#: spins before a waiting thread yields its core
+SPIN = 2000
+#: yields a thread waits for the others to enter the team before it gives up (a pool that runs
+#: the team's iterations one after the other instead of side by side)
+JOIN_YIELDS = 200_000
+
+
+@intrinsic
+def _atomic_add(typingctx, arr, idx, val):
+    sig = types.int64(arr, types.intp, types.int64)
+
+    def codegen(context, builder, signature, args):
+        a, i, v = args
+        ary = context.make_array(signature.args[0])(context, builder, a)
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [i])
+        return builder.atomic_rmw("add", ptr, v, "seq_cst")
+    return sig, codegen
+
+
+@intrinsic
+def _atomic_load(typingctx, arr, idx):
+    sig = types.int64(arr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        a, i = args
+        ary = context.make_array(signature.args[0])(context, builder, a)
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [i])
+        return builder.load_atomic(ptr, "seq_cst", 8)
+    return sig, codegen
+
+
+@intrinsic
+def _atomic_store(typingctx, arr, idx, val):
+    sig = types.void(arr, types.intp, types.int64)
+
+    def codegen(context, builder, signature, args):
+        a, i, v = args
+        ary = context.make_array(signature.args[0])(context, builder, a)
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [i])
+        builder.store_atomic(v, ptr, "seq_cst", 8)
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@intrinsic
+def _sched_yield(typingctx):
+    # libc's sched_yield, linked by name (a ctypes pointer would keep numba from caching)
+    sig = types.int32()
+
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+        return builder.call(fn, [])
+    return sig, codegen
+
+
+def new_team(threads: int) -> np.ndarray:
+    team = np.zeros(TEAM_SIZE, np.int64)
+    team[_ARRIVED + 1] = threads          # the team's size
+    return team
+
+
+@numba.njit(cache=True, nogil=True)
+def team_size(team):
+    return team[_ARRIVED + 1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _barrier(team, sense):
+    sense = 1 - sense
+    if _atomic_add(team, _COUNT, 1) == team[_ARRIVED + 1] - 1:
+        _atomic_store(team, _COUNT, 0)
+        _atomic_store(team, _SENSE, sense)
+    else:
+        spins = 0
+        while _atomic_load(team, _SENSE) != sense:
+            spins += 1
+            if spins > SPIN:
+                _sched_yield()
+    return sense
+
+
+@numba.njit(cache=True, nogil=True)
+def team_join(team):
+    """Every thread of the team calls this first; False for all if they do not run side by side."""
+    T = team[_ARRIVED + 1]
+    _atomic_add(team, _ARRIVED, 1)
+    waited = 0
+    while _atomic_load(team, _ARRIVED) < T:
+        if _atomic_load(team, _ABORT) != 0:
+            return False
+        waited += 1
+        if waited > SPIN:
+            _sched_yield()
+            if waited > SPIN + JOIN_YIELDS:
+                _atomic_store(team, _ABORT, 1)
+                return False
+    return _atomic_load(team, _ABORT) == 0
+
+
+@numba.njit(cache=True, nogil=True)
+def team_parts(team, tid, buf):
+    """(first, end): the partitions of thread ``tid``."""
+    T = team[_ARRIVED + 1]
+    P = buf[0].shape[0] - 1
+    return tid * P // T, (tid + 1) * P // T
+
+
+@numba.njit(cache=True, nogil=True)
+def team_step(team, tid, t, t1, buf, ev, err, sense):
+    """A thread has finished step t of its partitions: meet the others, gather (thread 0), and
+    return (leave after this step?, barrier sense)."""
+    b = (t & 1) * 8
+    if tid == 0:
+        n = buf[0][buf[0].shape[0] - 1]
+        last = t + 1 >= t1 or team[_NEV] + 2 * n > ev[0].shape[0]
+        _atomic_store(team, _STOP + b, 1 if last else 0)
+    sense = _barrier(team, sense)
+    bad = first_error(err)
+    leave = _atomic_load(team, _STOP + b) != 0 or bad >= 0
+    if tid == 0:
+        if bad >= 0:
+            team[_DONE] = t
+            team[_FAILED] = bad + 1
+        else:
+            team[_NEV] = gather(t, buf, ev, team[_NEV])
+            team[_DONE] = t + 1
+    return leave, sense
+
+
+def team_run(par, args, K, team) -> tuple[int, int, int]:
+    """Run a kernel's team loop ``par`` on ``args`` (t0, t1, ring, route, src, buf, rec, ev, err) and
+    its state ``K``; returns :func:`team_result`."""
+    par(*args, K, team)
+    return team_result(team)
+
+
+def team_result(team) -> tuple[int, int, int]:
+    """(steps done up to, events, 1 + failed partition) of a chunk; failed = -1: the team did not
+    form (run the chunk on one thread)."""
+    if team[_ABORT]:
+        return 0, 0, -1
+    return int(team[_DONE]), int(team[_NEV]), int(team[_FAILED])

@@ -68,6 +68,7 @@ class FpgaKernel(Kernel):
 
     def compiled(self, state):
         from snncc.refsim.kernel import fired_flags, param_runs
+        from snncc.refsim.loop import team_run
 
         from . import kernel_jit as J
         table = np.stack([self.p[k] for k in self.ROWS], axis=1) if self.n \
@@ -77,8 +78,8 @@ class FpgaKernel(Kernel):
         K = (state["v"], state["i_E"], state["i_I"], state["refrac"], run_start,
              np.ascontiguousarray(table[first]), fired, fired.view(np.uint64))
 
-        def run(parallel, *args):
-            return (J.run_par if parallel else J.run_seq)(*args, K)
+        def run(team, *args):
+            return J.run_seq(*args, K) if team is None else team_run(J.run_par, args, K, team)
         return run
 
     def plasticity(self, net, wiring):

@@ -33,7 +33,7 @@ import numpy as np
 from numba import prange
 
 from snncc.refsim.kernel import Kernel, StateVar, fired_flags, param_runs
-from snncc.refsim.loop import compact, deliver_part, gather, room, slot_of
+from snncc.refsim.loop import compact, deliver_part, gather, room, slot_of, team_join, team_parts, team_run, team_size, team_step
 
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -122,16 +122,20 @@ def _part(p, t, ring, route, src, buf, rec, K):
 
 
 @numba.njit(cache=True, parallel=True)
-def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K):
-    n_ev = 0
-    cap = room(ev, route)
-    for t in range(t0, t1):
-        if n_ev > cap:
-            return t, n_ev, 0
-        for p in prange(buf[0].shape[0] - 1):
-            _part(p, t, ring, route, src, buf, rec, K)
-        n_ev = gather(t, buf, ev, n_ev)
-    return t1, n_ev, 0
+def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
+    """Steps t0 .. t1-1 on a team of threads (loop.py): one prange over the threads, a barrier
+    per step; the results are in ``team`` (loop.team_result)."""
+    for tid in prange(team_size(team)):
+        if team_join(team):
+            first, end = team_parts(team, tid, buf)
+            sense = 0
+            t = t0
+            leave = False
+            while not leave:
+                for p in range(first, end):
+                    _part(p, t, ring, route, src, buf, rec, K)
+                leave, sense = team_step(team, tid, t, t1, buf, ev, err, sense)
+                t += 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -197,8 +201,8 @@ class SpinnakerKernel(Kernel):
         K = (state["v"], state["i_E"], state["i_I"], state["refrac"], self._run_start, self._tab, fired,
              fired.view(np.uint64))
 
-        def run(parallel, *args):
-            return (_run_par if parallel else _run_seq)(*args, K)
+        def run(team, *args):
+            return _run_seq(*args, K) if team is None else team_run(_run_par, args, K, team)
         return run
 
     def plasticity(self, net, wiring):
