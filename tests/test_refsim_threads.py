@@ -215,13 +215,16 @@ def test_chunk_length_changes_nothing(monkeypatch):
     assert same(a, b)
 
 
-@pytest.mark.parametrize("parts, small, bins", [(1, 1 << 15, 2), (2, 1 << 15, 2), (3, 1 << 15, 0),
-                                                (2, 16, 2), (1, 16, 0)])
-def test_compiled_and_numpy_table_builders_agree(parts, small, bins, monkeypatch):
-    """Both builders, with (row, delay) bins or sorted rows (bins=0), 16- or 32-bit targets."""
+@pytest.mark.parametrize("parts, small, bins, par", [
+    (1, 1 << 15, 2, 0), (2, 1 << 15, 2, 0), (3, 1 << 15, 0, 0), (2, 16, 2, 0), (1, 16, 0, 0),
+    (3, 1 << 15, 2, 1), (2, 1 << 15, 0, 1)])
+def test_compiled_and_numpy_table_builders_agree(parts, small, bins, par, monkeypatch):
+    """Both builders, with (row, delay) bins or sorted rows (bins=0), 16- or 32-bit targets, the
+    compiled passes on one thread or shared among threads (par)."""
     from snncc.refsim import wiring
     monkeypatch.setattr(wiring, "SMALL_PART", small)
     monkeypatch.setattr(wiring, "BINS_PER_SYNAPSE", bins)
+    monkeypatch.setattr(wiring, "PARALLEL_FROM", 0 if par else 1 << 40)
     net = discretise_network(random_float_net(8))
     prjs = list(net.projections)
     prjs[3] = prjs[3].__class__(**{**prjs[3].__dict__, "plasticity": _stdp()})

@@ -17,7 +17,8 @@ import numba
 import numpy as np
 from numba import prange
 
-from .loop import compact, deliver_part, first_error, gather, room, slot_of, team_join, team_parts, team_size, team_step
+from .loop import (compact, deliver_part, first_error, gather, room, slot_of, team_join, team_parts,
+    team_size, team_step)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -22,7 +22,8 @@ import numpy as np
 from numba import prange
 
 from ..ir import FixedPopulation, FixedProjection, Network
-from .loop import deliver_part, first_error, gather, room, slot_of, team_join, team_parts, team_run, team_size, team_step
+from .loop import (deliver_part, first_error, gather, room, slot_of, team_join, team_parts, team_run,
+    team_size, team_step)
 from .kernel import Kernel, OverflowInKernel, StateVar
 
 PARAMS = ("shift_v", "shift_g", "shift_E", "shift_I", "bias", "v_thresh", "v_reset", "refrac")

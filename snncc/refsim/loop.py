@@ -154,18 +154,21 @@ def count_targets(post, post_off, counts):
 
 
 @numba.njit(cache=True, nogil=True)
-def count_bins(pre, post, delay, pre_off, post_off, part_of, n_pre, width, dmin, counts):
-    """counts[bin] += 1 per synapse; bin = row * width + (delay - dmin if width > 1), row =
-    partition of the target * n_pre + global presynaptic index."""
+def count_bins(pre, post, delay, pre_off, post_off, part_of, n_pre, width, dmin, counts, plo, phi):
+    """counts[bin] += 1 per synapse onto partitions plo .. phi-1; bin = row * width + (delay - dmin
+    if width > 1), row = partition of the target * n_pre + global presynaptic index."""
     for k in range(pre.shape[0]):
-        row = part_of[post[k] + post_off] * n_pre + pre[k] + pre_off
-        counts[row * width + (delay[k] - dmin if width > 1 else 0)] += 1
+        p = part_of[post[k] + post_off]
+        if plo <= p < phi:
+            row = p * n_pre + pre[k] + pre_off
+            counts[row * width + (delay[k] - dmin if width > 1 else 0)] += 1
 
 
 @numba.njit(cache=True, nogil=True)
 def scatter_bins(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, width, dmin,
-                 cursor, target, weight_out, delay_out, inv, base):
-    """Place one projection's synapses in their bins, in projection order (stable).
+                 cursor, target, weight_out, delay_out, inv, base, plo, phi):
+    """Place one projection's synapses onto partitions plo .. phi-1 in their bins, in projection
+    order (stable).
 
     ``delay_out`` (when not empty) receives the delays (rows then still need sorting);
     ``inv`` (when not empty) receives at each position the synapse's global number
@@ -175,6 +178,8 @@ def scatter_bins(pre, post, delay, weight, pre_off, post_off, rec, part_of, boun
     for k in range(pre.shape[0]):
         gp = post[k] + post_off
         p = part_of[gp]
+        if p < plo or p >= phi:
+            continue
         row = p * n_pre + pre[k] + pre_off
         b = row * width + (delay[k] - dmin if width > 1 else 0)
         at = cursor[b]
@@ -186,6 +191,24 @@ def scatter_bins(pre, post, delay, weight, pre_off, post_off, rec, part_of, boun
             delay_out[at] = delay[k]
         if keep_pos:
             inv[at] = base + k
+
+
+@numba.njit(cache=True, parallel=True)
+def count_bins_par(pre, post, delay, pre_off, post_off, part_of, n_pre, width, dmin, counts, split):
+    """count_bins with thread i taking partitions split[i] .. split[i+1]: each scans every synapse
+    and counts its own partitions' (no bin is written by two threads)."""
+    for i in numba.prange(split.shape[0] - 1):
+        count_bins(pre, post, delay, pre_off, post_off, part_of, n_pre, width, dmin, counts, split[i],
+                   split[i + 1])
+
+
+@numba.njit(cache=True, parallel=True)
+def scatter_bins_par(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, width, dmin,
+                     cursor, target, weight_out, delay_out, inv, base, split):
+    """scatter_bins split by partitions over threads, as count_bins_par."""
+    for i in numba.prange(split.shape[0] - 1):
+        scatter_bins(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, width, dmin,
+                     cursor, target, weight_out, delay_out, inv, base, split[i], split[i + 1])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -378,7 +401,8 @@ def _sched_yield(typingctx):
     sig = types.int32()
 
     def codegen(context, builder, signature, args):
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+        fnty = ir.FunctionType(ir.IntType(32), [])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "sched_yield")
         return builder.call(fn, [])
     return sig, codegen
 

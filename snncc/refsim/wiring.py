@@ -211,6 +211,13 @@ def _build_numpy(prjs, weights, g: _Geometry, plastic):
 
 #: the compiled builder counts (row, delay) bins directly when there are at most this many per synapse
 BINS_PER_SYNAPSE = 2
+#: synapses from which the compiled builder shares its passes among threads
+PARALLEL_FROM = 1 << 22
+
+
+def _threads(parts: int) -> int:
+    import numba
+    return max(1, min(parts, numba.get_num_threads()))
 
 
 def _build_jit(prjs, weights, g: _Geometry, plastic):
@@ -223,11 +230,18 @@ def _build_jit(prjs, weights, g: _Geometry, plastic):
     by_delay = n_rows * span <= max(BINS_PER_SYNAPSE * n_syn, 1 << 20)
     n_bins = n_rows * span if by_delay else n_rows
     width = span if by_delay else 1
+    # large networks: each thread scans every synapse and places those of its partitions
+    threads = _threads(g.parts) if n_syn >= PARALLEL_FROM else 1
+    split = (np.arange(threads + 1) * g.parts // threads).astype(np.int64)
     start = np.zeros(n_bins + 1, np.int64)
     for p in prjs:
         pre_off, post_off, _ = g.ends(p)
-        loop.count_bins(p.pre_idx, p.post_idx, p.delay, pre_off, post_off, g.part_of, g.n_pre, width,
-                        g.min_delay, start[1:])
+        args = (p.pre_idx, p.post_idx, p.delay, pre_off, post_off, g.part_of, g.n_pre, width, g.min_delay,
+                start[1:])
+        if threads > 1:
+            loop.count_bins_par(*args, split)
+        else:
+            loop.count_bins(*args, 0, g.parts)
     np.cumsum(start, out=start)
     cursor = start[:-1].copy()
     target = np.empty(n_syn, g.tdtype)
@@ -237,9 +251,12 @@ def _build_jit(prjs, weights, g: _Geometry, plastic):
     base = 0
     for p, w in zip(prjs, weights):
         pre_off, post_off, rec = g.ends(p)
-        loop.scatter_bins(p.pre_idx, p.post_idx, p.delay, np.ascontiguousarray(w), pre_off, post_off, rec,
-                          g.part_of, g.bounds, g.n_pre, width, g.min_delay, cursor, target, weight, delay,
-                          inv, base)
+        args = (p.pre_idx, p.post_idx, p.delay, np.ascontiguousarray(w), pre_off, post_off, rec, g.part_of,
+                g.bounds, g.n_pre, width, g.min_delay, cursor, target, weight, delay, inv, base)
+        if threads > 1:
+            loop.scatter_bins_par(*args, split)
+        else:
+            loop.scatter_bins(*args, 0, g.parts)
         base += p.n_synapses
     del cursor
     if by_delay:
