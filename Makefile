@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BACKENDS := $(wildcard backends/*/pyproject.toml)
 
-.PHONY: setup demo test test-fast bench lint clean lock
+.PHONY: setup demo test test-fast bench lint clean clean-numba lock
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock $(BACKENDS) scripts/install-system-deps.sh
@@ -46,3 +46,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .lock-venv build .pytest_cache
+
+# numba caches compiled code per module and does not notice when a function it took from another
+# module (snncc/refsim/loop.py) changes: run this after editing the engine's compiled pieces
+clean-numba:
+	find snncc backends -path '*/__pycache__/*.nb[ic]' -delete

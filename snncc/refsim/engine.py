@@ -18,11 +18,13 @@ Two ways to run the steps, with identical results (tests/test_refsim*.py check i
 
 - the compiled loop of a kernel (:meth:`Kernel.compiled`; loop.py and float_jit.py): one
   numba function runs a chunk of steps with no Python per step. The neurons are cut into
-  one partition per thread; per step every partition (in parallel) routes the previous
+  partitions, at least one per thread; per step every partition routes the previous
   step's spikes into its own neurons' ring cells and then updates its neurons. A
   partition writes nothing another reads in the same step, and every ring cell receives
   its weights in the order of the single-threaded run, so the bits do not depend on
-  the number of threads. State recording runs inside the loop too.
+  the number of threads. With several threads a chunk is one team of threads that meet
+  at a barrier after each step (loop.py); the engine times the team against one thread
+  now and then and runs the faster. State recording runs inside the loop too.
 - the per-step path: the engine calls :meth:`Kernel.step` and routes the spikes, once
   per step, from Python. It serves kernels without a compiled loop, plasticity
   (plasticity.py changes weights between steps) and, without numba, small runs: when
@@ -56,7 +58,7 @@ RECORD_BYTES = 32 << 20
 #: estimated seconds of a numpy-only run above which the compiled engine is worth loading
 NUMPY_SECONDS = 0.25
 #: neurons per thread below which more threads cost more (one barrier per step) than they gain
-MIN_NEURONS_PER_THREAD = 1500
+MIN_NEURONS_PER_THREAD = 500
 #: every PROBE-th chunk of a threaded run tries the other way (a team of threads or one thread)
 PROBE = 6
 
