@@ -48,6 +48,9 @@ class Wiring:
     #: int64 (S+1, 2): segment s holds synapses seg[s, 0] .. seg[s+1, 0], all of delay seg[s, 1]
     #: (both in one cache line: routing a spike of a one-synapse row touches few lines)
     seg: np.ndarray
+    #: int64 (P*n_pre, 3): what routing reads per row - (first, end, delay) of the synapses of a row
+    #: with one delay (most rows: one cache line to the synapses), else (first, end, 0) of its segments
+    rows: np.ndarray
     target: np.ndarray           # uint16 or int32 (synapses,): cell within the partition's slot
     weight: np.ndarray           # (synapses,): what one event adds to the target's input
     #: plastic projections: where each synapse (projection order) sits in ``target``/``weight``
@@ -72,7 +75,7 @@ class Wiring:
 
     def route(self) -> tuple:
         """The ``route`` tuple of the compiled loops (loop.py)."""
-        return (self.bounds, self.depth, self.n_pre, self.row_ptr, self.seg, self.target, self.weight)
+        return (self.bounds, self.depth, self.n_pre, self.rows, self.seg, self.target, self.weight)
 
     @classmethod
     def build(cls, net: Network, kernel: Kernel, parts: int = 1, jit: bool = True,
@@ -117,7 +120,20 @@ class Wiring:
                 positions[prj.name] = pos[start:start + prj.n_synapses]
             start += prj.n_synapses
         return cls(offsets=offsets, n_neurons=n, n_pre=n_pre, max_delay=max_delay, bounds=bounds,
-                   row_ptr=row_ptr, seg=seg, target=target, weight=weight, positions=positions)
+                   row_ptr=row_ptr, seg=seg, rows=_rows(row_ptr, seg), target=target, weight=weight,
+                   positions=positions)
+
+
+def _rows(row_ptr: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Wiring.rows: a row of one segment points at its synapses directly."""
+    first, end = row_ptr[:-1], row_ptr[1:]
+    one = end - first == 1
+    at = np.minimum(first, seg.shape[0] - 2) if seg.shape[0] > 1 else np.zeros_like(first)
+    rows = np.empty((first.size, 3), np.int64)
+    rows[:, 0] = np.where(one, seg[at, 0], first)
+    rows[:, 1] = np.where(one, seg[at + 1, 0] if seg.shape[0] > 1 else first, end)
+    rows[:, 2] = np.where(one, seg[at, 1], 0)
+    return rows
 
 
 @dataclass
