@@ -9,7 +9,10 @@ identical bits for any number of partitions and threads.
 
 Parameters come as runs of neurons with identical coefficients (``run_start``, one row
 of ``tab`` and ``refrac`` per run): a homogeneous population is one run, and its
-coefficients stay in registers while the loop streams through the state.
+coefficients stay in registers while the loop streams through the state. The update is
+inlined into ``part`` (``inline="always"``: a call that is given arrays counts references
+to each of them), but ``part`` itself is not inlined into the parallel loop, whose numba
+passes (parfors) would otherwise rewrite its array statements.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from .loop import (compact, deliver_part, first_error, gather, room, slot_of, te
     team_size, team_step)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _run_of(m, xe, xi, v, i_e, i_i, r, decay_v, gain_e, gain_i, decay_e, decay_i, bias, vth, vreset,
             direct, rf, fired):
     # One run of neurons with the same coefficients, indexed from 0 (numba then knows no index
@@ -44,7 +47,7 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, decay_v, gain_e, gain_i, decay_e, decay_i
         r[k] = rf if spike else rk
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, refrac, fired, words, out):
     """Neurons lo..hi-1 (inputs ``xe``/``xi`` indexed from 0): update, clear the inputs, return the
     spike count (spikes written ascending to ``out``)."""
@@ -62,7 +65,7 @@ def update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, refrac, fired, words,
     return compact(lo, hi, fired, words, out)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def record(p, t, rec, v, i_e, i_i, r):
     ptr, code, idx, out, t_base = rec
     row = t - t_base

@@ -28,7 +28,7 @@ def _sat(x, bits):
     return min(max(x, -half), half - 1)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
     """Neurons 0..m-1 of slices sharing the parameter set ``c`` (FpgaKernel.ROWS: th, reset, bias,
     k_leak, k_e, k_i, k_w, refrac, subtract, no_leak); branch-free, so LLVM vectorises it."""

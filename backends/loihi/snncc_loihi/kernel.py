@@ -39,7 +39,7 @@ def _rz12(p):
     return (p >> 12) if p >= 0 else -((-p) >> 12)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _run_of(m, xe, xi, u, v, fu, fv, vth6, bias, fired):
     """Neurons 0..m-1 of slices sharing one parameter set; branch-free (LLVM vectorises it).
     Returns how many currents wrapped around the 24-bit range."""
@@ -58,7 +58,7 @@ def _run_of(m, xe, xi, u, v, fu, fv, vth6, bias, fired):
     return wrapped
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _update(lo, hi, xe, xi, u, v, run_start, tab, fired):
     """Neurons lo..hi-1 (inputs indexed from 0), run by run of equal parameters; returns the
     number of wrapped currents."""

@@ -50,7 +50,7 @@ def _mul_accum(a, b):
     return min(max((a * b + (1 << 14)) >> 15, I32_MIN), I32_MAX)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
     """Neurons 0..m-1 of slices sharing the parameter set ``c`` (SpinnakerKernel.ROWS).
 
@@ -84,7 +84,7 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
         i_i[k] = (ii * decay_i) >> 32
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, fired):
     """Neurons lo..hi-1 (inputs indexed from 0), run by run of equal parameters."""
     q = np.searchsorted(run_start, lo, side="right") - 1
