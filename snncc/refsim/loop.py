@@ -228,6 +228,15 @@ def scatter_bins_par(pre, post, delay, weight, pre_off, post_off, rec, part_of, 
 
 
 @numba.njit(cache=True, nogil=True)
+def shift_right(a):
+    """a[1:] = a[:-1]; a[0] = 0, in place (numpy would copy the overlapping source first)."""
+    for i in range(a.shape[0] - 1, 0, -1):
+        a[i] = a[i - 1]
+    if a.shape[0]:
+        a[0] = 0
+
+
+@numba.njit(cache=True, nogil=True)
 def count_bin_segments(start, span):
     """Segments (non-empty delay bins) of every row."""
     n_rows = (start.shape[0] - 1) // span

@@ -259,7 +259,9 @@ def _build_jit(prjs, weights, g: _Geometry, plastic):
         else:
             loop.count_bins(*args, 0, g.parts)
     np.cumsum(start, out=start)
-    cursor = start[:-1].copy()
+    # the scatter advances each bin's start to its end, which is the next bin's start: shifting
+    # the array back afterwards restores the starts without a second array of bins
+    cursor = start[:-1]
     target = np.empty(n_syn, g.tdtype)
     weight = np.empty(n_syn, g.wdtype)
     delay = np.empty(0 if by_delay else n_syn, np.int16 if g.max_delay < (1 << 15) else np.int32)
@@ -274,6 +276,7 @@ def _build_jit(prjs, weights, g: _Geometry, plastic):
         else:
             loop.scatter_bins(*args, 0, g.parts)
         base += p.n_synapses
+    loop.shift_right(start)
     del cursor
     if by_delay:
         nseg = loop.count_bin_segments(start, span)
