@@ -136,9 +136,11 @@ def threads_available() -> int:
     return max(1, min(numba.get_num_threads(), int(idle + 0.5)))
 
 
-#: bytes one synapse takes in the engine's wiring (CSR arrays, the sort order, the copies
-#: concatenation makes on the way)
-BYTES_PER_WIRED_SYNAPSE = 40
+#: bytes one synapse takes in the engine's wiring at most (wiring.py): an int32 target and a
+#: float64 weight (16-bit targets and float32 weights take less), an int16 delay while rows are
+#: sorted, and the counting sort's bins (at most one int64 per synapse); plastic networks add
+#: two int64 positions
+BYTES_PER_WIRED_SYNAPSE = 22
 
 
 def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = True) -> None:
@@ -149,7 +151,9 @@ def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = 
     ledger.claim(8 * (steps + 1), f"a run of {count(steps)} steps (its input schedule)", net.loc,
                  hint="run fewer steps; " + resources.RAISE_HINT)
     n_syn = net.n_synapses
-    ledger.claim(BYTES_PER_WIRED_SYNAPSE * n_syn, f"the wiring of {count(n_syn)} synapses", net.loc)
+    plastic = any(p.plasticity is not None for p in net.projections)
+    ledger.claim((BYTES_PER_WIRED_SYNAPSE + 16 * plastic) * n_syn, f"the wiring of {count(n_syn)} synapses",
+                 net.loc)
     longest = max(net.projections, key=lambda p: int(p.delay.max()) if p.n_synapses else 0, default=None)
     depth = (int(longest.delay.max()) if longest is not None and longest.n_synapses else 1) + 1
     ledger.claim(depth * 2 * net.n_neurons * item,

@@ -226,7 +226,7 @@ def _build_numpy(prjs, weights, g: _Geometry, plastic):
 
 
 #: the compiled builder counts (row, delay) bins directly when there are at most this many per synapse
-BINS_PER_SYNAPSE = 2
+BINS_PER_SYNAPSE = 1
 #: synapses from which the compiled builder shares its passes among threads
 PARALLEL_FROM = 1 << 20
 
