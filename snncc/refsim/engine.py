@@ -240,7 +240,9 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
             if "spikes" in s.record:
                 keep = (s.step >= 0) & (s.step < steps)
                 out.source_spikes(s.name, s.step[keep], s.index[keep])
-        ring = np.zeros(w.depth * 2 * w.n_neurons, dtype=kernel.accum_dtype)
+        # (depth, 2, n): with one partition this is the layout itself; with several, each
+        # partition's block is laid out so within the same memory (wiring.py)
+        ring = np.zeros((w.depth, 2, w.n_neurons), dtype=kernel.accum_dtype).reshape(-1)
         state = kernel.init_state()
         if report is not None:
             report.phase("setup", time.perf_counter() - t_phase)
