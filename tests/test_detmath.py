@@ -1,4 +1,5 @@
 """snncc.detmath: correctly rounded, and the same bits whatever numpy's CPU dispatch picks."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -85,3 +86,72 @@ def test_results_do_not_depend_on_numpys_cpu_dispatch(tmp_path):
     if any(f.startswith("AVX512") for f in simd):
         # what detmath is for: numpy's own exp gives other bits once its AVX512 path is off
         assert fast["np"] != plain["np"]
+
+
+def _libm_off(monkeypatch):
+    """Every libm/numpy exp and log raises: a float result that still comes out was not theirs."""
+    import math
+
+    def boom(*a, **k):
+        raise AssertionError("libm/numpy exp or log called where snncc.detmath is required")
+    for mod, names in ((math, ("exp", "log", "log2", "log1p", "expm1")),
+                       (np, ("exp", "log", "log2", "log1p", "expm1", "exp2"))):
+        for n in names:
+            monkeypatch.setattr(mod, n, boom)
+
+
+def test_refsim_stdp_and_int_lowering_take_exp_and_log_from_detmath(monkeypatch):
+    """The float STDP rule's trace decays and the example integer kernel's shifts feed rasters:
+    they come from detmath (the same on every CPU), never from libm or numpy's SIMD exp/log."""
+    from snncc.ir import MODEL_PARAMS, STDP, Network, Population, Projection, SpikeSource
+    from snncc.passes.discretise import discretise_network
+    from snncc.refsim import simulate
+    from snncc.refsim.int_kernel import IntExampleKernel, lower
+    from snncc.refsim.plasticity import FloatSTDP
+
+    rng = np.random.default_rng(3)
+    par = {k: np.full(10, v[0]) for k, v in MODEL_PARAMS["lif"].items()}
+    par["v_thresh"][:] = -60.0
+    par["tau_m"] = rng.choice([7.0, 13.0, 20.0, 33.0], 10)     # several shifts, one near a .5 boundary
+    ev = np.unique(rng.integers(0, 12 * 200, 400))
+    rule = STDP(tau_plus=15.0, tau_minus=25.0, A_plus=0.05, A_minus=0.04, w_min=0.1, w_max=2.0)
+    a, b = np.nonzero(rng.random((12, 10)) < 0.7)
+    net = discretise_network(Network(
+        "det", 1.0, 200, [Population("out", 10, "lif", par, rng.uniform(-65, -60, 10))],
+        [SpikeSource("in", 12, ev % 12, (ev // 12).astype(float))],
+        [Projection("in_out", "in", "out", a, b, rng.uniform(0, 2.5, a.size), rng.integers(1, 4, a.size),
+                    plasticity=rule)]))
+    static = net.with_(projections=tuple(dataclasses.replace(p, plasticity=None) for p in net.projections))
+    ref = simulate(net, engine="compiled")                # compiles (numba) before libm goes away
+    simulate(lower(static), kernel=IntExampleKernel(lower(static)), engine="compiled")
+
+    seen = {}
+    setup = FloatSTDP.setup
+
+    def spy(self):
+        setup(self)
+        seen["decays"] = [(s[3], s[4]) for s in self.state]
+    monkeypatch.setattr(FloatSTDP, "setup", spy)
+    _libm_off(monkeypatch)
+    r = simulate(net, engine="compiled")
+    fx = lower(static)
+    monkeypatch.undo()
+
+    assert seen["decays"] == [(float(detmath.exp(-1.0 / 15.0)), float(detmath.exp(-1.0 / 25.0)))]
+    assert np.array_equal(r.spikes["out"][0], ref.spikes["out"][0]) and r.n_spikes > 10
+    assert np.array_equal(r.weights["in_out"], ref.weights["in_out"])
+    c = net.populations[0].coef
+    tau_m = -1.0 / detmath.log(np.minimum(c["decay_v"], 1 - 1e-12))
+    want = np.clip(np.round(detmath.log2(tau_m)), 0, 30).astype(np.int64)
+    assert np.array_equal(fx.populations[0].params["shift_v"], want)
+    assert len(set(want.tolist())) > 1
+
+
+def test_the_libm_guard_sees_a_libm_call(monkeypatch):
+    """The guard above can fail: a float decay taken from math.exp trips it."""
+    import math
+    _libm_off(monkeypatch)
+    with pytest.raises(AssertionError, match="detmath is required"):
+        math.exp(-0.1)
+    with pytest.raises(AssertionError, match="detmath is required"):
+        np.log(np.array([0.5]))

@@ -21,6 +21,7 @@ import numba
 import numpy as np
 from numba import prange
 
+from .. import detmath
 from ..ir import FixedPopulation, FixedProjection, Network
 from .loop import (deliver_part, first_error, gather, room, slot_of, team_join, team_parts, team_run,
     team_size, team_step)
@@ -195,8 +196,9 @@ class IntExampleKernel(Kernel):
 
 
 def _shift(tau, dt):
-    """The shift s whose decay 1 - 2**-s is closest to exp(-dt/tau)."""
-    return np.clip(np.round(np.log2(np.asarray(tau) / dt)), 0, 30).astype(np.int64)
+    """The shift s whose decay 1 - 2**-s is closest to exp(-dt/tau) (detmath's log2: a shift
+    must not change with the CPU that lowers the network)."""
+    return np.clip(np.round(detmath.log2(np.asarray(tau) / dt)), 0, 30).astype(np.int64)
 
 
 def lower(net: Network, v_scale: float = 256.0, shift_g: int = 4) -> Network:
@@ -209,10 +211,10 @@ def lower(net: Network, v_scale: float = 256.0, shift_g: int = 4) -> Network:
     for p in net.populations:
         c = p.coef
         rest = np.where(c["decay_v"] < 1, c["bias"] / np.maximum(1e-300, 1 - c["decay_v"]), 0.0)
-        tau_m = -net.dt / np.log(np.minimum(c["decay_v"], 1 - 1e-12))
+        tau_m = -net.dt / detmath.log(np.minimum(c["decay_v"], 1 - 1e-12))
         params = {"shift_v": _shift(tau_m, net.dt), "shift_g": np.full(p.size, shift_g),
-                  "shift_E": _shift(-net.dt / np.log(np.maximum(c["decay_E"], 1e-300)), net.dt),
-                  "shift_I": _shift(-net.dt / np.log(np.maximum(c["decay_I"], 1e-300)), net.dt),
+                  "shift_E": _shift(-net.dt / detmath.log(np.maximum(c["decay_E"], 1e-300)), net.dt),
+                  "shift_I": _shift(-net.dt / detmath.log(np.maximum(c["decay_I"], 1e-300)), net.dt),
                   "bias": np.zeros(p.size, np.int64),
                   "v_thresh": np.round((c["v_thresh"] - rest) * v_scale).astype(np.int64),
                   "v_reset": np.round((c["v_reset"] - rest) * v_scale).astype(np.int64),

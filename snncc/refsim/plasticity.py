@@ -23,11 +23,11 @@ A target's integer rule (e.g. the ``fpga`` kernel's) subclasses :class:`Plastici
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import detmath
 from ..errors import SnnccError
 from ..ir import Network
 from ..lazyjit import njit
@@ -151,7 +151,8 @@ class FloatSTDP(PlasticityHook):
             mag = np.clip(mag, abs(r.w_min), abs(r.w_max))
             self.wiring.weight[p.pos] = p.sign * mag
             self.state.append((mag, np.zeros(p.pre_size), np.zeros(p.post_size),
-                               math.exp(-dt / r.tau_plus), math.exp(-dt / r.tau_minus)))
+                               # detmath: the decays feed every weight, so they must not depend on libm
+                               float(detmath.exp(-dt / r.tau_plus)), float(detmath.exp(-dt / r.tau_minus))))
 
     def update(self, k, p, pre_f, post_f):
         mag, x, y, dp, dm = self.state[k]
