@@ -42,7 +42,7 @@ from .common import ROOT
 DESCRIPTION = __doc__.split("\n\n", 1)[1].split("\n    python -m")[0].strip()
 
 COLUMNS = ("workload", "tool", "threads", "sim_s", "ratio", "sim_cpu_s", "stepping_s", "process_s",
-           "process_ratio", "spikes", "bit_exact", "peak_rss_GiB", "load", "note")
+           "process_ratio", "spikes", "bit_exact", "peak_rss_GiB", "load", "date", "note")
 
 #: loihi lowering options where a network needs them (Lava's LIF has no refractory period
 #: and one current decay)
@@ -260,7 +260,9 @@ def measure(w: Workload, quick: bool, work: Path) -> tuple[list[dict], list[str]
             r["process_ratio"] = r["process_s"] / rows[-1]["process_s"] if rows[-1].get("process_s") else None
     base = next((r.get("sim_s") for r in rows if r["tool"] == "snncc float kernel" and r["threads"] == 2),
                 None)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     for r in rows:
+        r["date"] = stamp
         if r.get("sim_s") and base:
             r["ratio"] = r["sim_s"] / base
     return rows, notes
@@ -340,6 +342,36 @@ def run(quick: bool, only: tuple[str, ...] = ()) -> dict:
             "versions": ["brian2", "nest-simulator", "Cython"]}
 
 
+def merge(res: dict, quick: bool) -> int:
+    """``python -m bench.bench_threads WORKLOAD...``: replace those workloads' rows in
+    bench/results/threads.json (the others' kept, each row carrying its own date and load) and
+    regenerate docs/benchmarks.md; ``python -m bench --only threads`` re-measures them all."""
+    import datetime as _dt
+
+    from .__main__ import write_doc
+    from .common import RESULTS, machine, versions
+    path = RESULTS / "threads.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    if old.get("quick", quick) != quick:
+        print("bench_threads: quick and full rows would mix; run all of them with "
+              "`python -m bench --only threads`", file=sys.stderr)
+        return 2
+    date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    done = {r["workload"] for r in res["rows"]}
+    order = [w.name for w in workloads(quick)]
+    kept = [r for r in old.get("rows", []) if r["workload"] not in done]
+    rows = sorted(kept + res["rows"],
+                  key=lambda r: order.index(r["workload"]) if r["workload"] in order else len(order))
+    out = {**old, **res, "rows": rows, "name": "threads", "quick": quick, "machine": machine(),
+           "versions": versions(*res.get("versions", [])), "date": date + " (per row: `date`)",
+           "description": DESCRIPTION}
+    out["notes"] = [n for n in old.get("notes", []) if not any(n.startswith(d + ":") for d in done)
+                    and n not in res["notes"]] + res["notes"]
+    path.write_text(json.dumps(out, indent=1, default=str) + "\n")
+    print(f"wrote {path} and {write_doc()}")
+    return 0
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--snncc"]:
         args = sys.argv[2:7]
@@ -347,3 +379,5 @@ if __name__ == "__main__":
         sys.exit(0)
     names = tuple(a for a in sys.argv[1:] if not a.startswith("--"))
     res = run("--quick" in sys.argv, names)
+    if names:
+        sys.exit(merge(res, "--quick" in sys.argv))
