@@ -128,6 +128,39 @@ def _when(res: dict | None, rows) -> str:
     return f", measured {res.get('date', '?')} at 1-minute load {span}"
 
 
+def threads_lines(res: dict) -> list[str]:
+    """bench_threads in one line per workload: the fastest peer's simulation time over snncc's
+    (float kernel, 1 and 2 threads), the slowest integer kernel over the float kernel, and
+    whether every 2-thread raster equalled the 1-thread one."""
+    by: dict[str, list[dict]] = {}
+    for r in res["rows"]:
+        by.setdefault(r["workload"], []).append(r)
+    out = []
+    for w, rows in by.items():
+        snn = {r["threads"]: r["sim_s"] for r in rows if r["tool"] == "snncc float kernel" and r.get("sim_s")}
+        peers = [r for r in rows if not r["tool"].startswith("snncc") and r.get("sim_s")]
+        ints = [r["sim_s"] / snn[r["threads"]] for r in rows if r["tool"].startswith("snncc")
+                and r["tool"] != "snncc float kernel" and r.get("sim_s") and snn.get(r["threads"])]
+        exact = [r["bit_exact"] for r in rows if r.get("bit_exact") is not None]
+        bits = [f"{'all' if all(exact) else 'NOT all'} {len(exact)} kernels' rasters identical on 1 and 2 threads"
+                ] if exact else []
+        if peers and snn:
+            best = min(peers, key=lambda r: r["sim_s"])
+            bits.insert(0, f"fastest peer ({best['tool']}, {best['threads']} thread(s)) / snncc float "
+                        + ", ".join(f"{t} thread(s) {best['sim_s'] / s:.2f}x" for t, s in sorted(snn.items())))
+        if ints:
+            bits.append(f"slowest integer kernel / float kernel {max(ints):.2f}x")
+        proc = [f"{r['tool']} {r['process_ratio']:.2f}x" for r in rows if r.get("process_ratio")]
+        if proc:
+            bits.append("whole process (rerun) / `snncc run`'s: " + ", ".join(proc))
+        loads = [r["load"] for r in rows if isinstance(r.get("load"), (int, float))]
+        if bits:
+            out.append(f"- {w}, peer / snncc, simulation alone unless said: {'; '.join(bits)} (measured {rows[0].get('date') or '?'}"
+                       + (f", 1-minute load {min(loads):g}-{max(loads):g}" if loads else "")
+                       + "). `python -m bench --only threads`")
+    return out
+
+
 def glance() -> list[str]:
     """Headline figures, each from its result file and naming the command behind it; a
     result that is missing or lacks a figure just leaves its line out."""
@@ -175,6 +208,9 @@ def glance() -> list[str]:
         head = _load("headline")
         if head and head.get("rows"):
             out += headline_lines(head)
+        thr = _load("threads")
+        if thr and thr.get("rows"):
+            out += threads_lines(thr)
         fpga = _load("fpga")
         if fpga and fpga.get("rows"):
             caps = "; ".join(f"{r['board']} {r['cores']} x {r['neurons'] // r['cores']} neurons, {r['synapses']:,} "
