@@ -155,7 +155,8 @@ def threads_lines(res: dict) -> list[str]:
             bits.append("whole process (rerun) / `snncc run`'s: " + ", ".join(proc))
         loads = [r["load"] for r in rows if isinstance(r.get("load"), (int, float))]
         if bits:
-            out.append(f"- {w}, peer / snncc, simulation alone unless said: {'; '.join(bits)} (measured {rows[0].get('date') or '?'}"
+            out.append(f"- {w}, peer / snncc, simulation alone unless said: {'; '.join(bits)} "
+                       f"(measured {rows[0].get('date') or '?'}"
                        + (f", 1-minute load {min(loads):g}-{max(loads):g}" if loads else "")
                        + "). `python -m bench --only threads`")
     return out
