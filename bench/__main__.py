@@ -148,8 +148,13 @@ def threads_lines(res: dict) -> list[str]:
             best = min(peers, key=lambda r: r["sim_s"])
             bits.insert(0, f"fastest peer ({best['tool']}, {best['threads']} thread(s)) / snncc float "
                         + ", ".join(f"{t} thread(s) {best['sim_s'] / s:.2f}x" for t, s in sorted(snn.items())))
+        cpu = {r["threads"]: r["sim_cpu_s"] for r in rows if r["tool"] == "snncc float kernel"
+               and r.get("sim_cpu_s")}
+        ints_cpu = [r["sim_cpu_s"] / cpu[r["threads"]] for r in rows if r["tool"].startswith("snncc")
+                    and r["tool"] != "snncc float kernel" and r.get("sim_cpu_s") and cpu.get(r["threads"])]
         if ints:
-            bits.append(f"slowest integer kernel / float kernel {max(ints):.2f}x")
+            bits.append(f"slowest integer kernel / float kernel {max(ints):.2f}x"
+                        + (f" (CPU time {max(ints_cpu):.2f}x)" if ints_cpu else ""))
         proc = [f"{r['tool']} {r['process_ratio']:.2f}x" for r in rows if r.get("process_ratio")]
         if proc:
             bits.append("whole process (rerun) / `snncc run`'s: " + ", ".join(proc))

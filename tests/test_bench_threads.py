@@ -7,9 +7,10 @@ from bench.__main__ import threads_lines
 def _rows(exact2: bool):
     return [
         {"workload": "W", "tool": "snncc float kernel", "threads": 1, "sim_s": 0.2, "load": 1.5, "date": "D"},
-        {"workload": "W", "tool": "snncc float kernel", "threads": 2, "sim_s": 0.1, "load": 2.0, "bit_exact": True},
+        {"workload": "W", "tool": "snncc float kernel", "threads": 2, "sim_s": 0.1, "load": 2.0, "bit_exact": True,
+         "sim_cpu_s": 0.2},
         {"workload": "W", "tool": "snncc loihi kernel", "threads": 2, "sim_s": 0.13, "load": 2.0,
-         "bit_exact": exact2},
+         "bit_exact": exact2, "sim_cpu_s": 0.3},
         {"workload": "W", "tool": "Brian2 cpp_standalone, OpenMP", "threads": 2, "sim_s": 0.3, "load": 2.0,
          "process_s": 3.0, "process_ratio": 2.5},
         {"workload": "W", "tool": "NEST 3.10", "threads": 1, "sim_s": 0.4, "load": 2.0},
@@ -21,7 +22,7 @@ def test_threads_line_gives_the_fastest_peer_over_snncc_and_the_integer_kernel_o
     (line,) = threads_lines({"rows": _rows(True)})
     assert "fastest peer (Brian2 cpp_standalone, OpenMP, 2 thread(s))" in line
     assert "1 thread(s) 1.50x, 2 thread(s) 3.00x" in line           # 0.3 / 0.2, 0.3 / 0.1
-    assert "slowest integer kernel / float kernel 1.30x" in line    # same thread count: 0.13 / 0.1
+    assert "slowest integer kernel / float kernel 1.30x (CPU time 1.50x)" in line   # 0.13 / 0.1, 0.3 / 0.2
     assert "all 2 kernels' rasters identical" in line
     assert "Brian2 cpp_standalone, OpenMP 2.50x" in line and "load 1.5-2" in line
 
