@@ -336,6 +336,13 @@ def run(quick: bool, only: tuple[str, ...] = ()) -> dict:
         "serves first) over a call inside a process that has already run for seconds: compare snncc's "
         "`sim_cpu_s` with the peers' times there; on an idle machine wall and CPU time agree.",
     ]
+    loads = [r["load"] for r in rows if isinstance(r.get("load"), (int, float))]
+    if loads and max(loads) > 1.5:
+        notes.append(f"This run shared its {os.cpu_count()} cores with other processes (1-minute load up to "
+                     f"{max(loads):g}): every wall time here is inflated by waiting for a core, 2-thread runs "
+                     "most (each step's barrier waits for a descheduled thread), so these figures rank the "
+                     "tools only roughly; re-run `python -m bench --only threads` on an idle machine for "
+                     "figures to quote.")
     return {"title": "Reference simulator on 1 and 2 threads vs Brian2 cpp_standalone and NEST, "
                      "every workload",
             "rows": [{c: r.get(c) for c in COLUMNS} for r in rows], "notes": notes,
