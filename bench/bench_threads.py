@@ -372,8 +372,9 @@ def merge(res: dict, quick: bool) -> int:
     out = {**old, **res, "rows": rows, "name": "threads", "quick": quick, "machine": machine(),
            "versions": versions(*res.get("versions", [])), "date": date + " (per row: `date`)",
            "description": DESCRIPTION}
-    out["notes"] = [n for n in old.get("notes", []) if not any(n.startswith(d + ":") for d in done)
-                    and n not in res["notes"]] + res["notes"]
+    # the other workloads' own notes kept; the general ones (and the load note) are this run's
+    kept_w = {r["workload"] for r in kept}
+    out["notes"] = [n for n in old.get("notes", []) if any(n.startswith(w + ":") for w in kept_w)] + res["notes"]
     path.write_text(json.dumps(out, indent=1, default=str) + "\n")
     print(f"wrote {path} and {write_doc()}")
     return 0
