@@ -152,6 +152,11 @@ def threads_lines(res: dict) -> list[str]:
                and r.get("sim_cpu_s")}
         ints_cpu = [r["sim_cpu_s"] / cpu[r["threads"]] for r in rows if r["tool"].startswith("snncc")
                     and r["tool"] != "snncc float kernel" and r.get("sim_cpu_s") and cpu.get(r["threads"])]
+        rss = [r["peak_rss_GiB"] for r in rows if r["tool"] == "snncc float kernel" and r.get("peak_rss_GiB")]
+        if snn and not peers:
+            bits.insert(0, "snncc float kernel " + ", ".join(f"{s:.3g} s on {t} thread(s)" for t, s in
+                                                            sorted(snn.items()))
+                        + (f", peak RSS {max(rss):.2f} GiB" if rss else ""))
         if ints:
             bits.append(f"slowest integer kernel / float kernel {max(ints):.2f}x"
                         + (f" (CPU time {max(ints_cpu):.2f}x)" if ints_cpu else ""))

@@ -30,3 +30,10 @@ def test_threads_line_gives_the_fastest_peer_over_snncc_and_the_integer_kernel_o
 def test_threads_line_reports_a_raster_that_changed_with_the_thread_count():
     (line,) = threads_lines({"rows": _rows(False)})
     assert "NOT all 2 kernels' rasters identical" in line
+
+
+def test_threads_line_without_peers_gives_snnccs_time_and_memory():
+    rows = [{"workload": "M", "tool": "snncc float kernel", "threads": t, "sim_s": s, "peak_rss_GiB": m,
+             "load": 1.0} for t, s, m in ((1, 25.4, 5.99), (2, 23.9, 6.04))]
+    (line,) = threads_lines({"rows": rows})
+    assert "snncc float kernel 25.4 s on 1 thread(s), 23.9 s on 2 thread(s), peak RSS 6.04 GiB" in line
