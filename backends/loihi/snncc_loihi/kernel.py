@@ -5,8 +5,13 @@ the engine's timing contract already holds Dense's step and the DelayDense delay
 
     u = wrap32(rz(u * (4096 - du - 1)) + (x << 6))       rz(p) = sign(p) * (|p| >> 12)
     if u > 2**23: u -= 2**24  elif u <= -2**23: u += 2**24
-    v = clip(wrap32(rz(v * (4096 - dv)) + u + (bias_mant << bias_exp)), -(2**23 - 1), 2**23 - 1)
-    spike = v > vth << 6;  v[spike] = 0                  (u is not reset; no refractory period)
+    if r > 0: r -= 1                                     (refractory: v held, u integrates)
+    else: v = clip(wrap32(rz(v * (4096 - dv)) + u + (bias_mant << bias_exp)), -(2**23 - 1), 2**23 - 1)
+    spike = v > vth << 6;  v[spike] = 0;  r[spike] = refrac          (u is not reset)
+
+The refractory rule is that of Lava's ``LIFRefractory`` (``refractory_period_end <
+time_step`` lets v integrate), realised in fixed point by ``lava_net.py``'s
+``PyLifRefractoryModelBitAcc``; ``refrac = 0`` is Lava's plain LIF.
 
 ``wrap32`` is the int32 arithmetic of Lava's process models (an int32 channel, an int32
 sum in the port, an int32 shift); it only matters for inputs no sane network produces,
@@ -26,7 +31,7 @@ from snncc.refsim.loop import (compact, deliver_part, gather, room, slot_of, tea
 
 from . import limits as L
 
-PARAMS = ("du", "dv", "vth", "bias_mant", "bias_exp", "v_init")
+PARAMS = ("du", "dv", "vth", "bias_mant", "bias_exp", "v_init", "refrac")
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -40,7 +45,7 @@ def _rz12(p):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _run_of(m, xe, xi, u, v, fu, fv, vth6, bias, fired):
+def _run_of(m, xe, xi, u, v, r, fu, fv, vth6, bias, refrac, fired):
     """Neurons 0..m-1 of slices sharing one parameter set; branch-free (LLVM vectorises it).
     Returns how many currents wrapped around the 24-bit range."""
     top = 1 << 23
@@ -51,51 +56,56 @@ def _run_of(m, xe, xi, u, v, fu, fv, vth6, bias, fired):
         wrapped += np.int64(over | under)
         uk = dc - 2 * top if over else (dc + 2 * top if under else dc)
         u[k] = uk
-        nv = min(max(_wrap32(_rz12(v[k] * fv) + uk + bias), -(top - 1)), top - 1)
+        rk = r[k]
+        active = rk <= 0
+        nv = min(max(_wrap32(_rz12(v[k] * fv) + uk + bias), -(top - 1)), top - 1) if active else v[k]
+        rk = rk if active else rk - 1
         spike = nv > vth6
         fired[k] = spike
         v[k] = 0 if spike else nv
+        r[k] = refrac if spike else rk
     return wrapped
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _update(lo, hi, xe, xi, u, v, run_start, tab, fired):
+def _update(lo, hi, xe, xi, u, v, r, run_start, tab, fired):
     """Neurons lo..hi-1 (inputs indexed from 0), run by run of equal parameters; returns the
     number of wrapped currents."""
     q = np.searchsorted(run_start, lo, side="right") - 1
     a, wrapped = lo, 0
     while a < hi:
         b = min(hi, run_start[q + 1])
-        wrapped += _run_of(b - a, xe[a - lo:b - lo], xi[a - lo:b - lo], u[a:b], v[a:b], tab[q, 0], tab[q, 1],
-                           tab[q, 2], tab[q, 3], fired[a:b])
+        wrapped += _run_of(b - a, xe[a - lo:b - lo], xi[a - lo:b - lo], u[a:b], v[a:b], r[a:b], tab[q, 0],
+                           tab[q, 1], tab[q, 2], tab[q, 3], tab[q, 4], fired[a:b])
         a = b
         q += 1
     return wrapped
 
 
 @numba.njit(cache=True, nogil=True)
-def _step(u, v, x, run_start, tab, fired, words, out, wrapped):
+def _step(u, v, r, x, run_start, tab, fired, words, out, wrapped):
     """One step of every neuron (``x`` of shape (2, n)); the per-step path."""
     n = v.shape[0]
-    wrapped[0] += _update(0, n, x[0], x[1], u, v, run_start, tab, fired)
+    wrapped[0] += _update(0, n, x[0], x[1], u, v, r, run_start, tab, fired)
     return compact(0, n, fired, words, out)
 
 
 @numba.njit(cache=True, nogil=True)
 def _part(p, t, ring, route, src, buf, rec, K):
-    u, v, run_start, tab, fired, words = K
+    u, v, r, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
     lo, hi = bounds[p], bounds[p + 1]
     xe, xi = slot_of(p, t, ring, route)
-    _update(lo, hi, xe, xi, u, v, run_start, tab, fired)
+    _update(lo, hi, xe, xi, u, v, r, run_start, tab, fired)
     xe[:] = 0
     xi[:] = 0
     cnt[t & 1, p] = compact(lo, hi, fired, words, spk[t & 1, p])
     ptr, code, idx, out, t_base = rec
     for m in range(ptr[p], ptr[p + 1]):
         k = idx[m]
-        out[t - t_base, m] = v[k] if code[m] == 0 else u[k]
+        c = code[m]
+        out[t - t_base, m] = v[k] if c == 0 else (u[k] if c == 1 else r[k])
 
 
 @numba.njit(cache=True, parallel=True)
@@ -141,15 +151,18 @@ class LoihiKernel(Kernel):
 
     def __init__(self, net, strict: bool = False):
         super().__init__(net, strict)
-        p = {k: self.concat(k) for k in PARAMS}
+        # builds lowered before refractory periods were realised have no ``refrac``: none
+        p = {k: self.concat(k) if k != "refrac" or all(k in q.params for q in net.populations)
+             else np.zeros(self.n, np.int64) for k in PARAMS}
         self._fu = (1 << L.DECAY_BITS) - (p["du"] + 1)
         self._fv = (1 << L.DECAY_BITS) - p["dv"]
         self._vth6 = p["vth"] << L.VTH_SHIFT
         self._bias = effective_bias(p["bias_mant"], p["bias_exp"])
         self._v0 = p["v_init"]
+        self._refrac = p["refrac"]
         self._wexp = dict(net.attrs.get("loihi", {}).get("weight_exp", {}))
-        table = np.stack([self._fu, self._fv, self._vth6, self._bias], axis=1) if self.n \
-            else np.zeros((0, 4), np.int64)
+        table = np.stack([self._fu, self._fv, self._vth6, self._bias, self._refrac], axis=1) if self.n \
+            else np.zeros((0, 5), np.int64)
         self._run_start, first = param_runs(table)
         self._tab = np.ascontiguousarray(table[first])
         self._out = np.empty(self.n, dtype=np.int64)
@@ -158,10 +171,12 @@ class LoihiKernel(Kernel):
 
     @property
     def state_vars(self):
-        return {"v": StateVar("v", np.int64, L.UV_BITS), "u": StateVar("u", np.int64, L.UV_BITS)}
+        return {"v": StateVar("v", np.int64, L.UV_BITS), "u": StateVar("u", np.int64, L.UV_BITS),
+                "refrac": StateVar("refrac", np.int64, L.REFRAC_BITS, False)}
 
     def init_state(self):
-        return {"v": self._v0.copy(), "u": np.zeros(self.n, dtype=np.int64)}
+        return {"v": self._v0.copy(), "u": np.zeros(self.n, dtype=np.int64),
+                "refrac": np.zeros(self.n, dtype=np.int64)}
 
     def synapse_weights(self, prj) -> np.ndarray:
         return np.asarray(prj.weight, np.int64) << int(self._wexp.get(prj.name, 0))
@@ -177,7 +192,7 @@ class LoihiKernel(Kernel):
                 "without --strict to wrap as Loihi does")
 
     def step(self, state, x):
-        n = _step(state["u"], state["v"], x, self._run_start, self._tab, self._fired,
+        n = _step(state["u"], state["v"], state["refrac"], x, self._run_start, self._tab, self._fired,
                   self._fired.view(np.uint64), self._out, self._wrapped)
         self._check(state)
         return self._out[:n].copy()
@@ -186,7 +201,7 @@ class LoihiKernel(Kernel):
         if self.strict:
             return None       # per-step path, so an overflow is reported at its step
         fired = fired_flags(self.n)
-        K = (state["u"], state["v"], self._run_start, self._tab, fired, fired.view(np.uint64))
+        K = (state["u"], state["v"], state["refrac"], self._run_start, self._tab, fired, fired.view(np.uint64))
 
         def run(team, *args):
             return _run_seq(*args, K) if team is None else team_run(_run_par, args, K, team)
