@@ -96,6 +96,18 @@ class Network:
         return sum(p.size for p in self.populations)
 
     @property
+    def relay_populations(self) -> tuple[str, ...]:
+        """Names of the populations the ``delays`` pass added to realise long delays: the
+        compiler's, not the user's; ``snncc run`` and ``verify`` leave them out."""
+        names = (self.attrs.get("delays") or {}).get("relay_populations") or ()
+        return tuple(n for n in names if isinstance(n, str))
+
+    @property
+    def n_relay_neurons(self) -> int:
+        relays = set(self.relay_populations)
+        return sum(p.size for p in self.populations if p.name in relays)
+
+    @property
     def n_synapses(self) -> int:
         return sum(p.n_synapses for p in self.projections)
 

