@@ -377,6 +377,10 @@ def cmd_run(args) -> int:
                 prog.stop()
     else:
         _device_options(args, targets.get("reference"), "run")     # refuses any -O: none apply
+        from .passes import Discretise
+        net, rep = Discretise().run(net, None)      # what rounding to steps changed, said here too
+        for w in rep.warnings:
+            print(f"warning: discretise: {printable(w)}", file=sys.stderr)
         relays = net.relay_populations
         prog, cb = _progress(args.steps or net.steps, args.json)
         try:

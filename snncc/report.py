@@ -25,12 +25,13 @@ def _t(v: Any) -> str:
     return printable(str(v))
 
 #: columns that name the row come first (report.json stores keys sorted)
-_FIRST = ("population", "projection", "pre", "core", "chip", "name")
+_FIRST = ("population", "projection", "source", "pre", "core", "chip", "name")
 #: short headers, so the widest tables fit an 80-column terminal
 _HEADER = {"clipped_fraction": "clip", "synapses": "syn", "rel_rms_error": "rel rms", "rms_error": "rms err",
            "max_error": "max err", "exponent": "exp", "rerouted_synapses": "rerouted",
            "max_delay_steps": "max delay", "relay_neurons": "relays", "lower_bound": "bound",
-           "refrac_error_ms": "refrac err ms", "delay_error_ms": "delay err ms"}
+           "refrac_error_ms": "refrac err ms", "delay_error_ms": "delay err ms",
+           "max_delay_change_fraction": "max delay change"}
 
 
 #: key figures whose name alone would misread: ``cores_over_bound 1`` is a ratio, not a count
@@ -119,7 +120,7 @@ def _fit(name: list[str], rest: list[str], shown: list[dict], rows: list[dict], 
     for c in rest:
         if groups:
             trial = groups[-1] + [c]
-            if console.measure(_table(name + trial, shown, rows)).maximum <= width:
+            if console.measure(_table(name + trial, shown, rows)).minimum <= width:
                 groups[-1] = trial
                 continue
         groups.append([c])

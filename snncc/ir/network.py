@@ -44,6 +44,10 @@ def index_range(idx: np.ndarray) -> tuple[int, int]:
     return lo, hi
 
 
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Network:
     """A spiking network at one stage of lowering.
@@ -71,6 +75,14 @@ class Network:
         object.__setattr__(self, "sources", tuple(self.sources))
         object.__setattr__(self, "projections", tuple(self.projections))
         object.__setattr__(self, "probes", tuple(self.probes))
+
+    def __repr__(self) -> str:
+        relays = self.n_relay_neurons
+        neurons = f"{self.n_neurons - relays} neurons" + (f" + {relays} relay neurons" if relays else "")
+        target = f" for {self.target}" if self.target else ""
+        return (f"Network({self.name!r}, {self.stage} stage{target}, dt={self.dt:g} ms, {self.steps} steps: "
+                f"{_n(len(self.populations), 'population')} ({neurons}), {_n(len(self.sources), 'source')}, "
+                f"{_n(len(self.projections), 'projection')} ({self.n_synapses} synapses))")
 
     # --- lookup -----------------------------------------------------------------
     def node(self, name: str):

@@ -223,7 +223,10 @@ class FpgaTarget(Target):
                 _log(f"the board on {port} does not hold this build (CRC-32 {img.crc:08x}); uploading it")
                 upload(board, img, max_delay=max_delay, state_file=build.file(UPLOAD_STATE), log=_log)
             for one in nets:
-                yield run(board, img, one, steps, progress=options.get("progress"))
+                raster = run(board, img, one, steps, progress=options.get("progress"))
+                if port == "sim":            # not the pty's passing name
+                    raster.source = "fpga:sim"
+                yield raster
 
 
 def _check_frames(net, steps: int, where: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from snncc.errors import SnnccError, shown
 from snncc.options import Option
+from snncc.progress import phase
 from snncc.passes import Delays, Discretise, Partition, Place, Validate
 from snncc.passes.partition import METHODS
 from snncc.targets import Target
@@ -100,8 +101,9 @@ class SpinnakerTarget(Target):
             return emitted
         from .mapping import MACHINE_DIR, spynnaker_pass
         outdir = Path(outdir)
-        m = spynnaker_pass(outdir / PYNN_DIR, outdir / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
-                           board_version(options), worker=prepared)
+        with phase("spinnaker: the sPyNNaker pass on a virtual board (-O map=false skips it)"):
+            m = spynnaker_pass(outdir / PYNN_DIR, outdir / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
+                               board_version(options), worker=prepared)
         print(timings(m), file=sys.stderr)
         return {**emitted, **summarise(emitted["snncc_mapping"], m)}
 
@@ -137,12 +139,15 @@ class SpinnakerTarget(Target):
         net = build.network()
         machine = Path(build.path) / MACHINE_DIR
         if machine.is_dir():
-            return check_machine_data(machine, net)
+            with phase("spinnaker: checking the machine data against the IR"):
+                return check_machine_data(machine, net)
         import tempfile
         with tempfile.TemporaryDirectory(prefix="snncc-spinnaker-verify-") as tmp:
-            spynnaker_pass(pynn_dir, Path(tmp) / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
-                           board_version(build.options))
-            return check_machine_data(Path(tmp) / MACHINE_DIR, net)
+            with phase("spinnaker: the sPyNNaker pass on a virtual board"):
+                spynnaker_pass(pynn_dir, Path(tmp) / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
+                               board_version(build.options))
+            with phase("spinnaker: checking the machine data against the IR"):
+                return check_machine_data(Path(tmp) / MACHINE_DIR, net)
 
 
 def run_pass_at_compile(options) -> bool:
