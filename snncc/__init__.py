@@ -34,6 +34,7 @@ _LAZY = {
     "load_ir": ("snncc.ir", "load"),
     "write_nir": ("snncc.exporters.nir", "write"),
     "get_target": ("snncc.targets", "get"),
+    "progress": ("snncc.progress", None),
 }
 
 __all__ = ["Loc", "SnnccError", "__version__", *_LAZY]
@@ -42,7 +43,7 @@ __all__ = ["Loc", "SnnccError", "__version__", *_LAZY]
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         mod, attr = _LAZY[name]
-        value = getattr(importlib.import_module(mod), attr)
+        value = importlib.import_module(mod) if attr is None else getattr(importlib.import_module(mod), attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'snncc' has no attribute {name!r}")

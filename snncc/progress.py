@@ -50,11 +50,11 @@ class Phase:
     """One step's progress; :func:`phase` makes one. ``update(done, total)`` moves its bar."""
 
     def __init__(self, what: str, total: int | None = None, stream: TextIO | None = None,
-                 tty: bool | None = None, after: float = SHOW_AFTER, show: bool | None = None):
+                 tty: bool | None = None, after: float | None = None, show: bool | None = None):
         self.what, self.total, self.done = what, total, 0
         self.stream = stream if stream is not None else sys.stderr
         self.tty = _isatty(self.stream) if tty is None else tty
-        self.after = after
+        self.after = SHOW_AFTER if after is None else after
         self.show = enabled() if show is None else show
         self.shown = False
         self._lock = threading.Lock()

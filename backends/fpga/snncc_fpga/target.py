@@ -162,6 +162,10 @@ class FpgaTarget(Target):
                 _log(f"started a simulated board on {board.pty} (pid {board.pid}; it stops after an "
                      f"hour without traffic)")
             return Board(board.pty, baud=baud, timeout=timeout or 0.5)
+        from .latency import latency_note
+        note = latency_note(port)
+        if note:
+            _log(note)
         return Board(port, baud=baud, timeout=timeout or 0.5)
 
     def _prepare(self, build):
