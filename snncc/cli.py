@@ -322,7 +322,9 @@ def _load_runnable(path: str, args=None):
     if is_build(path):
         return load_build(path), None
     from .frontends import load_model
-    return None, load_model(path, **_frontend_options(args))
+    from .progress import phase
+    with phase(f"reading {printable(path)}"):
+        return None, load_model(path, **_frontend_options(args))
 
 
 def _write(path: str, what: str, write) -> None:
@@ -337,7 +339,8 @@ def _write(path: str, what: str, write) -> None:
 
 
 def _progress(total: int, quiet: bool):
-    """A rich progress bar on a TTY for long runs; a no-op otherwise."""
+    """A rich progress bar on a TTY for long runs; elsewhere (None, None): the run is then a
+    :func:`~snncc.progress.phase` with a plain line (see :func:`_simulating`)."""
     if quiet or not sys.stderr.isatty() or total < 2000:
         return None, None
     from rich.progress import Progress
@@ -345,6 +348,14 @@ def _progress(total: int, quiet: bool):
     task = prog.add_task("simulating", total=total)
     prog.start()
     return prog, (lambda done: prog.update(task, completed=done))
+
+
+def _simulating(steps: int, bar):
+    """The plain progress lines of a run that has no rich bar (stderr is not a terminal)."""
+    from contextlib import nullcontext
+
+    from .progress import phase
+    return nullcontext() if bar is not None else phase(f"simulating {steps} steps")
 
 
 def cmd_run(args) -> int:
@@ -368,7 +379,9 @@ def cmd_run(args) -> int:
         prog, cb = _progress(total, args.json)
         try:
             if args.refsim or build.target == "reference":
-                raster = simulate(lowered, steps=steps, kernel=kernel_for(lowered, args.strict), progress=cb)
+                with _simulating(total, prog):
+                    raster = simulate(lowered, steps=steps, kernel=kernel_for(lowered, args.strict),
+                                      progress=cb)
             else:
                 with phase(f"running the build on {build.target}"):
                     raster = target.run(build, steps, {**options, "progress": cb})
@@ -384,7 +397,8 @@ def cmd_run(args) -> int:
         relays = net.relay_populations
         prog, cb = _progress(args.steps or net.steps, args.json)
         try:
-            raster = simulate(net, steps=args.steps, strict=args.strict, progress=cb)
+            with _simulating(args.steps or net.steps, prog):
+                raster = simulate(net, steps=args.steps, strict=args.strict, progress=cb)
         finally:
             if prog:
                 prog.stop()
