@@ -109,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("build", help="build directory")
     _device_args(p, "upload")
 
-    p = cmd("verify", "check a target's result against its bit-exact kernel, or compare two rasters",
-            BUILD_NOTE)
+    p = cmd("verify", "check a target's result against its bit-exact kernel, or compare two rasters "
+                      "(the model's populations; relay neurons the compiler added are left out)", BUILD_NOTE)
     p.add_argument("build", help="build directory, or a raster .npz (expected)")
     p.add_argument("actual", nargs="?", help="raster .npz to compare with (actual)")
     p.add_argument("--steps", type=_steps, help="steps to run (default: the model's run length; with "
@@ -234,8 +234,8 @@ def _frontend_options(args) -> dict[str, Any]:
 
 
 def _device_args(p, command: str):
-    p.add_argument("--port", help="fpga: serial port of the board, or 'sim' for the simulated board (default: "
-                   "the port of the last upload); loihi: sim (Lava's simulator, default) or hw")
+    p.add_argument("--port", help="fpga: serial port of the board, or 'sim' for the simulated board "
+                   "(default: the port of the last upload); loihi: sim (Lava's simulator, default) or hw")
     p.add_argument("--baud", type=int, help="fpga: UART baud rate (default: that of the last upload, else "
                    "1000000)")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -243,8 +243,10 @@ def _device_args(p, command: str):
                         "spinnaker, for the whole run (default: loihi scales it with the run; spinnaker "
                         "waits as long as the run takes)")
     p.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE",
-                   help=f"the build's target's {command} option, e.g. -O simulator=brian2 for a spinnaker "
-                        "build; unknown keys are an error (`snncc targets` lists them)")
+                   help=f"the build's target's {command} option, e.g. "
+                        + ("-O force=true for an fpga build" if command == "upload"
+                           else "-O simulator=brian2 for a spinnaker build")
+                        + "; unknown keys are an error (`snncc targets` lists them)")
 
 
 def _parse_options(pairs: list[str]) -> dict[str, Any]:

@@ -138,7 +138,8 @@ class OptionSet:
         """``-O key=TYPE  help (default ...)``, with the subcommands where not only compile."""
         lines = []
         for key, o in self.options.items():
-            cmds = "" if o.commands == ("compile",) else "  [" + ", ".join(f"snncc {c}" for c in o.commands) + "]"
+            where = ", ".join(f"snncc {c}" for c in o.commands)
+            cmds = "" if o.commands == ("compile",) else f"  [{where}]"
             lines.append(f"-O {key}={o.type_name}  {o.describe()}{cmds}")
         return lines
 

@@ -113,7 +113,8 @@ def _table(cols: list[str], shown: list[dict], rows: list[dict]) -> Table:
     return t
 
 
-def _fit(name: list[str], rest: list[str], shown: list[dict], rows: list[dict], width: int) -> list[list[str]]:
+def _fit(name: list[str], rest: list[str], shown: list[dict], rows: list[dict],
+         width: int) -> list[list[str]]:
     """``rest`` split into runs of columns whose tables (with the ``name`` column) fit ``width``."""
     console = Console(width=10_000)
     groups: list[list[str]] = []

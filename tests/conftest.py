@@ -1,6 +1,16 @@
 """Shared pytest hooks."""
 from __future__ import annotations
 
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_progress_lines(monkeypatch):
+    """Long steps print progress lines on stderr after two seconds, so on a loaded machine any
+    test of an exact stderr could see one: they are off unless a test turns them on
+    (tests/test_cli_output.py does, to check them)."""
+    monkeypatch.setenv("SNNCC_PROGRESS", "0")
+
 
 def pytest_terminal_summary(terminalreporter):
     """How much of the documentation ran (tests/test_docs.py), so that it cannot fall to

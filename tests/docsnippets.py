@@ -14,6 +14,7 @@ A block's info string (after the opening fence) says what it is and how it runs:
     ```yaml file=NAME          also written to NAME in the scratch folder, for later blocks
     ```yaml same-as=PATH       must equal the repository's PATH (the block shows that file)
     ```text                    not code (pseudo-code, formulas, frame layouts): not run
+    ```sh needs=verilator,lava  skipped (saying so) where a program or module it needs is missing
 
 and two markers, visible in the document's source:
 
@@ -87,7 +88,8 @@ def parse(path: Path) -> list[Block]:
             continue
         indent, fence, info = len(m.group(1)), m.group(2), m.group(3).strip()
         body, j = [], i + 1
-        while j < len(lines) and not re.match(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[j]):
+        close = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        while j < len(lines) and not close.match(lines[j]):
             body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j])
             j += 1
         blocks.append(_block(Path(path), i + 1, info, "\n".join(body) + "\n"))
@@ -111,6 +113,20 @@ def _block(path: Path, line: int, info: str, text: str) -> Block:
         else:
             b.attrs[word] = ""
     return b
+
+
+def missing(b: Block) -> list[str]:
+    """What the block's ``needs=a,b`` names that is neither a program on PATH nor a module."""
+    import importlib.util
+    out = []
+    for name in filter(None, b.attrs.get("needs", "").split(",")):
+        try:
+            found = shutil.which(name) is not None or importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            out.append(name)
+    return out
 
 
 def all_blocks() -> list[Block]:
@@ -165,8 +181,8 @@ class Workspace:
         self.env = dict(os.environ)
         self.env.update({
             "PATH": f"{bin_}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": os.pathsep.join(paths + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                                                   if p]),
+            "PYTHONPATH": os.pathsep.join(
+                paths + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
             "MPLBACKEND": "Agg", "COLUMNS": "100", "SNNCC_HDL": str(ROOT / "hdl"),
         })
         self.env.pop("SNNCC_DEBUG", None)

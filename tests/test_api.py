@@ -19,7 +19,8 @@ def test_every_public_name_resolves():
 
 def test_import_snncc_stays_light():
     """The command line imports snncc for every command: the API loads its modules on use."""
-    code = "import sys, snncc; print(sorted(m for m in ('numba', 'snncc.refsim', 'snncc.frontends') if m in sys.modules))"
+    code = ("import sys, snncc; "
+            "print(sorted(m for m in ('numba', 'snncc.refsim', 'snncc.frontends') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
 

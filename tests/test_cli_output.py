@@ -22,6 +22,7 @@ TINY = str(ROOT / "examples" / "tiny.yaml")
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
     [str(ROOT)] + [str(p) for p in sorted((ROOT / "backends").glob("*")) if p.is_dir()]
     + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+ENV.pop("SNNCC_PROGRESS", None)          # as a user runs it (conftest.py turns progress off)
 
 
 @pytest.fixture(scope="module")
@@ -180,8 +181,8 @@ def test_the_spinnaker_mapping_check_says_what_it_is_doing(tmp_path):
                               timeout=900)
     text = err.read_text()
     assert proc.returncode == 0, text
-    assert "snncc: spinnaker: sPyNNaker mapping check on a virtual board (-O map=false skips it) ..." in text
-    assert "snncc: spinnaker: sPyNNaker mapping check on a virtual board (-O map=false skips it): done in" in text
+    what = "snncc: spinnaker: sPyNNaker mapping check on a virtual board (-O map=false skips it)"
+    assert f"{what} ...\n" in text and f"{what}: done in" in text
 
 
 # ---------------------------------------------------------------------------------- reports
@@ -219,7 +220,8 @@ def test_report_says_a_ratio_is_a_ratio():
 def test_a_failed_compiles_report_names_the_network(tmp_path, capsys):
     pytest.importorskip("snncc_fpga")
     big = tmp_path / "big.yaml"
-    big.write_text("network: {name: big, duration: 10}\npopulations:\n  exc: {cell_type: IF_curr_exp, size: 300}\n")
+    big.write_text("network: {name: big, duration: 10}\n"
+                   "populations:\n  exc: {cell_type: IF_curr_exp, size: 300}\n")
     assert main(["compile", str(big), "--target", "fpga", "-o", str(tmp_path / "out")]) == 2
     capsys.readouterr()
     assert main(["report", str(tmp_path / "out.report.json")]) == 0

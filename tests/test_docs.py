@@ -83,6 +83,9 @@ def test_doc_block(block: D.Block, workspaces):
     if block.illustrative is not None:
         D.COUNTS["illustrative"] += 1
         pytest.skip(f"illustrative: {block.illustrative}")
+    missing = D.missing(block)
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}, which is not installed")
     ws = workspaces(block.path)
     # the blocks before it in its document first (a later block may use what they built);
     # slow ones only for a slow block

@@ -48,7 +48,8 @@ def test_values_are_converted_to_their_types():
 
 
 @pytest.mark.parametrize("raw, command, message", [
-    ({"relay": True}, "compile", "-O relay: target 't' has no compile option 'relay' (did you mean 'relays'?)"),
+    ({"relay": True}, "compile",
+     "-O relay: target 't' has no compile option 'relay' (did you mean 'relays'?)"),
     ({"simulater": "b"}, "run", "-O simulater: target 't' has no run option 'simulater' (did you mean "
                                 "'simulator'?)"),
     ({"simulator": "b"}, "compile", "-O simulator: the target 't' option 'simulator' is for snncc run and "

@@ -103,6 +103,9 @@ def test_verify_on_the_simulated_board_names_no_relay(build, capsys):
         res = json.loads(out)
         assert rc == 0 and res["equal"], err
         assert sorted(res["per_population"]) == USERS
+        rc, out, err = cli(capsys, "run", build, "--port", "sim", "-o", Path(build).parent / "board.npz")
+        board = Raster.load(Path(build).parent / "board.npz")
+        assert rc == 0 and list(board.sizes) == USERS and board.source == "fpga:sim"   # docs/raster-format.md
     finally:
         info = Path(build) / "sim-board.json"
         if info.exists():

@@ -73,8 +73,8 @@ def _as_given(loc, path: Path):
 
 def _locs_as_given(net: Network, path: Path) -> Network:
     def fix(nodes):
-        return tuple(n if _as_given(n.loc, path) is n.loc else dataclasses.replace(n, loc=_as_given(n.loc, path))
-                     for n in nodes)
+        return tuple(n if _as_given(n.loc, path) is n.loc
+                     else dataclasses.replace(n, loc=_as_given(n.loc, path)) for n in nodes)
     if all(_as_given(n.loc, path) is n.loc for n in (*net.populations, *net.sources, *net.projections)):
         return net
     return net.with_(populations=fix(net.populations), sources=fix(net.sources),

@@ -408,8 +408,9 @@ class _Importer:
         given = [k for k in self.inputs if k not in nodes or type(nodes[k]).__name__ != "Input"]
         if given:     # a misspelt input name would silently leave the network without stimulus
             names = [k for k, n in nodes.items() if type(n).__name__ == "Input"]
-            raise SnnccError(f"inputs: the graph has no Input node '{given[0]}'{did_you_mean(given[0], names)}",
-                             self.where, hint=f"its Input nodes: {', '.join(names) or 'none'}")
+            raise SnnccError(f"inputs: the graph has no Input node '{given[0]}'"
+                             f"{did_you_mean(given[0], names)}", self.where,
+                             hint=f"its Input nodes: {', '.join(names) or 'none'}")
         for a, b in edges:
             for x in (a, b):
                 if x not in nodes:

@@ -156,9 +156,10 @@ class Discretise(Pass):
                 row["delays_changed"] = int(np.count_nonzero(rel > 1e-12))
                 row["max_delay_change_fraction"] = float(rel[k])
                 if rel[k] > DELAY_WARN:
-                    warnings.append(f"projection '{prj.name}': delays rounded to whole steps of {dt:g} ms change "
-                                    f"by up to {rel[k]:.0%} ({prj.delay[k]:g} ms becomes {int(d[k]) * dt:g} ms; "
-                                    f"{row['delays_changed']} of {prj.n_synapses} synapses changed)")
+                    warnings.append(
+                        f"projection '{prj.name}': delays rounded to whole steps of {dt:g} ms change by "
+                        f"up to {rel[k]:.0%} ({prj.delay[k]:g} ms becomes {int(d[k]) * dt:g} ms; "
+                        f"{row['delays_changed']} of {prj.n_synapses} synapses changed)")
             prow.append(row)
         out = net.with_(populations=pops, sources=srcs, projections=prjs, stage="step")
         report = Report(self.name, summary={

