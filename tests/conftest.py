@@ -1,15 +1,12 @@
-"""Shared pytest hooks."""
+"""Shared pytest set-up."""
 from __future__ import annotations
 
-import pytest
+import os
 
-
-@pytest.fixture(autouse=True)
-def _no_progress_lines(monkeypatch):
-    """Long steps print progress lines on stderr after two seconds, so on a loaded machine any
-    test of an exact stderr could see one: they are off unless a test turns them on
-    (tests/test_cli_output.py does, to check them)."""
-    monkeypatch.setenv("SNNCC_PROGRESS", "0")
+# Long steps print progress lines on stderr after two seconds, so on a loaded machine any test
+# of an exact stderr could see one: they are off for the whole session (child processes
+# included) unless a test turns them on - tests/test_cli_output.py does, to check them.
+os.environ["SNNCC_PROGRESS"] = "0"
 
 
 def pytest_terminal_summary(terminalreporter):
