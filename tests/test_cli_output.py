@@ -46,9 +46,8 @@ def closed_pipe(*argv) -> tuple[int, str]:
     return proc.returncode, proc.stderr
 
 
-@pytest.mark.parametrize("argv", [("report", "{build}", "--json"), ("report", "{build}"),
-                                  ("targets",), ("targets", "--json"), ("run", "{build}"),
-                                  ("compile", TINY, "--target", "reference", "-o", "{tmp}/b")])
+@pytest.mark.parametrize("argv", [("report", "{build}", "--json"), ("report", "{build}"), ("targets",),
+                                  ("run", "{build}")])
 def test_a_closed_pipe_is_a_quiet_normal_exit(argv, build, tmp_path):
     """`snncc report --json | head` was "internal error ... BrokenPipeError" (exit 3), and
     exit 1 (the verification-failed code) without --json."""
@@ -237,6 +236,7 @@ def test_relay_neurons_are_named_apart_in_the_report_head():
 
 # ------------------------------------------------------------------------------- model paths
 
+@pytest.mark.slow
 def test_a_pynn_scripts_errors_name_it_as_the_user_did(tmp_path):
     pytest.importorskip("pyNN")
     pytest.importorskip("snncc_fpga")
