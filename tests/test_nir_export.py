@@ -113,10 +113,11 @@ def test_slash_in_a_name_is_refused():
 
 # ---------------------------------------------------------------- recurrent, source-less
 
-@pytest.mark.parametrize("model", ["tiny", "synfire"])
+@pytest.mark.parametrize("model", ["tiny", "synfire", pytest.param("cuba", marks=pytest.mark.slow)])
 def test_recurrent_examples_export_and_read_back_identical(model, tmp_path):
-    """Every population of tiny (a <-> b) and synfire (a ring) feeds another: NIR needs an
-    Output all the same (nir refused the graph with "No output nodes")."""
+    """Every population of tiny (a <-> b), synfire (a ring) and cuba (recurrent, no spike
+    source) feeds another: NIR needs an Output all the same (nir refused the graph with "No
+    output nodes"). cuba: 321,117 synapses, some 20 s."""
     from pathlib import Path
     net = load_model(Path(__file__).resolve().parents[1] / "examples" / f"{model}.yaml")
     graph = to_graph(net)
