@@ -86,7 +86,7 @@ def test_verify_of_two_rasters_compares_the_users_populations(build, capsys, tmp
     assert main(["run", str(build), "--refsim", "-o", str(b)]) == 0
     capsys.readouterr()
     rc, out, _ = cli(capsys, "verify", a, b)
-    assert (rc, out.strip()) == (0, "OK: rasters are identical (30 spikes in 3 populations)")
+    assert (rc, out.strip()) == (0, "OK: rasters are identical: 30 spikes in 3 populations over 500 steps x 1 input")
     r = Raster.load(b)
     s, i = r.spikes["c"]
     r.spikes["c"] = (s + 1, i)                  # c fires one step late
