@@ -122,3 +122,26 @@ def test_users_view_keeps_what_is_not_a_relay():
     assert list(r.users_view([]).sizes) == ["a", "a__delay1"]       # a user's own '__delay1' name stays
     shown = r.users_view(["a__delay1"], show=True)
     assert shown.relays == ["a__delay1"] and list(shown.sizes) == ["a", "a__delay1"]
+
+
+def test_a_batch_run_shows_the_users_populations(chain, capsys, tmp_path):
+    """`snncc run BUILD --input batch/` (run-time inputs): each input's raster and results.json
+    hold the user's populations; --relays keeps the relays there too."""
+    (tmp_path / "port.yaml").write_text(CHAIN.replace(
+        "kick: {type: SpikeSourceArray, size: 10, spike_times: [5.0]}", "kick: {type: input, size: 10}"))
+    build = tmp_path / "b"
+    assert cli(capsys, "compile", tmp_path / "port.yaml", "--target", "fpga", "-o", build)[0] == 0
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for name, step in (("early", 5), ("late", 40)):
+        np.save(batch / f"{name}.npy", np.array([[step, i] for i in range(10)], dtype=np.int64))
+    rc, _, err = cli(capsys, "run", build, "--refsim", "--input", batch, "-o", tmp_path / "out")
+    assert rc == 0, err
+    for name in ("early", "late"):
+        r = Raster.load(tmp_path / "out" / f"{name}.npz")
+        assert list(r.sizes) == USERS and all(len(r.spikes[p][0]) for p in USERS)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert "__delay" not in json.dumps(results)
+    rc, _, err = cli(capsys, "run", build, "--refsim", "--relays", "--input", batch, "-o", tmp_path / "all")
+    assert rc == 0, err
+    assert len(Raster.load(tmp_path / "all" / "early.npz").relays) == 12
