@@ -122,6 +122,11 @@ def test_run_and_verify_of_a_build_refuse_a_typo(capsys, builds):
         assert rc == 2 and f"target 'reference' has no {cmd} option 'steps'" in err, err
 
 
+def test_verify_against_float_refuses_a_typo(capsys, builds):
+    rc, _, err = cli(capsys, "verify", builds["reference"], "--against-float", "-O", "steps=3")
+    assert rc == 2 and "target 'reference' has no verify option 'steps'" in err, err
+
+
 @needs["spinnaker"]
 @pytest.mark.spinnaker
 def test_spinnaker_run_typo_names_the_option_meant(capsys, builds):
