@@ -181,7 +181,7 @@ def test_the_spinnaker_mapping_check_says_what_it_is_doing(tmp_path):
                               timeout=900)
     text = err.read_text()
     assert proc.returncode == 0, text
-    what = "snncc: spinnaker: sPyNNaker mapping check on a virtual board (-O map=false skips it)"
+    what = "snncc: spinnaker: the sPyNNaker pass on a virtual board (-O map=false skips it)"
     assert f"{what} ...\n" in text and f"{what}: done in" in text
 
 
