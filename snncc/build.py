@@ -252,6 +252,14 @@ def discard_build(outdir: str | Path) -> bool:
     return True
 
 
+def network_figures(net: Network) -> dict:
+    """A report's ``network``: the user's neurons, and apart from them the relay neurons the
+    compiler added for long delays."""
+    return {"name": net.name, "neurons": net.n_neurons - net.n_relay_neurons,
+            "relay_neurons": net.n_relay_neurons, "synapses": net.n_synapses, "dt_ms": net.dt,
+            "steps": net.steps}
+
+
 def write_build(outdir: str | Path, target, model: str, options: dict, produce, prepared=None) -> Build:
     """Write a complete build atomically.
 
@@ -277,8 +285,7 @@ def write_build(outdir: str | Path, target, model: str, options: dict, produce, 
     try:
         net, reports, emitted = produce(tmp)
         save(net, tmp / "ir", base=base)
-        summary = {"name": net.name, "neurons": net.n_neurons, "synapses": net.n_synapses,
-                   "dt_ms": net.dt, "steps": net.steps}
+        summary = network_figures(net)
         if net.input_ports:      # spikes given at run time (docs/inputs.md)
             summary["input_ports"] = {s.name: {"size": s.size, "spikes": int(s.index.size)}
                                       for s in net.input_ports}

@@ -98,16 +98,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="run a build in the reference simulator with its target's kernel")
     p.add_argument("--strict", action="store_true", help="integer overflow is an error, not a wrap")
     _input_args(p)
+    p.add_argument("--relays", action="store_true",
+                   help="keep the relay populations the compiler added for long delays in the raster "
+                        "and summary (left out by default)")
     _external_files_arg(p)
     _script_args(p)
-    _device_args(p)
+    _device_args(p, "run")
 
     p = cmd("upload", "upload a build to a board")
     p.add_argument("build", help="build directory")
-    _device_args(p)
+    _device_args(p, "upload")
 
-    p = cmd("verify", "check a target's result against its bit-exact kernel, or compare two rasters",
-            BUILD_NOTE)
+    p = cmd("verify", "check a target's result against its bit-exact kernel, or compare two rasters "
+                      "(the model's populations; relay neurons the compiler added are left out)", BUILD_NOTE)
     p.add_argument("build", help="build directory, or a raster .npz (expected)")
     p.add_argument("actual", nargs="?", help="raster .npz to compare with (actual)")
     p.add_argument("--steps", type=_steps, help="steps to run (default: the model's run length; with "
@@ -126,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dt", type=float, help="with --against-float: time step in ms for NIR models")
     p.add_argument("--nir-convention", choices=["snntorch", "rockpool", "sinabs", "norse", "exact"],
                    help="with --against-float: how the NIR file's exporter hid dt")
-    _device_args(p)
+    _device_args(p, "verify")
 
     p = cmd("encode", "code an array of values (an image, a feature vector) as input spikes",
             "Writes a raster-format .npz for an input port (docs/inputs.md); a batch (one item per row\n"
@@ -230,12 +233,20 @@ def _frontend_options(args) -> dict[str, Any]:
     return out
 
 
-def _device_args(p):
-    p.add_argument("--port", help="serial port of the board, or 'sim' for the simulated board")
-    p.add_argument("--baud", type=int, help="UART baud rate")
-    p.add_argument("--timeout", type=float, help="seconds to wait for the device or SDK")
+def _device_args(p, command: str):
+    p.add_argument("--port", help="fpga: serial port of the board, or 'sim' for the simulated board "
+                   "(default: the port of the last upload); loihi: sim (Lava's simulator, default) or hw")
+    p.add_argument("--baud", type=int, help="fpga: UART baud rate (default: that of the last upload, else "
+                   "1000000)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="seconds to wait: fpga, for each reply of the board (default 0.5); loihi and "
+                        "spinnaker, for the whole run (default: loihi scales it with the run; spinnaker "
+                        "waits as long as the run takes)")
     p.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="target run option, e.g. -O simulator=brian2 for a spinnaker build")
+                   help=f"the build's target's {command} option, e.g. "
+                        + ("-O force=true for an fpga build" if command == "upload"
+                           else "-O simulator=brian2 for a spinnaker build")
+                        + "; unknown keys are an error (`snncc targets` lists them)")
 
 
 def _parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -251,11 +262,13 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _device_options(args) -> dict[str, Any]:
+def _device_options(args, target, command: str) -> dict[str, Any]:
+    """The ``-O`` options of ``command`` checked against ``target``'s declaration, plus the
+    device flags (--port, --baud, --timeout) that were given."""
     timeout = getattr(args, "timeout", None)
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise SnnccError(f"--timeout {timeout}: must be a positive number of seconds")
-    out = _parse_options(getattr(args, "option", None) or [])
+    out = target.parse_options(_parse_options(getattr(args, "option", None) or []), command)
     out.update({k: getattr(args, k) for k in ("port", "baud", "timeout") if getattr(args, k, None) is not None})
     return out
 
@@ -294,9 +307,16 @@ def cmd_compile(args) -> int:
             print(f"warning: {printable(w)}", file=sys.stderr)
     _print({"build": str(build.path), "target": build.target, "network": net,
             "pass_seconds": dict(timings), "warnings": warnings}, args,
-           f"compiled {args.model} for {build.target}: {net.get('neurons')} neurons, "
-           f"{net.get('synapses')} synapses -> {build.path}")
+           f"compiled {printable(args.model)} for {build.target}: {neurons_text(net)}, "
+           f"{net.get('synapses')} synapses -> {printable(str(build.path))}")
     return 0
+
+
+def neurons_text(net: dict) -> str:
+    """``30 neurons`` or ``30 neurons + 120 relay neurons`` from a report's network figures."""
+    relays = net.get("relay_neurons") or 0
+    text = f"{net.get('neurons')} neurons"
+    return text + (f" + {relays} relay neurons" if relays else "")
 
 
 def _load_runnable(path: str, args=None):
@@ -304,7 +324,9 @@ def _load_runnable(path: str, args=None):
     if is_build(path):
         return load_build(path), None
     from .frontends import load_model
-    return None, load_model(path, **_frontend_options(args))
+    from .progress import phase
+    with phase(f"reading {printable(path)}"):
+        return None, load_model(path, **_frontend_options(args))
 
 
 def _write(path: str, what: str, write) -> None:
@@ -319,17 +341,20 @@ def _write(path: str, what: str, write) -> None:
 
 
 def _progress(total: int, quiet: bool):
-    """The run's progress report on stderr (snncc/progress.py); None with --json."""
+    """The run's progress report on stderr (snncc/run_progress.py); None with --json."""
     if quiet:
         return None
-    from .progress import RunReport
+    from .run_progress import RunReport
     return RunReport(total)
 
 
 def cmd_run(args) -> int:
     import time
 
+    from . import targets
+    from .progress import phase
     from .refsim import RasterWriter, simulate
+    from .refsim.sink import RasterSummary
     from .refsim.engine import kernel_for
     enc = _encoding(args)
     build, net = _load_runnable(args.model, args)
@@ -337,47 +362,60 @@ def cmd_run(args) -> int:
         return _run_inputs(args, build, net, enc)
     _unfed_note(build.report().get("network", {}).get("input_ports", {}) if build is not None else
                 {s.name: {"size": s.size, "spikes": int(s.index.size)} for s in net.input_ports})
-    report = _progress(args.steps or (build.network().steps if build is not None else net.steps), args.json)
+    if build is not None:
+        target = targets.get(build.target)
+        options = _device_options(args, target, "run")
+        lowered = build.network()
+        relays = lowered.relay_populations
+        on_refsim = args.refsim or build.target == "reference"
+    else:
+        _device_options(args, targets.get("reference"), "run")     # refuses any -O: none apply
+        from .passes import Discretise
+        net, rep = Discretise().run(net, None)      # what rounding to steps changed, said here too
+        for w in rep.warnings:
+            print(f"warning: discretise: {printable(w)}", file=sys.stderr)
+        lowered, relays, on_refsim = net, net.relay_populations, True
+    report = _progress(args.steps or lowered.steps, args.json)
     # the reference simulator streams the raster to -o as it runs (bounded memory)
-    sink = RasterWriter(args.output) if args.output else None
+    sink = RasterWriter(args.output, relays, show_relays=args.relays) if args.output and on_refsim else None
     try:
-        if build is not None and not (args.refsim or build.target == "reference"):
-            from . import targets
-            raster = targets.get(build.target).run(build, args.steps,
-                                                   {**_device_options(args), "progress": report})
-            if args.output:
-                t0 = time.perf_counter()
-                _write(args.output, "raster", raster.save)
-                if report is not None:
-                    report.phase("write", time.perf_counter() - t0)
+        if not on_refsim:
+            with phase(f"running the build on {build.target}"):
+                raster = target.run(build, args.steps, {**options, "progress": report})
         else:
-            if build is not None:
-                net = build.network()
-                kernel = kernel_for(net, args.strict)
-            else:
-                kernel = None
-            raster = simulate(net, steps=args.steps, kernel=kernel, strict=args.strict, report=report,
+            kernel = kernel_for(lowered, args.strict) if build is not None else None
+            raster = simulate(lowered, steps=args.steps, kernel=kernel, strict=args.strict, report=report,
                               sink=sink)
     finally:
         if report is not None:
             report.close()
+    raster = raster.users_view(relays, show=args.relays)
+    if args.output and sink is None:
+        t0 = time.perf_counter()
+        _write(args.output, "raster", raster.save)
+        if report is not None:
+            report.phase("write", time.perf_counter() - t0)
     if args.plot:
         from .plot import raster_plot
-        shown = raster.load() if hasattr(raster, "load") else raster
+        shown = raster.load() if isinstance(raster, RasterSummary) else raster
         _write(args.plot, "raster plot", lambda path: raster_plot(shown, path))
     rates = {n: raster.rate(n) for n in raster.sizes}
     if args.json:
         _print({"source": raster.source, "steps": raster.steps, "dt_ms": raster.dt,
-                "spikes": raster.n_spikes, "rates_hz": rates, "output": args.output, "plot": args.plot},
-               args)
+                "spikes": raster.n_spikes, "rates_hz": rates, "output": args.output, "plot": args.plot,
+                "relays": "shown" if args.relays else "hidden"}, args)
     else:
         print(f"ran {raster.steps} steps of {raster.dt:g} ms on {raster.source}: {raster.n_spikes} spikes")
         for n, r in rates.items():
-            print(f"  {n:<20} {raster.sizes[n]:>7} neurons {r:10.2f} Hz")
+            tag = "  (relay)" if n in raster.relays else ""
+            print(f"  {printable(n):<20} {raster.sizes[n]:>7} neurons {r:10.2f} Hz{tag}")
+        hidden = [n for n in relays if n not in raster.sizes]
+        if hidden:
+            print(f"  ({len(hidden)} relay populations of the compiler not shown: --relays shows them)")
         if args.output:
-            print(f"raster written to {args.output}")
+            print(f"raster written to {printable(args.output)}")
         if args.plot:
-            print(f"raster plot written to {args.plot}")
+            print(f"raster plot written to {printable(args.plot)}")
     return 0
 
 
@@ -395,6 +433,7 @@ def _unfed_note(ports: dict) -> None:
 def _run_inputs(args, build, net, enc) -> int:
     """``snncc run ... --input PATH``: a raster for one input, or a batch (a raster per input)."""
     from . import batch as B
+    from . import targets
     from .inputs import summary
     if build is not None:
         net = build.network()
@@ -406,9 +445,11 @@ def _run_inputs(args, build, net, enc) -> int:
         raise SnnccError("--plot draws one raster; a batch has one per input",
                          hint="leave --plot out, or run one input")
     out = B.output_dir(args.output) if is_batch else None
-    options = _device_options(args) if build is not None else {}
+    options = _device_options(args, targets.get(build.target if build is not None else "reference"), "run")
+    relays = net.relay_populations
     results, source = [], None
     for inp, raster in zip(inputs, B.run(build, net, steps, inputs, args.refsim, args.strict, options)):
+        raster = raster.users_view(relays, show=args.relays)
         source = raster.source
         res = summary(inp.name, raster)
         if out is not None:
@@ -505,12 +546,14 @@ def cmd_upload(args) -> int:
     from . import targets
     from .build import load_build
     build = load_build(args.build)
-    result = targets.get(build.target).upload(build, _device_options(args))
+    target = targets.get(build.target)
+    result = target.upload(build, _device_options(args, target, "upload"))
     _print(result, args, result.get("message", "uploaded"))
     return 0
 
 
 def cmd_verify(args) -> int:
+    from .progress import phase
     from .refsim import Raster            # the simulator itself only when one runs (below)
     from .verify import combine, compare
     if args.against_float:
@@ -520,25 +563,34 @@ def cmd_verify(args) -> int:
         if args.input is not None:
             raise SnnccError("--input runs a build; two raster files are compared as they are",
                              hint="snncc verify BUILD --input PATH")
+        given = [f for f in ("option", "port", "baud", "timeout", "steps") if getattr(args, f, None)]
+        if given:
+            raise SnnccError(f"--{given[0].replace('option', 'O')} has no effect when comparing two raster "
+                             "files", hint="leave it out, or verify a build: snncc verify BUILD")
         expected, actual = Raster.load(args.build), Raster.load(args.actual)
         names = (args.build, args.actual)
-        cmp = compare(expected, actual)
+        # the user's populations only: each raster file lists its own relays
+        cmp = compare(expected.users_view(), actual.users_view())
     else:
         from . import targets
         from .build import load_build
         build = load_build(args.build)
         target = targets.get(build.target)
-        own = target.verify(build, args.steps, _device_options(args))
+        options = _device_options(args, target, "verify")
+        own = target.verify(build, args.steps, options)
         if own is not None:             # the target's own check (e.g. machine data, no machine)
             _print(own.to_json(), args, own.describe())
             return 0 if own.equal else 1
         from .refsim import simulate
         net = build.network()
+        relays = net.relay_populations     # the compiler's, not the user's: left out of the comparison
         fed = tuple(s.name for s in net.sources)       # spikes fed in, not computed
         if args.input is None:
-            expected = simulate(net, steps=args.steps)
-            actual = target.run(build, args.steps, _device_options(args))
-            cmp = compare(expected, actual, fed)
+            with phase(f"simulating the {build.target} kernel"):
+                expected = simulate(net, steps=args.steps)
+            with phase(f"running the build on {build.target}"):
+                actual = target.run(build, args.steps, options)
+            cmp = compare(expected.users_view(relays), actual.users_view(relays), fed)
         else:
             from . import batch as B
             from .inputs import with_input
@@ -547,16 +599,17 @@ def cmd_verify(args) -> int:
             steps = args.steps or net.steps
             inputs, _ = B.gather(args.input, net, steps, enc)
             parts, actual = [], None
-            runs = target.run_inputs(build, steps, inputs, _device_options(args)) \
+            runs = target.run_inputs(build, steps, inputs, options) \
                 if build.target != "reference" else B.run(build, net, steps, inputs, False)
             for inp, actual in zip(inputs, runs):
-                expected = simulate(with_input(net, inp), steps=steps)
-                parts.append((inp.name, compare(expected, actual, fed)))
+                with phase(f"simulating the {build.target} kernel on input '{printable(inp.name)}'"):
+                    expected = simulate(with_input(net, inp), steps=steps)
+                parts.append((inp.name, compare(expected.users_view(relays), actual.users_view(relays), fed)))
             if len(parts) != len(inputs):
                 raise SnnccError(f"the {build.target} run stopped after {len(parts)} of {len(inputs)} inputs")
             cmp = combine(parts)
         names = (f"{build.target} kernel", actual.source or build.target)
-    text = cmp.describe(*names)
+    text = cmp.describe(*map(printable, names))
     vacuous = cmp.vacuous
     if vacuous and args.allow_vacuous:
         text = text.replace("VACUOUS:", "OK (vacuous, accepted with --allow-vacuous):", 1)
@@ -574,7 +627,9 @@ def _verify_against_float(args) -> int:
     if args.actual is not None:
         raise SnnccError("--against-float compares a build with its model; it takes no second raster",
                          hint=f"snncc verify {args.build} --against-float")
+    from . import targets
     build = load_build(args.build)
+    _device_options(args, targets.get(build.target), "verify")     # a misspelt -O is refused here too
     model = args.model or build.manifest.get("model")
     if not model:
         raise SnnccError(f"{build.path}: build.json names no model file",
@@ -614,7 +669,7 @@ def cmd_targets(args) -> int:
         try:
             t = targets.get(name)
             rows.append({"name": name, "distribution": dist, "description": t.description,
-                         "limits": t.limits.to_json(), "options": t.options,
+                         "limits": t.limits.to_json(), "options": t.option_set().to_json(),
                          "variants": {k: {"description": d, "limits": lim.to_json()}
                                       for k, (d, lim) in t.variants.items()}})
         except SnnccError as e:
@@ -633,8 +688,8 @@ def cmd_targets(args) -> int:
         for k, v in r["variants"].items():
             lim = {key: val for key, val in v["limits"].items() if key != "extra"}
             print(f"    {k}: {v['description']}; " + ", ".join(f"{a}={b}" for a, b in lim.items()))
-        for k, v in r["options"].items():
-            print(f"    -O {k}=...  {v}")
+        for line in targets.get(r["name"]).option_set().help_lines():
+            print(f"    {line}")
     return 0
 
 
@@ -643,8 +698,21 @@ COMMANDS = {"compile": cmd_compile, "run": cmd_run, "upload": cmd_upload, "verif
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import progress
+    before = progress.enable(True)       # long steps say what they do (stderr)
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _pipe_closed()
+    finally:
+        progress.enable(before)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unknown_arguments(parser, args, extra)
     if not args.command:
         parser.print_help()
         return 2
@@ -652,6 +720,8 @@ def main(argv: list[str] | None = None) -> int:
         from .resources import set_memory_limit
         set_memory_limit(getattr(args, "memory_limit", None))   # None: the default (RAM, env)
         return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        raise
     except MemoryError as e:   # a size no check foresaw: still a clean refusal, with the figure
         from .resources import memory_error
         print(f"snncc: error: {memory_error(e).render()}", file=sys.stderr)
@@ -671,6 +741,30 @@ def main(argv: list[str] | None = None) -> int:
               "This is a bug in snncc; rerun with SNNCC_DEBUG=1 for the traceback and report it.",
               file=sys.stderr)
         return 3
+
+
+def _unknown_arguments(parser: argparse.ArgumentParser, args, extra: list[str]) -> None:
+    """argparse's error for arguments it does not know, with a did-you-mean for options."""
+    from .errors import did_you_mean
+    sub = parser
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if actions and getattr(args, "command", None):
+        sub = actions[0].choices[args.command]
+    flags = [o for a in sub._actions for o in a.option_strings if o.startswith("--")]
+    word = extra[0]
+    hint = did_you_mean(word.split("=")[0], flags) if word.startswith("--") else ""
+    sub.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (``snncc report --json | head``): not an error.
+    Point stdout at /dev/null so that Python's exit-time flush stays quiet; exit 0."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 if __name__ == "__main__":

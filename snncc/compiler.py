@@ -6,19 +6,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import targets
-from .build import Build, discard_build, dump_json, output_dir, write_build
-from .errors import SnnccError
+from .build import Build, discard_build, dump_json, network_figures, output_dir, write_build
+from .errors import SnnccError, printable
 from .frontends import load_model
 from .ir import Network
 from .passes import Pipeline
+from .progress import phase
 
 
 def lower(net: Network, target_name: str, options: dict[str, Any] | None = None,
           on_pass: Callable[[str, float], None] | None = None):
     """Run ``target_name``'s pipeline on ``net``; returns the PipelineResult (no files)."""
     target = targets.get(target_name)
-    options = dict(options or {})
-    target.check_options(options)
+    options = target.parse_options(dict(options or {}))
     target = target.configured(options)
     return Pipeline(target.pipeline(options), on_pass=on_pass).run(net, target)
 
@@ -42,11 +42,11 @@ def compile_model(model: str | Path, target_name: str, outdir: str | Path,
     target, prepared = None, None
     try:
         target = targets.get(target_name)
-        options = dict(options or {})
-        target.check_options(options)
+        options = target.parse_options(dict(options or {}))
         target = target.configured(options)
         prepared = target.prepare(options)     # e.g. a tool's start-up, beside the passes
-        loaded = [load_model(model, **(frontend_options or {}))]
+        with phase(f"reading {printable(str(model))}"):
+            loaded = [load_model(model, **(frontend_options or {}))]
         base = Path(os.path.realpath(model)).parent
 
         def produce(tmp: Path):
@@ -57,8 +57,8 @@ def compile_model(model: str | Path, target_name: str, outdir: str | Path,
                 result = pipe.run(net, target)
             except SnnccError as e:
                 reports = getattr(e, "reports", [])
-                dump_json({"target": target.name, "error": str(e), "passes": [
-                    r.to_json() for r in reports]}, failed)
+                dump_json({"target": target.name, "error": str(e), "network": network_figures(net),
+                           "passes": [r.to_json() for r in reports]}, failed)
                 e.hint = (e.hint + "; " if e.hint else "") + f"report written to {failed}"
                 raise
             emitted = target.emit(result.network, tmp, options) or {}

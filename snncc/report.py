@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -25,12 +25,24 @@ def _t(v: Any) -> str:
     return printable(str(v))
 
 #: columns that name the row come first (report.json stores keys sorted)
-_FIRST = ("population", "projection", "pre", "core", "chip", "name")
+_FIRST = ("population", "projection", "source", "pre", "core", "chip", "name")
 #: short headers, so the widest tables fit an 80-column terminal
 _HEADER = {"clipped_fraction": "clip", "synapses": "syn", "rel_rms_error": "rel rms", "rms_error": "rms err",
            "max_error": "max err", "exponent": "exp", "rerouted_synapses": "rerouted",
            "max_delay_steps": "max delay", "relay_neurons": "relays", "lower_bound": "bound",
-           "refrac_error_ms": "refrac err ms", "delay_error_ms": "delay err ms"}
+           "refrac_error_ms": "refrac err ms", "delay_error_ms": "delay err ms",
+           "max_delay_change_fraction": "max delay change"}
+
+
+#: key figures whose name alone would misread: ``cores_over_bound 1`` is a ratio, not a count
+_FIGURE = {"cores_over_bound": lambda v: f"cores / lower bound {v:.2f}" if isinstance(v, (int, float))
+           else f"cores / lower bound {v}"}
+
+
+def _figure(key: str, value: Any) -> str:
+    if key in _FIGURE:
+        return _FIGURE[key](value)
+    return f"{key.replace('_', ' ')} {_fmt(value, key)}"
 
 
 def _is_percent(key: str) -> bool:
@@ -56,26 +68,64 @@ def _fmt(v: Any, key: str = "") -> str:
     return str(v)
 
 
-def table_of(title: str, rows: list[dict], max_rows: int | None = None) -> Table:
-    """A rich table of ``rows`` (dicts; columns in first-seen order), numbers right-aligned."""
+def table_of(title: str, rows: list[dict], max_rows: int | None = None, width: int | None = None) -> Group:
+    """``title`` on a line of its own, then a rich table of ``rows`` (dicts; columns in
+    first-seen order), numbers right-aligned. Headers wrap between words and are never cut:
+    columns that do not fit ``width`` go on into a second table that repeats the row's name."""
     shown = rows if max_rows is None or len(rows) <= max_rows else rows[:max_rows]
     cut = len(rows) - len(shown)
-    caption = f"... {cut} more rows (snncc report --json shows all)" if cut else None
-    t = Table(title=Text(_t(title)), title_justify="left", caption=caption, caption_justify="left",
-              box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     cols = list(dict.fromkeys(k for r in rows for k in r))
     cols = [c for c in _FIRST if c in cols] + [c for c in cols if c not in _FIRST]
+    name = cols[:1] if cols and not _numeric(cols[0], rows) else []
+    rest = cols[len(name):]
+    parts: list = [Text(_t(title), style="bold")]
+    groups = _fit(name, rest, shown, rows, width) if width else [rest]
+    for k, group in enumerate(groups):
+        t = _table(name + group, shown, rows)
+        if k == len(groups) - 1 and cut:
+            t.caption, t.caption_justify = f"... {cut} more rows (snncc report --json shows all)", "left"
+        parts.append(t)
+    return Group(*parts)
+
+
+def _numeric(c: str, rows: list[dict]) -> bool:
+    return any(isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool) for r in rows)
+
+
+def _header(c: str) -> str:
+    return _t(_HEADER.get(c, c.replace("_", " ")))
+
+
+def _table(cols: list[str], shown: list[dict], rows: list[dict]) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for i, c in enumerate(cols):
-        numeric = any(isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool) for r in rows)
-        if i == 0 and not numeric:   # the row's name: never cut
-            width = min(32, max(len(str(r.get(c, ""))) for r in shown)) if shown else None
-            t.add_column(Text(_t(_HEADER.get(c, c.replace("_", " ")))), no_wrap=True, min_width=width)
+        cells = [_t(_fmt(r.get(c, ""), c)) for r in shown]
+        head = _header(c)
+        # a header may wrap between words, never inside one; a value is never cut
+        least = max([len(w) for w in head.split()] + [len(x) for x in cells] + [1])
+        if i == 0 and not _numeric(c, rows):   # the row's name
+            least = min(32, least)
+            t.add_column(Text(head), no_wrap=True, min_width=least)
         else:
-            t.add_column(Text(_t(_HEADER.get(c, c.replace("_", " ")))),
-                         justify="right" if numeric else "left")
+            t.add_column(Text(head), justify="right" if _numeric(c, rows) else "left", min_width=least)
     for r in shown:
         t.add_row(*(Text(_t(_fmt(r.get(c, ""), c))) for c in cols))
     return t
+
+
+def _fit(name: list[str], rest: list[str], shown: list[dict], rows: list[dict],
+         width: int) -> list[list[str]]:
+    """``rest`` split into runs of columns whose tables (with the ``name`` column) fit ``width``."""
+    console = Console(width=10_000)
+    groups: list[list[str]] = []
+    for c in rest:
+        if groups:
+            trial = groups[-1] + [c]
+            if console.measure(_table(name + trial, shown, rows)).minimum <= width:
+                groups[-1] = trial
+                continue
+        groups.append([c])
+    return groups or [[]]
 
 
 def overview(rep: dict) -> Table:
@@ -88,19 +138,33 @@ def overview(rep: dict) -> Table:
         t.add_column("ms", justify="right")
     t.add_column("key figures")
     for p in passes:
-        figs = ", ".join(f"{k.replace('_', ' ')} {_fmt(v, k)}" for k, v in p.get("summary", {}).items())
+        figs = ", ".join(_figure(k, v) for k, v in p.get("summary", {}).items())
         cells = [p["pass_name"]] + ([f"{p.get('seconds', 0) * 1000:.1f}"] if timed else []) + [figs]
         t.add_row(*(Text(_t(str(c))) for c in cells))
     return t
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``snncc report | head``): let the CLI end quietly with 0."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def print_report(rep: dict, console: Console | None = None, max_rows: int | None = 25) -> None:
-    console = console or Console()
+    console = console or _Console()
     net = rep.get("network") or {}
-    head = Text.assemble((_t(net.get("name", "?")), "bold"), " for target ", (_t(rep.get("target")), "bold"))
+    target = (_t(rep.get("target", "?")), "bold")
+    if "name" in net:
+        head = Text.assemble((_t(net["name"]), "bold"), " for target ", target)
+    else:       # a failed compile's report from before it named the network
+        head = Text.assemble("a network for target ", target)
     if net:
-        head.append(_t(f": {_fmt(net.get('neurons'))} neurons, {_fmt(net.get('synapses'))} synapses, "
-                       f"dt {net.get('dt_ms')} ms, {_fmt(net.get('steps'))} steps"))
+        relays = net.get("relay_neurons") or 0
+        head.append(_t(f": {_fmt(net.get('neurons'))} neurons"
+                       + (f" + {_fmt(relays)} relay neurons" if relays else "")
+                       + f", {_fmt(net.get('synapses'))} synapses, dt {net.get('dt_ms')} ms, "
+                         f"{_fmt(net.get('steps'))} steps"))
     console.print(head)
     ports = net.get("input_ports")
     if isinstance(ports, dict) and ports:
@@ -122,15 +186,15 @@ def print_report(rep: dict, console: Console | None = None, max_rows: int | None
             console.print(Text.assemble((_t(p["pass_name"]), "bold"), ": ", _t(note)))
         for title, rows in p.get("tables", {}).items():
             if rows:
-                console.print(table_of(f"{p['pass_name']}: {title}", rows, max_rows))
+                console.print(table_of(f"{p['pass_name']}: {title}", rows, max_rows, console.width))
     emit = rep.get("emit") or {}
     if emit:
         console.print(Text("\nemit", style="bold"))
         for k, v in emit.items():
             if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-                console.print(table_of(k, v, max_rows))
+                console.print(table_of(k, v, max_rows, console.width))
             else:
-                console.print(Text(_t(f"  {k}: {_fmt(v, k)}")))
+                console.print(Text(_t(f"  {k}: {_fmt(v, k)}")), no_wrap=True, overflow="ellipsis")
 
 
 def check_report(rep: Any, where: str) -> None:

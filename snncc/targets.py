@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator
 
 from .errors import MissingDependency, SnnccError, did_you_mean
+from .options import Option, OptionSet
 
 if TYPE_CHECKING:
     from .build import Build
@@ -70,8 +71,9 @@ class Target(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     limits: ClassVar[Limits] = Limits()
-    #: the option names ``snncc compile`` accepts for this target (``-O key=value``)
-    options: ClassVar[dict[str, str]] = {}
+    #: the target's ``-O key=value`` options: name -> :class:`snncc.options.Option` (type, default,
+    #: help, the subcommands that take it); a plain string is a compile option of text
+    options: ClassVar[dict[str, "Option | str"]] = {}
     #: configurations a target can be compiled for (boards, chip variants): name -> (one line, limits)
     variants: ClassVar[dict[str, tuple[str, Limits]]] = {}
 
@@ -142,12 +144,16 @@ class Target(ABC):
         ``limits``); the compiler runs the pipeline and ``emit`` on what this returns."""
         return self
 
-    def check_options(self, options: dict[str, Any]) -> None:
-        for key in options:
-            if key not in self.options:
-                known = ", ".join(sorted(self.options)) or "none"
-                raise SnnccError(f"target '{self.name}' has no option '{key}'{did_you_mean(key, self.options)}"
-                                 f" (options: {known})")
+    def option_set(self) -> OptionSet:
+        return OptionSet(f"target '{self.name}'", self.options)
+
+    def parse_options(self, options: dict[str, Any], command: str = "compile") -> dict[str, Any]:
+        """``options`` (``-O`` pairs) checked against the declaration for ``command`` and
+        converted to their types; unknown keys are refused with a did-you-mean."""
+        return self.option_set().parse(options, command)
+
+    def check_options(self, options: dict[str, Any], command: str = "compile") -> None:
+        self.parse_options(options, command)
 
 
 # ------------------------------------------------------------------------------ registry

@@ -89,8 +89,8 @@ def test_report_text_and_json(capsys, tiny_build):
     rc, out, _ = run_cli(capsys, "report", str(tiny_build), "--json")
     rep = json.loads(out)
     assert rc == 0 and rep["target"] == "reference"
-    assert rep["network"] == {"name": "tiny", "neurons": 12, "synapses": rep["network"]["synapses"],
-                              "dt_ms": 1.0, "steps": 150}
+    assert rep["network"] == {"name": "tiny", "neurons": 12, "relay_neurons": 0,
+                              "synapses": rep["network"]["synapses"], "dt_ms": 1.0, "steps": 150}
     assert [p["pass_name"] for p in rep["passes"]][:2] == ["validate", "discretise"]
 
 

@@ -153,6 +153,7 @@ def test_mutants_through_the_cli_exit_0_or_2_and_never_show_a_traceback(tmp_path
             rc = main(["compile", str(model), "--target", "reference", "-o", str(tmp_path / "b")])
             err = capsys.readouterr().err
         assert rc in (0, 2) and "Traceback" not in err and "internal error" not in err, (data, err)
-        assert (rc == 2) == bool(err.strip()), (rc, err)
+        said = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("warning: ")]
+        assert (rc == 2) == bool(said), (rc, err)     # warnings (rounding, dropped spikes) are not errors
         codes.append(rc)
     assert 2 in codes

@@ -214,14 +214,15 @@ def one_pop(model="lif", steps=10, delay=1.0, times=(1.0,), stdp=False, **over):
      r"exceeds the target's maximum of 64 steps$"),
     (one_pop(stdp=True), {}, r"^projection 'in': plasticity is not supported by the loihi target \(Lava's "
      r"fixed-point learning is bit-approximate only\)$"),
-    (one_pop(), {"share_vth": "maybe"}, r"^option share_vth='maybe' is not true or false$"),
+    (one_pop(), {"share_vth": "maybe"}, r"^-O share_vth=maybe: expected true or false$"),
     (one_pop(times=(1.0, 1.2)), {}, r"^spike source 'src': neuron 0 fires twice at step 1; a Lava spike "
      r"source sends at most one spike per neuron and step$"),
-    (one_pop(), {"tau_syn": "median"}, r"^option tau_syn='median' is not one of auto, E, I, mean, error$"),
-    (one_pop(), {"refractory": "skip"}, r"^option refractory='skip' is not one of exact, ignore$"),
-    (one_pop(), {"headroom_bits": "x"}, r"^option headroom_bits='x' is not an integer$"),
-    (one_pop(), {"agreement_steps": "x"}, r"^option agreement_steps='x' is not an integer$"),
-    (one_pop(), {"speed": "1"}, r"^target 'loihi' has no option 'speed'"),
+    (one_pop(), {"tau_syn": "median"},
+     r"^-O tau_syn=median: expected one of auto, E, I, mean, error \(did you mean 'mean'\?\)$"),
+    (one_pop(), {"refractory": "skip"}, r"^-O refractory=skip: expected one of exact, ignore$"),
+    (one_pop(), {"headroom_bits": "x"}, r"^-O headroom_bits=x: expected an integer$"),
+    (one_pop(), {"agreement_steps": "x"}, r"^-O agreement_steps=x: expected an integer$"),
+    (one_pop(), {"speed": "1"}, r"^-O speed: target 'loihi' has no compile option 'speed'"),
 ])
 def test_lowering_errors(net, options, message):
     with pytest.raises(SnnccError) as e:

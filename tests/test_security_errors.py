@@ -303,10 +303,12 @@ def test_a_damaged_lava_plan(tmp_path, capsys):
 
 @pytest.mark.spinnaker
 @pytest.mark.parametrize("option, message", [
-    ("neurons_per_core=abc",
-     "-O neurons_per_core=abc: sPyNNaker's IF_curr_exp holds 1 to 256 neurons per core"),
-    ("map_timeout=soon", "-O map_timeout=soon: expected a positive number of seconds"),
-    ("version=abc", "option version='abc' is not a SpiNNaker board version (3 or 5)"),
+    ("neurons_per_core=abc", "-O neurons_per_core=abc: expected an integer"),
+    ("neurons_per_core=300",
+     "-O neurons_per_core=300: sPyNNaker's IF_curr_exp holds 1 to 256 neurons per core"),
+    ("map_timeout=soon", "-O map_timeout=soon: expected a finite number"),
+    ("map_timeout=0", "-O map_timeout=0: expected a positive number"),
+    ("version=abc", "-O version=abc: expected one of 3, 5"),
 ])
 def test_spinnaker_option_values(option, message, tmp_path, capsys):
     pytest.importorskip("snncc_spinnaker")
@@ -316,9 +318,10 @@ def test_spinnaker_option_values(option, message, tmp_path, capsys):
 
 @pytest.mark.fpga
 @pytest.mark.parametrize("option, message", [
-    ("clip_percentile=abc", "quantise: clip_percentile = abc; it must be in (0, 100]"),
-    ("relays=maybe", "option relays=maybe is not true or false"),         # was read as false
-    ("per_channel=maybe", "option per_channel=maybe is not true or false"),  # was read as true
+    ("clip_percentile=abc", "-O clip_percentile=abc: expected a finite number"),
+    ("clip_percentile=200", "quantise: clip_percentile = 200.0; it must be in (0, 100]"),
+    ("relays=maybe", "-O relays=maybe: expected true or false"),         # was read as false
+    ("per_channel=maybe", "-O per_channel=maybe: expected true or false"),  # was read as true
 ])
 def test_fpga_option_values(option, message, tmp_path, capsys):
     pytest.importorskip("snncc_fpga")

@@ -177,7 +177,7 @@ def test_spynnaker_cfg_options_cannot_write_other_settings(key, value, tmp_path,
                          tmp_path / "b", "-O", "map=false", "-O", f"{key}={value}", *extra)
     assert rc == 2 and not (tmp_path / "b").exists()
     if key == "version":
-        assert "option version='5\\nvirtual_board = True' is not a SpiNNaker board version (3 or 5)" in err
+        assert "snncc: error: -O version=5\\nvirtual_board = True: expected one of 3, 5" in err
     else:
         assert f"snncc: error: option {key}={shown(value)} is not a host name, address or URL" in err
 

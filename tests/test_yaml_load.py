@@ -375,15 +375,6 @@ def test_synfire_example_propagates_around_the_ring():
     assert np.all(hops >= 17) and np.all(hops == hops[0])   # delay plus a fixed latency per hop
 
 
-def test_docs_example_is_examples_tiny():
-    """docs/yaml-format.md shows tiny.yaml verbatim (minus comment lines): they cannot drift."""
-    doc = (EXAMPLES.parent / "docs" / "yaml-format.md").read_text()
-    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
-    tiny = "".join(line + "\n" for line in (EXAMPLES / "tiny.yaml").read_text().splitlines()
-                   if not line.startswith("#"))
-    assert block == tiny
-
-
 @pytest.mark.brian2
 @pytest.mark.slow
 def test_cuba_rates_agree_with_brian2s_cuba_example():

@@ -210,16 +210,20 @@ def predict(net, images: np.ndarray, target: str | None = None, options: dict | 
     ``options``, the target's -O options)."""
     from snncc import compiler
     from snncc import targets as T
+    from snncc.progress import phase
     from snncc.refsim import simulate
     if target is None:
-        return classify(simulate(batch(net, images), record_states=False), len(images))
+        with phase(f"digits: {len(images)} images in the float simulator"):
+            return classify(simulate(batch(net, images), record_states=False), len(images))
     tgt = T.get(target)
     out = []
     per = copies_per_run(net, tgt)
-    for k in range(0, len(images), per):
-        part = images[k:k + per]
-        low = compiler.lower(batch(net, part), target, options).network
-        out.append(classify(simulate(low, kernel=tgt.kernel(low), record_states=False), len(part)))
+    with phase(f"digits: {len(images)} images on the {target} kernel", total=len(images)) as ph:
+        for k in range(0, len(images), per):
+            part = images[k:k + per]
+            low = compiler.lower(batch(net, part), target, options).network
+            out.append(classify(simulate(low, kernel=tgt.kernel(low), record_states=False), len(part)))
+            ph.update(k + len(part))
     return np.concatenate(out)
 
 
@@ -279,9 +283,11 @@ def predict_rebuilding(net, images: np.ndarray, target: str, chunk: int | None =
     from snncc import compiler
     from snncc import targets as T
     from snncc.ir import save
+    from snncc.progress import phase
     out = []
     chunk = min(chunk or len(images), copies_per_run(net, T.get(target)))
-    with tempfile.TemporaryDirectory(prefix="snncc-digits-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="snncc-digits-") as tmp, \
+            phase(f"digits: {len(images)} images on {target}'s own runner", total=len(images)) as ph:
         for k in range(0, len(images), chunk):
             part = images[k:k + chunk]
             model = Path(tmp) / f"batch{k}.snn"
@@ -291,6 +297,7 @@ def predict_rebuilding(net, images: np.ndarray, target: str, chunk: int | None =
                 out.append(classify(T.get(target).run(build, None, dict(options or {})), len(part)))
             finally:
                 _stop_sim_board(build.path)
+            ph.update(k + len(part))
     return np.concatenate(out)
 
 
@@ -317,7 +324,9 @@ def load_weights() -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- commands
 
 def cmd_train(_):
-    w = train()
+    from snncc.progress import phase
+    with phase("digits: training the ANN"):
+        w = train()
     xtr, ytr, xte, yte = load_split()
     w1s, w2s = balance(w, xtr)
     np.savez(WEIGHTS, w1=w["w1"], w2=w["w2"], w1s=w1s, w2s=w2s)
@@ -425,6 +434,8 @@ def main(argv=None):
     s.add_argument("labels")
     s.set_defaults(fn=cmd_score)
     args = ap.parse_args(argv)
+    from snncc import progress
+    progress.enable()          # long steps say what they do on stderr, as snncc's own commands
     args.fn(args)
 
 

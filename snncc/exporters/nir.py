@@ -106,11 +106,25 @@ def to_graph(net: Network):
                 edges.append((prj.pre, lin))
             edges.append((lin, prj.post))
         fed.add(prj.pre)
-    for p in net.populations:
-        if p.name not in fed:
-            out = f"{p.name}.output"
-            nodes[out] = nir.Output(output_type={"output": np.array([p.size])})
-            edges.append((p.name, out))
+    # populations that feed nothing are the graph's outputs; a recurrent network (every
+    # population feeds one) marks its recorded populations, as NIR needs at least one Output
+    sinks = [p for p in net.populations if p.name not in fed] or \
+        [p for p in net.populations if "spikes" in p.record] or list(net.populations[-1:])
+    for p in sinks:
+        out = f"{p.name}.output"
+        nodes[out] = nir.Output(output_type={"output": np.array([p.size])})
+        edges.append((p.name, out))
+    if not net.sources and net.populations:
+        # NIR needs an Input: a one-neuron one that reaches the first population with weight 0
+        # (no spike, no synapse); snncc's importer drops both nodes
+        first, taken = net.populations[0], set(nodes)
+        name = "no_input"
+        while name in taken or name + ".weight" in taken:
+            name = "_" + name
+        stand_in = {META + "stand_in": "the network has no spike source"}
+        nodes[name] = nir.Input(input_type={"input": np.array([1])}, metadata=dict(stand_in))
+        nodes[name + ".weight"] = nir.Linear(weight=np.zeros((first.size, 1)), metadata=dict(stand_in))
+        edges += [(name, name + ".weight"), (name + ".weight", first.name)]
     gmeta = {
         META + "dt": float(net.dt), META + "steps": int(net.steps), META + "name": net.name,
         META + "attrs": json.dumps(net.attrs, sort_keys=True), META + "loc": _loc(net.loc),

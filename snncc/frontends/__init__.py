@@ -5,7 +5,9 @@ file suffix; ``load_model`` picks one and leaves every error to it.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import os
 from pathlib import Path
 
 from ..errors import SnnccError, register_model_file
@@ -48,9 +50,32 @@ def load_model(path: str | Path, **options) -> Network:
     loader = getattr(importlib.import_module(mod), fn)
     try:
         net = loader(path, **options) if options else loader(path)
+        net.check_finite()   # NaN/inf anywhere is an error here, whichever frontend let it through
     except TypeError as e:
         if "unexpected keyword" in str(e):
             raise SnnccError(f"{path}: option not supported for {path.suffix} files ({e})") from None
         raise
-    net.check_finite()   # NaN/inf anywhere is an error here, whichever frontend let it through
-    return net
+    except SnnccError as e:
+        e.loc = _as_given(e.loc, path)
+        raise
+    return _locs_as_given(net, path)
+
+
+def _as_given(loc, path: Path):
+    """``loc`` naming the model file as the user named it (a frontend may have resolved it:
+    messages then show ``examples/pynn/cuba.py:21``, not an absolute path)."""
+    if loc is None or not loc.file or loc.file == str(path):
+        return loc
+    if os.path.realpath(loc.file) != os.path.realpath(path):
+        return loc
+    return dataclasses.replace(loc, file=str(path))
+
+
+def _locs_as_given(net: Network, path: Path) -> Network:
+    def fix(nodes):
+        return tuple(n if _as_given(n.loc, path) is n.loc
+                     else dataclasses.replace(n, loc=_as_given(n.loc, path)) for n in nodes)
+    if all(_as_given(n.loc, path) is n.loc for n in (*net.populations, *net.sources, *net.projections)):
+        return net
+    return net.with_(populations=fix(net.populations), sources=fix(net.sources),
+                     projections=fix(net.projections), loc=_as_given(net.loc, path))

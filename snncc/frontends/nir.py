@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import detmath, resources
-from ..errors import Loc, MissingDependency, SnnccError
+from ..errors import Loc, MissingDependency, SnnccError, did_you_mean
 from ..fmt import count, num
 from ..ir import MODEL_PARAMS, STDP, Network, Population, Probe, Projection, SpikeSource
 from ..ir.names import DERIVED_NAME_CHARS, check_name
@@ -391,6 +391,10 @@ class _Importer:
     # --- graph walk -------------------------------------------------------------------
     def run(self) -> Network:
         nodes, edges = _flatten_graph(self.graph)
+        # what snncc's exporter adds to a network without spike sources (NIR needs an Input)
+        stand_in = {k for k, n in nodes.items() if META + "stand_in" in _meta(n)}
+        nodes = {k: n for k, n in nodes.items() if k not in stand_in}
+        edges = [(a, b) for a, b in edges if a not in stand_in and b not in stand_in]
         for k in nodes:   # names become population and projection names: printable text only
             check_name(k, "NIR node", self.where, DERIVED_NAME_CHARS)
         self.nodes = nodes
@@ -401,6 +405,12 @@ class _Importer:
                     f"NIR node '{k}' has type {kind}, which snncc cannot compile", self.where,
                     hint=f"supported node types: {', '.join(SUPPORTED)}")
             _check_finite(k, n, self.where)
+        given = [k for k in self.inputs if k not in nodes or type(nodes[k]).__name__ != "Input"]
+        if given:     # a misspelt input name would silently leave the network without stimulus
+            names = [k for k, n in nodes.items() if type(n).__name__ == "Input"]
+            raise SnnccError(f"inputs: the graph has no Input node '{given[0]}'"
+                             f"{did_you_mean(given[0], names)}", self.where,
+                             hint=f"its Input nodes: {', '.join(names) or 'none'}")
         for a, b in edges:
             for x in (a, b):
                 if x not in nodes:

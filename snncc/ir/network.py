@@ -44,6 +44,10 @@ def index_range(idx: np.ndarray) -> tuple[int, int]:
     return lo, hi
 
 
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Network:
     """A spiking network at one stage of lowering.
@@ -72,6 +76,14 @@ class Network:
         object.__setattr__(self, "projections", tuple(self.projections))
         object.__setattr__(self, "probes", tuple(self.probes))
 
+    def __repr__(self) -> str:
+        relays = self.n_relay_neurons
+        neurons = f"{self.n_neurons - relays} neurons" + (f" + {relays} relay neurons" if relays else "")
+        target = f" for {self.target}" if self.target else ""
+        return (f"Network({self.name!r}, {self.stage} stage{target}, dt={self.dt:g} ms, {self.steps} steps: "
+                f"{_n(len(self.populations), 'population')} ({neurons}), {_n(len(self.sources), 'source')}, "
+                f"{_n(len(self.projections), 'projection')} ({self.n_synapses} synapses))")
+
     # --- lookup -----------------------------------------------------------------
     def node(self, name: str):
         for n in self.nodes():
@@ -94,6 +106,18 @@ class Network:
     @property
     def n_neurons(self) -> int:
         return sum(p.size for p in self.populations)
+
+    @property
+    def relay_populations(self) -> tuple[str, ...]:
+        """Names of the populations the ``delays`` pass added to realise long delays: the
+        compiler's, not the user's; ``snncc run`` and ``verify`` leave them out."""
+        names = (self.attrs.get("delays") or {}).get("relay_populations") or ()
+        return tuple(n for n in names if isinstance(n, str))
+
+    @property
+    def n_relay_neurons(self) -> int:
+        relays = set(self.relay_populations)
+        return sum(p.size for p in self.populations if p.name in relays)
 
     @property
     def n_synapses(self) -> int:

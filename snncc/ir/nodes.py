@@ -331,3 +331,36 @@ class FixedProjection:
 AnyPopulation = Population | StepPopulation | FixedPopulation
 AnySource = SpikeSource | StepSource
 AnyProjection = Projection | StepProjection | FixedProjection
+
+
+# --------------------------------------------------------------------------- repr
+# A node's repr names it and summarises its arrays (``weight=<83 float64>``): the
+# dataclass default would print every array in full.
+
+def _short(v: Any) -> str:
+    if isinstance(v, np.ndarray):
+        shape = "x".join(map(str, v.shape)) if v.ndim != 1 else str(v.shape[0])
+        return f"<{shape} {v.dtype}>"
+    if isinstance(v, Mapping):
+        if all(isinstance(x, (int, float, str)) for x in v.values()):
+            return "{" + ", ".join(f"{k}: {x}" for k, x in v.items()) + "}"
+        return "{" + ", ".join(str(k) for k in v) + "}"
+    return repr(v)
+
+
+def _node_repr(self) -> str:
+    from dataclasses import fields
+    parts = []
+    for f in fields(self):
+        v = getattr(self, f.name)
+        if f.name == "loc":
+            if v != Loc():
+                parts.append(f"loc='{v}'")
+        elif not (f.name in ("plasticity", "index") and v is None):
+            parts.append(f"{f.name}={_short(v)}")
+    return f"{type(self).__name__}({', '.join(parts)})"
+
+
+for _cls in (Population, SpikeSource, Projection, Probe, StepPopulation, StepSource, StepProjection,
+             FixedPopulation, FixedProjection):
+    _cls.__repr__ = _node_repr

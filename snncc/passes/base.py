@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import SnnccError
 from ..ir import Network, save
+from ..progress import phase
 
 if TYPE_CHECKING:
     from ..targets import Target
@@ -91,8 +92,9 @@ class Pipeline:
                                  f"earlier pass of the {target.name} pipeline provides")
             t0 = time.perf_counter()
             try:
-                net, report = p.run(net, target)
-                net.check()
+                with phase(f"{p.name} pass"):
+                    net, report = p.run(net, target)
+                    net.check()
             except SnnccError as e:
                 e.reports = reports  # what ran before the failure, for the written report
                 raise

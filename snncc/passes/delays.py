@@ -208,7 +208,8 @@ class Delays(Pass):
         summary["rerouted_synapses"] = sum(r["rerouted_synapses"] for r in rows)
         attrs = dict(out.attrs)
         attrs["delays"] = {"max_delay_steps": limit, "relays": {
-            r["pre"]: {"stages": r["stages"], "neurons": r["relay_neurons"]} for r in rows}}
+            r["pre"]: {"stages": r["stages"], "neurons": r["relay_neurons"]} for r in rows},
+            "relay_populations": [p.name for p in out.populations[len(net.populations):]]}
         notes = [f"{summary['relay_neurons']} relay neurons added for delays up to {longest} steps "
                  f"(target maximum {limit})"]
         return out.with_(attrs=attrs), Report(self.name, summary=summary, tables={"relays": rows},

@@ -36,6 +36,37 @@ class Raster:
     source: str = ""
     #: learned weights after the run, per plastic projection (synapse order, kernel units)
     weights: dict[str, np.ndarray] = field(default_factory=dict)
+    #: populations of this raster that are relay neurons the compiler added (``delays``
+    #: pass); only present when asked for (``snncc run --relays``)
+    relays: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        pops = ", ".join(f"{n}: {self.sizes[n]}" for n in list(self.sizes)[:6])
+        more = f", ... {len(self.sizes) - 6} more" if len(self.sizes) > 6 else ""
+        return (f"Raster({self.steps} steps of {self.dt:g} ms, {self.n_spikes} spikes, "
+                f"populations {{{pops}{more}}}, source={self.source!r})")
+
+    def without(self, names) -> "Raster":
+        """This raster without the populations ``names`` (their spikes and states)."""
+        drop = set(names) & set(self.sizes)
+        if not drop:
+            return self
+        keep = [n for n in self.sizes if n not in drop]
+        return Raster(dt=self.dt, steps=self.steps, sizes={n: self.sizes[n] for n in keep},
+                      spikes={n: self.spikes[n] for n in keep},
+                      states={k: v for k, v in self.states.items() if k.rsplit(".", 1)[0] not in drop},
+                      source=self.source, weights=dict(self.weights),
+                      relays=[n for n in self.relays if n not in drop])
+
+    def users_view(self, relays=None, show: bool = False) -> "Raster":
+        """The raster as the model's author sees it: the relay populations (``relays``, the
+        network's :attr:`~snncc.ir.Network.relay_populations`, plus any the raster lists)
+        left out, or with ``show`` kept and listed in :attr:`relays`."""
+        names = [n for n in self.sizes if n in set(relays or ()) | set(self.relays)]
+        if show:
+            return Raster(dt=self.dt, steps=self.steps, sizes=self.sizes, spikes=self.spikes,
+                          states=self.states, source=self.source, weights=self.weights, relays=names)
+        return self.without(names)
 
     @classmethod
     def from_events(cls, dt, steps, sizes, steps_arr, flat_idx, offsets, **kw) -> "Raster":
@@ -78,6 +109,8 @@ class Raster:
                 "source": self.source}
         if self.weights:
             meta["weights"] = list(self.weights)
+        if self.relays:
+            meta["relays"] = list(self.relays)
         arrays = {"meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
         for name, (s, i) in self.spikes.items():
             arrays[f"{name}.step"] = s.astype(np.int64)
@@ -104,8 +137,10 @@ class Raster:
                       for name in order}
             sizes = {name: int(meta["sizes"][name]) for name in order}
             weights = {name: arrays.pop(f"{name}.weight") for name in meta.get("weights", [])}
+            relays = [n for n in meta.get("relays", []) if n in sizes]
             return cls(dt=float(meta["dt"]), steps=int(meta["steps"]), sizes=sizes,
-                       spikes=spikes, states=arrays, source=meta.get("source", ""), weights=weights)
+                       spikes=spikes, states=arrays, source=meta.get("source", ""), weights=weights,
+                       relays=relays)
         except FileNotFoundError:
             raise SnnccError(f"{path}: no such raster file") from None
         except IsADirectoryError:

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +98,11 @@ class RasterSummary:
     counts: dict[str, int]
     source: str
     path: Path
+    relays: list = field(default_factory=list)
+
+    def users_view(self, relays=None, show: bool = False) -> "RasterSummary":
+        """The writer already left the relay populations out (or kept and listed them)."""
+        return self
 
     @property
     def n_spikes(self) -> int:
@@ -118,8 +123,11 @@ class RasterWriter:
     ``path.part`` and renames it, so an interrupted run never leaves a good-looking file.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, relays=(), show_relays: bool = False):
+        """``relays``: the compiler's relay populations, left out of the file unless
+        ``show_relays`` (then kept and listed, as :meth:`Raster.users_view` does)."""
         self.path = Path(path)
+        self.relay_names, self.show_relays = set(relays or ()), show_relays
         if self.path.is_dir():
             raise SnnccError(f"{self.path}: is a directory, not a raster file",
                              hint="give -o a file name ending in .npz")
@@ -128,6 +136,9 @@ class RasterWriter:
     # the engine calls open() once it knows the run's shape
     def open(self, dt: float, steps: int, sizes: dict[str, int], offsets: dict[str, int],
              populations: list[str], probes: list[Probe], source: str) -> "RasterWriter":
+        if not self.show_relays:
+            sizes = {n: s for n, s in sizes.items() if n not in self.relay_names}
+        self.relays = [n for n in sizes if n in self.relay_names]
         self.dt, self.steps, self.sizes, self.source = dt, steps, dict(sizes), source
         self.split = _Split(sizes, offsets, populations)
         self.probes = {p.key: p for p in probes}
@@ -165,6 +176,8 @@ class RasterWriter:
             self.handles[key].write(np.ascontiguousarray(arr, self.probes[key].dtype).tobytes())
 
     def source_spikes(self, name: str, steps: np.ndarray, idx: np.ndarray) -> None:
+        if name not in self.sizes:
+            return
         self.handles[f"{name}.step"].write(np.asarray(steps, np.int64).tobytes())
         self.handles[f"{name}.index"].write(np.asarray(idx, np.int32).tobytes())
         self.counts[name] += len(steps)
@@ -176,6 +189,8 @@ class RasterWriter:
                 "source": self.source}
         if weights:
             meta["weights"] = list(weights)
+        if self.relays:
+            meta["relays"] = list(self.relays)
         arrays: dict[str, object] = {
             "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
         arrays.update(self.files)
@@ -189,7 +204,8 @@ class RasterWriter:
         finally:
             part.unlink(missing_ok=True)
             self.close()
-        return RasterSummary(self.dt, self.steps, self.sizes, self.counts, self.source, self.path)
+        return RasterSummary(self.dt, self.steps, self.sizes, self.counts, self.source, self.path,
+                             list(self.relays))
 
     def close(self) -> None:
         """Drop the temporary files (also after an error)."""

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from snncc.errors import MissingDependency, SnnccError
+from snncc.progress import phase
 
 from . import limits as L
 from .protocol import INCLUDES, RTL
@@ -36,7 +37,8 @@ RESOURCES = {"ice40": ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_SPRAM", "ICESTOR
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> str:
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    with phase(f"bitstream: {what}"):       # minutes: say which tool is running
+        res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     log = cwd / (what.split()[0] + ".log")
     log.write_text(res.stdout + res.stderr)
     if res.returncode != 0:

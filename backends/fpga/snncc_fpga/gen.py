@@ -87,7 +87,7 @@ def markdown() -> str:
         "",
         f"Protocol version {P.VERSION}. 8N1 UART. Every frame, in both directions:",
         "",
-        "```",
+        "```text",
         f"SOF(0x{P.SOF:02X})  SEQ  CMD  LEN_lo LEN_hi  PAYLOAD[LEN]  CRC_lo CRC_hi",
         "```",
         "",

