@@ -146,7 +146,7 @@ class RasterWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
         except OSError as e:
-            raise SnnccError(f"{printable(self.path)}: cannot write the raster: {e.strerror or e}",
+            raise SnnccError(f"{printable(str(self.path))}: cannot write the raster: {e.strerror or e}",
                              hint="choose a path in a folder you can write to") from None
         self.files: dict[str, tuple[Path, np.dtype, tuple, int | None]] = {}
         self.handles = {}
