@@ -309,6 +309,11 @@ def test_a_damaged_lava_plan(tmp_path, capsys):
     ("map_timeout=soon", "-O map_timeout=soon: expected a finite number"),
     ("map_timeout=0", "-O map_timeout=0: expected a positive number"),
     ("version=abc", "-O version=abc: expected one of 3, 5"),
+    # a flag that is not true or false is refused naming the option, at every place one is read
+    ("relays=maybe", "-O relays=maybe: expected true or false"),
+    ("map=maybe", "-O map=maybe: expected true or false"),
+    ("constraints=maybe", "-O constraints=maybe: expected true or false"),
+    ("fast_rows=maybe", "-O fast_rows=maybe: expected true or false"),
 ])
 def test_spinnaker_option_values(option, message, tmp_path, capsys):
     pytest.importorskip("snncc_spinnaker")
