@@ -220,6 +220,8 @@ def summarise(ours: dict, m: dict) -> dict:
         "spynnaker_chips_with_system_cores": m.get("chips_with_system"),
         "spynnaker_cores_by_vertex": m["cores_by_vertex_type"],
         "spynnaker_population_cores": sum(r["cores_spynnaker"] for r in rows),
+        # pause, extract the recordings, resume: how many times the full run does it
+        "spynnaker_run_segments": m.get("run_segments"),
         # sPyNNaker's MergedRoutingTableGenerator output (its "uncompressed" tables: already
         # merged per population), then after its PairCompressor (the host twin of the
         # on-chip compressor it uses by default)
