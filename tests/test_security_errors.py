@@ -395,6 +395,18 @@ def test_spinnaker_option_values(option, message, tmp_path, capsys):
     assert rc == 2 and first_line(err) == f"snncc: error: {message}"
 
 
+@pytest.mark.spinnaker
+def test_spinnaker_flags_read_by_the_backend_name_the_option():
+    """The backend's own reading of a flag (options given through the Python API reach it
+    too) names the option, as the CLI's check does (c06_option_relays)."""
+    pytest.importorskip("snncc_spinnaker")
+    from snncc.errors import SnnccError
+    from snncc_spinnaker.emit import as_bool
+    assert as_bool("relays", "off") is False and as_bool("relays", "Yes") is True
+    with pytest.raises(SnnccError, match=r"^-O relays=maybe: expected true or false$"):
+        as_bool("relays", "maybe")
+
+
 @pytest.mark.fpga
 @pytest.mark.parametrize("option, message", [
     ("clip_percentile=abc", "-O clip_percentile=abc: expected a finite number"),
