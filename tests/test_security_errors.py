@@ -301,6 +301,80 @@ def test_a_damaged_lava_plan(tmp_path, capsys):
     assert rc == 2 and "its meta is not a JSON object" in first_line(err)
 
 
+ODD_NAME = "x'\n"
+
+
+def _npy_truncated(a: Path) -> str:
+    data = a.read_bytes()
+    a.write_bytes(data[:-2])
+    return f"is {len(data) - 2} bytes, its header declares {len(data)}"
+
+
+def _npy_short(a: Path) -> str:
+    n = np.load(a).size
+    np.save(a, np.load(a)[:-1])
+    return f"holds {n - 1} values, expected {n}"
+
+
+def _npy_index_out_of_range(a: Path) -> str:
+    col = np.load(a)
+    col[0] = 4000
+    np.save(a, col)
+    return f"holds neuron indices {col.min()} to 4000, outside 0 to 3"     # base.yaml's 'b': 4 neurons
+
+
+def _npy_float(a: Path) -> str:
+    np.save(a, np.load(a).astype(np.float64))
+    return f"holds a float64 array of shape ({np.load(a).size},), expected a 1-d integer column"
+
+
+@pytest.mark.spinnaker
+@pytest.mark.parametrize("file, damage", [
+    ("network.npz", None),      # not a file of the build: ignored (the build still runs)
+    ("arrays/projection0_weight.npy",
+     lambda a: a.write_bytes(b"PK") and "not a NumPy .npy file (EOF: reading magic string, expected 8 bytes "
+                                       "got 2)"),
+    ("arrays/projection0_weight.npy", _npy_truncated),
+    ("arrays/projection1_delay.npy", _npy_short),
+    ("arrays/projection1_post.npy", _npy_index_out_of_range),
+    ("arrays/source0_step.npy", _npy_float),
+    ("arrays/source0_index.npy", lambda a: a.unlink() or "missing"),
+    ("network.json", lambda a: a.write_text("PK") and "not readable as JSON (Expecting value: line 1 column 1 "
+                                                      "(char 0))"),
+    ("network.json", lambda a: a.write_text("[]") and "expected a JSON object"),
+    ("network.json", lambda a: _set_json(a, "projections", 0, "synapses", "63")
+     and "projections[0].synapses is \"63\", expected a count"),
+    ("network.json", lambda a: _set_json(a, "projections", 0, "post", ODD_NAME)
+     and f"projections[0].post = {shown(ODD_NAME, 40)} names no population or source in "
+         "'sizes'"),
+])
+def test_a_damaged_spinnaker_build_is_named_before_its_script_runs(file, damage, tmp_path, capsys):
+    """Issue 15 class 6 (c06_spinnaker_npz_damaged): a damaged data file of pynn/ was a PyNN
+    script failure on Brian2 naming no file; now the file, what is wrong, exit 2."""
+    pytest.importorskip("snncc_spinnaker")
+    pytest.importorskip("pyNN.brian2")
+    out = tmp_path / "b"
+    assert run_cli(capsys, "compile", BASE, "--target", "spinnaker", "-o", out, "-O", "map=false")[0] == 0
+    path = out / "pynn" / file
+    if damage is None:
+        path.write_bytes(b"PK")
+        rc, _, err = run_cli(capsys, "run", out, "-O", "simulator=brian2", "--steps", "10")
+        assert rc == 0, err
+        return
+    message = damage(path)
+    rc, _, err = run_cli(capsys, "run", out, "-O", "simulator=brian2", "--steps", "10")
+    assert rc == 2
+    assert err.splitlines() == [f"snncc: error: {path}: {message}; the build is damaged",
+                                "hint: recompile it: snncc compile MODEL --target spinnaker -o BUILD"]
+
+
+def _set_json(path: Path, kind: str, k: int, key: str, value) -> bool:
+    meta = json.loads(path.read_text())
+    meta[kind][k][key] = value
+    path.write_text(json.dumps(meta))
+    return True
+
+
 @pytest.mark.spinnaker
 @pytest.mark.parametrize("option, message", [
     ("neurons_per_core=abc", "-O neurons_per_core=abc: expected an integer"),
@@ -309,11 +383,28 @@ def test_a_damaged_lava_plan(tmp_path, capsys):
     ("map_timeout=soon", "-O map_timeout=soon: expected a finite number"),
     ("map_timeout=0", "-O map_timeout=0: expected a positive number"),
     ("version=abc", "-O version=abc: expected one of 3, 5"),
+    # a flag that is not true or false is refused naming the option, at every place one is read
+    ("relays=maybe", "-O relays=maybe: expected true or false"),
+    ("map=maybe", "-O map=maybe: expected true or false"),
+    ("constraints=maybe", "-O constraints=maybe: expected true or false"),
+    ("fast_rows=maybe", "-O fast_rows=maybe: expected true or false"),
 ])
 def test_spinnaker_option_values(option, message, tmp_path, capsys):
     pytest.importorskip("snncc_spinnaker")
     rc, _, err = run_cli(capsys, "compile", BASE, "--target", "spinnaker", "-o", tmp_path / "b", "-O", option)
     assert rc == 2 and first_line(err) == f"snncc: error: {message}"
+
+
+@pytest.mark.spinnaker
+def test_spinnaker_flags_read_by_the_backend_name_the_option():
+    """The backend's own reading of a flag (options given through the Python API reach it
+    too) names the option, as the CLI's check does (c06_option_relays)."""
+    pytest.importorskip("snncc_spinnaker")
+    from snncc.errors import SnnccError
+    from snncc_spinnaker.emit import as_bool
+    assert as_bool("relays", "off") is False and as_bool("relays", "Yes") is True
+    with pytest.raises(SnnccError, match=r"^-O relays=maybe: expected true or false$"):
+        as_bool("relays", "maybe")
 
 
 @pytest.mark.fpga

@@ -292,3 +292,25 @@ def test_plastic_projection_is_emitted_with_stdp(tmp_path):
     assert meta["projections"][0]["stdp"]["w_max"] == 3.0
     assert meta["projections"][0]["stdp"]["weight_dependence"] == "AdditiveWeightDependence"
     assert meta["populations"][0]["max_summed_weight"][0] == 6.0     # two synapses at w_max
+
+
+def test_a_run_of_1e9_steps_maps_in_one_segment_with_the_same_machine_data(tmp_path, capsys):
+    """Issue 15 class 2 (c02_record_v_huge): the compile-time pass mapped the whole run, and a
+    virtual board steps through sPyNNaker's auto pause-and-resume segments one by one (245 of
+    them here, more than two minutes). The machine data does not depend on the run's length
+    (the SDRAM plan is that of minimum_auto_time_steps), so the pass maps one segment: the
+    same bytes as a 1000-step run, and the report says how many segments a machine needs."""
+    model = Path(__file__).resolve().parent / "hostile" / "corpus" / "c02_record_v_huge" / "model.yaml"
+    short = tmp_path / "short.yaml"
+    short.write_text(model.read_text().replace("duration: 1000000000", "duration: 1000"))
+    assert short.read_text() != model.read_text()
+    builds = {}
+    for name, m in (("long", model), ("short", short)):
+        builds[name] = tmp_path / name
+        rc = cli(["compile", str(m), "--target", "spinnaker", "-o", str(builds[name]), "-O", "map_timeout=90"])
+        assert rc == 0, capsys.readouterr().err
+    for f in ("machine.json", "regions.bin"):
+        assert (builds["long"] / "spinnaker" / f).read_bytes() == (builds["short"] / "spinnaker" / f).read_bytes()
+    segments = {k: json.loads((b / "report.json").read_text())["emit"]["spynnaker_run_segments"]
+                for k, b in builds.items()}
+    assert segments["short"] == 1 and segments["long"] > 100, segments

@@ -33,6 +33,7 @@ import numpy as np
 from snncc import __version__
 from snncc.errors import SnnccError, shown
 from snncc.ir import Network
+from snncc.options import Option
 
 from . import limits as L
 from .lower import weight_scale
@@ -54,15 +55,11 @@ _CFG_VALUE = re.compile(r"^[A-Za-z0-9._:/@+=\[\]-]{1,253}$")
 SPINNAKER_VERSIONS = (3, 5)
 
 
-def as_bool(v: Any) -> bool:
-    """An option value as a bool (true/false, yes/no, on/off, 1/0)."""
-    if isinstance(v, bool):
-        return v
-    if str(v).lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(v).lower() in ("0", "false", "no", "off"):
-        return False
-    raise SnnccError(f"expected true or false, not {shown(str(v))}")
+def as_bool(key: str, v: Any) -> bool:
+    """Option ``key``'s value as a bool (true/false, yes/no, on/off, 1/0), read as the CLI
+    reads it; anything else is refused naming the option (also for options given through
+    the Python API, which the CLI's check does not see)."""
+    return Option(bool).convert(key, v)
 
 
 def cfg_value(key: str, value: Any) -> str:
@@ -190,7 +187,7 @@ def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) 
     npc = neurons_per_core(net, default_npc)
     # off by default: sPyNNaker may give one slice many synapse cores (five per slice of L5I in
     # the full microcircuit), which a chip chosen for one or two per slice cannot hold
-    chips = _pop_chips(net) if as_bool(options.get("constraints", False)) else {}
+    chips = _pop_chips(net) if as_bool("constraints", options.get("constraints", False)) else {}
     pops = []
     for p in net.populations:
         cell = cells[p.name]
@@ -254,8 +251,9 @@ def emit(net: Network, outdir: Path, options: dict[str, Any], default_npc: int) 
         del order
     meta = {"name": net.name, "dt": net.dt, "steps": net.steps, "snncc_version": __version__,
             "populations": pops, "sources": srcs, "projections": prjs, "sizes": sizes,
-            "spynnaker": {"fast_rows": as_bool(options.get("fast_rows", True)),
-                          "machine_delay_rows": as_bool(options.get("machine_delay_rows", True))}}
+            "spynnaker": {"fast_rows": as_bool("fast_rows", options.get("fast_rows", True)),
+                          "machine_delay_rows": as_bool("machine_delay_rows",
+                                                        options.get("machine_delay_rows", True))}}
     (d / "network.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     cfg = machine_cfg(options)
     (d / "spynnaker.cfg").write_text(cfg)

@@ -327,6 +327,27 @@ def _machine_data(pops: dict, dest: Path) -> dict[str, Any]:
     return {"regions_bytes": offset, "synapse_cores": sum(1 for c in cores if "regions" in c)}
 
 
+def steps_to_map(steps: int) -> int:
+    """The run length the pass maps: one segment. With auto pause and resume (sPyNNaker's
+    default) the SDRAM plan - and so placement, recording buffers and every core's data -
+    is that of ``minimum_auto_time_steps`` whatever the run's length; a longer run only
+    pauses more often to extract its recordings, and a virtual board steps through those
+    segments one by one at about a second each (230 for 1e9 steps of a small network), so
+    mapping the whole run would only take longer to produce the same machine data."""
+    from spinn_utilities.config_holder import get_config_bool, get_config_int
+    if get_config_bool("Buffers", "use_auto_pause_and_resume"):
+        return min(steps, get_config_int("Buffers", "minimum_auto_time_steps"))
+    return steps          # no auto pause: sPyNNaker refuses a run its SDRAM cannot record
+
+
+def _run_segments(steps: int) -> int:
+    """How many segments (pause, extract the recordings, resume) the full run takes on a
+    machine like this one: sPyNNaker's steps per segment from the chips' free SDRAM."""
+    from spinn_front_end_common.data import FecDataView
+    per = FecDataView.get_max_run_time_steps()
+    return max(1, -(-steps // per)) if 0 < per < sys.maxsize else 1
+
+
 def _main(argv: list[str]) -> int:
     """``--wait WORK``: import sPyNNaker, then take one order (JSON on stdin) - map the
     script in ``pynn_dir``, write the machine data into ``dest`` and the figures to
@@ -350,9 +371,12 @@ def _main(argv: list[str]) -> int:
     t0, c0 = time.perf_counter(), time.process_time()
     pops = mod.build(sim, meta, data)
     t1, c1 = time.perf_counter(), time.process_time()
-    sim.run(steps * meta["dt"])          # virtual board: mapping + data generation, no execution
+    mapped = steps_to_map(steps)
+    sim.run(mapped * meta["dt"])         # virtual board: mapping + data generation, no execution
     t2, c2 = time.perf_counter(), time.process_time()
     res = _figures(dict(pops))
+    res["run_segments"] = _run_segments(steps)
+    res["steps_mapped"] = mapped
     t3 = time.perf_counter()
     res["machine_data"] = _machine_data(dict(pops), dest)
     t4 = time.perf_counter()

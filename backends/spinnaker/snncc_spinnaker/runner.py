@@ -17,6 +17,7 @@ import numpy as np
 from snncc.errors import SnnccError
 from snncc.refsim.raster import Raster
 
+from .build_data import check_build_data
 from .emit import PYNN_DIR, SCRIPT, is_virtual
 from .mapping import sandbox_env, write_log
 
@@ -105,6 +106,7 @@ def run_build(build, steps: int | None, options: dict[str, Any]) -> Raster:
     if not (pynn_dir / SCRIPT).exists():
         raise SnnccError(f"{build.path}: no {PYNN_DIR}/{SCRIPT}; this build is damaged",
                          hint="recompile it with snncc compile MODEL --target spinnaker -o BUILD")
+    check_build_data(pynn_dir)       # a damaged data file named here, not inside the script
     return run_script(pynn_dir, str(options.get("simulator", "spinnaker")), steps,
                       options.get("timeout"), str(options.get("codegen", "numpy")))
 
@@ -115,7 +117,7 @@ def run_build_inputs(build, steps: int | None, inputs, options: dict[str, Any]) 
     if not (pynn_dir / SCRIPT).exists():
         raise SnnccError(f"{build.path}: no {PYNN_DIR}/{SCRIPT}; this build is damaged",
                          hint="recompile it with snncc compile MODEL --target spinnaker -o BUILD")
-    meta = json.loads((pynn_dir / "network.json").read_text())
+    meta = check_build_data(pynn_dir)       # a damaged data file named here, not inside the script
     if not any(s.get("input_port") for s in meta.get("sources", [])):
         raise SnnccError(f"{build.path}: its PyNN script has no input port (the build predates run-time "
                          "inputs, or the network has none)",

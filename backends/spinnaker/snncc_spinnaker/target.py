@@ -71,7 +71,7 @@ class SpinnakerTarget(Target):
     def pipeline(self, options):
         self.limits = L.limits(self._npc(options))   # delays and partition read the core size
         return [Validate(), CaptureCells(), Discretise(),
-                Delays(relays=as_bool(options.get("relays", True))),
+                Delays(relays=as_bool("relays", options.get("relays", True))),
                 # sPyNNaker maps contiguous slices only, so no neuron moves: the reported
                 # traffic is then the traffic sPyNNaker really routes.
                 Partition(method=str(options.get("partition", "greedy")), moves=False), Place(), SpinnakerLower()]
@@ -132,7 +132,7 @@ class SpinnakerTarget(Target):
         pynn_dir = Path(build.path) / PYNN_DIR
         cfg = pynn_dir / "spynnaker.cfg"
         simulator = str(options.get("simulator", "spinnaker"))
-        machine_data = as_bool(options.get("machine_data", False))
+        machine_data = as_bool("machine_data", options.get("machine_data", False))
         virtual = cfg.is_file() and is_virtual(cfg.read_text())
         if not machine_data and (simulator != "spinnaker" or not virtual):
             return None
@@ -155,7 +155,7 @@ def run_pass_at_compile(options) -> bool:
     board, where nothing else would (a machine build's run maps and generates for the
     machine it gets, so a compile-time pass would be done twice)."""
     default = not (options.get("machine") or options.get("spalloc_server"))
-    return as_bool(options.get("map", default))
+    return as_bool("map", options.get("map", default))
 
 
 def _seconds(value) -> float:
@@ -220,6 +220,8 @@ def summarise(ours: dict, m: dict) -> dict:
         "spynnaker_chips_with_system_cores": m.get("chips_with_system"),
         "spynnaker_cores_by_vertex": m["cores_by_vertex_type"],
         "spynnaker_population_cores": sum(r["cores_spynnaker"] for r in rows),
+        # pause, extract the recordings, resume: how many times the full run does it
+        "spynnaker_run_segments": m.get("run_segments"),
         # sPyNNaker's MergedRoutingTableGenerator output (its "uncompressed" tables: already
         # merged per population), then after its PairCompressor (the host twin of the
         # on-chip compressor it uses by default)
