@@ -239,7 +239,7 @@ def test_placement_local_search_ends_where_no_single_move_or_swap_lowers_the_cos
 
 
 def test_delay_steps_numba_and_numpy_paths_agree(monkeypatch):
-    import snncc.passes.discretise as D
+    import snncc.numerics as D
     ms = np.random.default_rng(9).uniform(0.05, 30, 20000).astype(np.float32)
     small = D.delay_steps(ms, 0.1)
     monkeypatch.setattr(D, "NUMBA_FROM", 0)

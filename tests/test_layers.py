@@ -37,14 +37,22 @@ TIERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("snncc", "snncc.errors", "snncc.fmt", "snncc.detmath", "snncc.numerics", "snncc.lazyjit",
       "snncc.resources", "snncc.progress", "snncc.run_progress", "snncc.options", "snncc.ir"),),
     # what reads, rewrites or runs a network: independent of each other
-    (("snncc.frontends",), ("snncc.passes",), ("snncc.refsim",), ("snncc.models",), ("snncc.inputs",)),
+    # (the PyNN frontend runs a script against snncc.pynn_backend, which captures its network)
+    (("snncc.frontends", "snncc.pynn_backend"), ("snncc.passes",), ("snncc.refsim",), ("snncc.models",),
+     ("snncc.inputs",)),
     # targets and what drives them: the toolchain a backend plugs into
     (("snncc.targets", "snncc.plugin", "snncc.build", "snncc.compiler", "snncc.verify", "snncc.batch",
       "snncc.fidelity", "snncc.reference", "snncc.report", "snncc.plot", "snncc.exporters",
-      "snncc.encode", "snncc.pynn_backend"),),
+      "snncc.encode"),),
     # the command line and the demo
     (("snncc.cli", "snncc.demo"),),
 )
+
+#: the edges across groups the layers allow, each with its reason (checked to still exist)
+ALLOWED: dict[tuple[str, str], str] = {
+    ("snncc.pynn_backend.objects", "snncc.refsim"):
+        "a PyNN script that asks for its recorded data after run() gets the reference simulator's",
+}
 
 #: reach-backs that exist today and are being removed (issue 17); the test fails on any
 #: violation not listed here and on any entry that no longer occurs, so this only shrinks.
@@ -52,17 +60,9 @@ KNOWN: set[tuple[str, str]] = {
     # core reach-backs
     ('snncc.demo', 'snncc_fpga.sim'),
     ('snncc.demo', 'snncc_fpga.target'),
-    ('snncc.frontends.nir', 'snncc.passes.discretise'),
-    ('snncc.frontends.nir', 'snncc.passes.validate'),
-    ('snncc.frontends.pynn', 'snncc.passes.validate'),
-    ('snncc.frontends.pynn', 'snncc.pynn_backend'),
-    ('snncc.frontends.pynn', 'snncc.pynn_backend.objects'),
-    ('snncc.frontends.pynn_process', 'snncc.passes.validate'),
-    ('snncc.frontends.yaml.loader', 'snncc.passes.validate'),
     ('snncc.refsim.engine', 'snncc.passes.discretise'),
     ('snncc.refsim.engine', 'snncc.passes.validate'),
     ('snncc.refsim.engine', 'snncc.targets'),
-    ('snncc.refsim.to_brian2', 'snncc.passes.discretise'),
     # backends importing snncc internals (until snncc.plugin)
     ('snncc_fpga.bitstream', 'snncc.errors'),
     ('snncc_fpga.bitstream', 'snncc.progress'),
@@ -228,6 +228,8 @@ def _place(module: str) -> tuple[int, int] | None:
 def violations(edges: list[Edge]) -> list[tuple[Edge, str]]:
     found = []
     for e in edges:
+        if (e.importer, e.imported) in ALLOWED:
+            continue
         src_pkg, dst_pkg = e.importer.split(".")[0], e.imported.split(".")[0]
         if dst_pkg not in PACKAGES:
             continue                                    # third-party and the standard library
@@ -263,6 +265,11 @@ def test_known_reach_backs_only_shrink():
     still = {(e.importer, e.imported) for e, _ in violations(import_graph())}
     gone = sorted(KNOWN - still)
     assert not gone, f"fixed, remove from KNOWN in tests/test_layers.py: {gone}"
+
+
+def test_allowed_edges_exist():
+    edges = {(e.importer, e.imported) for e in import_graph()}
+    assert not set(ALLOWED) - edges, f"no longer imported, remove from ALLOWED: {sorted(set(ALLOWED) - edges)}"
 
 
 def test_the_graph_is_read():

@@ -40,8 +40,8 @@ from ..errors import Loc, MissingDependency, SnnccError, did_you_mean
 from ..fmt import count, num
 from ..ir import MODEL_PARAMS, STDP, Network, Population, Probe, Projection, SpikeSource
 from ..ir.names import DERIVED_NAME_CHARS, check_name
-from ..passes.discretise import _gain
-from ..passes.validate import MAX_STEPS
+from ..numerics import gain as _gain
+from ..numerics import MAX_STEPS
 from .nir_ops import conv_matrix, flatten_shape, pool_matrix
 
 CONVENTIONS = ("snntorch", "rockpool", "sinabs", "norse", "exact")

@@ -233,7 +233,7 @@ def _preload() -> None:
     """Import what the child needs before forking, so that it is imported once: the
     compile that follows needs it too."""
     from ..ir import serialize  # noqa: F401
-    from ..passes import validate  # noqa: F401
+    from .. import numerics  # noqa: F401
     from . import pynn_child  # noqa: F401
 
 

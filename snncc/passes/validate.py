@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import SnnccError
 from ..fmt import num
 from ..ir import Network
+from ..numerics import MAX_STEPS, rounds_to_zero  # noqa: F401 (re-exported)
 from .base import Pass, Report
 
 #: parameter -> (lowest allowed, strictly greater?) in PyNN units
@@ -19,17 +20,6 @@ PHYSICAL_RANGE = {
     "cm": (0.0, True), "tau_m": (0.0, True), "tau_syn_E": (0.0, True), "tau_syn_I": (0.0, True),
     "tau_refrac": (0.0, False),
 }
-#: step counts (run length, delays, spike times) are int32 in the step-stage IR
-MAX_STEPS = 2**31 - 1
-
-
-def rounds_to_zero(delay_ms, dt: float) -> np.ndarray:
-    """Which delays round to 0 steps, exactly as ``discretise`` rounds them (np.rint:
-    half a step rounds to even, so dt/2 becomes 0 steps)."""
-    with np.errstate(over="ignore"):       # beyond float range is inf steps: not zero; refused as too long
-        return np.rint(np.asarray(delay_ms, dtype=np.float64) / dt) < 1
-
-
 def check_population(p, dt: float = 1.0) -> None:
     for key, arr in p.params.items():
         if not np.all(np.isfinite(arr)):

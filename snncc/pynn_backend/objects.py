@@ -232,7 +232,7 @@ class Recorder(recording.Recorder):
 
     def _raster(self):
         if state.results is None:
-            from ..frontends.pynn import network_from_state
+            from .capture import network_from_state
             from ..refsim import simulate
             from dataclasses import replace
             net = network_from_state(state)

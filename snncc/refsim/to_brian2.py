@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import MissingDependency, SnnccError
 from ..ir import Network
-from ..passes.discretise import to_steps
+from ..numerics import to_steps
 
 _EQS = """
 dv/dt = (v_rest - v)/tau_m + (i_e + i_i + i_offset)/c_m : volt (unless refractory)

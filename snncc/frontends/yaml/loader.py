@@ -10,7 +10,7 @@ from ...errors import Loc, SnnccError, did_you_mean, figure, register_model_file
 from ...ir import MODEL_PARAMS, MODELS, RECEPTORS, STDP, Network, Population, Projection
 from ...ir.names import check_name
 from ...ir.nodes import V_INIT_DEFAULT
-from ...passes.validate import MAX_STEPS, rounds_to_zero
+from ...numerics import MAX_STEPS, rounds_to_zero
 from . import schema
 from .connectors import End, connect
 from .schema import Fields
