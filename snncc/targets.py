@@ -139,6 +139,11 @@ class Target(ABC):
     def upload(self, build: "Build", options: dict[str, Any]) -> dict[str, Any]:
         raise SnnccError(f"the {self.name} target has nothing to upload")
 
+    def demo(self, argv: list[str] | None = None) -> int:
+        """``make demo`` (``python -m snncc.demo [ARGS]``) for this target: its whole path end
+        to end on what it can run here; returns the exit code."""
+        raise SnnccError(f"the {self.name} target has no demo")
+
     def configured(self, options: dict[str, Any]) -> "Target":
         """This target as ``options`` configure it (a board, a chip variant, with its own
         ``limits``); the compiler runs the pipeline and ``emit`` on what this returns."""

@@ -183,6 +183,10 @@ class FpgaTarget(Target):
         max_delay = max((int(p.delay.max()) for p in net.projections if p.n_synapses), default=1)
         return net, img, max_delay
 
+    def demo(self, argv=None):
+        from .demo import main
+        return main(argv)
+
     def upload(self, build, options):
         from .upload import upload
         net, img, max_delay = self._prepare(build)
