@@ -201,7 +201,7 @@ def _mapping(quick: bool) -> list[dict]:
     from snncc.models import brunel
     from snncc.passes import Partition, Place
     from snncc.passes.discretise import discretise_network
-    from snncc.passes.partition import release_incoming
+    from snncc.passes.base import Analyses
     from snncc_loihi.limits import LIMITS
 
     class _T:
@@ -215,11 +215,11 @@ def _mapping(quick: bool) -> list[dict]:
     rows = []
     for label, lim in (("before (generic move budget)", generic), ("after (loihi limits)", LIMITS)):
         Partition().run(net.with_(projections=net.projections[:1]), _T(lim))    # numba warm-up
-        release_incoming()
+        analyses = Analyses()         # partition and place share one incoming table, as in a compile
         t0 = time.perf_counter()
-        parted, rep = Partition().run(net, _T(lim))
+        parted, rep = Partition().run(net, _T(lim), analyses=analyses)
         t1 = time.perf_counter()
-        placed, prep = Place().run(parted, _T(lim))
+        placed, prep = Place().run(parted, _T(lim), analyses=analyses)
         t2 = time.perf_counter()
         part, pl = parted.attrs["partition"], placed.attrs["placement"]
         rows.append({"partition": label, "neurons": net.n_neurons, "synapses": net.n_synapses,

@@ -16,7 +16,8 @@ from snncc.ir.serialize import read_npz, write_npz, write_npz_file
 from snncc.models import potjans_diesmann
 from snncc.models._connect import fixed_total
 from snncc.passes.discretise import delay_steps, to_steps
-from snncc.passes.partition import Incoming, core_assignment, incoming, partition_network, release_incoming
+from snncc.passes.base import Analyses
+from snncc.passes.partition import INCOMING, Incoming, core_assignment, incoming, partition_network
 from snncc.passes.place import slice_traffic
 from snncc.targets import Limits
 
@@ -58,15 +59,44 @@ def test_incoming_counting_sort_equals_stable_argsort():
 
 def test_incoming_is_shared_only_while_the_projections_are_the_same():
     net = _net()
-    try:
-        a = incoming(net)
-        assert incoming(net.with_(attrs={"x": 1})) is a            # same projection objects
-        other = _net(seed=1)
-        b = incoming(other)
-        assert b is not a
-        assert np.array_equal(b.pre, _incoming_by_argsort(other)[1])
-    finally:
-        release_incoming()
+    analyses = Analyses()
+    a = incoming(net, analyses)
+    assert incoming(net.with_(attrs={"x": 1}), analyses) is a            # same projection objects
+    assert incoming(net) is not a                                       # no cache outside a pipeline
+    other = _net(seed=1)
+    b = incoming(other, analyses)
+    assert b is not a
+    assert np.array_equal(b.pre, _incoming_by_argsort(other)[1])
+    analyses.release(INCOMING)
+    assert incoming(other, analyses) is not b
+
+
+def test_a_pipeline_builds_the_incoming_table_once_for_partition_and_place(monkeypatch):
+    """The table is the pipeline's (its Analyses), shared by partition and place, and gone after."""
+    from dataclasses import dataclass
+
+    from snncc.passes import Partition, Pass, Pipeline, Place, Report
+
+    @dataclass(frozen=True)
+    class _Given(Pass):           # partition needs only the synapses, which _net has
+        name = "given"
+        provides = ("discretised",)
+
+        def run(self, net, target):
+            return net, Report(self.name)
+
+    class _T:
+        name = "test"
+        limits = Limits(neurons_per_core=64, cores_per_chip=4)
+
+    built = []
+    real = Incoming.build.__func__
+    monkeypatch.setattr(Incoming, "build", classmethod(lambda cls, n: built.append(real(cls, n)) or built[-1]))
+    passes = [_Given(), Partition(moves=False), Place()]
+    Pipeline(passes).run(_net(), _T())
+    assert len(built) == 1
+    Pipeline(passes).run(_net(), _T())
+    assert len(built) == 2                                  # nothing kept between compiles
 
 
 def test_slice_traffic_counts_distinct_source_neurons_per_destination_core():

@@ -5,6 +5,11 @@ facts it ``requires`` and ``provides``, and a pure :meth:`Pass.run`
 ``(network, target) -> (network, Report)``. The pipeline checks each pass's
 requirements against what earlier passes provided, verifies the graph after every
 pass, and can time passes and dump the IR after any of them.
+
+Tables computed from the IR that several passes share (the incoming-synapse table of
+partition and place) live in the pipeline's :class:`Analyses`, as in MLIR's analysis
+manager: a pass that declares ``uses_analyses`` gets the pipeline's cache as
+``run(net, target, analyses=...)``; nothing is cached between compiles.
 """
 from __future__ import annotations
 
@@ -39,11 +44,42 @@ class Report:
         return asdict(self)
 
 
+class Analyses:
+    """Results computed from a network that the passes of one pipeline run share.
+
+    An entry is valid while the network's ``nodes`` it was computed from are the same
+    objects (IR nodes are immutable, so the same nodes mean the same synapses) and its
+    ``facts`` are equal. Holding the nodes also keeps their ids from being reused."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple, Any, Any]] = {}
+
+    def get(self, name: str, compute, nodes: tuple, facts: Any = None) -> Any:
+        """The entry ``name`` for ``nodes`` and ``facts``, from ``compute()`` when there is none."""
+        hit = self._entries.get(name)
+        if hit is not None and len(hit[0]) == len(nodes) and all(
+                a is b for a, b in zip(hit[0], nodes)) and hit[1] == facts:
+            return hit[2]
+        self.release(name)      # before computing: the old table's memory is not held twice
+        value = compute()
+        self._entries[name] = (tuple(nodes), facts, value)
+        return value
+
+    def release(self, name: str) -> None:
+        """Drop an entry (the last pass that needs it calls this)."""
+        self._entries.pop(name, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 @dataclass(frozen=True)
 class Pass:
     name: ClassVar[str]
     requires: ClassVar[tuple[str, ...]] = ()
     provides: ClassVar[tuple[str, ...]] = ()
+    #: True: :meth:`run` takes the pipeline's :class:`Analyses` as ``analyses=``
+    uses_analyses: ClassVar[bool] = False
 
     def run(self, net: Network, target: "Target") -> tuple[Network, Report]:  # pragma: no cover
         raise NotImplementedError
@@ -76,13 +112,13 @@ class Pipeline:
                              f"(passes: {', '.join(p.name for p in self.passes)})")
 
     def run(self, net: Network, target: "Target") -> PipelineResult:
-        from .partition import release_incoming
+        analyses = Analyses()
         try:
-            return self._run(net, target)
+            return self._run(net, target, analyses)
         finally:
-            release_incoming()   # the incoming table partition/place share lives one compile
+            analyses.clear()     # what the passes shared lives one compile
 
-    def _run(self, net: Network, target: "Target") -> PipelineResult:
+    def _run(self, net: Network, target: "Target", analyses: Analyses) -> PipelineResult:
         facts = {net.stage}
         reports = []
         for p in self.passes:
@@ -93,7 +129,8 @@ class Pipeline:
             t0 = time.perf_counter()
             try:
                 with phase(f"{p.name} pass"):
-                    net, report = p.run(net, target)
+                    net, report = (p.run(net, target, analyses=analyses) if p.uses_analyses
+                                   else p.run(net, target))
                     net.check()
             except SnnccError as e:
                 e.reports = reports  # what ran before the failure, for the written report

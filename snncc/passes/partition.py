@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import SnnccError
 from ..ir import Network
-from .base import Pass, Report
+from .base import Analyses, Pass, Report
 from .refine import (MAX_MATRIX_BYTES, MAX_PASSES, MOVE_BUDGET, SWAP_CANDIDATES, TARGET_SPAN,
                      refine_population, unique_inputs)
 
@@ -92,26 +92,17 @@ def _scatter_pres(pre_idx, post_idx, pre_off, post_off, fill, out):
         fill[n] += 1
 
 
-#: the last Incoming built, with the projections it was built from: partition and place
-#: of one compile share it (one O(synapses) table instead of two); see :func:`incoming`
-_LAST: list = []
+#: the name of the Incoming table in a pipeline's :class:`~.base.Analyses`: partition and place
+#: of one compile share it (one O(synapses) table instead of two)
+INCOMING = "incoming"
 
 
-def incoming(net: Network) -> "Incoming":
-    """``Incoming.build(net)``, reusing the previous one while the projections are the same
-    objects (IR nodes are immutable, so identical nodes mean identical synapses)."""
-    if _LAST and len(_LAST[0]) == len(net.projections) and all(
-            a is b for a, b in zip(_LAST[0], net.projections)) and _LAST[1] == net.offsets()[0]:
-        return _LAST[2]
-    release_incoming()
-    inc = Incoming.build(net)
-    _LAST.extend((tuple(net.projections), dict(inc.offsets), inc))
-    return inc
-
-
-def release_incoming() -> None:
-    """Drop the shared table (the last pass that needs it calls this)."""
-    _LAST.clear()
+def incoming(net: Network, analyses: Analyses | None = None) -> "Incoming":
+    """``Incoming.build(net)``; with ``analyses``, the one there while the projections are the
+    same objects."""
+    if analyses is None:
+        return Incoming.build(net)
+    return analyses.get(INCOMING, lambda: Incoming.build(net), tuple(net.projections), net.offsets()[0])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -415,7 +406,8 @@ def _shared_shift(bounds, w, inc, stamp, max_n, max_fan, max_syn):
 
 
 def partition_network(net: Network, limits, method: str = "greedy", inc: Incoming | None = None,
-                      refine: bool = True, moves: bool = True) -> tuple[dict, list[dict], Incoming]:
+                      refine: bool = True, moves: bool = True,
+                      analyses: Analyses | None = None) -> tuple[dict, list[dict], Incoming]:
     """(attrs["partition"], per-core rows, incoming CSR) of ``net`` under ``limits``.
 
     ``refine``: move slice boundaries to the least traffic; ``moves``: then move and
@@ -424,7 +416,7 @@ def partition_network(net: Network, limits, method: str = "greedy", inc: Incomin
     if method not in METHODS:
         raise SnnccError(f"partition: method '{method}' is not one of {', '.join(METHODS)}",
                          hint="-O partition=greedy")
-    inc = inc or incoming(net)
+    inc = inc or incoming(net, analyses)
     max_n, max_fan, max_syn = (_limit(limits.neurons_per_core), _limit(limits.fan_in_per_core),
                                _limit(limits.synapses_per_core))
     stamp = np.full(inc.n_pre, -1, dtype=np.int64)
@@ -535,9 +527,11 @@ class Partition(Pass):
     #: move/swap neurons between a population's cores (non-contiguous ``members``)
     moves: bool = True
 
-    def run(self, net: Network, target):
+    uses_analyses = True
+
+    def run(self, net: Network, target, analyses: Analyses | None = None):
         limits = target.limits
-        attrs, rows, _ = partition_network(net, limits, self.method, moves=self.moves)
+        attrs, rows, _ = partition_network(net, limits, self.method, moves=self.moves, analyses=analyses)
         broken = check_limits(rows, limits)
         if broken:
             raise SnnccError(f"partition ({self.method}): {len(broken)} core limits broken, first: {broken[0]}",

@@ -30,19 +30,19 @@ import numpy as np
 
 from ..errors import SnnccError
 from ..ir import Network
-from .base import Pass, Report
-from .partition import Incoming, core_assignment, incoming, release_incoming
+from .base import Analyses, Pass, Report
+from .partition import INCOMING, Incoming, core_assignment, incoming
 
 #: slices above which placement clusters them into chips first (see the module docs)
 CLUSTER_ABOVE = 2048
 
 
 def slice_traffic(net: Network, part: dict, inc: Incoming | None = None,
-                  cluster: np.ndarray | None = None) -> np.ndarray:
+                  cluster: np.ndarray | None = None, analyses: Analyses | None = None) -> np.ndarray:
     """Packets from slice i to slice j (K x K, int64): distinct source neurons of i that
     have a synapse onto j. With ``cluster`` (slice -> cluster), the packets summed per
     (source cluster, destination cluster) instead (C x C)."""
-    inc = inc or incoming(net)
+    inc = inc or incoming(net, analyses)
     k = part["cores"]
     core_of = core_assignment(part, inc)
     order = np.argsort(core_of, kind="stable")
@@ -227,7 +227,10 @@ class Place(Pass):
     requires = ("partitioned",)
     provides = ("placed",)
 
-    def run(self, net: Network, target):
+    uses_analyses = True
+
+    def run(self, net: Network, target, analyses: Analyses | None = None):
+        analyses = Analyses() if analyses is None else analyses
         limits = target.limits
         part = net.attrs.get("partition")
         if part is None:
@@ -238,15 +241,15 @@ class Place(Pass):
         if k > CLUSTER_ABOVE and k > cpc:
             # chip-sized clusters of consecutive slices, placed as units (one per chip)
             cluster = np.arange(k, dtype=np.int64) // cpc
-            w = slice_traffic(net, part, cluster=cluster)
-            release_incoming()
+            w = slice_traffic(net, part, cluster=cluster, analyses=analyses)
+            analyses.release(INCOMING)
             where, xy, fig = place(w, 1, limits, topology)
             chip = where[cluster]
             fig["clusters"] = int(w.shape[0])
         else:
             cluster = None
-            w = slice_traffic(net, part)
-            release_incoming()   # place is the last user of the shared incoming table
+            w = slice_traffic(net, part, analyses=analyses)
+            analyses.release(INCOMING)   # place is the last user of the shared incoming table
             chip, xy, fig = place(w, cpc, limits, topology)
         # core number on its chip: in slice order within each chip
         core_on_chip = np.zeros(chip.size, dtype=np.int64)
