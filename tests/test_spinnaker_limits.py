@@ -56,3 +56,15 @@ def test_default_limits():
     assert L.LIMITS.max_delay_steps == 32 * 9
     assert L.LIMITS.cores_per_chip == 16
     assert L.LIMITS.weight_bits == 16
+
+
+def test_neurons_per_core_configures_a_new_target_and_leaves_the_registered_one_alone():
+    """-O neurons_per_core resolves into the limits of the configured target (a frozen Limits);
+    the registry's cached instance keeps the defaults for the next compile."""
+    from snncc import targets
+    t = targets.get("spinnaker")
+    before = t.limits
+    c = t.configured(t.parse_options({"neurons_per_core": "64"}))
+    assert c is not t and c.limits == L.limits(64) and c.limits.neurons_per_core == 64
+    assert t.limits is before and before.neurons_per_core == L.NEURONS_PER_CORE
+    assert len(c.pipeline({"neurons_per_core": 64})) > 0 and t.limits is before

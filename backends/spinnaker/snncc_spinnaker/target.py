@@ -68,8 +68,14 @@ class SpinnakerTarget(Target):
                              f"{L.NEURONS_PER_CORE} neurons per core")
         return npc
 
+    def configured(self, options):
+        """The target for ``-O neurons_per_core``: a new one whose (frozen) limits every pass reads
+        (delays and partition read the core size); the registry's instance is never changed."""
+        t = SpinnakerTarget()
+        t.limits = L.limits(self._npc(options))
+        return t
+
     def pipeline(self, options):
-        self.limits = L.limits(self._npc(options))   # delays and partition read the core size
         return [Validate(), CaptureCells(), Discretise(),
                 Delays(relays=as_bool("relays", options.get("relays", True))),
                 # sPyNNaker maps contiguous slices only, so no neuron moves: the reported
