@@ -20,8 +20,7 @@ import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
-from snncc.errors import MissingDependency, SnnccError
-from snncc.progress import phase
+from snncc.plugin import MissingDependency, SnnccError, phase
 
 from . import limits as L
 from .protocol import INCLUDES, RTL

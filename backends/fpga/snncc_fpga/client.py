@@ -17,7 +17,7 @@ except ImportError:        # Windows
     _TermiosError = OSError
 from dataclasses import dataclass
 
-from snncc.errors import SnnccError
+from snncc.plugin import SnnccError
 
 from . import protocol as P
 
@@ -104,7 +104,7 @@ class Board:
         try:
             import serial
         except ImportError:
-            from snncc.errors import MissingDependency
+            from snncc.plugin import MissingDependency
             raise MissingDependency("the fpga target needs pyserial: pip install pyserial") from None
         self.port_name = port
         self.timeout = timeout

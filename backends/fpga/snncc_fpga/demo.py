@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from snncc.errors import SnnccError
+from snncc.plugin import SnnccError
 
 ROOT = Path(__file__).resolve().parents[3]      # the checkout: backends/fpga/snncc_fpga/demo.py
 CANDIDATES = ("examples/synfire.yaml", "examples/tiny.yaml", "examples/fpga_demo.yaml")
@@ -37,17 +37,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _demo(args) -> int:
-    from snncc import targets
-    from snncc.build import load_build
-    from snncc.compiler import compile_model
-    from snncc.refsim import simulate
-    from snncc.verify import compare
+    from snncc.plugin import compare, compile_model, get_target, load_build, simulate
 
     model = Path(args.model) if args.model else next(
         (ROOT / c for c in CANDIDATES if (ROOT / c).exists()), None)
     if model is None:
         raise SnnccError(f"no demo model found (looked for {', '.join(CANDIDATES)})")
-    target = targets.get("fpga")
+    target = get_target("fpga")
     out = Path(args.output)
 
     def say(step: str, msg: str) -> None:

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snncc.errors import SnnccError, printable, shown
-from snncc.ir import Network
+from snncc.plugin import Network, SnnccError, printable, shown
 
 from . import limits as L
 from . import protocol as P

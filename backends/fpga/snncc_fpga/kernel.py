@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snncc.refsim.kernel import Kernel, StateVar, saturate, wrap
+from snncc.plugin import Kernel, StateVar, saturate, wrap
 
 from .limits import ACC_BITS, I_BITS, REFRAC_BITS, V_BITS
 
@@ -67,8 +67,7 @@ class FpgaKernel(Kernel):
     ROWS = ("th", "reset", "bias", "k_leak", "k_e", "k_i", "k_w", "refrac", "subtract", "no_leak")
 
     def compiled(self, state):
-        from snncc.refsim.kernel import fired_flags, param_runs
-        from snncc.refsim.loop import team_run
+        from snncc.plugin import fired_flags, param_runs, team_run
 
         from . import kernel_jit as J
         table = np.stack([self.p[k] for k in self.ROWS], axis=1) if self.n \

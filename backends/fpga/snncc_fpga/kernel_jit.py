@@ -10,8 +10,9 @@ import numba
 import numpy as np
 from numba import prange
 
-from snncc.refsim.loop import (compact, deliver_part, gather, room, slot_of, team_join, team_parts,
-    team_size, team_step)
+from snncc.plugin import (
+    compact, deliver_part, gather, room, slot_of, team_join, team_parts, team_size, team_step,
+)
 
 from .limits import ACC_BITS, I_BITS, V_BITS
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from snncc.targets import Limits
+from snncc.plugin import Limits
 
 from . import protocol as P
 
@@ -144,7 +144,7 @@ DEFAULT_BOARD = "icebreaker"
 
 
 def board(name: str | None) -> Board:
-    from snncc.errors import SnnccError
+    from snncc.plugin import SnnccError
     key = name or DEFAULT_BOARD
     if key not in BOARDS:
         raise SnnccError(f"unknown board '{key}' (known: {', '.join(BOARDS)})",

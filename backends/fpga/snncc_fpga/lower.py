@@ -12,12 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snncc import detmath
-from snncc.errors import SnnccError
-from snncc.fmt import num
-from snncc.ir import FixedPopulation, Network
-from snncc.passes.base import Pass, Report
-from snncc.passes.represent import check_fixed
+from snncc.plugin import FixedPopulation, Network, Pass, Report, SnnccError, check_fixed, detmath, num
 
 from . import limits as L
 from .kernel import PARAMS

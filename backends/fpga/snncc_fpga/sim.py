@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from snncc.errors import MissingDependency, SnnccError
+from snncc.plugin import MissingDependency, SnnccError
 
 from . import limits as L
 from .protocol import INCLUDES, RTL

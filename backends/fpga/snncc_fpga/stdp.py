@@ -27,8 +27,7 @@ import math
 import numba
 import numpy as np
 
-from snncc.errors import SnnccError
-from snncc.refsim.plasticity import PlasticityHook
+from snncc.plugin import PlasticityHook, SnnccError
 
 from . import limits as L
 

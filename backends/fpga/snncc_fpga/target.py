@@ -6,11 +6,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from snncc.errors import SnnccError, shown
-from snncc.options import Option
-from snncc.passes import Discretise, Validate
-from snncc.passes.quantise import ROUNDING
-from snncc.targets import Target, WeightFormat
+from snncc.plugin import (
+    Discretise, Option, QUANTISE_ROUNDING as ROUNDING, SnnccError, Target, Validate, WeightFormat, shown,
+)
 
 from . import limits as L
 
@@ -84,10 +82,7 @@ class FpgaTarget(Target):
         return t
 
     def pipeline(self, options):
-        from snncc.passes.delays import Delays
-        from snncc.passes.partition import Partition
-        from snncc.passes.place import Place
-        from snncc.passes.quantise import Quantise
+        from snncc.plugin import Delays, Partition, Place, Quantise
         from .lower import FpgaCapacity, FpgaMap
         q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding", "seed") if k in options}
         if "per_channel" in q:
@@ -131,7 +126,7 @@ class FpgaTarget(Target):
         port, baud = options.get("port"), options.get("baud")
         saved = build.file(PORT_FILE)
         if port is None and saved.exists():
-            from snncc.build import read_json
+            from snncc.plugin import read_json
             rec = read_json(saved, "record of the last upload's port",
                             hint=f"delete {saved} and pass --port")
             port, baud = rec.get("port"), baud or rec.get("baud")
@@ -214,7 +209,7 @@ class FpgaTarget(Target):
     def run_inputs(self, build, steps, inputs, options):
         """One upload (none if the board holds the build), then every input in turn: its spikes
         travel in the STEP frames, and the first STEP of each input carries the reset flag."""
-        from snncc.inputs import with_input
+        from snncc.plugin import with_input
         net, img, max_delay = self._prepare(build)
         steps = net.steps if steps is None else int(steps)
         nets = [with_input(net, inp) for inp in inputs]

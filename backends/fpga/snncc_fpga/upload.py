@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snncc.errors import SnnccError
-from snncc.refsim import Raster
+from snncc.plugin import Raster, SnnccError
 
 from . import protocol as P
 from .client import Board, BoardError

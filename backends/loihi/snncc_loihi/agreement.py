@@ -41,7 +41,7 @@ def spike_count_agreement(ref, other) -> list[dict]:
 def agreement(step_net, fixed_net, steps: int | None = None) -> tuple[list[dict], str]:
     """(rows, note) of the float-vs-loihi comparison over ``steps`` (default: 500 ms, at most
     the network's length and WORK / synapses steps; 0: not run)."""
-    from snncc.refsim import simulate
+    from snncc.plugin import simulate
 
     if steps is None:
         steps = min(step_net.steps, int(round(DEFAULT_MS / step_net.dt)),

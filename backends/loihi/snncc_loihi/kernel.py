@@ -25,9 +25,10 @@ import numba
 import numpy as np
 from numba import prange
 
-from snncc.refsim.kernel import Kernel, OverflowInKernel, StateVar, fired_flags, param_runs
-from snncc.refsim.loop import (compact, deliver_part, gather, room, slot_of, team_join, team_parts,
-    team_run, team_size, team_step)
+from snncc.plugin import (
+    Kernel, OverflowInKernel, StateVar, compact, deliver_part, fired_flags, gather, param_runs, room,
+    slot_of, team_join, team_parts, team_run, team_size, team_step,
+)
 
 from . import limits as L
 

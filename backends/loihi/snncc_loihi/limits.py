@@ -9,7 +9,7 @@ declare (lava/proc/lif/models.py, lava/proc/dense/models.py).
 """
 from __future__ import annotations
 
-from snncc.targets import Limits
+from snncc.plugin import Limits
 
 # --- chip resources ------------------------------------------------------------------
 CORES_PER_CHIP = 128

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from snncc.errors import SnnccError
-from snncc.fmt import count, num
-from snncc.ir import FixedPopulation, FixedProjection, Network
-from snncc.passes.base import Pass, Report
-from snncc.passes.represent import check_fixed
+from snncc.plugin import SnnccError
+from snncc.plugin import count, num
+from snncc.plugin import FixedPopulation, FixedProjection, Network
+from snncc.plugin import Pass, Report
+from snncc.plugin import check_fixed
 
 from . import limits as L
 from .tau_syn import TAU_SYN_CHOICES, one_decay

@@ -27,9 +27,7 @@ from typing import Iterator
 import numba
 import numpy as np
 
-from snncc.errors import SnnccError
-from snncc.ir import Network
-from snncc.ir.serialize import write_npz_items
+from snncc.plugin import Network, SnnccError, write_npz_items
 
 from . import lava_model
 from .lava_model import FORMAT

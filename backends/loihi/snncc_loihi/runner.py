@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snncc.errors import SnnccError
+from snncc.plugin import SnnccError
 
 #: seconds a Lava run may take: start-up plus a generous per-step, per-process cost
 BASE_TIMEOUT_S = 120.0

@@ -5,13 +5,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from snncc.errors import MissingDependency, SnnccError
-from snncc.options import Option
-from snncc.passes import Discretise, Validate
-from snncc.passes.delays import Delays
-from snncc.passes.partition import METHODS, Partition
-from snncc.passes.place import Place
-from snncc.targets import Target
+from snncc.plugin import (
+    Delays, Discretise, MissingDependency, Option, PARTITION_METHODS as METHODS, Partition, Place,
+    SnnccError, Target, Validate,
+)
 
 from . import limits as L
 from .lower import REFRACTORY_CHOICES, LoihiLower
@@ -100,7 +97,7 @@ class LoihiTarget(Target):
 
         import numpy as np
 
-        from snncc.inputs import with_input
+        from snncc.plugin import with_input
 
         from .lava_model import write_input
         from .plan import lava_processes
@@ -154,7 +151,7 @@ class LoihiTarget(Target):
             meta, arrays = load_plan(plan)
         except PlanError as e:
             raise SnnccError(str(e), hint=f"recompile: snncc compile MODEL --target loihi -o {build.path}") from None
-        from snncc.resources import Ledger
+        from snncc.plugin import Ledger
         from .plan import lava_memory
         ledger = Ledger()   # sizes first: Lava allocates per step and neuron, in several processes
         for what, need in lava_memory(meta, sum(a.nbytes for a in arrays.values()), steps):
@@ -166,7 +163,7 @@ def raster_from_spikes(net, steps: int, s, i, source: str):
     """A Raster from Lava's flat spikes plus the recorded sources' own input spikes."""
     import numpy as np
 
-    from snncc.refsim import Raster
+    from snncc.plugin import Raster
     sizes, offsets, off = {}, {}, 0
     for p in net.populations:
         sizes[p.name], offsets[p.name] = p.size, off

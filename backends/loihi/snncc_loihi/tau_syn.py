@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snncc import detmath
-from snncc.errors import SnnccError
+from snncc.plugin import SnnccError, detmath
 
 TAU_SYN_CHOICES = ("auto", "E", "I", "mean", "error")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snncc.errors import SnnccError, printable, shown
+from snncc.plugin import SnnccError, printable, shown
 
 from .emit import ARRAYS_DIR
 

@@ -30,10 +30,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from snncc import __version__
-from snncc.errors import SnnccError, shown
-from snncc.ir import Network
-from snncc.options import Option
+from snncc.plugin import Network, Option, SnnccError, __version__, shown
 
 from . import limits as L
 from .lower import weight_scale

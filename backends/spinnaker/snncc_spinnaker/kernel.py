@@ -32,9 +32,10 @@ import numba
 import numpy as np
 from numba import prange
 
-from snncc.refsim.kernel import Kernel, StateVar, fired_flags, param_runs
-from snncc.refsim.loop import (compact, deliver_part, gather, room, slot_of, team_join, team_parts,
-    team_run, team_size, team_step)
+from snncc.plugin import (
+    Kernel, StateVar, compact, deliver_part, fired_flags, gather, param_runs, room, slot_of, team_join,
+    team_parts, team_run, team_size, team_step,
+)
 
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from snncc.targets import Limits
+from snncc.plugin import Limits
 
 # spinn_machine/version/version_spin1.py: Version5 (a 48-chip SpiNN-5 board)
 CORES_PER_CHIP = 18                  # max_cores_per_chip

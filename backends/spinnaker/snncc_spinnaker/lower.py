@@ -29,13 +29,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from snncc import detmath, resources
-from snncc.errors import Loc, SnnccError
-from snncc.fmt import count, num
-from snncc.ir import FixedPopulation, FixedProjection, Network
-from snncc.passes.base import Pass, Report
-from snncc.passes.represent import check_fixed
-from snncc.passes.delays import RELAY_THRESHOLD, RELAY_WEIGHT, relay_population
+from snncc.plugin import (
+    FixedPopulation, FixedProjection, Loc, Network, Pass, RELAY_THRESHOLD, RELAY_WEIGHT, Report,
+    SnnccError, check_fixed, count, detmath, num, relay_population, require_memory,
+)
 
 from . import limits as L
 from .routing import routing_entries
@@ -348,9 +345,9 @@ class SpinnakerLower(Pass):
         for src in net.sources:   # sPyNNaker counts a source's spikes per step, 8 bytes a step, to its last
             if src.step.size:
                 last = int(src.step.max())
-                resources.require(8.0 * (last + 1), f"source '{src.name}': sPyNNaker counts its spikes in every "
-                                  f"step up to its last spike (step {count(last)}; the run has {count(net.steps)})",
-                                  src.loc, hint="drop spike times after the end of the run")
+                require_memory(8.0 * (last + 1), f"source '{src.name}': sPyNNaker counts its spikes in every "
+                               f"step up to its last spike (step {count(last)}; the run has {count(net.steps)})",
+                               src.loc, hint="drop spike times after the end of the run")
         net, relays = map_relays(net)
         cells = net.attrs.get("pynn", {})
         net = delta_charges(net, cells)

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from snncc.errors import SnnccError
+from snncc.plugin import SnnccError
 
 from .mapping import MACHINE_JSON, REGIONS_BIN
 

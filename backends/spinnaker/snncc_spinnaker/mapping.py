@@ -34,7 +34,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from snncc.errors import SnnccError
+from snncc.plugin import SnnccError
 
 from .emit import machine_cfg
 

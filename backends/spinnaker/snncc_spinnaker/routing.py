@@ -25,7 +25,7 @@ from collections import defaultdict
 import numba
 import numpy as np
 
-from snncc.ir import Network
+from snncc.plugin import Network
 
 #: SpiNNaker's six links as (dx, dy): E, NE, N, W, SW, S (link ids 0..5; opposite = +3 mod 6)
 LINKS = ((1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1))

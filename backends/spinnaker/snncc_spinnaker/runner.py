@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from snncc.errors import SnnccError
-from snncc.refsim.raster import Raster
+from snncc.plugin import Raster, SnnccError
 
 from .build_data import check_build_data
 from .emit import PYNN_DIR, SCRIPT, is_virtual

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from snncc.errors import SnnccError
+from snncc.plugin import SnnccError
 
 WEIGHT_DEPENDENCES = {"additive": "AdditiveWeightDependence",
                       "multiplicative": "MultiplicativeWeightDependence"}

@@ -26,9 +26,7 @@ import math
 import numba
 import numpy as np
 
-from snncc import detmath
-from snncc.errors import SnnccError
-from snncc.refsim.plasticity import PlasticityHook
+from snncc.plugin import PlasticityHook, SnnccError, detmath
 
 STDP_FIXED_POINT = 11
 STDP_ONE = 1 << STDP_FIXED_POINT

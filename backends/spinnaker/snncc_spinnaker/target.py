@@ -5,12 +5,10 @@ import math
 import sys
 from pathlib import Path
 
-from snncc.errors import SnnccError, shown
-from snncc.options import Option
-from snncc.progress import phase
-from snncc.passes import Delays, Discretise, Partition, Place, Validate
-from snncc.passes.partition import METHODS
-from snncc.targets import Target
+from snncc.plugin import (
+    Delays, Discretise, Option, PARTITION_METHODS as METHODS, Partition, Place, SnnccError, Target,
+    Validate, phase, shown,
+)
 
 from . import limits as L
 from .emit import PYNN_DIR, SPINNAKER_VERSIONS, as_bool, board_version, emit
