@@ -2,7 +2,9 @@
 
 Every error a user can cause is an :class:`SnnccError`. The CLI prints its
 :meth:`~SnnccError.render` and exits with code 2, never a traceback. Messages name
-the object, the value, the limit and, where there is one, the way out.
+the object, the value, the limit and, where there is one, the way out. A broken
+invariant - a bug in snncc or in a target, whatever the input - is an
+:class:`InternalError`: the CLI exits 3 on it, as on any other unexpected exception.
 """
 from __future__ import annotations
 
@@ -123,10 +125,11 @@ class SnnccError(Exception):
         return "\n".join(lines)
 
 
-class VerificationFailed(SnnccError):
-    """A target's result differs from its oracle; the CLI exits 1 on it."""
+class InternalError(Exception):
+    """A broken invariant (a pass run out of order, a table that does not add up): a bug in
+    snncc or a target, not the user's input. The CLI exits 3 and says how to get the traceback."""
 
-    exit_code = 1
+    exit_code = 3
 
 
 class MissingDependency(SnnccError):

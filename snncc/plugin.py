@@ -29,6 +29,7 @@ from typing import Any
 _EXPORTS: dict[str, tuple[str, str | None]] = {
     # errors and message helpers
     "SnnccError": ("snncc.errors", "SnnccError"),
+    "InternalError": ("snncc.errors", "InternalError"),
     "MissingDependency": ("snncc.errors", "MissingDependency"),
     "Loc": ("snncc.errors", "Loc"),
     "shown": ("snncc.errors", "shown"),
@@ -61,6 +62,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Quantise": ("snncc.passes", "Quantise"),
     "Partition": ("snncc.passes", "Partition"),
     "Place": ("snncc.passes", "Place"),
+    "standard_pipeline": ("snncc.passes", "standard_pipeline"),
+    "STANDARD_OPTIONS": ("snncc.passes", "STANDARD_OPTIONS"),
     "PARTITION_METHODS": ("snncc.passes.partition", "METHODS"),
     "QUANTISE_ROUNDING": ("snncc.passes.quantise", "ROUNDING"),
     "RELAY_THRESHOLD": ("snncc.passes.delays", "RELAY_THRESHOLD"),

@@ -103,3 +103,23 @@ def test_failed_compile_report_names_the_limit(monkeypatch, tmp_path, capsys):
     assert main(["report", str(failed)]) == 0
     out = capsys.readouterr().out
     assert "compile failed" in out and "fan_in_per_core is 10" in out
+
+
+def test_a_pass_out_of_order_is_an_internal_error_and_the_cli_exits_3(monkeypatch, capsys):
+    """A pipeline that runs partition before discretise is a bug in a target, not bad input:
+    InternalError (not an SnnccError, exit 2), which the CLI reports as an internal error, exit 3."""
+    from snncc import cli
+    from snncc.errors import InternalError
+    from snncc.passes import Pipeline
+    net = synfire_ring()
+    with pytest.raises(InternalError, match="pass 'partition' requires discretised") as e:
+        Pipeline([Partition()]).run(net, Int8Target(FULL))
+    assert not isinstance(e.value, SnnccError)
+
+    def broken(args):
+        raise e.value
+    monkeypatch.setitem(cli.COMMANDS, "targets", broken)
+    monkeypatch.delenv("SNNCC_DEBUG", raising=False)
+    assert cli.main(["targets"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("snncc: internal error: InternalError: pass 'partition' requires discretised"), err

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import SnnccError
+from ..errors import InternalError, SnnccError
 from ..ir import Network, save
 from ..progress import phase
 
@@ -124,8 +124,8 @@ class Pipeline:
         for p in self.passes:
             missing = [r for r in p.requires if r not in facts]
             if missing:
-                raise SnnccError(f"internal: pass '{p.name}' requires {', '.join(missing)}, which no "
-                                 f"earlier pass of the {target.name} pipeline provides")
+                raise InternalError(f"pass '{p.name}' requires {', '.join(missing)}, which no "
+                                    f"earlier pass of the {target.name} pipeline provides")
             t0 = time.perf_counter()
             try:
                 with phase(f"{p.name} pass"):

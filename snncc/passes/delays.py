@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import resources
-from ..errors import SnnccError
+from ..errors import InternalError, SnnccError
 from ..fmt import count
 from ..ir import Network, StepPopulation, StepProjection
 from .base import Pass, Report
@@ -103,7 +103,7 @@ def split_delays(net: Network, max_delay: int, target=None) -> tuple[Network, li
     report row per presynaptic population that needed relays. Refuses chains that would
     not fit (:func:`check_relays`) before building any."""
     if max_delay < 1:
-        raise SnnccError(f"internal: max_delay_steps = {max_delay}; it must be >= 1")
+        raise InternalError(f"max_delay_steps = {max_delay}; it must be >= 1")
     by_pre: dict[str, list[StepProjection]] = {}
     for prj in net.projections:
         if prj.n_synapses and int(prj.delay.max()) > max_delay:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..errors import SnnccError
+from ..errors import InternalError, SnnccError
 from ..ir import Network
 from .base import Analyses, Pass, Report
 from .partition import INCOMING, Incoming, core_assignment, incoming
@@ -234,7 +234,7 @@ class Place(Pass):
         limits = target.limits
         part = net.attrs.get("partition")
         if part is None:
-            raise SnnccError("internal: place runs after partition")
+            raise InternalError("place runs after partition")
         cpc = limits.cores_per_chip or part["cores"] or 1
         topology = limits.extra.get("topology", "mesh")
         k = part["cores"]

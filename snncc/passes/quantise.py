@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import detmath
-from ..errors import SnnccError
+from ..errors import InternalError, SnnccError
 from ..ir import FixedProjection, Network, StepProjection
 from .base import Pass, Report
 
@@ -225,7 +225,7 @@ class Quantise(Pass):
             raise SnnccError(f"quantise: clip_percentile = {self.clip_percentile}; it must be in (0, 100]")
         lo_e, hi_e = fmt.exponent_range
         if lo_e > hi_e:
-            raise SnnccError(f"internal: target '{target.name}' has exponent_range {fmt.exponent_range}")
+            raise InternalError(f"target '{target.name}' has exponent_range {fmt.exponent_range}")
         qlo, qmax = int_range(fmt.bits, fmt.signed)
         e0 = int(np.clip(0, lo_e, hi_e))
         units = choose_units(_with_plastic_bounds(net), qmax, per_channel=self.per_channel,
@@ -234,7 +234,7 @@ class Quantise(Pass):
         prjs, rows, exps = [], [], {}
         for k, prj in enumerate(net.projections):
             if not isinstance(prj, StepProjection):
-                raise SnnccError(f"internal: quantise got {type(prj).__name__} '{prj.name}'")
+                raise InternalError(f"quantise got {type(prj).__name__} '{prj.name}'")
             rng = np.random.default_rng([self.seed, k]) if self.rounding == "stochastic" else None
             qw = quantise_weights(prj.weight, prj.post_idx, units[prj.post], fmt.bits, fmt.signed,
                                   (lo_e, hi_e), self.rounding, rng, clip_percentile=self.clip_percentile)

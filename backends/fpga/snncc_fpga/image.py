@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snncc.plugin import Network, SnnccError, printable, shown
+from snncc.plugin import InternalError, Network, SnnccError, printable, shown
 
 from . import limits as L
 from . import protocol as P
@@ -167,7 +167,7 @@ def core_ranges(net: Network, cfg: L.CoreConfig) -> list[tuple[int, int]]:
     offsets, _, _ = net.offsets()
     for name, v in part["populations"].items():
         if "members" in v:
-            raise SnnccError("internal: the fpga image needs contiguous core slices (partition moves=False)")
+            raise InternalError("the fpga image needs contiguous core slices (partition moves=False)")
         for (a, b), c in zip(v["slices"], v["cores"]):
             if b > a:
                 lo[c] = min(lo[c], offsets[name] + a)
@@ -176,7 +176,7 @@ def core_ranges(net: Network, cfg: L.CoreConfig) -> list[tuple[int, int]]:
     out = [(int(lo[c]), int(hi[c])) for c in order if hi[c] > lo[c]]
     for (a, b), (c, _) in zip(out, out[1:]):
         if b != c:
-            raise SnnccError("internal: the fpga partition is not contiguous in network order")
+            raise InternalError("the fpga partition is not contiguous in network order")
     return out
 
 

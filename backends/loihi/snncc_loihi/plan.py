@@ -27,7 +27,7 @@ from typing import Iterator
 import numba
 import numpy as np
 
-from snncc.plugin import Network, SnnccError, write_npz_items
+from snncc.plugin import InternalError, Network, SnnccError, write_npz_items
 
 from . import lava_model
 from .lava_model import FORMAT
@@ -306,7 +306,7 @@ def iter_blocks(net: Network, lay: _Layout) -> Iterator[tuple[dict, dict[str, np
         for j, key, _ in parts:
             pos = prjs[j].gather(key, rows, cols, ww, dd, pos)
         if pos != total:     # pragma: no cover - counting and gathering disagree
-            raise SnnccError(f"internal: block ({pg}, {qg}, {s}, {e}) gathered {pos} of {total} synapses")
+            raise InternalError(f"block ({pg}, {qg}, {s}, {e}) gathered {pos} of {total} synapses")
         layer, n_layers = _layers(rows, cols, n_post, n_pre)
         if layer is not None:       # repeats (usually few) aside, then layer 0 compacted in place
             rest = np.flatnonzero(layer)

@@ -30,7 +30,7 @@ import numba
 import numpy as np
 
 from snncc.plugin import (
-    FixedPopulation, FixedProjection, Loc, Network, Pass, RELAY_THRESHOLD, RELAY_WEIGHT, Report,
+    FixedPopulation, FixedProjection, InternalError, Loc, Network, Pass, RELAY_THRESHOLD, RELAY_WEIGHT, Report,
     SnnccError, check_fixed, count, detmath, num, relay_population, require_memory,
 )
 
@@ -121,8 +121,8 @@ def map_relays(net: Network) -> tuple[Network, list[str]]:
     for prj in net.projections:
         if prj.post in relays:
             if prj.receptor != "excitatory" or not np.all(prj.weight == RELAY_WEIGHT):
-                raise SnnccError(f"internal: projection '{prj.name}' into relay '{prj.post}' "
-                                 "is not a relay link")
+                raise InternalError(f"projection '{prj.name}' into relay '{prj.post}' "
+                                    "is not a relay link")
             prj = type(prj)(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx,
                             np.full(prj.n_synapses, RELAY_CURRENT), prj.delay, prj.receptor, prj.plasticity,
                             prj.loc)
@@ -387,7 +387,7 @@ class SpinnakerLower(Pass):
             scale = weight_scale(shifts[prj.post][r])
             q, worst, abs_err, rel_err, zeroed = quantise_magnitudes(prj.weight, scale)
             if worst > 0xFFFF:  # cannot happen with the worst-case shift
-                raise SnnccError(f"internal: projection '{prj.name}' weight {worst} exceeds 16 bits")
+                raise InternalError(f"projection '{prj.name}' weight {worst} exceeds 16 bits")
             prjs.append(FixedProjection(prj.name, prj.pre, prj.post, prj.pre_idx, prj.post_idx, q,
                                         prj.delay, L.WEIGHT_BITS, prj.receptor, prj.plasticity, prj.loc))
             wrow.append({"projection": prj.name, "synapses": prj.n_synapses,
