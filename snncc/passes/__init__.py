@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-_WHERE = {"Pass": "base", "Pipeline": "base", "PipelineResult": "base", "Report": "base",
-          "Delays": "delays", "Discretise": "discretise", "Partition": "partition",
+_WHERE = {"Analyses": "base", "Pass": "base", "Pipeline": "base", "PipelineResult": "base",
+          "Report": "base", "Delays": "delays", "Discretise": "discretise", "Partition": "partition",
           "STANDARD_OPTIONS": "pipeline", "standard_pipeline": "pipeline", "Place": "place",
           "Quantise": "quantise", "quantise_weights": "quantise", "Validate": "validate"}
 
