@@ -192,9 +192,10 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
     """
     t_phase = time.perf_counter()
     if net.stage == "float":   # validated first, as every pipeline does (a NaN or 1e300 must not reach a cast)
-        from ..passes.discretise import discretise_network
-        from ..passes.validate import Validate
-        net = discretise_network(Validate().run(net, None)[0])
+        from ..ir.checks import check_float_network
+        from ..numerics import discretise
+        check_float_network(net)
+        net = discretise(net)[0]
     kernel = kernel or kernel_for(net, strict)
     steps = net.steps if steps is None else int(steps)
     if steps < 0:
