@@ -282,3 +282,12 @@ def test_affine_bias_is_a_constant_current():
     g.nodes["li"] = nir.LI(tau=np.full(1, 1e-4 / (1 - beta)), r=np.full(1, 1 / (1 - beta)), v_leak=np.zeros(1))
     v = simulate(from_graph(g, convention="snntorch", steps=5)).states["li.v"][:, 0]
     assert np.allclose(v, [b * (1 - beta ** k) / (1 - beta) for k in range(1, 6)], rtol=1e-12)
+
+
+def test_every_supported_node_kind_has_exactly_one_handler():
+    """The kind -> handler tables cover the kinds the importer accepts, and no others."""
+    from snncc.frontends.nir import LINEAR, NEURONS, linear, neurons
+    assert tuple(linear.HANDLERS) == LINEAR
+    assert tuple(neurons.HANDLERS) == NEURONS
+    with pytest.raises(AssertionError, match="^Input$"):    # no handler: a bug, never a silent pass
+        linear.apply(None, "x", nir.Input(input_type={"input": np.array([1])}), {}, (1,))
