@@ -421,65 +421,100 @@ def partition_network(net: Network, limits, method: str = "greedy", inc: Incomin
                                _limit(limits.synapses_per_core))
     stamp = np.full(inc.n_pre, -1, dtype=np.int64)
     mark = np.full(inc.n_pre, -(1 << 62), dtype=np.int64)
-    pops, rows, all_bounds = {}, [], []
-    core = 0
-    lb_total = 0
-    core_of = np.empty(inc.n_neurons, dtype=np.int64)
-    if limits.extra.get("share_cores") and method != "contiguous":
+    shared = bool(limits.extra.get("share_cores")) and method != "contiguous"
+    if shared:
         all_bounds, core, lb_total = _shared_bounds(net, inc, limits, stamp, mark, max_n, max_fan, max_syn)
         moves = False
     else:
-        for p in net.populations:
-            lo = inc.offsets[p.name]
-            hi = lo + p.size
-            n_syn = int(inc.indptr[hi] - inc.indptr[lo])
-            lb = lower_bound(p.size, n_syn, limits)
-            lb_total += lb
-            if p.size == 0:
-                all_bounds.append((p, lo, np.asarray([lo], dtype=np.int64), core, lb))
-                continue
-            if method == "contiguous":
-                step = limits.neurons_per_core or max(p.size, 1)
-                stops = np.minimum(np.arange(lo + step, hi + step, step), hi)
-            else:
-                stops = _greedy_or_fail(p, lo, hi, inc, stamp, mark, max_n, max_fan, max_syn, limits)
-                if method == "balanced" and stops.size > 1:
-                    even = lo + np.rint(np.arange(1, stops.size + 1) * p.size / stops.size).astype(np.int64)
-                    bounds = np.concatenate(([lo], even))
-                    fan = _fan_in(bounds, inc.indptr, inc.pre, stamp)
-                    syn = np.diff(inc.indptr[bounds])
-                    if np.all(np.diff(bounds) <= max_n) and np.all(fan <= max_fan) and np.all(syn <= max_syn):
-                        stops = even
-            bounds = np.concatenate(([lo], np.asarray(stops, dtype=np.int64)))
-            for i in range(bounds.size - 1):
-                core_of[bounds[i]:bounds[i + 1]] = core + i
-            all_bounds.append((p, lo, bounds, core, lb))
-            core += bounds.size - 1
-    shared = bool(limits.extra.get("share_cores")) and method != "contiguous"
-    if method != "contiguous" and refine and not shared:
-        refined = []
-        for p, lo, bounds, first, lb in all_bounds:
-            if bounds.size > 2:
-                w = _window(bounds, inc.indptr)
-                if w:
-                    bounds, _ = _shift_bounds(bounds, w, inc.indptr, inc.pre, stamp, max_n, max_fan, max_syn)
-            refined.append((p, lo, bounds, first, lb))
-        all_bounds = refined
+        all_bounds, core, lb_total = _own_bounds(net, inc, limits, method, stamp, mark, max_n, max_fan,
+                                                 max_syn)
+        if method != "contiguous" and refine:
+            all_bounds = _refine_boundaries(all_bounds, inc, stamp, max_n, max_fan, max_syn)
+    core_of = np.empty(inc.n_neurons, dtype=np.int64)
     for p, lo, bounds, first, lb in all_bounds:
         for i in range(bounds.size - 1):
             core_of[bounds[i]:bounds[i + 1]] = first + i
     figures = core_figures(inc, core_of, core)
     moved_pops: set[str] = set()
     if method != "contiguous" and moves:
-        budget = getattr(limits, "extra", {}).get("move_budget", MOVE_BUDGET)
-        new_core_of, moved_pops = _refine_members(inc, all_bounds, core_of, max_n, max_fan, max_syn, budget)
-        if moved_pops:
-            new_figures = core_figures(inc, new_core_of, core)
-            if new_figures[3] < figures[3]:     # keep only what lowers the recounted traffic
-                core_of, figures = new_core_of, new_figures
-            else:
-                moved_pops = set()
-    neurons, syn, fan, packets, local = figures
+        core_of, figures, moved_pops = _member_moves(inc, all_bounds, core_of, figures, core, limits,
+                                                     max_n, max_fan, max_syn)
+    pops, rows = _partition_rows(all_bounds, core_of, figures, moved_pops)
+    packets, local = figures[3], figures[4]
+    attrs = {"method": method, "cores": core, "lower_bound": lb_total, "traffic": packets,
+             "local_deliveries": local, "limits": limits.to_json() if hasattr(limits, "to_json") else {},
+             "populations": pops}
+    return attrs, rows, inc
+
+
+def _own_bounds(net, inc, limits, method, stamp, mark, max_n, max_fan, max_syn):
+    """Each population on cores of its own: (all_bounds rows (population, first neuron,
+    slice bounds, first core, lower bound), cores, lower bound of the whole network)."""
+    all_bounds = []
+    core = 0
+    lb_total = 0
+    for p in net.populations:
+        lo = inc.offsets[p.name]
+        hi = lo + p.size
+        n_syn = int(inc.indptr[hi] - inc.indptr[lo])
+        lb = lower_bound(p.size, n_syn, limits)
+        lb_total += lb
+        if p.size == 0:
+            all_bounds.append((p, lo, np.asarray([lo], dtype=np.int64), core, lb))
+            continue
+        stops = _slice_stops(p, lo, hi, method, inc, stamp, mark, max_n, max_fan, max_syn, limits)
+        bounds = np.concatenate(([lo], np.asarray(stops, dtype=np.int64)))
+        all_bounds.append((p, lo, bounds, core, lb))
+        core += bounds.size - 1
+    return all_bounds, core, lb_total
+
+
+def _slice_stops(p, lo, hi, method, inc, stamp, mark, max_n, max_fan, max_syn, limits) -> np.ndarray:
+    """Where the slices of neurons [lo, hi) of population ``p`` end: every neurons_per_core
+    (contiguous), as many as fit (greedy), or that many cut evenly where they still fit
+    (balanced)."""
+    if method == "contiguous":
+        step = limits.neurons_per_core or max(p.size, 1)
+        return np.minimum(np.arange(lo + step, hi + step, step), hi)
+    stops = _greedy_or_fail(p, lo, hi, inc, stamp, mark, max_n, max_fan, max_syn, limits)
+    if method == "balanced" and stops.size > 1:
+        even = lo + np.rint(np.arange(1, stops.size + 1) * p.size / stops.size).astype(np.int64)
+        bounds = np.concatenate(([lo], even))
+        fan = _fan_in(bounds, inc.indptr, inc.pre, stamp)
+        syn = np.diff(inc.indptr[bounds])
+        if np.all(np.diff(bounds) <= max_n) and np.all(fan <= max_fan) and np.all(syn <= max_syn):
+            stops = even
+    return stops
+
+
+def _refine_boundaries(all_bounds, inc, stamp, max_n, max_fan, max_syn):
+    """all_bounds with each population's slice boundaries shifted to the least traffic."""
+    refined = []
+    for p, lo, bounds, first, lb in all_bounds:
+        if bounds.size > 2:
+            w = _window(bounds, inc.indptr)
+            if w:
+                bounds, _ = _shift_bounds(bounds, w, inc.indptr, inc.pre, stamp, max_n, max_fan, max_syn)
+        refined.append((p, lo, bounds, first, lb))
+    return refined
+
+
+def _member_moves(inc, all_bounds, core_of, figures, cores, limits, max_n, max_fan, max_syn):
+    """Neurons moved and swapped between the cores of their population, kept only where that
+    lowers the recounted traffic: (core_of, figures, names of the populations that moved)."""
+    budget = getattr(limits, "extra", {}).get("move_budget", MOVE_BUDGET)
+    new_core_of, moved_pops = _refine_members(inc, all_bounds, core_of, max_n, max_fan, max_syn, budget)
+    if moved_pops:
+        new_figures = core_figures(inc, new_core_of, cores)
+        if new_figures[3] < figures[3]:     # keep only what lowers the recounted traffic
+            return new_core_of, new_figures, moved_pops
+    return core_of, figures, set()
+
+
+def _partition_rows(all_bounds, core_of, figures, moved_pops) -> tuple[dict, list[dict]]:
+    """(attrs["partition"]["populations"], per-core rows) of the final assignment."""
+    neurons, syn, fan, _, _ = figures
+    pops, rows = {}, []
     for p, lo, bounds, first, lb in all_bounds:
         slices, cores = [], []
         for i in range(bounds.size - 1):
@@ -497,10 +532,7 @@ def partition_network(net: Network, limits, method: str = "greedy", inc: Incomin
         if p.name in moved_pops:
             local_core = core_of[lo:lo + p.size]
             pops[p.name]["members"] = [np.flatnonzero(local_core == c).tolist() for c in cores]
-    attrs = {"method": method, "cores": core, "lower_bound": lb_total, "traffic": packets,
-             "local_deliveries": local, "limits": limits.to_json() if hasattr(limits, "to_json") else {},
-             "populations": pops}
-    return attrs, rows, inc
+    return pops, rows
 
 
 def check_limits(rows: list[dict], limits) -> list[str]:

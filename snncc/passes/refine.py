@@ -142,10 +142,9 @@ def _apply(n, a, b, first, uptr, upre, deg, core_of, C, cnt, syn, fan):
 
 
 @numba.njit(cache=True, nogil=True)
-def refine_population(lo, hi, first, K, uptr, upre, selfloop, deg, core_of, n_neurons, n_pre,
-                      max_n, max_fan, max_syn, max_passes, n_cand, span):
-    """Refine the cores [first, first + K) of population neurons [lo, hi) in place
-    (``core_of``); returns (traffic gained, neurons moved, passes run)."""
+def _core_loads(lo, hi, first, K, uptr, upre, deg, core_of, n_pre):
+    """Per core of [first, first + K): C[pre, core] (inputs of the core's members from each
+    presynaptic neuron), members, synapses and fan-in."""
     C = np.zeros((n_pre, K), dtype=np.int32)
     cnt = np.zeros(K, dtype=np.int64)
     syn = np.zeros(K, dtype=np.int64)
@@ -160,6 +159,102 @@ def refine_population(lo, hi, first, K, uptr, upre, selfloop, deg, core_of, n_ne
         for k in range(K):
             if C[j, k] > 0:
                 fan[k] += 1
+    return C, cnt, syn, fan
+
+
+@numba.njit(cache=True, nogil=True)
+def _cache_gains(lo, m, first, K, span, uptr, upre, selfloop, core_of, n_neurons, C, g, newfan,
+                 G, best, home):
+    """At the start of a pass, each member i's core (``home``), its gain towards every core
+    (``G``) and its best gain towards another core (``best``)."""
+    for i in range(m):
+        n = lo + i
+        a = core_of[n] - first
+        home[i] = a
+        _gains(n, a, first, K, span, uptr, upre, selfloop, core_of, n_neurons, C, g, newfan)
+        bg = -(1 << 62)
+        for b in range(K):
+            G[i, b] = g[b]
+            if b != a and g[b] > bg:
+                bg = g[b]
+        best[i] = bg
+
+
+@numba.njit(cache=True, nogil=True)
+def _swap_candidates(lo, K, span, n_cand, home, G):
+    """cand[b, a]: up to ``n_cand`` members of core b sorted by cached gain towards core a."""
+    cand = np.full((K, K, n_cand), -1, dtype=np.int64)
+    for b in range(K):
+        idx = np.flatnonzero(home == b)
+        for a in range(max(0, b - span), min(K, b + span + 1)):
+            if a == b or idx.size == 0:
+                continue
+            o = np.argsort(-G[idx, a], kind="mergesort")
+            for t in range(min(n_cand, idx.size)):
+                cand[b, a, t] = lo + idx[o[t]]
+    return cand
+
+
+@numba.njit(cache=True, nogil=True)
+def _move(n, lo, first, K, span, uptr, upre, selfloop, deg, core_of, n_neurons, C, cnt, syn, fan,
+          g, newfan, cand, locked, n_cand, max_n, max_fan, max_syn):
+    """Move neuron ``n`` to the core it gains most towards (of its two best), where the core
+    has room; else swap it with that core's best candidate back. Returns (gain, neurons moved)."""
+    a = core_of[n] - first
+    _gains(n, a, first, K, span, uptr, upre, selfloop, core_of, n_neurons, C, g, newfan)
+    # targets by falling gain (K is small)
+    tried = 0
+    while tried < 2:
+        b = -1
+        bg = 0
+        for k in range(K):
+            if k != a and g[k] > bg:
+                bg = g[k]
+                b = k
+        if b < 0:
+            break
+        tried += 1
+        gb = g[b]
+        g[b] = 0          # not again
+        if (cnt[b] + 1 <= max_n and syn[b] + deg[n] <= max_syn and fan[b] + newfan[b] <= max_fan
+                and cnt[a] > 1):
+            _apply(n, a, b, first, uptr, upre, deg, core_of, C, cnt, syn, fan)
+            locked[n - lo] = True
+            return gb, 1
+        # swap: n to b, then the best candidate of b back to a
+        _apply(n, a, b, first, uptr, upre, deg, core_of, C, cnt, syn, fan)
+        pick = -1
+        pick_g = 0
+        for t in range(n_cand):
+            c = cand[b, a, t]
+            if c < 0:
+                break
+            if locked[c - lo] or c == n or core_of[c] != first + b:
+                continue
+            gm, new, lst = _gain_one(c, b, a, first, uptr, upre, selfloop, core_of, n_neurons, C)
+            if (gb + gm > pick_g and cnt[a] + 1 <= max_n and cnt[b] - 1 <= max_n
+                    and syn[a] + deg[c] <= max_syn and syn[b] - deg[c] <= max_syn
+                    and fan[a] + new <= max_fan and fan[b] - lst <= max_fan):
+                pick = c
+                pick_g = gb + gm
+        if pick >= 0:
+            _apply(pick, b, a, first, uptr, upre, deg, core_of, C, cnt, syn, fan)
+            locked[n - lo] = True
+            locked[pick - lo] = True
+            return pick_g, 2
+        _apply(n, b, a, first, uptr, upre, deg, core_of, C, cnt, syn, fan)
+    return 0, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def refine_population(lo, hi, first, K, uptr, upre, selfloop, deg, core_of, n_neurons, n_pre,
+                      max_n, max_fan, max_syn, max_passes, n_cand, span):
+    """Refine the cores [first, first + K) of population neurons [lo, hi) in place
+    (``core_of``); returns (traffic gained, neurons moved, passes run).
+
+    Each pass caches every member's gains, then visits members by falling best gain and
+    moves (or swaps) each at most once; passes stop when one adds under 0.5 %."""
+    C, cnt, syn, fan = _core_loads(lo, hi, first, K, uptr, upre, deg, core_of, n_pre)
     m = hi - lo
     G = np.empty((m, K), dtype=np.int64)
     best = np.empty(m, dtype=np.int64)
@@ -172,27 +267,9 @@ def refine_population(lo, hi, first, K, uptr, upre, selfloop, deg, core_of, n_ne
     passes = 0
     for _ in range(max_passes):
         passes += 1
-        for i in range(m):
-            n = lo + i
-            a = core_of[n] - first
-            home[i] = a
-            _gains(n, a, first, K, span, uptr, upre, selfloop, core_of, n_neurons, C, g, newfan)
-            bg = -(1 << 62)
-            for b in range(K):
-                G[i, b] = g[b]
-                if b != a and g[b] > bg:
-                    bg = g[b]
-            best[i] = bg
-        # swap candidates: members of core b sorted by cached gain towards core a
-        cand = np.full((K, K, n_cand), -1, dtype=np.int64)
-        for b in range(K):
-            idx = np.flatnonzero(home == b)
-            for a in range(max(0, b - span), min(K, b + span + 1)):
-                if a == b or idx.size == 0:
-                    continue
-                o = np.argsort(-G[idx, a], kind="mergesort")
-                for t in range(min(n_cand, idx.size)):
-                    cand[b, a, t] = lo + idx[o[t]]
+        _cache_gains(lo, m, first, K, span, uptr, upre, selfloop, core_of, n_neurons, C, g, newfan,
+                     G, best, home)
+        cand = _swap_candidates(lo, K, span, n_cand, home, G)
         locked[:] = False
         order = np.argsort(-best, kind="mergesort")
         gained = 0
@@ -201,54 +278,10 @@ def refine_population(lo, hi, first, K, uptr, upre, selfloop, deg, core_of, n_ne
                 break
             if locked[i]:
                 continue
-            n = lo + i
-            a = core_of[n] - first
-            _gains(n, a, first, K, span, uptr, upre, selfloop, core_of, n_neurons, C, g, newfan)
-            # targets by falling gain (K is small)
-            tried = 0
-            while tried < 2:
-                b = -1
-                bg = 0
-                for k in range(K):
-                    if k != a and g[k] > bg:
-                        bg = g[k]
-                        b = k
-                if b < 0:
-                    break
-                tried += 1
-                gb = g[b]
-                g[b] = 0          # not again
-                if (cnt[b] + 1 <= max_n and syn[b] + deg[n] <= max_syn and fan[b] + newfan[b] <= max_fan
-                        and cnt[a] > 1):
-                    _apply(n, a, b, first, uptr, upre, deg, core_of, C, cnt, syn, fan)
-                    locked[i] = True
-                    gained += gb
-                    moved += 1
-                    break
-                # swap: n to b, then the best candidate of b back to a
-                _apply(n, a, b, first, uptr, upre, deg, core_of, C, cnt, syn, fan)
-                pick = -1
-                pick_g = 0
-                for t in range(n_cand):
-                    c = cand[b, a, t]
-                    if c < 0:
-                        break
-                    if locked[c - lo] or c == n or core_of[c] != first + b:
-                        continue
-                    gm, new, lst = _gain_one(c, b, a, first, uptr, upre, selfloop, core_of, n_neurons, C)
-                    if (gb + gm > pick_g and cnt[a] + 1 <= max_n and cnt[b] - 1 <= max_n
-                            and syn[a] + deg[c] <= max_syn and syn[b] - deg[c] <= max_syn
-                            and fan[a] + new <= max_fan and fan[b] - lst <= max_fan):
-                        pick = c
-                        pick_g = gb + gm
-                if pick >= 0:
-                    _apply(pick, b, a, first, uptr, upre, deg, core_of, C, cnt, syn, fan)
-                    locked[i] = True
-                    locked[pick - lo] = True
-                    gained += pick_g
-                    moved += 2
-                    break
-                _apply(n, b, a, first, uptr, upre, deg, core_of, C, cnt, syn, fan)
+            gain, k = _move(lo + i, lo, first, K, span, uptr, upre, selfloop, deg, core_of, n_neurons, C,
+                            cnt, syn, fan, g, newfan, cand, locked, n_cand, max_n, max_fan, max_syn)
+            gained += gain
+            moved += k
         total += gained
         if gained * 200 <= total:      # converged: a pass adds under 0.5 %
             break
