@@ -75,6 +75,9 @@ def from_graph(graph, dt: float | None = None, convention: str | None = None, na
 # ------------------------------------------------------------------------------ the importer
 
 class _Importer:
+    """One import: the convention and step resolved from the graph and the options, then
+    :meth:`run` walks the graph; ``at`` names the node being translated for error messages."""
+
     def __init__(self, graph, dt, convention, name, file, inputs, steps):
         _nir()
         self.at: str | None = None          # the node being translated, for error messages
@@ -116,7 +119,6 @@ class _Importer:
 
     def loc(self, node_name: str, kind: str) -> Loc:
         return Loc(file=self.file, origin=f"NIR node '{node_name}' ({kind})")
-
 
     # --- graph walk -------------------------------------------------------------------
     def run(self) -> Network:
