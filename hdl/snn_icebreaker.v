@@ -12,7 +12,12 @@ module snn_icebreaker #(
     parameter LOG2SRC = 9,
     parameter LOG2A = 1,
     parameter STDP = 1,
-    parameter CLKS_PER_BIT = 12
+    parameter CLKS_PER_BIT = 12,
+    parameter CLK_KHZ = 12000,
+    parameter RT = 1,
+    parameter LOG2Q = 8,
+    parameter LOG2P = 4,
+    parameter FINE = 0
 ) (
     input  wire i_clk,
     input  wire i_rx,
@@ -26,7 +31,8 @@ module snn_icebreaker #(
             por <= por + 1'b1;
     wire busy;
     snn_core #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D),
-               .LOG2SRC(LOG2SRC), .LOG2A(LOG2A), .STDP(STDP), .CLKS_PER_BIT(CLKS_PER_BIT)) u_core (
+               .LOG2SRC(LOG2SRC), .LOG2A(LOG2A), .STDP(STDP), .CLKS_PER_BIT(CLKS_PER_BIT),
+               .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE)) u_core (
         .i_clk(i_clk), .i_rst(rst), .i_rx(i_rx), .o_tx(o_tx), .o_busy(busy));
     assign o_led = busy;
 endmodule

@@ -4,11 +4,17 @@
 // kernel snncc_fpga.kernel mirrors it line by line.
 // Memory reads have two clocks of latency (address register here + synchronous RAM):
 // a value addressed in one state is used two states later.
+// A probed neuron (NEURON probe bit) has its new v, iE, iI written, as the state memory
+// gets them, to the core's probe memory at {probe k, word}; o_k_prb counts them (at most
+// 2**LOG2P). With FINE a parameter set may decay by multipliers (1 - m / 65536) read from
+// its words 5-7: three more parameter reads per neuron.
 `default_nettype none
 module snn_lif #(
     parameter LOG2N = 8,
     parameter LOG2R = 9,
-    parameter LOG2D = 5
+    parameter LOG2D = 5,
+    parameter LOG2P = 4,
+    parameter FINE = 0
 ) (
     input  wire                      i_clk,
     input  wire                      i_rst,
@@ -18,6 +24,8 @@ module snn_lif #(
     input  wire [15:0]               i_n_neurons,
     input  wire [LOG2D-1:0]          i_slot,
     output reg  [LOG2N:0]            o_k_spk,     // spikes of this step
+    output reg  [LOG2P:0]            o_k_prb,     // probed neurons written this step
+    output reg                       o_prb,       // the neuron being written is probed
     // PARAM (64 x 16) and NEURON (2N x 16): read only
     output reg  [5:0]                o_par_addr,
     input  wire [15:0]               i_par_q,
@@ -57,7 +65,7 @@ module snn_lif #(
         S_ADDR = 5'd6, S_ADDR2 = 5'd7, S_READ_XE = 5'd8, S_READ_XI = 5'd9, S_READ_II = 5'd10,
         S_READ_R = 5'd11, S_READ_BIAS = 5'd12, S_READ_SH = 5'd13, S_CURRENTS = 5'd14,
         S_MEMBRANE = 5'd15, S_THRESHOLD = 5'd16, S_WRITE_V = 5'd17, S_WRITE_IE = 5'd18,
-        S_WRITE_II = 5'd19, S_WRITE_R = 5'd20;
+        S_WRITE_II = 5'd19, S_WRITE_R = 5'd20, S_FINE1 = 5'd21, S_FINE2 = 5'd22, S_FINE3 = 5'd23;
     reg [4:0] st;
     assign o_idle = (st == S_IDLE);
 
@@ -68,7 +76,8 @@ module snn_lif #(
     reg signed [15:0] xe, xi, v, ie, ii, th, rst_v, bias;
     reg [15:0] r, sh;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg [15:0] pc;                     // [15:10] reserved
+    reg [15:0] pc;                     // [15:11] reserved
+    reg [15:0] ml, me, mi;             // FINE: the decay multipliers
     /* verilator lint_on UNUSEDSIGNAL */
     reg signed [15:0] nv, nie, nii;
     reg [15:0] nr;
@@ -96,7 +105,13 @@ module snn_lif #(
     wire signed [24:0] xi_w = {{9{xi[15]}}, xi} <<< k_w;
     wire signed [15:0] ie1 = sat16_25({{9{ie[15]}}, ie} + xe_w);
     wire signed [15:0] ii1 = sat16_25({{9{ii[15]}}, ii} + xi_w);
-    wire signed [15:0] leak = v >>> k_leak;
+    wire fine = (FINE != 0) && pc[`SNN_PARAM_FINE_LSB];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire signed [32:0] p_leak = v * $signed({1'b0, ml});
+    wire signed [32:0] p_e = ie1_r * $signed({1'b0, me});
+    wire signed [32:0] p_i = ii1_r * $signed({1'b0, mi});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire signed [15:0] leak = fine ? $signed(p_leak[31:16]) : v >>> k_leak;
     reg signed [15:0] ie1_r, ii1_r, leak_r;
     // stage 2: membrane update, current decay
     wire refractory = (r != 16'd0);
@@ -104,8 +119,9 @@ module snn_lif #(
                               + {{3{ie1_r[15]}}, ie1_r} + {{3{ii1_r[15]}}, ii1_r}
                               + {{3{bias[15]}}, bias};
     wire signed [15:0] v1 = refractory ? v : sat16_19(vsum);
-    wire signed [15:0] ie2 = ie1_r - (ie1_r >>> k_e);
-    wire signed [15:0] ii2 = ii1_r - (ii1_r >>> k_i);
+    // a synaptic shift of 0 is a delta synapse, with or without the multipliers
+    wire signed [15:0] ie2 = ie1_r - ((fine && k_e != 4'd0) ? $signed(p_e[31:16]) : ie1_r >>> k_e);
+    wire signed [15:0] ii2 = ii1_r - ((fine && k_i != 4'd0) ? $signed(p_i[31:16]) : ii1_r >>> k_i);
     wire [15:0] r1 = refractory ? r - 16'd1 : r;
     reg signed [15:0] v1_r;
     reg [15:0] r1_r;
@@ -121,13 +137,17 @@ module snn_lif #(
         if (i_rst) begin
             st <= S_IDLE;
             o_k_spk <= 0;
+            o_k_prb <= 0;
+            o_prb <= 1'b0;
         end else begin
             case (st)
             S_IDLE: begin
                 n <= 0;
+                o_prb <= 1'b0;
                 if (i_init) st <= (i_n_neurons == 16'd0) ? S_CLEAR : S_INIT_ADDR;
                 else if (i_update) begin
                     o_k_spk <= 0;
+                    o_k_prb <= 0;
                     st <= (i_n_neurons == 16'd0) ? S_IDLE : S_ADDR;
                 end
                 ca <= 0;
@@ -164,6 +184,7 @@ module snn_lif #(
             S_ADDR2: begin o_rng_addr <= {i_slot, n, 1'b1}; o_st_addr <= {n, 2'd1}; st <= S_READ_XE; end
             S_READ_XE: begin
                 pset <= i_ncf_q[2:0]; xe <= i_rng_q; v <= i_st_q; o_st_addr <= {n, 2'd2};
+                o_prb <= i_ncf_q[`SNN_NEURON_PROBE_LSB] && !o_k_prb[LOG2P];
                 o_par_addr <= {i_ncf_q[2:0], 3'd`SNN_PARAM_THRESHOLD_WORD}; st <= S_READ_XI;
             end
             S_READ_XI: begin
@@ -182,8 +203,19 @@ module snn_lif #(
                 st <= S_READ_BIAS;
             end
             S_READ_BIAS: begin bias <= i_par_q; o_par_addr <= {pset, 3'd`SNN_PARAM_REFRAC_WORD}; st <= S_READ_SH; end
-            S_READ_SH: begin sh <= i_par_q; st <= S_CURRENTS; end
-            S_CURRENTS: begin pc <= i_par_q; ie1_r <= ie1; ii1_r <= ii1; leak_r <= leak; st <= S_MEMBRANE; end
+            S_READ_SH: begin
+                sh <= i_par_q;
+                o_par_addr <= {pset, 3'd`SNN_PARAM_M_LEAK_WORD};
+                st <= (FINE != 0) ? S_FINE1 : S_CURRENTS;
+            end
+            S_FINE1: begin pc <= i_par_q; o_par_addr <= {pset, 3'd`SNN_PARAM_M_E_WORD}; st <= S_FINE2; end
+            S_FINE2: begin ml <= i_par_q; o_par_addr <= {pset, 3'd`SNN_PARAM_M_I_WORD}; st <= S_FINE3; end
+            S_FINE3: begin me <= i_par_q; st <= S_CURRENTS; end
+            S_CURRENTS: begin
+                if (FINE != 0) mi <= i_par_q; else pc <= i_par_q;
+                ie1_r <= ie1; ii1_r <= ii1; leak_r <= leak;
+                st <= S_MEMBRANE;
+            end
             S_MEMBRANE: begin
                 v1_r <= v1; r1_r <= r1; refr_r <= refractory; nie <= ie2; nii <= ii2;
                 st <= S_THRESHOLD;
@@ -207,6 +239,7 @@ module snn_lif #(
             S_WRITE_II: begin o_st_addr <= {n, 2'd2}; o_st_wd <= nii; o_st_we <= 1'b1; st <= S_WRITE_R; end
             S_WRITE_R: begin
                 o_st_addr <= {n, 2'd3}; o_st_wd <= nr; o_st_we <= 1'b1;
+                if (o_prb) o_k_prb <= o_k_prb + 1'b1;
                 n <= n + 1'b1;
                 st <= last ? S_IDLE : S_ADDR;
             end

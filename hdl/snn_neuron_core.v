@@ -8,13 +8,20 @@
 //                SYN and CFG, or clears them
 // The step engine (snn_step) sets the phase and pulses i_go; o_done is high when the
 // phase's engine is idle. A synapse is stored compacted: only the bits this build uses.
+// A step's spike list (and its probed neurons' state) goes to the bank of the step's
+// parity, so the answer of one step (read through the tx port, i_tx_bank) can still be on
+// its way while the next step runs - the free-running stream. HAS_BASE = 0 (one core)
+// keeps no src_base register: source ids start at 0.
 `default_nettype none
 module snn_neuron_core #(
     parameter LOG2N = 8,
     parameter LOG2R = 9,
     parameter LOG2S = 13,
     parameter LOG2D = 5,
-    parameter STDP = 1
+    parameter STDP = 1,
+    parameter LOG2P = 4,
+    parameter FINE = 0,
+    parameter HAS_BASE = 1
 ) (
     input  wire                   i_clk,
     input  wire                   i_rst,
@@ -40,7 +47,15 @@ module snn_neuron_core #(
     // this step's spikes
     output wire [LOG2N:0]         o_k_spk,
     input  wire [LOG2N-1:0]       i_sp_idx,
-    output wire [LOG2N-1:0]       o_sp_data
+    output wire [LOG2N-1:0]       o_sp_data,
+    // the answer's view of a finished step (bank i_tx_bank): spikes and probed state
+    input  wire                   i_tx_bank,
+    output wire [LOG2N:0]         o_k_tx,
+    output wire [LOG2P:0]         o_p_tx,
+    input  wire [LOG2N-1:0]       i_tx_idx,
+    output wire [LOG2N-1:0]       o_tx_sp_data,
+    input  wire [LOG2P+1:0]       i_prb_addr,    // {probe, word 0..2: v, iE, iI}
+    output wire [15:0]            o_prb_q
 );
 `include "snn_protocol.vh"
 `include "snn_phases.vh"
@@ -60,18 +75,19 @@ module snn_neuron_core #(
     wire [15:0] cb_wd = i_cb_clear ? 16'd0 : i_cb_wd;
 
     // ------------------------------------------------------------------ CFG registers
-    reg [15:0] n_neurons, n_rows, src_base;
+    reg [15:0] n_neurons, n_rows, base_r;
     always @(posedge i_clk)
         if (i_rst) begin
-            n_neurons <= 16'd0; n_rows <= 16'd0; src_base <= 16'd0;
+            n_neurons <= 16'd0; n_rows <= 16'd0; base_r <= 16'd0;
         end else if (cb_w && rg_cfg) begin
             case (i_cb_addr[1:0])
                 2'd`SNN_CFG_N_NEURONS_WORD: n_neurons <= cb_wd;
                 2'd`SNN_CFG_N_ROWS_WORD: n_rows <= cb_wd;
-                2'd`SNN_CFG_SRC_BASE_WORD: src_base <= cb_wd;
+                2'd`SNN_CFG_SRC_BASE_WORD: base_r <= cb_wd;
                 default: ;
             endcase
         end
+    wire [15:0] src_base = (HAS_BASE != 0) ? base_r : 16'd0;
     assign o_src_base = src_base;
 
     // ------------------------------------------------------------------ engines
@@ -87,6 +103,7 @@ module snn_neuron_core #(
     wire [LOG2N+1:0] st_addr; wire st_we; wire [15:0] st_wd, st_q;
     wire [RAW-1:0] lif_rng_addr, dlv_rng_addr; wire lif_rng_we, dlv_rng_we; wire [15:0] lif_rng_wd, dlv_rng_wd;
     wire [LOG2N-1:0] spk_addr, spk_wd; wire spk_we;
+    wire [LOG2P:0] k_prb; wire lif_prb;
     wire [LOG2N-1:0] lif_fr_addr, stdp_fr_addr; wire lif_fr_we, lif_fr_wd;
     wire [LOG2R:0] lif_tr_addr, dlv_tr_addr, stdp_tr_addr; wire lif_tr_we, stdp_tr_we; wire [15:0] stdp_tr_wd;
     wire [LOG2R-1:0] lif_rf_addr, dlv_rf_addr, stdp_rf_addr; wire lif_rf_we, dlv_rf_we, stdp_rf_we;
@@ -101,9 +118,9 @@ module snn_neuron_core #(
     wire [15:0] dlv_upd_w, stdp_upd_w, dlv_upd_tr, stdp_upd_tr, upd_w;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    snn_lif #(.LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2D(LOG2D)) u_lif (
+    snn_lif #(.LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2D(LOG2D), .LOG2P(LOG2P), .FINE(FINE)) u_lif (
         .i_clk(i_clk), .i_rst(i_rst), .i_init(go_init), .i_update(go_lif), .o_idle(lif_idle),
-        .i_n_neurons(n_neurons), .i_slot(i_slot), .o_k_spk(o_k_spk),
+        .i_n_neurons(n_neurons), .i_slot(i_slot), .o_k_spk(o_k_spk), .o_k_prb(k_prb), .o_prb(lif_prb),
         .o_par_addr(lif_par_addr), .i_par_q(par_q), .o_ncf_addr(lif_ncf_addr), .i_ncf_q(ncf_q),
         .o_st_addr(st_addr), .o_st_we(st_we), .o_st_wd(st_wd), .i_st_q(st_q),
         .o_rng_addr(lif_rng_addr), .o_rng_we(lif_rng_we), .o_rng_wd(lif_rng_wd), .i_rng_q(rng_q),
@@ -221,9 +238,31 @@ module snn_neuron_core #(
     snn_ram #(.AW(LOG2S), .DW(SHW)) u_syn_hi (
         .i_clk(i_clk), .i_we(cb ? cb_w && rg_syn && (i_cb_clear || i_cb_addr[0]) : syn_eng_we),
         .i_addr(syn_addr), .i_wdata(hi_store), .o_rdata(hi_mem));
-    snn_ram_dp #(.AW(LOG2N), .DW(LOG2N)) u_spikes (
-        .i_clk(i_clk), .i_we(spk_we), .i_waddr(spk_addr), .i_wdata(spk_wd), .i_raddr(i_sp_idx),
+    // this step's spikes in the bank of its parity: one copy for the router, one for the answer
+    wire bank = i_slot[0];
+    snn_ram_dp #(.AW(LOG2N+1), .DW(LOG2N)) u_spikes (
+        .i_clk(i_clk), .i_we(spk_we), .i_waddr({bank, spk_addr}), .i_wdata(spk_wd), .i_raddr({bank, i_sp_idx}),
         .o_rdata(o_sp_data));
+    snn_ram_dp #(.AW(LOG2N+1), .DW(LOG2N)) u_spikes_tx (
+        .i_clk(i_clk), .i_we(spk_we), .i_waddr({bank, spk_addr}), .i_wdata(spk_wd),
+        .i_raddr({i_tx_bank, i_tx_idx}), .o_rdata(o_tx_sp_data));
+    // probed neurons: v, iE, iI as the LIF engine writes them to the state memory
+    wire prb_we = st_we && lif_prb && st_addr[1:0] != 2'd3;
+    snn_ram_dp #(.AW(LOG2P+3), .DW(16)) u_probes (
+        .i_clk(i_clk), .i_we(prb_we), .i_waddr({bank, k_prb[LOG2P-1:0], st_addr[1:0]}), .i_wdata(st_wd),
+        .i_raddr({i_tx_bank, i_prb_addr}), .o_rdata(o_prb_q));
+    // the counts of each bank (copied while the LIF phase runs: final when it ends)
+    reg [LOG2N:0] k_b0, k_b1;
+    reg [LOG2P:0] p_b0, p_b1;
+    always @(posedge i_clk)
+        if (i_rst) begin
+            k_b0 <= 0; k_b1 <= 0; p_b0 <= 0; p_b1 <= 0;
+        end else if (ph == PH_LIF) begin
+            if (bank) begin k_b1 <= o_k_spk; p_b1 <= k_prb; end
+            else begin k_b0 <= o_k_spk; p_b0 <= k_prb; end
+        end
+    assign o_k_tx = i_tx_bank ? k_b1 : k_b0;
+    assign o_p_tx = i_tx_bank ? p_b1 : p_b0;
 
     // ------------------------------------------------------------------ bus read-back
     reg [2:0] q_region;

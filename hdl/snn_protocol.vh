@@ -2,7 +2,7 @@
 // Do not edit: change the Python table and regenerate.
 `ifndef SNN_PROTOCOL_VH
 `define SNN_PROTOCOL_VH
-`define SNN_VERSION 16'd2
+`define SNN_VERSION 16'd3
 `define SNN_SOF 8'hA5
 `define SNN_ACK_BIT 8'h80
 `define SNN_MAX_PAYLOAD 510
@@ -12,8 +12,13 @@
 `define SNN_FLAG_SUBTRACT 1
 `define SNN_FLAG_NO_LEAK 2
 `define SNN_STEP_FLAG_RESET 1
-`define SNN_CAPS_LEN 25
-`define SNN_STATUS_LEN 23
+`define SNN_RUN_FLAG_RESET 1
+`define SNN_RUN_FLAG_HOLD 2
+`define SNN_SPIKES_HEADER 6
+`define SNN_CAPS_LEN 31
+`define SNN_STATUS_LEN 27
+`define SNN_INPUT_LEN 4
+`define SNN_STOP_LEN 6
 `define SNN_CMD_CAPS 8'h01
 `define SNN_CMD_STATUS 8'h02
 `define SNN_CMD_WRITE 8'h10
@@ -21,6 +26,10 @@
 `define SNN_CMD_COMMIT 8'h12
 `define SNN_CMD_CLEAR 8'h13
 `define SNN_CMD_STEP 8'h20
+`define SNN_CMD_RUN 8'h21
+`define SNN_CMD_STOP 8'h22
+`define SNN_CMD_INPUT 8'h23
+`define SNN_CMD_SPIKES 8'h30
 `define SNN_CMD_NAK 8'h7F
 `define SNN_NAK_BAD_CRC 8'd1
 `define SNN_NAK_BAD_LEN 8'd2
@@ -30,6 +39,7 @@
 `define SNN_NAK_NOT_COMMITTED 8'd6
 `define SNN_NAK_IMAGE_CRC 8'd7
 `define SNN_NAK_BAD_SIZE 8'd8
+`define SNN_NAK_RUNNING 8'd9
 `define SNN_REGION_PARAM 3'd0
 `define SNN_REGION_NEURON 3'd1
 `define SNN_REGION_ROW 3'd2
@@ -68,9 +78,24 @@
 `define SNN_PARAM_NO_LEAK_WORD 4
 `define SNN_PARAM_NO_LEAK_LSB 9
 `define SNN_PARAM_NO_LEAK_W 1
+`define SNN_PARAM_FINE_WORD 4
+`define SNN_PARAM_FINE_LSB 10
+`define SNN_PARAM_FINE_W 1
+`define SNN_PARAM_M_LEAK_WORD 5
+`define SNN_PARAM_M_LEAK_LSB 0
+`define SNN_PARAM_M_LEAK_W 16
+`define SNN_PARAM_M_E_WORD 6
+`define SNN_PARAM_M_E_LSB 0
+`define SNN_PARAM_M_E_W 16
+`define SNN_PARAM_M_I_WORD 7
+`define SNN_PARAM_M_I_LSB 0
+`define SNN_PARAM_M_I_W 16
 `define SNN_NEURON_SET_WORD 0
 `define SNN_NEURON_SET_LSB 0
 `define SNN_NEURON_SET_W 3
+`define SNN_NEURON_PROBE_WORD 0
+`define SNN_NEURON_PROBE_LSB 3
+`define SNN_NEURON_PROBE_W 1
 `define SNN_NEURON_V_INIT_WORD 1
 `define SNN_NEURON_V_INIT_LSB 0
 `define SNN_NEURON_V_INIT_W 16

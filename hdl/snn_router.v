@@ -1,6 +1,7 @@
 // The on-chip spike router. In phase ROUTE it walks this step's spikes, core by core
 // (source id = the core's src_base + neuron index), then the input source ids of the STEP
-// frame, and sends each source's packets: one (core, row) per core the source has
+// frame (host-stepped) or the input queue's entries for this step (free-running, i_from_q),
+// and sends each source's packets: one (core, row) per core the source has
 // synapses on, from its ROUTE entry (first, count) into the AXON list. A packet waits until
 // its core's delivery engine is free; cores deliver in parallel. With one core there are
 // no tables: the packet's row is the source id. Every packet of a step is delivered within
@@ -28,6 +29,12 @@ module snn_router #(
     // the STEP payload: flags byte, then u16 input ids
     output reg  [8:0]                 o_pb_addr,
     input  wire [7:0]                 i_pb_data,
+    // or the input queue (free-running): take its head while it is for this step
+    input  wire                       i_from_q,
+    input  wire                       i_q_settled,
+    input  wire                       i_q_hit,
+    input  wire [15:0]                i_q_src,
+    output wire                       o_q_take,
     // packets
     output reg                        o_pkt_valid,
     output reg  [CW-1:0]              o_pkt_core,
@@ -51,6 +58,7 @@ module snn_router #(
                      S_AXON = 4'd12, S_AXON_WAIT = 4'd13, S_AXON_READ = 4'd14, S_SEND = 4'd15;
     reg [3:0] st, after_send;
     assign o_idle = (st == S_IDLE);
+    assign o_q_take = (st == S_INPUT) && i_from_q && i_q_settled && i_q_hit;
 
     reg [CW-1:0] c;
     reg [LOG2N:0] i;
@@ -92,9 +100,17 @@ module snn_router #(
                 after_send <= S_SPIKE;
                 st <= S_SOURCE;
             end
-            // ---------------------------------------------- the inputs of the STEP frame
+            // ---------------------------------- the inputs of the STEP frame, or of the queue
             S_INPUT: begin
-                if ({7'd0, j} == i_n_inputs) st <= S_IDLE;
+                if (i_from_q) begin
+                    if (i_q_settled) begin
+                        if (i_q_hit) begin               // o_q_take: the queue moves on
+                            src <= i_q_src;
+                            after_send <= S_INPUT;
+                            st <= (i_q_src < i_n_src) ? S_SOURCE : S_INPUT;
+                        end else st <= S_IDLE;
+                    end
+                end else if ({7'd0, j} == i_n_inputs) st <= S_IDLE;
                 else begin o_pb_addr <= j + j + 9'd1; st <= S_INPUT_HI; end
             end
             S_INPUT_HI: begin o_pb_addr <= o_pb_addr + 1'b1; st <= S_INPUT_LO; end

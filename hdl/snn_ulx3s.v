@@ -11,7 +11,12 @@ module snn_ulx3s #(
     parameter LOG2SRC = 12,
     parameter LOG2A = 13,
     parameter STDP = 0,
-    parameter CLKS_PER_BIT = 25
+    parameter CLKS_PER_BIT = 25,
+    parameter CLK_KHZ = 25000,
+    parameter RT = 1,
+    parameter LOG2Q = 8,
+    parameter LOG2P = 4,
+    parameter FINE = 1
 ) (
     input  wire       clk_25mhz,
     input  wire       ftdi_txd,     // the FTDI transmits: our RX
@@ -25,7 +30,8 @@ module snn_ulx3s #(
             por <= por + 1'b1;
     wire busy;
     snn_core #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D),
-               .LOG2SRC(LOG2SRC), .LOG2A(LOG2A), .STDP(STDP), .CLKS_PER_BIT(CLKS_PER_BIT)) u_core (
+               .LOG2SRC(LOG2SRC), .LOG2A(LOG2A), .STDP(STDP), .CLKS_PER_BIT(CLKS_PER_BIT),
+               .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE)) u_core (
         .i_clk(clk_25mhz), .i_rst(rst), .i_rx(ftdi_txd), .o_tx(ftdi_rxd), .o_busy(busy));
     assign led = {7'd0, busy};
 endmodule

@@ -153,7 +153,8 @@ class FakeBoard:
 def caps(version=P.VERSION, neurons=256):
     from snncc_fpga.limits import DEFAULT as D
     return struct.pack(P.out_format(P.CAPS), version, D.cores, neurons, D.rows_per_core, D.synapses_per_core,
-                       D.max_delay, 8, P.PARAM_SETS, P.MAX_PAYLOAD, 12, D.sources, D.axons, D.stdp)
+                       D.max_delay, 8, P.PARAM_SETS, P.MAX_PAYLOAD, 12, D.sources, D.axons, D.stdp,
+                       12000, P.FEATURE_RT, D.probes_per_core, D.queue)
 
 
 @pytest.mark.parametrize("answer,message", [

@@ -42,7 +42,8 @@ MODULE_TBS = {
 }
 #: a fault in each module that its testbench must catch: (file, original, broken)
 FAULTS = {
-    "tb_snn_lif.v": ("snn_lif.v", "wire signed [15:0] leak = v >>> k_leak;", "wire signed [15:0] leak = v >> k_leak;"),
+    "tb_snn_lif.v": ("snn_lif.v", "? $signed(p_leak[31:16]) : v >>> k_leak;",
+                     "? $signed(p_leak[31:16]) : v >> k_leak;"),
     "tb_snn_deliver.v": ("snn_deliver.v", "o_rng_wd <= i_rng_q + w16;", "o_rng_wd <= w16;"),
     "tb_snn_router.v": ("snn_router.v", "st <= (ax_n == 1) ? after_send : S_AXON;", "st <= after_send;"),
     "tb_snn_step.v": ("snn_step.v", "PH_ROUTE: next_phase = PH_POT;", "PH_ROUTE: next_phase = PH_INC;"),
@@ -106,7 +107,7 @@ def test_icarus_testbench_catches_a_broken_core(tmp_path):
     dlv.write_text(src.replace("o_rng_wd <= i_rng_q + w16;", "o_rng_wd <= i_rng_q - w16;"))  # inverted weights
     res = run_tb(tmp_path, 1, broken)
     assert res.returncode != 0
-    assert "FAIL: ACK has the wrong length" in res.stdout      # no spike: a 4-byte answer
+    assert "FAIL: the probed v at step 2 is not 10" in res.stdout      # v went down, not up
 
 
 @pytest.mark.slow

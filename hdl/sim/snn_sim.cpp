@@ -2,6 +2,7 @@
 //
 //   snn_sim [--link PATH] [--info FILE] [--seed N] [--gap BITS] [--baud B]
 //           [--drop P] [--flip P] [--dup P] [--tx-drop P] [--tx-flip P] [--idle-exit S]
+//           [--watch PATH] [--fault KIND:CYCLE:LEN]...
 //
 // Bytes written to the pty are sent bit by bit into i_rx (with random gaps of up to
 // --gap bit times, from --seed); bits on o_tx are decoded and written back to the pty.
@@ -9,6 +10,12 @@
 // --baud paces the simulation to real time (one bit = 1/B s); without it the simulation
 // runs as fast as it can and sleeps in poll() whenever the core and both links are idle.
 // The pty path is printed on stdout (and written to --info as JSON with the pid).
+// Its life: it exits after --idle-exit seconds in which the host sent nothing (counted while
+// the core free-runs too), as soon as --watch PATH (its build directory) is gone, and on
+// SIGTERM/SIGINT.
+// --fault injects one fault at a simulated clock cycle: drop:C:N loses the next N bytes the
+// board sends after cycle C, flip:C:N flips one bit in each of them, unplug:C:N loses every
+// byte both ways for N cycles from C (a cable pulled and put back).
 #include "Vsnn_core.h"
 #include "verilated.h"
 #include <fcntl.h>
@@ -16,6 +23,7 @@
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +31,7 @@
 #include <deque>
 #include <random>
 #include <string>
+#include <sys/stat.h>
 #include <vector>
 
 #ifndef CLKS_PER_BIT
@@ -33,7 +42,9 @@ static volatile sig_atomic_t g_stop = 0;
 static void on_signal(int) { g_stop = 1; }
 
 int main(int argc, char** argv) {
-    std::string link, info;
+    std::string link, info, watch;
+    struct Fault { std::string kind; uint64_t at, len; };
+    std::vector<Fault> faults;
     unsigned seed = 1, gap = 0;
     double baud = 0, drop = 0, flip = 0, dup = 0, tx_drop = 0, tx_flip = 0, idle_exit = 0;
     for (int i = 1; i < argc; ++i) {
@@ -50,6 +61,19 @@ int main(int argc, char** argv) {
         else if (a == "--tx-drop") tx_drop = atof(next());
         else if (a == "--tx-flip") tx_flip = atof(next());
         else if (a == "--idle-exit") idle_exit = atof(next());
+        else if (a == "--watch") watch = next();
+        else if (a == "--fault") {
+            std::string f = next();
+            size_t c1 = f.find(':'), c2 = f.find(':', c1 == std::string::npos ? 0 : c1 + 1);
+            if (c1 == std::string::npos || c2 == std::string::npos) {
+                fprintf(stderr, "snn_sim: --fault KIND:CYCLE:LEN, got %s\n", f.c_str()); return 2;
+            }
+            Fault x{f.substr(0, c1), strtoull(f.c_str() + c1 + 1, nullptr, 0), strtoull(f.c_str() + c2 + 1, nullptr, 0)};
+            if (x.kind != "drop" && x.kind != "flip" && x.kind != "unplug") {
+                fprintf(stderr, "snn_sim: unknown fault %s (drop, flip, unplug)\n", x.kind.c_str()); return 2;
+            }
+            faults.push_back(x);
+        }
         else if (a.rfind("+verilator", 0) == 0) continue;
         else { fprintf(stderr, "snn_sim: unknown argument %s\n", a.c_str()); return 2; }
     }
@@ -103,19 +127,26 @@ int main(int argc, char** argv) {
     auto last_activity = t0;
     const double cps = baud * CLKS_PER_BIT;   // simulated clocks per wall second when paced
 
+    // the timed faults: bytes the board sends that are still to be lost or flipped, and the
+    // cycle until which the cable is out
+    uint64_t tx_lose = 0, tx_bend = 0, unplugged_until = 0;
+    size_t next_fault = 0;
+    std::sort(faults.begin(), faults.end(), [](const Fault& a, const Fault& b) { return a.at < b.at; });
+
     auto pump_in = [&](int timeout_ms) {
         struct pollfd p = {master, POLLIN, 0};
         if (poll(&p, 1, timeout_ms) <= 0) return;
         uint8_t buf[4096];
         ssize_t n = read(master, buf, sizeof buf);
+        if (n > 0) last_activity = std::chrono::steady_clock::now();
         for (ssize_t k = 0; k < n; ++k) {
+            if (cycles < unplugged_until) continue;
             if (chance(drop)) continue;
             uint8_t b = buf[k];
             if (chance(flip)) b ^= (uint8_t)(1u << (rng() % 8));
             inq.push_back(b);
             if (chance(dup)) inq.push_back(b);
         }
-        if (n > 0) last_activity = std::chrono::steady_clock::now();
     };
     auto flush_out = [&]() {
         size_t off = 0;
@@ -127,7 +158,22 @@ int main(int argc, char** argv) {
         outbuf.clear();
     };
 
+    auto gone = [&](void) {
+        struct stat sb;
+        return !watch.empty() && stat(watch.c_str(), &sb) != 0;
+    };
+    auto quiet_for = [&](void) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - last_activity).count();
+    };
+    auto wall_check = std::chrono::steady_clock::now();
+
     while (!g_stop) {
+        while (next_fault < faults.size() && faults[next_fault].at <= cycles) {
+            const Fault& f = faults[next_fault++];
+            if (f.kind == "drop") tx_lose += f.len;
+            else if (f.kind == "flip") tx_bend += f.len;
+            else unplugged_until = cycles + f.len;
+        }
         // one clock cycle
         top.i_clk = 1; top.eval();
         top.i_clk = 0; top.eval();
@@ -167,7 +213,9 @@ int main(int argc, char** argv) {
                 if (top.o_tx && !chance(tx_drop)) {
                     uint8_t b = tx_byte;
                     if (chance(tx_flip)) b ^= (uint8_t)(1u << (rng() % 8));
-                    outbuf.push_back(b);
+                    if (tx_bend) { --tx_bend; b ^= (uint8_t)(1u << (rng() % 8)); }
+                    if (tx_lose) --tx_lose;
+                    else if (cycles >= unplugged_until) outbuf.push_back(b);
                 }
                 tx_bit = -1;
             }
@@ -181,12 +229,16 @@ int main(int argc, char** argv) {
                 pump_in(100);                          // sleep until the host sends something
                 pace_c0 = cycles;
                 t0 = std::chrono::steady_clock::now();
-                if (idle_exit > 0 && inq.empty()) {
-                    double quiet = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                                                 - last_activity).count();
-                    if (quiet > idle_exit) break;
+                if (idle_exit > 0 && inq.empty() && quiet_for() > idle_exit) break;
+                if (gone()) break;
+            } else if ((cycles & 0xFFFF) == 0) {       // busy (free-running): look up now and then
+                auto now = std::chrono::steady_clock::now();
+                if (std::chrono::duration<double>(now - wall_check).count() > 1.0) {
+                    wall_check = now;
+                    if ((idle_exit > 0 && quiet_for() > idle_exit) || gone()) break;
                 }
-            } else if (cps > 0) {
+            }
+            if (!idle && cps > 0) {
                 double ahead = (double)(cycles - pace_c0) / cps -
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                 if (ahead > 0.0005) usleep((useconds_t)(ahead * 1e6));

@@ -2,8 +2,12 @@
 // gaps randomised from +seed=N, answers decoded from the TX pin and checked.
 // Covers CAPS, a damaged frame (NAK BAD_CRC), CLEAR, WRITE/READ, a write to a core that does
 // not exist, STEP before COMMIT, a COMMIT
-// with a wrong and with the right CRC-32, a spike through a 2-step synapse, a repeated
-// STEP, the frame timeout after a lost byte, and two frames sent back to back.
+// with a wrong and with the right CRC-32, a spike through a 2-step synapse, the probed
+// neuron's v in every answer, a repeated STEP, the frame timeout after a lost byte, two
+// frames sent back to back; free-running: RUN held, INPUT (late entries, a full queue,
+// a repeated frame), the timer's SPIKES frames in step order with the inputs applied at
+// their steps, STEP refused while running, STOP (and its count of unapplied inputs), and
+// a period too short for the work: every step still streamed, the overruns counted.
 // Prints one closing line; exits non-zero ($fatal) on the first failure.
 `timescale 1ns / 1ps
 `default_nettype none
@@ -14,12 +18,14 @@ module tb_snn_core;
     reg clk = 1'b0, rst = 1'b1, rx = 1'b1;
     wire tx, busy;
     integer seed = 1, seed0;
-    snn_core #(.LOG2N(4), .LOG2R(5), .LOG2S(6), .LOG2D(3), .CLKS_PER_BIT(CPB), .TIMEOUT_BYTES(16)) dut (
+    snn_core #(.LOG2N(4), .LOG2R(5), .LOG2S(6), .LOG2D(3), .CLKS_PER_BIT(CPB), .TIMEOUT_BYTES(16),
+               .LOG2Q(4), .LOG2P(2)) dut (
         .i_clk(clk), .i_rst(rst), .i_rx(rx), .o_tx(tx), .o_busy(busy));
     always #5 clk = !clk;
 
-    reg [7:0] pl [0:63];           // request payload
+    reg [7:0] pl [0:127];          // request payload
     reg [7:0] ans [0:63];          // answer payload
+    integer t, n_in;
     reg [7:0] a_seq, a_cmd;
     integer a_len, k;
     reg [31:0] img_crc;
@@ -115,6 +121,43 @@ module tb_snn_core;
         end
     endtask
 
+    // one SPIKES frame of the stream: step t, overruns at least min_over, neuron 0 spiking or not,
+    // the probed neuron's v
+    task expect_spikes(input integer step, input spiked, input [15:0] v, input integer min_over);
+        begin
+            recv_frame;
+            if (a_cmd !== (`SNN_CMD_SPIKES | `SNN_ACK_BIT)) fail("expected a SPIKES frame");
+            if ({ans[3], ans[2], ans[1], ans[0]} != step) begin
+                $display("got step %0d, expected %0d", {ans[3], ans[2], ans[1], ans[0]}, step);
+                fail("SPIKES frame of the wrong step");
+            end
+            if (a_seq != step[7:0]) fail("SPIKES frame's SEQ is not its step");
+            if ({ans[5], ans[4]} < min_over) fail("overruns not counted");
+            if (a_len != (spiked ? 14 : 12)) fail("SPIKES frame has the wrong spikes");
+            if ({ans[a_len - 5], ans[a_len - 6]} !== v) begin
+                $display("step %0d: probed v %0d, expected %0d", step, {ans[a_len - 5], ans[a_len - 6]}, v);
+                fail("the probed neuron's v is wrong");
+            end
+        end
+    endtask
+
+    // INPUT entries (step, source) from pl[]
+    task entry(input integer i, input [15:0] step, input [15:0] src);
+        begin
+            pl[4 * i] = step[7:0]; pl[4 * i + 1] = step[15:8]; pl[4 * i + 2] = src[7:0]; pl[4 * i + 3] = src[15:8];
+        end
+    endtask
+
+    task run_cmd(input [7:0] seq, input [7:0] flags, input [31:0] period, input [31:0] steps);
+        begin
+            pl[0] = flags;
+            pl[1] = period[7:0]; pl[2] = period[15:8]; pl[3] = period[23:16]; pl[4] = period[31:24];
+            pl[5] = steps[7:0]; pl[6] = steps[15:8]; pl[7] = steps[23:16]; pl[8] = steps[31:24];
+            send_frame(seq, `SNN_CMD_RUN, 9, 0);
+            expect_ack(seq, `SNN_CMD_RUN, 0);
+        end
+    endtask
+
     // image halfwords, in region order, for the CRC-32 the host would compute
     task crc_hw(input [15:0] w);
         begin
@@ -142,16 +185,20 @@ module tb_snn_core;
         // PARAM set 0: th 5, reset 0, bias 0, no leak, delta synapses, k_w 0, refrac 0
         pl[0] = `SNN_REGION_PARAM; pl[1] = 0; pl[2] = 0; pl[3] = 0;
         for (k = 0; k < 16; k = k + 1) pl[4 + k] = 8'd0;
-        pl[4] = 8'd5; pl[13] = 8'h02;        // [0] th = 5, [4] = NO_LEAK << 8
+        pl[4] = 8'd15; pl[13] = 8'h02;       // [0] th = 15, [4] = NO_LEAK << 8
         send_frame(8'd4, `SNN_CMD_WRITE, 20, 0);
         expect_ack(8'd4, `SNN_CMD_WRITE, 0);
 
         pl[0] = `SNN_REGION_PARAM; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 8; pl[5] = 0;
         send_frame(8'd5, `SNN_CMD_READ, 6, 0);
         expect_ack(8'd5, `SNN_CMD_READ, 16);
-        if (ans[0] != 5 || ans[1] != 0 || ans[9] != 8'h02) fail("read-back differs from the write");
+        if (ans[0] != 15 || ans[1] != 0 || ans[9] != 8'h02) fail("read-back differs from the write");
 
-        // NEURON 0 stays zero (set 0, v_init 0); ROW 0 (neuron 0): none; ROW 1 (input): synapse 0
+        // NEURON 0: set 0, probed, v_init 0
+        pl[0] = `SNN_REGION_NEURON; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 8'd8; pl[5] = 0;
+        send_frame(8'd11, `SNN_CMD_WRITE, 6, 0);
+        expect_ack(8'd11, `SNN_CMD_WRITE, 0);
+        // ROW 0 (neuron 0): none; ROW 1 (input): synapse 0
         pl[0] = `SNN_REGION_ROW; pl[1] = 0; pl[2] = 0; pl[3] = 0;
         pl[4] = 0; pl[5] = 0; pl[6] = 0; pl[7] = 0; pl[8] = 0; pl[9] = 0; pl[10] = 1; pl[11] = 0;
         send_frame(8'd6, `SNN_CMD_WRITE, 12, 0);
@@ -175,9 +222,9 @@ module tb_snn_core;
 
         // the CRC-32 of every region at its full capacity (PARAM 64, NEURON 32, ROW 64, SYN 128, CFG 4)
         img_crc = 32'hFFFFFFFF;
-        crc_hw(16'd5); for (k = 1; k < 4; k = k + 1) crc_hw(16'd0); crc_hw(16'h0200);
+        crc_hw(16'd15); for (k = 1; k < 4; k = k + 1) crc_hw(16'd0); crc_hw(16'h0200);
         for (k = 5; k < 64; k = k + 1) crc_hw(16'd0);
-        for (k = 0; k < 32; k = k + 1) crc_hw(16'd0);
+        crc_hw(16'd8); for (k = 1; k < 32; k = k + 1) crc_hw(16'd0);
         crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd1);
         for (k = 4; k < 64; k = k + 1) crc_hw(16'd0);
         crc_hw(16'h010A); for (k = 1; k < 128; k = k + 1) crc_hw(16'd0);
@@ -192,20 +239,26 @@ module tb_snn_core;
         send_frame(8'd81, `SNN_CMD_COMMIT, 12, 0);
         expect_ack(8'd81, `SNN_CMD_COMMIT, 0);
 
-        // step 0: input row 1 fires; steps 1, 2: the spike arrives at step 2 (delay 2), v = 10 >= 5
+        // steps 0, 1: input row 1 fires; each spike arrives 2 steps later (delay 2): v = 10 at
+        // step 2, 20 >= 15 at step 3 (a spike, v back to 0). Every answer ends with the probed
+        // neuron's v, iE, iI.
         pl[0] = `SNN_STEP_FLAG_RESET; pl[1] = 1; pl[2] = 0;
         send_frame(8'd82, `SNN_CMD_STEP, 3, 0);
-        expect_ack(8'd82, `SNN_CMD_STEP, 4);
+        expect_ack(8'd82, `SNN_CMD_STEP, 12);
         pl[0] = 0;
-        send_frame(8'd83, `SNN_CMD_STEP, 1, 0);
-        expect_ack(8'd83, `SNN_CMD_STEP, 4);
+        send_frame(8'd83, `SNN_CMD_STEP, 3, 0);
+        expect_ack(8'd83, `SNN_CMD_STEP, 12);
         if (ans[0] != 1) fail("wrong step number");
         send_frame(8'd84, `SNN_CMD_STEP, 1, 0);
-        expect_ack(8'd84, `SNN_CMD_STEP, 6);
-        if (ans[0] != 2 || ans[4] != 0 || ans[5] != 0) fail("neuron 0 did not spike at step 2");
-        send_frame(8'd84, `SNN_CMD_STEP, 1, 0);                    // a host retry: same answer
-        expect_ack(8'd84, `SNN_CMD_STEP, 6);
-        if (ans[0] != 2) fail("a repeated STEP was executed again");
+        expect_ack(8'd84, `SNN_CMD_STEP, 12);
+        if (ans[0] != 2 || ans[6] != 10 || ans[7] != 0) fail("the probed v at step 2 is not 10");
+        send_frame(8'd85, `SNN_CMD_STEP, 1, 0);
+        expect_ack(8'd85, `SNN_CMD_STEP, 14);
+        if (ans[0] != 3 || ans[6] != 0 || ans[7] != 0) fail("neuron 0 did not spike at step 3");
+        if (ans[8] != 0 || ans[9] != 0) fail("the probed v after the spike is not the reset");
+        send_frame(8'd85, `SNN_CMD_STEP, 1, 0);                    // a host retry: same answer
+        expect_ack(8'd85, `SNN_CMD_STEP, 14);
+        if (ans[0] != 3) fail("a repeated STEP was executed again");
 
         // a frame that loses its last byte is given up after the frame timeout
         send_byte(`SNN_SOF); send_byte(8'd90); send_byte(`SNN_CMD_CAPS); send_byte(8'd0); send_byte(8'd0);
@@ -226,6 +279,56 @@ module tb_snn_core;
                 expect_ack(8'd93, `SNN_CMD_CAPS, `SNN_CAPS_LEN);
             end
         join
+
+        // ---------------------------------------------------------------- free-running
+        run_cmd(8'd100, `SNN_RUN_FLAG_RESET | `SNN_RUN_FLAG_HOLD, 2000, 8);    // armed at step 0
+        entry(0, 0, 1); entry(1, 1, 1); entry(2, 5, 1); entry(3, 4, 1);      // the last: before step 5
+        send_frame(8'd101, `SNN_CMD_INPUT, 16, 0);
+        expect_ack(8'd101, `SNN_CMD_INPUT, 4);
+        if ({ans[1], ans[0]} != 1 || {ans[3], ans[2]} != 3) fail("INPUT: wrong late / accepted counts");
+        send_frame(8'd101, `SNN_CMD_INPUT, 16, 0);                  // a host retry: queued once
+        expect_ack(8'd101, `SNN_CMD_INPUT, 4);
+        if ({ans[1], ans[0]} != 1 || {ans[3], ans[2]} != 3) fail("a repeated INPUT was not answered alike");
+        send_frame(8'd102, `SNN_CMD_STATUS, 0, 0);
+        expect_ack(8'd102, `SNN_CMD_STATUS, `SNN_STATUS_LEN);
+        if (ans[0] != 8'd3 || {ans[26], ans[25]} != 3) fail("STATUS: not armed, or not 3 queued");
+        run_cmd(8'd103, 8'd0, 2000, 8);                             // go
+        // inputs at 0, 1 -> v 10 at 2, spike at 3; input at 5 -> v 10 at 7
+        for (t = 0; t < 8; t = t + 1)
+            expect_spikes(t, t == 3, (t == 2 || t == 7) ? 16'd10 : 16'd0, 0);
+        pl[0] = 0;
+        send_frame(8'd104, `SNN_CMD_STEP, 1, 0);
+        expect_nak(`SNN_NAK_RUNNING);
+        entry(0, 3, 1);                                              // step 3 has been run
+        send_frame(8'd105, `SNN_CMD_INPUT, 4, 0);
+        expect_ack(8'd105, `SNN_CMD_INPUT, 4);
+        if ({ans[1], ans[0]} != 1 || {ans[3], ans[2]} != 0) fail("INPUT: a late entry was queued");
+        entry(0, 20, 1);                                             // never reached: dropped at STOP
+        send_frame(8'd106, `SNN_CMD_INPUT, 4, 0);
+        expect_ack(8'd106, `SNN_CMD_INPUT, 4);
+        send_frame(8'd107, `SNN_CMD_STOP, 0, 0);
+        expect_ack(8'd107, `SNN_CMD_STOP, `SNN_STOP_LEN);
+        if ({ans[3], ans[2], ans[1], ans[0]} != 8 || {ans[5], ans[4]} != 1) fail("STOP: wrong step or queued");
+        // a full queue: 16 entries fit, the 17th and every one after it are refused
+        run_cmd(8'd108, `SNN_RUN_FLAG_RESET | `SNN_RUN_FLAG_HOLD, 0, 0);
+        for (k = 0; k < 20; k = k + 1) entry(k, 100 + k, 1);
+        send_frame(8'd109, `SNN_CMD_INPUT, 80, 0);
+        expect_ack(8'd109, `SNN_CMD_INPUT, 4);
+        if ({ans[1], ans[0]} != 0 || {ans[3], ans[2]} != 16) fail("INPUT: the full queue took the wrong entries");
+        send_frame(8'd110, `SNN_CMD_STOP, 0, 0);
+        expect_ack(8'd110, `SNN_CMD_STOP, `SNN_STOP_LEN);
+        if ({ans[5], ans[4]} != 16) fail("STOP: the queue's entries not counted");
+        // a period far shorter than a step and its frame: every step still comes, late
+        run_cmd(8'd111, `SNN_RUN_FLAG_RESET, 40, 6);
+        for (t = 0; t < 6; t = t + 1) expect_spikes(t, 0, 16'd0, (t >= 3) ? 1 : 0);
+        send_frame(8'd112, `SNN_CMD_STOP, 0, 0);
+        expect_ack(8'd112, `SNN_CMD_STOP, `SNN_STOP_LEN);
+        if ({ans[3], ans[2], ans[1], ans[0]} != 6) fail("STOP after 6 steps: wrong step");
+        // host-stepped again, from where the run stopped
+        pl[0] = 0;
+        send_frame(8'd113, `SNN_CMD_STEP, 1, 0);
+        expect_ack(8'd113, `SNN_CMD_STEP, 12);
+        if (ans[0] != 6) fail("host-stepped after STOP: wrong step");
 
         $display("ALL TESTS PASSED (seed %0d)", seed0);
         $finish;

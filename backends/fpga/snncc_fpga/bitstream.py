@@ -61,11 +61,11 @@ def summarise(report: dict, board: L.Board) -> dict:
             "luts": used(logic), "bram": used(bram), "spram": used(spram), "multipliers": used(mult),
             "fmax_mhz": float(clk.get("achieved", 0.0)), "clock_mhz": board.clock_mhz,
             "config": cfg.to_json(), "neurons": cfg.neurons, "synapses": cfg.synapses,
-            "max_delay": cfg.max_delay}
+            "max_delay": cfg.max_delay, "baud": board.baud, "clks_per_bit": board.clks_per_bit}
 
 
 def _params(board: L.Board) -> dict[str, int]:
-    return {**board.config.verilog_params(), "CLKS_PER_BIT": int(round(board.clock_mhz))}
+    return board.hdl_params()
 
 
 def _flow(board: L.Board, hdl: Path, work: Path) -> None:
@@ -104,10 +104,12 @@ def cache_dir(board: L.Board) -> Path:
     return cache_root() / "bitstream" / f"{board.name}-{h.hexdigest()[:16]}"
 
 
-def build_bitstream(outdir: Path | None, board_name: str = L.DEFAULT_BOARD, log=None) -> dict:
-    """Build (or take from the cache) the bitstream of ``board_name``; copy it and
-    ``bitstream.json`` into ``outdir`` (when given); returns the summary."""
-    board = L.board(board_name)
+def build_bitstream(outdir: Path | None, board_name: str = L.DEFAULT_BOARD, log=None,
+                    baud: int | None = None) -> dict:
+    """Build (or take from the cache) the bitstream of ``board_name`` with its UART at ``baud``
+    (default: the board's); copy it and ``bitstream.json`` into ``outdir`` (when given);
+    returns the summary."""
+    board = L.board(board_name).with_baud(baud)
     missing = [t for t in TOOLS[board.family] if shutil.which(t) is None]
     if missing:
         raise MissingDependency(f"--bitstream for {board.name} needs {', '.join(missing)} "

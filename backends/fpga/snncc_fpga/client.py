@@ -21,6 +21,8 @@ from snncc.plugin import SnnccError
 
 from . import protocol as P
 
+SPIKES_ACK = P.CMD["SPIKES"] | P.ACK_BIT
+
 #: NAK reasons worth a retry: the frame was damaged on the way in
 RETRYABLE = {P.NAK["BAD_CRC"], P.NAK["BAD_LEN"], P.NAK["BAD_CMD"]}
 
@@ -51,6 +53,10 @@ class Caps:
     sources: int
     axons: int
     stdp: int
+    clock_khz: int
+    features: int
+    probes: int
+    queue: int
 
     @classmethod
     def parse(cls, b: bytes) -> "Caps":
@@ -67,6 +73,15 @@ class Caps:
     def synapses(self) -> int:
         return self.cores * self.synapses_per_core
 
+    @property
+    def free_running(self) -> bool:
+        return bool(self.features & P.FEATURE_RT)
+
+    @property
+    def baud(self) -> int:
+        """The UART rate the board was built for (its clock over its bit time)."""
+        return int(round(self.clock_khz * 1000 / self.clks_per_bit))
+
 
 @dataclass(frozen=True)
 class Status:
@@ -78,6 +93,8 @@ class Status:
     n_sources: int
     n_syn: int
     step_cycles: int
+    overruns: int
+    queued: int
 
     @classmethod
     def parse(cls, b: bytes) -> "Status":
@@ -85,7 +102,33 @@ class Status:
 
     @property
     def committed(self) -> bool:
-        return bool(self.flags & 1)
+        return bool(self.flags & P.STATUS_COMMITTED)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.flags & P.STATUS_RUNNING)
+
+
+@dataclass(frozen=True)
+class StepAnswer:
+    """One step's answer (STEP's ACK or a streamed SPIKES frame): its number, the overrun count
+    so far, the source ids that spiked and the probed neurons' (v, i_E, i_I), one row each."""
+
+    step: int
+    overruns: int
+    spikes: list
+    probes: tuple
+
+    @classmethod
+    def parse(cls, b: bytes, n_probes: int = 0) -> "StepAnswer":
+        n = len(b) - P.SPIKES_HEADER - P.PROBE_BYTES * n_probes
+        if n < 0 or n % 2:
+            raise BoardError(f"a step answer of {len(b)} bytes cannot hold {n_probes} probed neurons",
+                             hint="the board's image differs from this build's: upload it again")
+        step, over = struct.unpack_from("<IH", b)
+        spikes = list(struct.unpack_from(f"<{n // 2}H", b, P.SPIKES_HEADER))
+        st = struct.unpack_from(f"<{3 * n_probes}h", b, P.SPIKES_HEADER + n)
+        return cls(step, over, spikes, tuple(st[3 * k:3 * k + 3] for k in range(n_probes)))
 
 
 @dataclass
@@ -118,6 +161,8 @@ class Board:
                              hint="check the --port (e.g. /dev/ttyUSB1) or use --port sim for the "
                                   "simulated board") from None
         self._buf = bytearray()
+        #: free-running: SPIKES payloads received and not yet taken by read_spikes
+        self.stream: list[bytes] = []
         #: the longest frame the host waits for (a STEP answer of many spikes is longer than a
         #: request); raised from CAPS by :meth:`caps`
         self.max_frame = 4 * P.MAX_PAYLOAD + 64
@@ -203,6 +248,9 @@ class Board:
                     last = f"no answer within {timeout or self.timeout:g} s"
                     break
                 rseq, rcmd, rpay = got
+                if rcmd == SPIKES_ACK:
+                    self.stream.append(rpay)   # free-running: a step's spikes, kept for read_spikes
+                    continue
                 if rseq != seq:
                     continue                   # a stale answer to an earlier attempt
                 if rcmd == (cmd | P.ACK_BIT):
@@ -280,7 +328,7 @@ class Board:
     # --- requests -----------------------------------------------------------------
     def caps(self) -> Caps:
         caps = Caps.parse(self.request(P.CMD["CAPS"]))
-        self.max_frame = max(self.max_frame, 4 + 2 * caps.neurons)
+        self.max_frame = max(self.max_frame, P.SPIKES_HEADER + 2 * caps.neurons + P.PROBE_BYTES * caps.probes * caps.cores)
         return caps
 
     def status(self) -> Status:
@@ -301,8 +349,42 @@ class Board:
         self.request(P.CMD["COMMIT"], struct.pack("<IHHI", crc, n_neurons, n_sources, n_syn),
                      timeout=max(self.timeout, 5.0))
 
-    def step(self, inputs=(), reset: bool = False) -> tuple[int, list[int]]:
+    def step(self, inputs=(), reset: bool = False, n_probes: int = 0) -> tuple[int, list[int]]:
+        a = self.step_answer(inputs, reset, n_probes)
+        return a.step, a.spikes
+
+    def step_answer(self, inputs=(), reset: bool = False, n_probes: int = 0) -> StepAnswer:
+        """Host-stepped: run one step; ``n_probes`` neurons of the image are probed."""
         payload = bytes((P.STEP_FLAG_RESET if reset else 0,)) + struct.pack(f"<{len(inputs)}H", *inputs)
-        ans = self.request(P.CMD["STEP"], payload)
-        step = struct.unpack_from("<I", ans)[0]
-        return step, list(struct.unpack_from(f"<{(len(ans) - 4) // 2}H", ans, 4))
+        return StepAnswer.parse(self.request(P.CMD["STEP"], payload), n_probes)
+
+    # --- free-running ---------------------------------------------------------------
+    def run(self, period: int, steps: int = 0, reset: bool = True, hold: bool = False) -> None:
+        """Start the core's step timer: a step every ``period`` clocks (0: as fast as it can), for
+        ``steps`` steps (0: until STOP); ``hold`` arms it without stepping (a second RUN starts it)."""
+        flags = (P.RUN_FLAG_RESET if reset else 0) | (P.RUN_FLAG_HOLD if hold else 0)
+        if reset:
+            self.stream.clear()
+        self.request(P.CMD["RUN"], struct.pack("<BII", flags, period, steps))
+
+    def input(self, entries) -> tuple[int, int]:
+        """Queue free-running inputs ``(step, source id)``, in step order; (late, accepted)."""
+        payload = b"".join(struct.pack("<HH", s & 0xFFFF, i) for s, i in entries)
+        return struct.unpack("<HH", self.request(P.CMD["INPUT"], payload))
+
+    def stop(self) -> tuple[int, int]:
+        """Stop the timer; (the next step, inputs left in the queue and dropped). The frames of
+        every step run are received (into ``stream``) before the answer."""
+        return struct.unpack("<IH", self.request(P.CMD["STOP"], timeout=max(self.timeout, 5.0)))
+
+    def read_spikes(self, wait: float) -> list[bytes]:
+        """The SPIKES payloads received so far, waiting up to ``wait`` s for at least one."""
+        deadline = time.monotonic() + wait
+        while not self.stream:
+            got = self._read_frame(deadline)
+            if got is None:
+                break
+            if got[1] == SPIKES_ACK:
+                self.stream.append(got[2])
+        out, self.stream = self.stream, []
+        return out

@@ -33,7 +33,9 @@ def verilog() -> str:
            f"`define SNN_PARAM_WORDS {P.PARAM_WORDS}", f"`define SNN_PARAM_SETS {P.PARAM_SETS}",
            f"`define SNN_FLAG_SUBTRACT {P.FLAG_SUBTRACT}", f"`define SNN_FLAG_NO_LEAK {P.FLAG_NO_LEAK}",
            f"`define SNN_STEP_FLAG_RESET {P.STEP_FLAG_RESET}",
-           f"`define SNN_CAPS_LEN {P.out_size(P.CAPS)}", f"`define SNN_STATUS_LEN {P.out_size(P.STATUS)}"]
+           f"`define SNN_RUN_FLAG_RESET {P.RUN_FLAG_RESET}", f"`define SNN_RUN_FLAG_HOLD {P.RUN_FLAG_HOLD}",
+           f"`define SNN_SPIKES_HEADER {P.SPIKES_HEADER}"]
+    out += [f"`define SNN_{cmd}_LEN {P.out_size(outs)}" for cmd, outs in P.ANSWERS.items()]
     out += [f"`define SNN_CMD_{c.name} 8'h{c.code:02X}" for c in P.COMMANDS]
     out += [f"`define SNN_NAK_{name} 8'd{code}" for code, (name, _) in P.NAK_REASONS.items()]
     out += [f"`define SNN_REGION_{r.name} 3'd{r.code}" for r in P.REGIONS]
@@ -59,17 +61,18 @@ def _answer(outs, sel: str) -> list[str]:
 
 
 def fields_verilog() -> str:
-    """CAPS and STATUS answers: included at module scope of snn_cmd (fi, fbyte, fsel_caps)."""
-    out = [f"// {STAMP}.", "// Do not edit. The CAPS and STATUS answers, one byte per fi.",
+    """The field-built answers (CAPS, STATUS, INPUT, STOP): included at module scope of snn_cmd,
+    one byte per fi for the command in last_cmd."""
+    out = [f"// {STAMP}.", "// Do not edit. The field-built answers, one byte per fi of the command last_cmd.",
            "/* verilator lint_off UNUSEDSIGNAL */"]
-    out += [f"wire [31:0] caps_{i} = {o.verilog};    // {o.name}" for i, o in enumerate(P.CAPS)]
-    out += [f"wire [31:0] status_{i} = {o.verilog};    // {o.name}" for i, o in enumerate(P.STATUS)]
-    out += ["/* verilator lint_on UNUSEDSIGNAL */", "always @* begin", "    fbyte = 8'd0;",
-            "    if (fsel_caps) begin", "        case (fi)"]
-    out += _answer(P.CAPS, "caps")
-    out += ["            default: fbyte = 8'd0;", "        endcase", "    end else begin", "        case (fi)"]
-    out += _answer(P.STATUS, "status")
-    out += ["            default: fbyte = 8'd0;", "        endcase", "    end", "end", ""]
+    for cmd, outs in P.ANSWERS.items():
+        out += [f"wire [31:0] {cmd.lower()}_{i} = {o.verilog};    // {o.name}" for i, o in enumerate(outs)]
+    out += ["/* verilator lint_on UNUSEDSIGNAL */", "always @* begin", "    fbyte = 8'd0;", "    case (last_cmd)"]
+    for cmd, outs in P.ANSWERS.items():
+        out += [f"    `SNN_CMD_{cmd}:", "        case (fi)"]
+        out += _answer(outs, cmd.lower())
+        out += ["            default: fbyte = 8'd0;", "        endcase"]
+    out += ["    default: fbyte = 8'd0;", "    endcase", "end", ""]
     return "\n".join(out)
 
 
@@ -124,7 +127,7 @@ def markdown() -> str:
         lines += [f"| {r.name} | {f.name} | {f.word} | {f.lsb + f.width - 1}:{f.lsb} | {f.doc} |" for f in r.fields]
     lines += [f"| PARAM (STDP) | {f.name} | {f.word} | {f.lsb + f.width - 1}:{f.lsb} | {f.doc} |"
               for f in P.STDP_FIELDS]
-    for title, outs in (("CAPS", P.CAPS), ("STATUS", P.STATUS)):
+    for title, outs in P.ANSWERS.items():
         lines += ["", f"## {title} answer ({P.out_size(outs)} bytes)", "", "| field | type | meaning |",
                   "|---|---|---|"]
         lines += [f"| {o.name} | {dict(B='u8', H='u16', I='u32')[o.fmt]} | {o.doc} |" for o in outs]

@@ -8,7 +8,7 @@ CAPS; the uploader checks an image against those.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from snncc.plugin import Limits
 
@@ -31,6 +31,14 @@ VOLTAGE_REL_ERROR = 1 / 16
 DECAY_FACTOR = 2.0
 #: input ids one STEP frame carries (flags byte + 2 bytes per input)
 MAX_INPUTS_PER_STEP = (P.MAX_PAYLOAD - 1) // 2
+#: fine decays (FINE builds): 1 - decay = m / 2**FINE_BITS, m = 1 .. 2**FINE_BITS - 1
+FINE_BITS = 16
+#: the free-running step timer counts periods of up to 2**PERIOD_BITS - 1 clocks
+PERIOD_BITS = 24
+#: the fewest clocks per UART bit the receiver samples reliably, and how far the baud rate a
+#: build's divider gives may be from the one asked for
+MIN_CLKS_PER_BIT = 4
+BAUD_TOLERANCE = 0.01
 
 # --- pair STDP (docs/stdp.md; the integer rule of snncc_fpga/stdp.py) ------------------
 TRACE_BITS = 16          # pre/post traces, unsigned, saturating
@@ -52,6 +60,10 @@ class CoreConfig:
     log2src: int = 12
     log2a: int = 13
     stdp: int = 1
+    rt: int = 1              # free-running mode (timer, input queue, stream)
+    log2q: int = 8           # input queue entries
+    log2p: int = 4           # probed neurons per core
+    fine: int = 0            # decays by multipliers
 
     @property
     def neurons_per_core(self) -> int:
@@ -86,16 +98,27 @@ class CoreConfig:
     def axons(self) -> int:
         return (1 << self.log2a) if self.cores > 1 else 0
 
+    @property
+    def probes_per_core(self) -> int:
+        return 1 << self.log2p
+
+    @property
+    def queue(self) -> int:
+        return (1 << self.log2q) if self.rt else 0
+
     def verilog_params(self) -> dict[str, int]:
         return {"CORES": self.cores, "LOG2N": self.log2n, "LOG2R": self.log2r, "LOG2S": self.log2s,
-                "LOG2D": self.log2d, "LOG2SRC": self.log2src, "LOG2A": self.log2a, "STDP": self.stdp}
+                "LOG2D": self.log2d, "LOG2SRC": self.log2src, "LOG2A": self.log2a, "STDP": self.stdp,
+                "RT": self.rt, "LOG2Q": self.log2q, "LOG2P": self.log2p, "FINE": self.fine}
 
     def to_json(self) -> dict:
         return asdict(self)
 
     def check(self) -> None:
         if not (1 <= self.log2n <= (8 if self.stdp else 11) and 1 <= self.log2d <= 5 and self.log2r >= self.log2n
-                and self.cores >= 1 and self.log2s <= 15 and self.log2src <= 15 and self.log2a <= 16):
+                and self.cores >= 1 and self.log2s <= 15 and self.log2src <= 15 and self.log2a <= 16
+                and self.rt in (0, 1) and 4 <= self.log2q <= 12 and 1 <= self.log2p <= min(self.log2n, 6)
+                and self.fine in (0, 1) and not (self.fine and self.stdp)):
             raise ValueError(f"core configuration out of range: {self}")
 
     def limits(self) -> Limits:
@@ -108,7 +131,8 @@ class CoreConfig:
                    "axons": self.axons, "param_sets_per_core": PARAM_SETS, "stdp": bool(self.stdp),
                    "v_bits": V_BITS, "i_bits": I_BITS, "acc_bits": ACC_BITS,
                    "inputs_per_step": MAX_INPUTS_PER_STEP, "voltage_rel_error": VOLTAGE_REL_ERROR,
-                   "decay_factor": DECAY_FACTOR})
+                   "decay_factor": DECAY_FACTOR, "free_running": bool(self.rt), "input_queue": self.queue,
+                   "probes_per_core": self.probes_per_core, "fine_decay": bool(self.fine)})
 
 
 @dataclass(frozen=True)
@@ -122,23 +146,60 @@ class Board:
     clock_mhz: float
     top: str                 # the board's top module (hdl/)
     constraints: str         # pin file (hdl/boards/)
+    baud: int = 1_000_000    # the UART rate built in (compile -O baud=...)
+    bridge_max_baud: int = 3_000_000   # what the board's USB-UART reaches
+
+    @property
+    def clock_khz(self) -> int:
+        return int(round(self.clock_mhz * 1000))
+
+    @property
+    def clks_per_bit(self) -> int:
+        return int(round(self.clock_mhz * 1e6 / self.baud))
+
+    def with_baud(self, baud: int | None) -> "Board":
+        """This board built for the UART rate ``baud`` (None: its default), or SnnccError when
+        its clock cannot time that rate (an integer number of clocks per bit, at least
+        MIN_CLKS_PER_BIT, within BAUD_TOLERANCE) or its USB-UART does not reach it."""
+        from snncc.errors import SnnccError
+        if baud is None or baud == self.baud:
+            return self
+        ok = isinstance(baud, int) and not isinstance(baud, bool) and baud > 0
+        if ok:
+            cpb = self.clock_mhz * 1e6 / baud
+            got = self.clock_mhz * 1e6 / max(1, round(cpb))
+            ok = round(cpb) >= MIN_CLKS_PER_BIT and abs(got - baud) <= BAUD_TOLERANCE * baud \
+                and baud <= self.bridge_max_baud
+        if not ok:
+            rates = [r for r in (3_000_000, 2_000_000, 1_500_000, 1_000_000, 500_000, 115_200)
+                     if r <= self.bridge_max_baud and self.clock_mhz * 1e6 / r >= MIN_CLKS_PER_BIT
+                     and abs(self.clock_mhz * 1e6 / round(self.clock_mhz * 1e6 / r) - r) <= BAUD_TOLERANCE * r]
+            raise SnnccError(f"-O baud={baud}: the {self.name} core's {self.clock_mhz:g} MHz clock cannot time that "
+                             f"UART rate (a whole number of at least {MIN_CLKS_PER_BIT} clocks per bit, within "
+                             f"{BAUD_TOLERANCE:.0%}; its USB-UART reaches {self.bridge_max_baud})",
+                             hint="rates this board takes: " + ", ".join(str(r) for r in rates))
+        return replace(self, baud=baud)
+
+    def hdl_params(self) -> dict[str, int]:
+        """Every Verilog parameter of the board's core (snn_core's, with the clock and UART)."""
+        return {**self.config.verilog_params(), "CLKS_PER_BIT": self.clks_per_bit, "CLK_KHZ": self.clock_khz}
 
 
 BOARDS = {
     # the UP5K: one core; the ring and both synapse halves in three of its four SPRAMs
-    "icebreaker": Board("icebreaker", "iCEBreaker (Lattice iCE40 UP5K), 12 MHz, 1 Mbaud",
+    "icebreaker": Board("icebreaker", "iCEBreaker (Lattice iCE40 UP5K), 12 MHz, 1 Mbaud (3 Mbaud with -O baud)",
                         CoreConfig(cores=1, log2n=8, log2r=9, log2s=14, log2d=5), "ice40", "up5k",
                         "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf"),
     # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP
     "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 25 MHz, 1 Mbaud",
-                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, stdp=0), "ecp5", "12k",
+                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, stdp=0, fine=1), "ecp5", "12k",
                        "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
     "ulx3s-45f": Board("ulx3s-45f", "ULX3S (Lattice ECP5 LFE5U-45F), 25 MHz, 1 Mbaud",
                        CoreConfig(cores=4, log2n=8, log2r=9, log2s=12, log2d=4, log2src=11, log2a=12,
-                                  stdp=0), "ecp5", "45k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+                                  stdp=0, fine=1), "ecp5", "45k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
     "ulx3s-85f": Board("ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud",
                        CoreConfig(cores=4, log2n=9, log2r=11, log2s=14, log2d=4, log2src=12, log2a=13,
-                                  stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+                                  stdp=0, fine=1), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
 }
 DEFAULT_BOARD = "icebreaker"
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-VERSION = 2
+VERSION = 3
 SOF = 0xA5
 ACK_BIT = 0x80
 HEADER_BYTES = 5      # SOF SEQ CMD LEN_lo LEN_hi
@@ -62,9 +62,30 @@ COMMANDS = (
             "set every configuration memory of every core to zero (the start of a fresh upload); "
             "clears the committed flag"),
     Command("STEP", 0x20, "flags u8 (bit0: reset state first), input source ids u16 each",
-            "step u32, source ids u16 of the neurons that spiked",
-            "run one time step: route this step's spikes and the inputs, answer its spikes; "
-            "a repeated SEQ re-sends the last answer without stepping again"),
+            "step u32, overruns u16, source ids u16 of the neurons that spiked, then v, i_E, i_I "
+            "(s16 each) of every probed neuron",
+            "host-stepped: run one time step: route this step's spikes and the inputs, answer its "
+            "spikes; a repeated SEQ re-sends the last answer without stepping again"),
+    Command("RUN", 0x21, "flags u8 (bit0: reset - state, step 0 and an empty input queue first; bit1: "
+            "hold - armed, no step yet), period u32 (clock cycles per step, 0: as fast as it can), "
+            "steps u32 (0: until STOP)", "-",
+            "free-running: the core steps on its own timer and streams a SPIKES frame per step; "
+            "STEP, WRITE, READ, CLEAR and COMMIT are refused (RUNNING) until STOP. A RUN while the "
+            "timer runs is refused; one after a hold starts it"),
+    Command("STOP", 0x22, "-", "step u32 (the next step), queued u16 (inputs never applied, dropped)",
+            "stop the timer; answered once the running step and every SPIKES frame are out; back to "
+            "host-stepped"),
+    Command("INPUT", 0x23, "entries of step u16 (the step's low 16 bits) and source id u16",
+            "late u16, accepted u16",
+            "free-running input spikes, each applied at its step: an entry for a step already "
+            "started (or before the last queued entry's step) is refused as late, one the queue has "
+            "no room for is refused with every entry after it (resend those); for entries in step "
+            "order the late ones come first. A repeated SEQ re-sends the answer"),
+    Command("SPIKES", 0x30, "- (sent by the core only)",
+            "step u32, overruns u16, source ids u16, probed state (as STEP's answer)",
+            "free-running: one frame per step in step order, CMD SPIKES | 0x80, SEQ = step & 0xFF; "
+            "overruns counts the timer ticks that found the previous step unfinished or not yet "
+            "started (since the RUN that reset)"),
     Command("NAK", 0x7F, "-", "reason u8, command u8", "a rejected request (reasons below)"),
 )
 
@@ -78,6 +99,7 @@ NAK_REASONS = {
     6: ("NOT_COMMITTED", "STEP before a good COMMIT"),
     7: ("IMAGE_CRC", "COMMIT CRC-32 differs from the memories' contents"),
     8: ("BAD_SIZE", "COMMIT sizes exceed the core's capacity"),
+    9: ("RUNNING", "refused while free-running (STOP first)"),
 }
 
 
@@ -101,6 +123,13 @@ BUILD_PARAMS = (
     BuildParam("LOG2A", "log2 axon entries (source -> core, row) of the router"),
     BuildParam("STDP", "1: pair STDP (traces, weight fractions, the update datapath); 0: none"),
     BuildParam("CLKS_PER_BIT", "UART bit time in clocks"),
+    BuildParam("CLK_KHZ", "the board's clock in kHz (CAPS reports it: the baud rate is clock / CLKS_PER_BIT)"),
+    BuildParam("RT", "1: free-running mode (step timer, input queue, streamed SPIKES frames); 0: host-stepped "
+                     "only"),
+    BuildParam("LOG2Q", "log2 entries of the free-running input queue"),
+    BuildParam("LOG2P", "log2 probed neurons per core (their v, i_E, i_I travel with every step's spikes)"),
+    BuildParam("FINE", "1: decays by multipliers, 1 - m / 65536 (words 5-7 of a parameter set; without STDP); "
+                       "0: by shifts only"),
 )
 
 
@@ -145,6 +174,10 @@ PARAM_FIELDS = (
     Field("refrac", 4, 0, 8, "refractory steps"),
     Field("subtract", 4, 8, 1, "reset by subtracting the threshold"),
     Field("no_leak", 4, 9, 1, "no leak (IF neuron)"),
+    Field("fine", 4, 10, 1, "decay by the multipliers below instead of the shifts (FINE builds)"),
+    Field("m_leak", 5, 0, 16, "FINE: v -= (v * m_leak) >> 16"),
+    Field("m_e", 6, 0, 16, "FINE: iE -= (iE * m_e) >> 16 (0: delta synapse)"),
+    Field("m_i", 7, 0, 16, "FINE: iI -= (iI * m_i) >> 16"),
 )
 
 #: the pair-STDP rule in spare PARAM words (flat halfword index within a core's PARAM region)
@@ -162,6 +195,8 @@ STDP_FIELDS = (
 
 NEURON_FIELDS = (
     Field("set", 0, 0, 3, "parameter set"),
+    Field("probe", 0, 3, 1, "stream this neuron's v, i_E, i_I with every step (at most 2**LOG2P a core, "
+          "in neuron order)"),
     Field("v_init", 1, 0, 16, "initial v, s16"),
 )
 ROW_FIELDS = (
@@ -194,7 +229,8 @@ AXON_FIELDS = (
 
 REGIONS = (
     Region("PARAM", 0, True, PARAM_WORDS, "8 sets", PARAM_FIELDS,
-           "per parameter set: neuron parameters; words 5, 6, 7, 13, 14 of the region hold the STDP rule"),
+           "per parameter set: neuron parameters; words 5, 6, 7, 13, 14 of the region hold the STDP rule "
+           "(STDP builds), words 5-7 of each set the multipliers (FINE builds)"),
     Region("NEURON", 1, True, 2, "2**LOG2N", NEURON_FIELDS, "per neuron of the core"),
     Region("ROW", 2, True, 2, "2**LOG2R", ROW_FIELDS, "per presynaptic row of the core"),
     Region("SYN", 3, True, 2, "2**LOG2S", SYN_FIELDS, "per synapse, rows contiguous"),
@@ -210,6 +246,17 @@ REGION_BY_CODE = {r.code: r for r in REGIONS}
 FLAG_SUBTRACT = 1
 FLAG_NO_LEAK = 2
 STEP_FLAG_RESET = 1
+RUN_FLAG_RESET = 1
+RUN_FLAG_HOLD = 2
+#: STATUS flags
+STATUS_COMMITTED, STATUS_RUNNING, STATUS_TICKING = 1, 2, 4
+#: CAPS features
+FEATURE_RT, FEATURE_FINE = 1, 2
+#: bytes of one INPUT entry (step u16, source u16) and of one probed neuron's state (v, i_E, i_I)
+INPUT_ENTRY = 4
+PROBE_BYTES = 6
+#: bytes before the spike ids of a STEP answer / SPIKES frame (step u32, overruns u16)
+SPIKES_HEADER = 6
 
 
 def region_items(name: str, cfg) -> int:
@@ -268,9 +315,14 @@ CAPS = (
     Out("sources", "H", "(CORES > 1) ? (1 << LOG2SRC) : (1 << LOG2R)", "source ids the router knows"),
     Out("axons", "I", "(CORES > 1) ? (1 << LOG2A) : 0", "axon entries"),
     Out("stdp", "B", "STDP", "1 if built with pair STDP"),
+    Out("clock_khz", "H", "CLK_KHZ", "the core's clock in kHz"),
+    Out("features", "B", "{30'd0, FINE != 0, RT != 0}", "bit0 free-running (RUN, STOP, INPUT), bit1 fine decay"),
+    Out("probes", "B", "1 << LOG2P", "probed neurons per core"),
+    Out("queue", "H", "(RT != 0) ? (1 << LOG2Q) : 0", "entries of the input queue"),
 )
 STATUS = (
-    Out("flags", "B", "{31'd0, committed}", "bit0 committed"),
+    Out("flags", "B", "{29'd0, ticking, running, committed}", "bit0 committed, bit1 free-running, bit2 its "
+        "timer runs"),
     Out("step", "I", "step_cnt", "steps run since the reset"),
     Out("image_crc", "I", "image_crc", "CRC-32 of the committed image, 0 if none"),
     Out("rx_errors", "H", "{16'd0, i_rx_errors}", "damaged or dropped frames"),
@@ -278,7 +330,21 @@ STATUS = (
     Out("n_sources", "H", "{16'd0, n_src}", "from COMMIT"),
     Out("n_syn", "I", "n_syn", "from COMMIT"),
     Out("step_cycles", "I", "i_step_cycles", "clock cycles the last step took (all phases)"),
+    Out("overruns", "H", "{16'd0, i_overruns}", "free-running: timer ticks that found the previous step "
+        "unfinished or not yet started"),
+    Out("queued", "H", "{16'd0, i_queued}", "entries waiting in the input queue"),
 )
+#: the answers of INPUT and STOP (short answers built like CAPS and STATUS)
+INPUT_ANSWER = (
+    Out("late", "H", "{16'd0, n_late}", "entries refused: their step has started"),
+    Out("accepted", "H", "{16'd0, n_acc}", "entries queued; the rest found the queue full"),
+)
+STOP_ANSWER = (
+    Out("step", "I", "step_cnt", "the next step"),
+    Out("queued", "H", "{16'd0, i_queued}", "inputs left in the queue, never applied (dropped)"),
+)
+#: command -> its field-built answer (hdl/snn_fields.vh)
+ANSWERS = {"CAPS": CAPS, "STATUS": STATUS, "INPUT": INPUT_ANSWER, "STOP": STOP_ANSWER}
 
 
 def out_format(outs) -> str:
@@ -293,7 +359,7 @@ def out_size(outs) -> int:
 
 #: every RTL module, one per file, in dependency order (the Makefile, the simulated board
 #: and the bitstream flows all read this list through hdl/rtl.mk or this module)
-RTL = ("snn_core.v", "snn_cmd.v", "snn_step.v", "snn_router.v", "snn_neuron_core.v", "snn_lif.v",
+RTL = ("snn_core.v", "snn_cmd.v", "snn_step.v", "snn_timer.v", "snn_inq.v", "snn_router.v", "snn_neuron_core.v", "snn_lif.v",
        "snn_deliver.v", "snn_stdp.v", "snn_stdp_update.v", "snn_frame_rx.v", "snn_frame_tx.v",
        "snn_uart_rx.v", "snn_uart_tx.v", "snn_ram.v", "snn_ram_dp.v")
 INCLUDES = ("snn_protocol.vh", "snn_fields.vh", "snn_phases.vh", "snn_crc.vh")

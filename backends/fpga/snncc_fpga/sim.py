@@ -2,11 +2,14 @@
 
 ``build()`` compiles the RTL and hdl/sim/snn_sim.cpp once per content hash of the
 sources and parameters into ``$SNNCC_CACHE`` (default ~/.cache/snncc/sim/<hash>/), so
-an unchanged RTL is never rebuilt. ``start()`` launches the board as a detached daemon
-process that outlives the command which started it: its pty path and pid are written
-into an info file (``board.json`` in a build directory, see target.py), and it exits by
-itself after ``idle_exit`` seconds without traffic. Anyone can point a serial client at
-the pty, exactly as at a USB-UART.
+an unchanged RTL is never rebuilt. It simulates the board's core exactly: its sizes, its
+clock (CAPS reports it) and its UART bit time. ``start()`` launches the board as a
+detached daemon process that outlives the command which started it: its pty path and pid
+are written into an info file (``board.json`` in a build directory, see target.py) and
+into the registry ``$SNNCC_CACHE/boards/<pid>.json`` (``snncc board list|stop``). Its life
+is tied to its build and its client: it exits when the ``watch`` path (the build
+directory) is gone, or after ``idle_exit`` seconds in which no client sent anything.
+Anyone can point a serial client at the pty, exactly as at a USB-UART.
 """
 from __future__ import annotations
 
@@ -26,9 +29,9 @@ from snncc.plugin import MissingDependency, SnnccError
 from . import limits as L
 from .protocol import INCLUDES, RTL
 
-#: the simulated UART's bit time in clocks: small, so that uploads are fast
-SIM_CLKS_PER_BIT = 8
 HARNESS = "sim/snn_sim.cpp"
+#: a board started for a build stops after this long without a word from any client
+IDLE_EXIT = 120.0
 
 
 def hdl_dir() -> Path:
@@ -55,14 +58,24 @@ def _source_hash(hdl: Path, params: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def build(clks_per_bit: int = SIM_CLKS_PER_BIT, log=None, config: L.CoreConfig | None = None) -> Path:
-    """Path of the simulator executable of the core configuration ``config`` (default: the
-    default board's), compiled once per RTL change and configuration."""
+def sim_params(board: L.Board | None = None, config: L.CoreConfig | None = None) -> dict[str, int]:
+    """snn_core's parameters for the simulated ``board`` (default: the default board), with
+    ``config`` in place of its core configuration if given."""
+    b = board or L.BOARDS[L.DEFAULT_BOARD]
+    if config is not None:
+        from dataclasses import replace
+        b = replace(b, config=config)
+    return b.hdl_params()
+
+
+def build(log=None, config: L.CoreConfig | None = None, board: L.Board | None = None) -> Path:
+    """Path of the simulator executable of ``board``'s core (default: the default board's;
+    ``config`` replaces its core configuration), compiled once per RTL change and parameters."""
     if shutil.which("verilator") is None:
         raise MissingDependency("the simulated board needs verilator (apt-get install verilator)")
     hdl = hdl_dir()
-    config = config or L.DEFAULT
-    params = {"CLKS_PER_BIT": clks_per_bit, **config.verilog_params()}
+    params = sim_params(board, config)
+    clks_per_bit = params["CLKS_PER_BIT"]
     out = cache_root() / "sim" / _source_hash(hdl, params)
     exe = out / "snn_sim"
     if exe.is_file():
@@ -97,12 +110,15 @@ class SimBoard:
     pid: int
     info: Path
     config: L.CoreConfig = L.DEFAULT
+    params: dict | None = None           # snn_core's parameters (the clock and UART with them)
 
     def alive(self) -> bool:
-        return pid_alive(self.pid) and Path(self.pty).exists()
+        return pid_alive(self.pid) and Path(self.pty).exists() and _is_board(self.pid)
 
     def stop(self) -> None:
-        stop_pid(self.pid)
+        if _is_board(self.pid):
+            stop_pid(self.pid)
+        _registry_file(self.pid).unlink(missing_ok=True)
 
 
 def pid_alive(pid: int) -> bool:
@@ -128,22 +144,79 @@ def stop_pid(pid: int, wait: float = 2.0) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+def _is_board(pid: int) -> bool:
+    """Is process ``pid`` a simulated board (not a pid reused by something else)?"""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/exe")).name.startswith("snn_sim")
+    except OSError:               # no /proc (not Linux), or not ours to read: trust the pid
+        return pid_alive(pid)
+
+
+def _registry() -> Path:
+    return cache_root() / "boards"
+
+
+def _registry_file(pid: int) -> Path:
+    return _registry() / f"{int(pid)}.json"
+
+
+def running_boards() -> list[dict]:
+    """Every simulated board started through :func:`start` that still runs (stale registry
+    entries are removed): pid, pty, info file, watched build, start time, board."""
+    out = []
+    for f in sorted(_registry().glob("*.json")) if _registry().is_dir() else []:
+        try:
+            d = json.loads(f.read_text())
+            pid = int(d["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            f.unlink(missing_ok=True)
+            continue
+        if not (pid_alive(pid) and _is_board(pid)):
+            f.unlink(missing_ok=True)
+            continue
+        out.append(d)
+    return out
+
+
+def stop_boards(which: str | None = None) -> list[dict]:
+    """Stop the running boards whose pid, build directory or info file is ``which`` (all when
+    None); returns those stopped."""
+    stopped = []
+    for d in running_boards():
+        keys = {str(d["pid"]), str(d.get("watch") or ""), str(d.get("info") or "")}
+        if which is not None and which not in keys and str(Path(which).resolve()) not in keys:
+            continue
+        stop_pid(int(d["pid"]))
+        _registry_file(int(d["pid"])).unlink(missing_ok=True)
+        stopped.append(d)
+    return stopped
+
+
 def start(info: Path, *, seed: int = 1, gap: int = 0, baud: float = 0, faults: dict | None = None,
-          idle_exit: float = 3600.0, log=None, config: L.CoreConfig | None = None) -> SimBoard:
-    """Launch a simulated board daemon of ``config``; ``info`` receives {"pty", "pid"} when it
-    is ready (and a copy of the configuration in ``<info>.config.json``)."""
-    config = config or L.DEFAULT
-    exe = build(log=log, config=config)
+          idle_exit: float = IDLE_EXIT, log=None, config: L.CoreConfig | None = None,
+          board: L.Board | None = None, watch: Path | None = None, timed_faults=()) -> SimBoard:
+    """Launch a simulated board daemon of ``board`` (``config`` replacing its core configuration);
+    ``info`` receives {"pty", "pid"} when it is ready (and a copy of the configuration in
+    ``<info>.config.json``). It exits when ``watch`` is gone or after ``idle_exit`` seconds
+    without a byte from a client. ``timed_faults``: (kind, cycle, length) with kind drop, flip
+    or unplug (hdl/sim/snn_sim.cpp)."""
+    params = sim_params(board, config)
+    config = config or (board.config if board is not None else L.DEFAULT)
+    exe = build(log=log, config=config, board=board)
     info = Path(info)
     info.parent.mkdir(parents=True, exist_ok=True)
     if info.exists():
         info.unlink()
     args = [str(exe), "--info", str(info), "--seed", str(seed), "--gap", str(gap),
             "--idle-exit", str(idle_exit)]
+    if watch is not None:
+        args += ["--watch", str(Path(watch).resolve())]
     if baud:
         args += ["--baud", str(baud)]
     for k, v in (faults or {}).items():
         args += [f"--{k.replace('_', '-')}", str(v)]
+    for kind, at, length in timed_faults:
+        args += ["--fault", f"{kind}:{int(at)}:{int(length)}"]
     logf = open(info.with_suffix(".log"), "wb")
     proc = subprocess.Popen(args, stdout=logf, stderr=logf, stdin=subprocess.DEVNULL,
                             start_new_session=True, close_fds=True)
@@ -152,8 +225,13 @@ def start(info: Path, *, seed: int = 1, gap: int = 0, baud: float = 0, faults: d
     while time.monotonic() < end:
         if info.exists():
             d = json.loads(info.read_text())
-            _config_file(info).write_text(json.dumps(config.to_json()))
-            return SimBoard(d["pty"], d["pid"], info, config)
+            _config_file(info).write_text(json.dumps({"config": config.to_json(), "params": params}))
+            _registry().mkdir(parents=True, exist_ok=True)
+            _registry_file(d["pid"]).write_text(json.dumps(
+                {"pid": d["pid"], "pty": d["pty"], "info": str(info.resolve()),
+                 "watch": str(Path(watch).resolve()) if watch is not None else None,
+                 "started": time.time(), "idle_exit": idle_exit, "params": params}) + "\n")
+            return SimBoard(d["pty"], d["pid"], info, config, params)
         if proc.poll() is not None:
             raise SnnccError(f"the simulated board exited at start (code {proc.returncode}); "
                              f"see {info.with_suffix('.log')}")
@@ -170,14 +248,15 @@ def find(info: Path) -> SimBoard | None:
     """The running board recorded in ``info``, or None."""
     try:
         d = json.loads(Path(info).read_text())
-        cfg = L.CoreConfig(**json.loads(_config_file(info).read_text()))
-        b = SimBoard(d["pty"], int(d["pid"]), Path(info), cfg)
+        saved = json.loads(_config_file(info).read_text())
+        cfg = L.CoreConfig(**saved["config"])
+        b = SimBoard(d["pty"], int(d["pid"]), Path(info), cfg, dict(saved["params"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return b if b.alive() else None
 
 
-if __name__ == "__main__":   # a standalone board: python -m snncc_fpga.sim [INFO]
+if __name__ == "__main__":   # a standalone board: python -m snncc_fpga.sim [INFO [BOARD]]
     path = Path(sys.argv[1] if len(sys.argv) > 1 else "snn_board.json")
-    b = start(path, log=print)
-    print(f"simulated board on {b.pty} (pid {b.pid}); stop it with: kill {b.pid}")
+    b = start(path, log=print, board=L.board(sys.argv[2] if len(sys.argv) > 2 else None), idle_exit=3600)
+    print(f"simulated board on {b.pty} (pid {b.pid}); stop it with: snncc board stop {b.pid}")

@@ -20,7 +20,7 @@ import numpy as np
 from snncc.plugin import Raster, SnnccError
 
 from . import protocol as P
-from .client import Board, BoardError
+from .client import Board, BoardError, StepAnswer
 from .image import Image, input_schedule
 
 CHUNK_WORDS = (P.MAX_PAYLOAD - P.WRITE_HEADER) // 2
@@ -200,6 +200,116 @@ def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
     weights = read_weights(board, image, net) if plastic.any() else {}
     return Raster.from_events(net.dt, steps, sizes, np.asarray(ev_s, np.int64), np.asarray(ev_i, np.int64),
                               image.offsets, source=f"fpga:{board.port_name}", weights=weights)
+
+
+class RealtimeRun(dict):
+    """What a free-running run saw besides the raster: ``steps`` asked, ``received`` (steps whose
+    SPIKES frame arrived), ``missing`` (steps whose frame was lost or damaged on the link: their
+    spikes are not in the raster), ``late`` (input entries refused as late, with their steps),
+    ``overruns`` (timer ticks that found the previous step unfinished: the core fell behind its
+    period), ``dropped`` (inputs never applied), ``period`` (clocks per step), ``link``
+    (the host's link counters)."""
+
+    @property
+    def complete(self) -> bool:
+        return not self["missing"] and not self["late"] and not self["dropped"]
+
+
+def _queue_inputs(board: Board, entries: list, first: int, until: int) -> tuple[int, list]:
+    """Offer ``entries[first:]`` (step, source id) whose step is below ``until`` to the queue,
+    a frame at a time; returns (the first entry not yet taken, the entries refused as late)."""
+    late = []
+    per_frame = P.MAX_PAYLOAD // P.INPUT_ENTRY
+    while first < len(entries) and entries[first][0] < until:
+        part = [e for e in entries[first:first + per_frame] if e[0] < until]
+        n_late, n_acc = board.input(part)
+        late += part[:n_late]
+        first += n_late + n_acc
+        if n_late + n_acc < len(part):
+            break                                  # the queue is full: the rest later
+    return first, late
+
+
+def run_realtime(board: Board, image: Image, net, steps: int, period: int | None = None,
+                 progress=None, wait: float = 10.0) -> tuple[Raster, RealtimeRun]:
+    """Run the committed image free-running for ``steps`` steps from its initial state: the core
+    steps on its own timer every ``period`` clocks (default: the network's dt at the board's
+    clock; 0: as fast as it can) and streams each step's spikes; the inputs are queued ahead,
+    each tagged with its step. Returns the raster of the frames received and a
+    :class:`RealtimeRun` that names every step whose frame the link lost, every input applied
+    late or never, and the overruns. ``progress(info)`` is called as frames arrive."""
+    caps = board.caps()
+    if not caps.free_running:
+        raise SnnccError(f"board on {board.port_name} has no free-running mode",
+                         hint="reprogram it with this snncc's bitstream, or run host-stepped (without --realtime)")
+    if plastic_mask(image).any():
+        syn = [c for c in chunks(image) if c[0] == P.REGION["SYN"]]
+        board.write_stream(syn)
+        board.commit(image.crc, image.n_neurons, image.n_rows, image.n_syn)
+    if period is None:
+        period = int(round(net.dt * caps.clock_khz))          # dt in ms, clock in kHz
+    if not 0 <= period < (1 << 24):
+        raise SnnccError(f"a step of {net.dt} ms is {period} clocks of the board's "
+                         f"{caps.clock_khz} kHz clock; its timer counts at most {(1 << 24) - 1}")
+    sched = input_schedule(net, image.offsets, steps)
+    entries = [(t, i) for t in range(steps) for i in sched[t]]
+    # armed at step 0: the queue takes what it can before the first step, the rest as it runs
+    board.run(period, steps, reset=True, hold=True)
+    first, late = _queue_inputs(board, entries, 0, steps)
+    board.run(period, steps, reset=False, hold=False)
+    got: dict[int, list] = {}
+    overruns, quiet_since = 0, time.monotonic()
+    while len(got) < steps:
+        frames = board.read_spikes(0.05)
+        for b in frames:
+            try:
+                a = StepAnswer.parse(b)
+            except BoardError:
+                continue                           # a damaged frame: its step shows up as missing
+            if a.step < steps:
+                got[a.step] = a.spikes
+                overruns = max(overruns, a.overruns)
+        if frames:
+            quiet_since = time.monotonic()
+            if progress is not None:
+                progress({"step": max(got) + 1, "received": len(got), "overruns": overruns,
+                          "missing": max(got) + 1 - len(got)})
+        elif time.monotonic() - quiet_since > wait or (got and max(got) == steps - 1
+                                                         and time.monotonic() - quiet_since > 0.5):
+            break                                  # the last step is in, or the link went quiet
+        if first < len(entries):
+            done = max(got) + 1 if got else 0
+            first, more = _queue_inputs(board, entries, first, done + (1 << 15))
+            late += more
+    nxt, dropped = board.stop()
+    for b in board.read_spikes(0.0):
+        try:
+            a = StepAnswer.parse(b)
+        except BoardError:
+            continue
+        if a.step < steps:
+            got[a.step] = a.spikes
+            overruns = max(overruns, a.overruns)
+    status = board.status()
+    overruns = max(overruns, status.overruns)
+    ev_s, ev_i = [], []
+    for t in sorted(got):
+        ev_s += [t] * len(got[t])
+        ev_i += got[t]
+    applied = set(late)
+    for t, i in entries[:first]:
+        if (t, i) not in applied:
+            ev_s.append(t)
+            ev_i.append(i)
+    sizes = {p.name: p.size for p in net.populations}
+    sizes.update({s.name: s.size for s in net.sources if "spikes" in s.record})
+    raster = Raster.from_events(net.dt, steps, sizes, np.asarray(ev_s, np.int64), np.asarray(ev_i, np.int64),
+                                image.offsets, source=f"fpga:{board.port_name}:realtime")
+    info = RealtimeRun(steps=steps, received=len(got), missing=[t for t in range(steps) if t not in got],
+                       late=sorted({t for t, _ in late}), dropped=int(dropped) + len(entries) - first,
+                       overruns=int(overruns), period=int(period), next_step=int(nxt),
+                       link=dict(vars(board.stats)))
+    return raster, info
 
 
 def plastic_mask(image: Image) -> np.ndarray:
