@@ -151,7 +151,7 @@ module snn_cmd #(
 
     assign o_tx_data = push_b;
     assign o_tx_valid = (st == S_PUSH);
-    assign o_busy = (st != S_IDLE) || !i_tx_idle;
+    assign o_busy = (st != S_IDLE) || !i_tx_idle || ticking || (running && unsent != 2'd0);   // free-running: busy while the timer runs
     assign o_n_src = n_src;
     assign o_n_inputs = (i_len - 16'd1) >> 1;
     assign o_step_lo = step_cnt[15:0];

@@ -29,7 +29,8 @@ EXAMPLES = {
         snncc run build/synfire --refsim            (the target's bit-exact kernel in the reference simulator)
         snncc run build/digits --input spikes.npz -o out.npz     (input spikes for the input ports)
         snncc run build/digits --input batch/ -o out/            (a batch: one upload, a raster per input)
-        snncc run build/digits --input image.npy --encode rate --seed 1   (values coded as spikes)""",
+        snncc run build/digits --input image.npy --encode rate --seed 1   (values coded as spikes)
+        snncc run build/synfire --port sim --realtime --duration 2 -o spikes.npz   (free-running board)""",
     "upload": """
         snncc upload build/synfire --port sim
         snncc upload build/synfire --port /dev/ttyUSB1 --baud 1000000""",
@@ -48,6 +49,9 @@ EXAMPLES = {
     "targets": """
         snncc targets
         snncc targets --json""",
+    "board": """
+        snncc board list
+        snncc board stop build/synfire              (or a pid; without one: every simulated board)""",
 }
 
 
@@ -101,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--relays", action="store_true",
                    help="keep the relay populations the compiler added for long delays in the raster "
                         "and summary (left out by default)")
+    p.add_argument("--realtime", action="store_true",
+                   help="a board build: free-running, the board steps on its own timer at the build's dt and "
+                        "streams its spikes (targets that have it: fpga)")
+    p.add_argument("--duration", type=float, metavar="S",
+                   help="seconds of network time to run (instead of --steps)")
     _external_files_arg(p)
     _script_args(p)
     _device_args(p, "run")
@@ -150,6 +159,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("build", help="build directory, or the <outdir>.report.json of a failed compile")
 
     cmd("targets", "list installed targets and their limits")
+
+    p = cmd("board", "list or stop the simulated boards (--port sim) still running")
+    p.add_argument("action", choices=("list", "stop"))
+    p.add_argument("which", nargs="?", help="stop: a board's pid or build directory (default: all)")
     return top
 
 
@@ -270,6 +283,8 @@ def _device_options(args, target, command: str) -> dict[str, Any]:
         raise SnnccError(f"--timeout {timeout}: must be a positive number of seconds")
     out = target.parse_options(_parse_options(getattr(args, "option", None) or []), command)
     out.update({k: getattr(args, k) for k in ("port", "baud", "timeout") if getattr(args, k, None) is not None})
+    if getattr(args, "realtime", False):
+        out["realtime"] = True
     return out
 
 
@@ -358,6 +373,7 @@ def cmd_run(args) -> int:
     from .refsim.engine import kernel_for
     enc = _encoding(args)
     build, net = _load_runnable(args.model, args)
+    _realtime_checks(args, build, net)
     if args.input is not None:
         return _run_inputs(args, build, net, enc)
     _unfed_note(build.report().get("network", {}).get("input_ports", {}) if build is not None else
@@ -417,6 +433,27 @@ def cmd_run(args) -> int:
         if args.plot:
             print(f"raster plot written to {printable(args.plot)}")
     return 0
+
+
+def _realtime_checks(args, build, net) -> None:
+    """--duration S as steps; --realtime only for a build on a target with a free-running mode."""
+    from . import targets
+    if args.duration is not None:
+        if args.steps is not None:
+            raise SnnccError("--steps and --duration both given: pass one of them")
+        if not (math.isfinite(args.duration) and args.duration > 0):
+            raise SnnccError(f"--duration {args.duration}: must be a positive number of seconds")
+        dt = (build.network() if build is not None else net).dt
+        args.steps = max(1, int(round(args.duration * 1000.0 / dt)))
+    if not args.realtime:
+        return
+    if build is None:
+        raise SnnccError(f"--realtime: {printable(args.model)} is a model, not a build for a board",
+                         hint="compile it first: snncc compile MODEL --target fpga -o BUILD")
+    if args.refsim or not getattr(targets.get(build.target), "realtime", False):
+        what = "the reference simulator" if args.refsim else f"the {build.target} target"
+        raise SnnccError(f"--realtime: {what} has no free-running mode",
+                         hint="drop --realtime, or compile for a board that has it (--target fpga)")
 
 
 def _unfed_note(ports: dict) -> None:
@@ -482,6 +519,32 @@ def _run_inputs(args, build, net, enc) -> int:
             print(f"rasters written to {printable(str(out))}/, per-input results to {printable(str(path))}")
         elif args.output:
             print(f"raster written to {printable(args.output)}")
+    return 0
+
+
+def cmd_board(args) -> int:
+    from . import targets
+    found = []
+    for name in targets.available():
+        try:
+            t = targets.get(name)
+        except SnnccError:
+            continue                       # a target that does not load has no boards either
+        if hasattr(t, "sim_boards"):
+            found.append(t)
+    if not found:
+        raise SnnccError("no installed target has a simulated board", hint="install the fpga backend")
+    rows = []
+    for t in found:
+        rows += t.sim_boards(args.action, args.which)
+    if args.json:
+        _print(rows, args)
+    elif not rows:
+        print("no simulated board running" if args.action == "list" else "no simulated board stopped")
+    else:
+        verb = "running" if args.action == "list" else "stopped"
+        for r in rows:
+            print(f"{verb}: pid {r['pid']}  {r['pty']}  build {r.get('watch') or '-'}")
     return 0
 
 
@@ -694,7 +757,7 @@ def cmd_targets(args) -> int:
 
 
 COMMANDS = {"compile": cmd_compile, "run": cmd_run, "upload": cmd_upload, "verify": cmd_verify,
-            "encode": cmd_encode, "report": cmd_report, "targets": cmd_targets}
+            "encode": cmd_encode, "report": cmd_report, "targets": cmd_targets, "board": cmd_board}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,12 +40,27 @@ def _flag(key: str, value) -> bool:
     return text in ("1", "true", "yes")
 
 
+def _ranges(steps) -> str:
+    """1, 2, 3, 7 -> '1-3, 7'."""
+    out, steps = [], sorted(steps)
+    i = 0
+    while i < len(steps):
+        j = i
+        while j + 1 < len(steps) and steps[j + 1] == steps[j] + 1:
+            j += 1
+        out.append(f"{steps[i]}" if i == j else f"{steps[i]}-{steps[j]}")
+        i = j + 1
+    return ", ".join(out)
+
+
 def _log(msg: str) -> None:
     print(f"snncc: {msg}", file=sys.stderr)
 
 
 class FpgaTarget(Target):
     name = "fpga"
+    #: `snncc run --realtime`: the core's free-running mode
+    realtime = True
     description = (f"the snncc multi-core LIF core (hdl/) on an FPGA board over UART (--board, default "
                    f"{L.DEFAULT_BOARD}), or that board's build simulated (--port sim)")
     limits = L.LIMITS
@@ -154,9 +169,9 @@ class FpgaTarget(Target):
                 board.stop()                 # a board of another configuration: start the right one
                 board = None
             if board is None:
-                board = sim.start(info, config=img.config, log=_log)
-                _log(f"started a simulated board on {board.pty} (pid {board.pid}; it stops after an "
-                     f"hour without traffic)")
+                board = sim.start(info, config=img.config, log=_log, watch=build.path)
+                _log(f"started a simulated board on {board.pty} (pid {board.pid}; it stops when the build "
+                     f"is deleted or after {sim.IDLE_EXIT:g} s without traffic; snncc board list|stop)")
             return Board(board.pty, baud=baud, timeout=timeout or 0.5)
         from .latency import latency_note
         note = latency_note(port)
@@ -227,10 +242,49 @@ class FpgaTarget(Target):
                 _log(f"the board on {port} does not hold this build (CRC-32 {img.crc:08x}); uploading it")
                 upload(board, img, max_delay=max_delay, state_file=build.file(UPLOAD_STATE), log=_log)
             for one in nets:
-                raster = run(board, img, one, steps, progress=options.get("progress"))
-                if port == "sim":            # not the pty's passing name
-                    raster.source = "fpga:sim"
-                yield raster
+                if _flag("realtime", options.get("realtime", False)):
+                    yield self._run_realtime(board, img, one, steps, port)
+                else:
+                    raster = run(board, img, one, steps, progress=options.get("progress"))
+                    if port == "sim":            # not the pty's passing name
+                        raster.source = "fpga:sim"
+                    yield raster
+
+    @staticmethod
+    def sim_boards(action: str, which: str | None = None) -> list[dict]:
+        """`snncc board list|stop [WHICH]`: the simulated boards still running."""
+        from . import sim
+        return sim.running_boards() if action == "list" else sim.stop_boards(which)
+
+    @staticmethod
+    def _run_realtime(board, img, net, steps, port):
+        """Free-running: a live line on stderr; every step the link lost, input applied late or
+        never, and the overruns are named after the run (the raster lacks those steps' spikes)."""
+        import time
+        from .upload import run_realtime
+        t0, live = time.monotonic(), sys.stderr.isatty()
+
+        def progress(p):
+            if live:
+                el = max(time.monotonic() - t0, 1e-9)
+                print(f"\r  step {p['step']}/{steps}  {p['received'] / el:8.0f} steps/s  "
+                      f"overruns {p['overruns']}  lost {p['missing']}", end="", file=sys.stderr, flush=True)
+
+        raster, info = run_realtime(board, img, net, steps, progress=progress)
+        if live:
+            print(file=sys.stderr)
+        _log(f"free-running on {port}: {info['received']}/{steps} steps streamed, period {info['period']} "
+             f"clocks, {info['overruns']} overruns (steps that started late: the core or the link fell "
+             f"behind dt), link {info['link']['retries']} retries")
+        if info["missing"]:
+            _log(f"warning: the link lost the frames of {len(info['missing'])} steps; their spikes are not in "
+                 f"the raster: steps {_ranges(info['missing'])}")
+        if info["late"]:
+            _log(f"warning: inputs refused as late (not applied) at steps {_ranges(info['late'])}")
+        if info["dropped"]:
+            _log(f"warning: {info['dropped']} inputs never applied (the run stopped first)")
+        raster.realtime = dict(info)
+        return raster
 
 
 def _check_frames(net, steps: int, where: str) -> None:

@@ -1,0 +1,171 @@
+"""Free-running mode on the simulated board (hdl/ under Verilator): the core steps on its own
+timer and streams each step's spikes; the host queues the inputs ahead, tagged with their steps.
+
+The streamed raster must equal the fpga kernel's (np.array_equal) on synfire and on random
+fixed-point networks; a link fault injected mid-run (bytes the board sends lost, bits flipped,
+the cable out for a while) must show up as the steps whose frames were lost - never as a
+raster that silently differs.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("snncc_fpga", reason="the fpga backend (backends/fpga) is not installed")
+
+pytestmark = [pytest.mark.fpga,
+              pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")]
+
+from snncc.compiler import lower  # noqa: E402
+from snncc.errors import SnnccError  # noqa: E402
+from snncc.frontends import load_model  # noqa: E402
+from snncc.ir import FixedPopulation, FixedProjection, Network, StepSource  # noqa: E402
+from snncc.refsim import simulate  # noqa: E402
+from snncc.verify import compare  # noqa: E402
+from snncc_fpga import sim  # noqa: E402
+from snncc_fpga.client import Board, BoardError  # noqa: E402
+from snncc_fpga.image import encode  # noqa: E402
+from snncc_fpga.kernel import PARAMS, FpgaKernel  # noqa: E402
+from snncc_fpga.upload import run, run_realtime, upload  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    info = tmp_path_factory.mktemp("board") / "board.json"
+    b = sim.start(info, seed=4, gap=1, idle_exit=600)
+    with Board(b.pty, timeout=2.0) as link:
+        yield link
+    b.stop()
+
+
+def realtime(board, net, steps, period=None):
+    img = encode(net)
+    max_delay = max((int(p.delay.max()) for p in net.projections if p.n_synapses), default=1)
+    upload(board, img, max_delay=max_delay, force=True)
+    raster, info = run_realtime(board, img, net, steps, period=period)
+    return raster, info, simulate(net, steps=steps, kernel=FpgaKernel(net))
+
+
+def assert_same(actual, expected):
+    assert actual.sizes == expected.sizes
+    for name in expected.sizes:
+        assert np.array_equal(actual.dense(name), expected.dense(name)), compare(expected, actual).describe()
+
+
+def test_synfire_streamed_raster_equals_the_kernel(board):
+    net = lower(load_model(ROOT / "examples" / "synfire.yaml"), "fpga").network
+    actual, info, expected = realtime(board, net, 300)           # dt = 1 ms at the board's 12 MHz
+    assert info["period"] == 12000
+    assert info.complete and info["received"] == 300, info
+    assert expected.n_spikes > 200
+    assert_same(actual, expected)
+
+
+def test_a_lost_spike_is_caught(board):
+    net = lower(load_model(ROOT / "examples" / "tiny.yaml"), "fpga").network
+    actual, info, expected = realtime(board, net, 150, period=0)  # as fast as the core can
+    assert info.complete
+    assert_same(actual, expected)
+    s, i = actual.spikes["a"]
+    actual.spikes["a"] = (s[1:], i[1:])
+    with pytest.raises(AssertionError):
+        assert_same(actual, expected)
+
+
+def random_network(seed: int) -> Network:
+    """A random fixed-point network (every corner of the neuron arithmetic) with inputs."""
+    rng = np.random.default_rng(seed)
+    pops = []
+    for k in range(int(rng.integers(1, 4))):
+        size = int(rng.integers(1, 24))
+        th = int(rng.integers(1, 3000))
+        params = {
+            "th": th, "reset": int(rng.integers(-2000, th)), "bias": int(rng.integers(-40, 120)),
+            "k_leak": int(rng.integers(0, 16)), "k_e": int(rng.integers(0, 16)),
+            "k_i": int(rng.integers(0, 16)), "k_w": int(rng.integers(0, 9)),
+            "refrac": int(rng.integers(0, 6)), "subtract": int(rng.integers(0, 2)),
+            "no_leak": int(rng.integers(0, 2)),
+        }
+        arr = {key: np.full(size, v) for key, v in params.items()}
+        arr["v_init"] = rng.integers(-3000, 3000, size)
+        pops.append(FixedPopulation(f"p{k}", size, "fpga", arr, dict(PARAMS)))
+    size = int(rng.integers(1, 10))
+    n_ev = int(rng.integers(1, 300))
+    srcs = [StepSource("in", size, rng.integers(0, size, n_ev), rng.integers(0, 80, n_ev))]
+    prjs = []
+    nodes = pops + srcs
+    for k in range(int(rng.integers(1, 6))):
+        pre = nodes[int(rng.integers(len(nodes)))]
+        post = pops[int(rng.integers(len(pops)))]
+        mask = rng.random((pre.size, post.size)) < rng.uniform(0.1, 0.9)
+        a, b = np.nonzero(mask)
+        if a.size == 0:
+            continue
+        prjs.append(FixedProjection(
+            f"j{k}", pre.name, post.name, a, b, rng.integers(-128, 128, a.size), rng.integers(1, 33, a.size),
+            8, "excitatory" if rng.random() < 0.6 else "inhibitory"))
+    return Network("random", 1.0, 80, pops, srcs, prjs, stage="fixed", target="fpga")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_networks_streamed_equal_the_kernel(board, seed):
+    net = random_network(1000 + seed)
+    actual, info, expected = realtime(board, net, 80, period=0)
+    assert info.complete, info
+    assert_same(actual, expected)
+
+
+def test_host_stepped_after_free_running(board):
+    """STOP hands the board back to host-stepped mode: `snncc verify`'s path still works."""
+    net = lower(load_model(ROOT / "examples" / "tiny.yaml"), "fpga").network
+    img = encode(net)
+    upload(board, img, max_delay=2, force=True)
+    run_realtime(board, img, net, 40, period=0)
+    assert_same(run(board, img, net, 150), simulate(net, steps=150, kernel=FpgaKernel(net)))
+    assert not board.status().running
+
+
+# ----------------------------------------------------------------- link faults mid-run
+
+@pytest.mark.parametrize("kind,length", [("drop", 40), ("flip", 3), ("unplug", 400_000)])
+def test_a_link_fault_mid_run_names_the_steps_it_cost(tmp_path, kind, length):
+    """The fault comes at a fixed simulated cycle, long after the upload, in a run of 1 ms
+    steps (12000 clocks each): the frames it hits are reported missing by step; every other
+    step's spikes equal the kernel's."""
+    net = lower(load_model(ROOT / "examples" / "synfire.yaml"), "fpga").network
+    steps = 400
+    img = encode(net)
+    b = sim.start(tmp_path / "board.json", seed=9, idle_exit=120, timed_faults=[(kind, 4_000_000, length)])
+    try:
+        with Board(b.pty, timeout=2.0) as link:
+            upload(link, img, max_delay=int(max(p.delay.max() for p in net.projections)), force=True)
+            actual, info = run_realtime(link, img, net, steps, wait=3.0)
+    finally:
+        b.stop()
+    expected = simulate(net, steps=steps, kernel=FpgaKernel(net))
+    missing = info["missing"]
+    assert missing, f"a {kind} fault went unreported: {info}"
+    assert missing == list(range(missing[0], missing[-1] + 1))     # one burst
+    assert info["received"] == steps - len(missing)
+    keep = np.setdiff1d(np.arange(steps), missing)
+    differs = False
+    for name in expected.sizes:
+        e, a = expected.dense(name), actual.dense(name)
+        assert np.array_equal(e[keep], a[keep])                      # the rest is exact
+        differs |= not np.array_equal(e, a)
+    assert differs or not any(expected.dense(n)[missing].any() for n in expected.sizes)
+
+
+def test_a_board_without_free_running_is_refused(board, monkeypatch):
+    from snncc_fpga import client
+    net = lower(load_model(ROOT / "examples" / "tiny.yaml"), "fpga").network
+    img = encode(net)
+    caps = board.caps()
+    monkeypatch.setattr(client.Board, "caps", lambda self: client.Caps(**{**vars(caps), "features": 0}))
+    with pytest.raises(SnnccError, match="has no free-running mode"):
+        run_realtime(board, img, net, 10)
