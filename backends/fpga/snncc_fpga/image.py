@@ -50,6 +50,17 @@ class Image:
     def region(self, name: str, core: int = 0) -> np.ndarray:
         return self.parts.get((P.REGION[name], core), np.zeros(0, np.uint16))
 
+    @property
+    def probes(self) -> np.ndarray:
+        """Global indices of the probed neurons, in the order their state comes in a step's
+        answer (core by core, neuron order)."""
+        f = next(f for f in P.NEURON_FIELDS if f.name == "probe")
+        out = []
+        for c, (a, _) in enumerate(self.core_ranges or [(0, self.n_neurons)]):
+            w = self.region("NEURON", c)[f.word::2]
+            out.append(a + np.flatnonzero((w >> f.lsb) & 1))
+        return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
+
     def to_bytes(self) -> bytes:
         """The sparse image (used parts, in upload order)."""
         return b"".join(a.astype("<u2").tobytes() for _, _, a in self.regions())
@@ -199,6 +210,25 @@ def _param_halfwords(sets: list[tuple[int, ...]], rule_q) -> np.ndarray:
     return flat.astype(np.uint16)
 
 
+#: the state a probed neuron streams with every step (v, i_E, i_I: NEURON probe bit)
+PROBE_VARS = ("v", "i_E", "i_I")
+
+
+def probe_mask(net: Network, n: int) -> np.ndarray:
+    """Per neuron: is its state recorded (a population's ``record`` names v, i_E or i_I)? A state
+    variable the board cannot stream is refused."""
+    out = np.zeros(n, dtype=np.int64)
+    offsets, _, _ = net.offsets()
+    for p in net.populations:
+        bad = [v for v in p.record if v != "spikes" and v not in PROBE_VARS]
+        if bad:
+            raise SnnccError(f"population '{p.name}': cannot record {', '.join(map(repr, bad))} on the fpga "
+                             f"board (it streams {', '.join(PROBE_VARS)} of chosen neurons)", p.loc)
+        if any(v in PROBE_VARS for v in p.record):
+            out[offsets[p.name]:offsets[p.name] + p.size] = 1
+    return out
+
+
 def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = None) -> Image:
     """The image of a fixed-stage fpga network (already checked by FpgaMap) for ``cfg``."""
     if cfg is None:
@@ -210,6 +240,7 @@ def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = No
     offsets, n, rows = net.offsets()
     v_init = (np.concatenate([np.asarray(p.params["v_init"]) for p in net.populations]).astype(np.int64)
               if n else np.zeros(0, np.int64))
+    probe = probe_mask(net, n)
     pre_l, post_l, lo_l = [], [], []
     for prj in net.projections:
         plastic = 1 if prj.plasticity is not None else 0
@@ -245,8 +276,12 @@ def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = No
         local_sets, local_idx = np.unique(set_idx[a:b], return_inverse=True)
         sets = [table[int(s)] for s in local_sets]
         parts[(P.REGION["PARAM"], c)] = _param_halfwords(sets, rule)
+        if int(probe[a:b].sum()) > cfg.probes_per_core:
+            raise SnnccError(f"network '{net.name}': {int(probe[a:b].sum())} neurons with recorded state (v, "
+                             f"i_E, i_I) on core {c}; the board streams at most {cfg.probes_per_core} a core",
+                             hint="record the state of fewer neurons (a smaller population, or spikes only)")
         parts[(P.REGION["NEURON"], c)] = P.pack(P.NEURON_FIELDS, 2, b - a, set=local_idx.reshape(-1),
-                                                v_init=v_init[a:b] & 0xFFFF)
+                                                probe=probe[a:b], v_init=v_init[a:b] & 0xFFFF)
         parts[(P.REGION["ROW"], c)] = P.pack(P.ROW_FIELDS, 2, n_rows_c, first=starts, count=counts)
         syn = np.zeros((keep.size, 2), dtype=np.uint16)
         syn[:, 0] = lo[order]

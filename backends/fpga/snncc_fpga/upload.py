@@ -183,11 +183,16 @@ def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
         board.write_stream(syn)
         board.commit(image.crc, image.n_neurons, image.n_rows, image.n_syn)
     sched = input_schedule(net, image.offsets, steps)
+    probes = image.probes
+    state = np.zeros((steps, probes.size, 3), np.int64)
     ev_s, ev_i = [], []
     for t in range(steps):
-        step, spikes = board.step(sched[t], reset=(t == 0))
+        a = board.step_answer(sched[t], reset=(t == 0), n_probes=probes.size)
+        step, spikes = a.step, a.spikes
         if step != t:
             raise BoardError(f"board on {board.port_name} answered step {step} for step {t}")
+        if probes.size:
+            state[t] = a.probes
         ev_s += [t] * len(spikes)
         ev_i += spikes
         if sched[t]:
@@ -199,7 +204,22 @@ def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
     sizes.update({s.name: s.size for s in net.sources if "spikes" in s.record})
     weights = read_weights(board, image, net) if plastic.any() else {}
     return Raster.from_events(net.dt, steps, sizes, np.asarray(ev_s, np.int64), np.asarray(ev_i, np.int64),
-                              image.offsets, source=f"fpga:{board.port_name}", weights=weights)
+                              image.offsets, source=f"fpga:{board.port_name}", weights=weights,
+                              states=state_traces(net, image, state))
+
+
+def state_traces(net, image: Image, state: np.ndarray) -> dict[str, np.ndarray]:
+    """``"pop.var"`` -> (steps, size) from the probed neurons' (steps, probes, 3) v, i_E, i_I."""
+    from .image import PROBE_VARS
+    col = {int(g): k for k, g in enumerate(image.probes)}
+    out = {}
+    for p in net.populations:
+        for var in p.record:
+            if var in PROBE_VARS:
+                first = image.offsets[p.name]
+                idx = [col[first + i] for i in range(p.size)]
+                out[f"{p.name}.{var}"] = state[:, idx, PROBE_VARS.index(var)].copy()
+    return out
 
 
 class RealtimeRun(dict):
@@ -258,16 +278,20 @@ def run_realtime(board: Board, image: Image, net, steps: int, period: int | None
     first, late = _queue_inputs(board, entries, 0, steps)
     board.run(period, steps, reset=False, hold=False)
     got: dict[int, list] = {}
+    probes = image.probes
+    state = np.zeros((steps, probes.size, 3), np.int64)
     overruns, quiet_since = 0, time.monotonic()
     while len(got) < steps:
         frames = board.read_spikes(0.05)
         for b in frames:
             try:
-                a = StepAnswer.parse(b)
+                a = StepAnswer.parse(b, probes.size)
             except BoardError:
                 continue                           # a damaged frame: its step shows up as missing
             if a.step < steps:
                 got[a.step] = a.spikes
+                if probes.size:
+                    state[a.step] = a.probes
                 overruns = max(overruns, a.overruns)
         if frames:
             quiet_since = time.monotonic()
@@ -284,11 +308,13 @@ def run_realtime(board: Board, image: Image, net, steps: int, period: int | None
     nxt, dropped = board.stop()
     for b in board.read_spikes(0.0):
         try:
-            a = StepAnswer.parse(b)
+            a = StepAnswer.parse(b, probes.size)
         except BoardError:
             continue
         if a.step < steps:
             got[a.step] = a.spikes
+            if probes.size:
+                state[a.step] = a.probes
             overruns = max(overruns, a.overruns)
     status = board.status()
     overruns = max(overruns, status.overruns)
@@ -304,7 +330,8 @@ def run_realtime(board: Board, image: Image, net, steps: int, period: int | None
     sizes = {p.name: p.size for p in net.populations}
     sizes.update({s.name: s.size for s in net.sources if "spikes" in s.record})
     raster = Raster.from_events(net.dt, steps, sizes, np.asarray(ev_s, np.int64), np.asarray(ev_i, np.int64),
-                                image.offsets, source=f"fpga:{board.port_name}:realtime")
+                                image.offsets, source=f"fpga:{board.port_name}:realtime",
+                                states=state_traces(net, image, state))
     info = RealtimeRun(steps=steps, received=len(got), missing=[t for t in range(steps) if t not in got],
                        late=sorted({t for t, _ in late}), dropped=int(dropped) + len(entries) - first,
                        overruns=int(overruns), period=int(period), next_step=int(nxt),
