@@ -212,3 +212,44 @@ def test_a_board_without_free_running_is_refused(board, monkeypatch):
     monkeypatch.setattr(client.Board, "caps", lambda self: client.Caps(**{**vars(caps), "features": 0}))
     with pytest.raises(SnnccError, match="has no free-running mode"):
         run_realtime(board, img, net, 10)
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+def test_snncc_run_realtime_writes_the_kernels_raster(tmp_path, capsys):
+    from snncc.cli import main
+    from snncc.refsim import Raster
+    build = tmp_path / "tiny"
+    assert main(["compile", str(ROOT / "examples" / "tiny.yaml"), "--target", "fpga", "-o", str(build)]) == 0
+    got, want = tmp_path / "rt.npz", tmp_path / "kernel.npz"
+    try:
+        assert main(["run", str(build), "--port", "sim", "--realtime", "--duration", "0.15", "-o", str(got)]) == 0
+        assert "150/150 steps streamed" in capsys.readouterr().err
+        assert main(["board", "list"]) == 0
+        assert str(build.resolve()) in capsys.readouterr().out
+    finally:
+        assert main(["board", "stop", str(build)]) == 0
+    assert str(build.resolve()) not in {str(d.get("watch")) for d in sim.running_boards()}
+    assert main(["run", str(build), "--refsim", "-o", str(want)]) == 0
+    a, e = Raster.load(got), Raster.load(want)
+    assert a.steps == e.steps == 150
+    assert_same(a, e)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--realtime"], "is a model, not a build for a board"),
+    (["--steps", "5", "--duration", "1"], "--steps and --duration both given"),
+    (["--duration", "-1"], "--duration -1.0: must be a positive number of seconds"),
+])
+def test_snncc_run_realtime_bad_requests(capsys, args, message):
+    from snncc.cli import main
+    assert main(["run", str(ROOT / "examples" / "tiny.yaml"), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_snncc_run_realtime_on_the_reference_simulator_is_refused(tmp_path, capsys):
+    from snncc.cli import main
+    build = tmp_path / "tiny"
+    assert main(["compile", str(ROOT / "examples" / "tiny.yaml"), "--target", "fpga", "-o", str(build)]) == 0
+    assert main(["run", str(build), "--refsim", "--realtime"]) == 2
+    assert "the reference simulator has no free-running mode" in capsys.readouterr().err

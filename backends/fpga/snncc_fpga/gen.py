@@ -176,13 +176,19 @@ def markdown() -> str:
         "is built once per RTL change into `~/.cache/snncc/sim/<hash>/` (`$SNNCC_CACHE`). "
         "`snncc upload BUILD --port sim` starts the board as a daemon that outlives the command: "
         "its pty and pid are recorded in `BUILD/sim-board.json`, and the port in `BUILD/port.json`, "
-        "so `snncc run BUILD` and `snncc verify BUILD` find the same, configured board. The daemon "
-        "exits after an hour without traffic (`kill PID` stops it sooner); if it is gone, the next "
+        "so `snncc run BUILD` and `snncc verify BUILD` find the same, configured board. It "
+        "simulates the board's core exactly: its sizes, its clock (CAPS `clock_khz`) and its UART "
+        "bit time, so the cycle counts it reports (STATUS `step_cycles`, the free-running timer) "
+        "are the board's. The daemon exits when its build directory is deleted or after 120 s "
+        "in which no client sent anything; `snncc board list` shows the ones running and "
+        "`snncc board stop [PID|BUILD]` stops them. If it is gone, the next "
         "command starts a fresh board and uploads the build again (a run always checks the "
         "board's committed CRC-32 against the build's and uploads on a mismatch). "
-        "`python -m snncc_fpga.sim INFO.json` starts a standalone board for any serial client; "
-        "the harness can also pace itself to a baud rate (`--baud`) and inject byte faults "
-        "(`--drop/--flip/--dup/--tx-drop/--tx-flip P`).",
+        "`python -m snncc_fpga.sim INFO.json [BOARD]` starts a standalone board for any serial client; "
+        "the harness can also pace itself to a baud rate (`--baud`), inject byte faults "
+        "(`--drop/--flip/--dup/--tx-drop/--tx-flip P`) and a fault at a given clock cycle "
+        "(`--fault drop:CYCLE:N` loses the next N bytes the board sends, `flip:CYCLE:N` damages "
+        "them, `unplug:CYCLE:N` loses every byte both ways for N cycles).",
         "",
     ]
     return "\n".join(lines)
