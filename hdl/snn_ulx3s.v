@@ -16,7 +16,7 @@ module snn_ulx3s #(
     parameter RT = 1,
     parameter LOG2Q = 8,
     parameter LOG2P = 4,
-    parameter FINE = 1
+    parameter FINE = 0
 ) (
     input  wire       clk_25mhz,
     input  wire       ftdi_txd,     // the FTDI transmits: our RX

@@ -23,7 +23,7 @@ HDL = Path(__file__).resolve().parents[1] / "hdl"
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")
 @pytest.mark.parametrize("top,extra,board", [("snn_core", (), None), ("snn_icebreaker", ("snn_icebreaker.v",), None),
                                              ("snn_ulx3s", ("snn_ulx3s.v",), None)]
-                         + [("snn_core", (), name) for name in BOARDS])
+                         + [("snn_core", (), name) for name in BOARDS] + [("snn_core", ("-GFINE=1", "-GSTDP=0"), None)])
 def test_lint_clean(top, extra, board):
     params = [f"-G{k}={v}" for k, v in BOARDS[board].config.verilog_params().items()] if board else []
     res = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top, *params, *extra, *RTL],

@@ -63,7 +63,7 @@ class CoreConfig:
     rt: int = 1              # free-running mode (timer, input queue, stream)
     log2q: int = 8           # input queue entries
     log2p: int = 4           # probed neurons per core
-    fine: int = 0            # decays by multipliers
+    fine: int = 0            # decays by multipliers (RTL only: the compiler does not emit them yet)
 
     @property
     def neurons_per_core(self) -> int:
@@ -192,14 +192,14 @@ BOARDS = {
                         "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf"),
     # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP
     "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 25 MHz, 1 Mbaud",
-                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, stdp=0, fine=1), "ecp5", "12k",
+                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, stdp=0), "ecp5", "12k",
                        "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
     "ulx3s-45f": Board("ulx3s-45f", "ULX3S (Lattice ECP5 LFE5U-45F), 25 MHz, 1 Mbaud",
                        CoreConfig(cores=4, log2n=8, log2r=9, log2s=12, log2d=4, log2src=11, log2a=12,
-                                  stdp=0, fine=1), "ecp5", "45k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+                                  stdp=0), "ecp5", "45k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
     "ulx3s-85f": Board("ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud",
                        CoreConfig(cores=4, log2n=9, log2r=11, log2s=14, log2d=4, log2src=12, log2a=13,
-                                  stdp=0, fine=1), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+                                  stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
 }
 DEFAULT_BOARD = "icebreaker"
 
