@@ -131,11 +131,18 @@ module snn_cmd #(
     reg [SYNW-1:0] n_syn_r;
     wire [31:0] n_syn = {{(32-SYNW){1'b0}}, n_syn_r};
     reg [31:0] step_cnt;               // steps finished since the reset = the running step's number
-    reg [31:0] sent_step, ans_step;    // the next step to answer; the step being answered
+    reg [31:0] ans_step;               // the step being answered (or last answered)
+    reg fresh;                         // no step answered since the step count restarted
+    wire [31:0] next_ans = fresh ? 32'd0 : ans_step + 1'b1;    // the next step to answer
     reg [1:0] done_n, sent_n;          // steps finished / answered (mod 4): unsent = done_n - sent_n
     wire [1:0] unsent = done_n - sent_n;
-    reg stream, resend, part, stopping;
-    reg running, ticking, limited;
+    reg stream_r, resend, part, stopping_r;
+    reg running_r, ticking_r, limited;
+    // RT = 0 (host-stepped only): the free-running state is constant, its logic not built
+    wire running = (RT != 0) && running_r;
+    wire ticking = (RT != 0) && ticking_r;
+    wire stopping = (RT != 0) && stopping_r;
+    wire stream = (RT != 0) && stream_r;
     reg [31:0] steps_left;
     reg [15:0] n_late, n_acc;
     reg [15:0] cnt, ia;
@@ -153,12 +160,12 @@ module snn_cmd #(
     assign o_tx_valid = (st == S_PUSH);
     assign o_busy = (st != S_IDLE) || !i_tx_idle || ticking || (running && unsent != 2'd0);   // free-running: busy while the timer runs
     assign o_n_src = n_src;
-    assign o_n_inputs = (i_len - 16'd1) >> 1;
+    assign o_n_inputs = i_len >> 1;       // (len - 1) / 2: a STEP payload's length is odd (checked)
     assign o_step_lo = step_cnt[15:0];
     assign o_running = running;
     assign o_step_reset = rst_next;
-    wire in_input = (st == S_IN_WAIT) || (st == S_IN_A) || (st == S_IN_B) || (st == S_IN_C) ||
-                    (st == S_IN_D) || (st == S_IN_E) || (st == S_IN_F);
+    wire in_input = (RT != 0) && ((st == S_IN_WAIT) || (st == S_IN_A) || (st == S_IN_B) || (st == S_IN_C) ||
+                    (st == S_IN_D) || (st == S_IN_E) || (st == S_IN_F));
     // at most two steps unsent (two answer banks); a step finishing this clock counts already,
     // since the timer's start comes a clock after it is allowed
     assign o_start_ok = !in_input && (unsent == 2'd0 || (unsent == 2'd1 && !i_step_done));
@@ -192,6 +199,9 @@ module snn_cmd #(
     wire [15:0] hw_off = {hdr[3], hdr[2]};
     wire [15:0] hw_cnt = {hdr[5], hdr[4]};
     wire [2:0] hdr_region = hdr[0][2:0];
+    // WRITE and READ: the halfwords touched must lie in the region (one adder for both)
+    wire [15:0] span = (i_cmd == `SNN_CMD_READ) ? hw_cnt : wr_words;
+    wire out_of_range = ({1'b0, hw_off} + {1'b0, span} > region_size(hdr_region));
     wire region_ok = (hdr[0] < `SNN_REGIONS) &&
                      (per_core(hdr_region) ? ({24'd0, hdr[1]} < CORES) : (hdr[1] == 8'd0));
     /* verilator lint_off UNUSEDSIGNAL */
@@ -274,14 +284,14 @@ module snn_cmd #(
             rst_next <= 1'b0;
             image_crc <= 32'd0;
             step_cnt <= 32'd0;
-            sent_step <= 32'd0;
+            fresh <= 1'b1;
             ans_step <= 32'd0;
             done_n <= 2'd0;
             sent_n <= 2'd0;
-            running <= 1'b0;
-            ticking <= 1'b0;
+            running_r <= 1'b0;
+            ticking_r <= 1'b0;
             o_tmr_enable <= 1'b0;
-            stopping <= 1'b0;
+            stopping_r <= 1'b0;
             last_seq <= 8'd0;
             last_cmd <= 8'd0;
             n_neur <= 16'd0;
@@ -302,7 +312,7 @@ module snn_cmd #(
             // free-running: the steps asked for are started, then the timer stops
             if (i_tmr_start && limited) begin
                 steps_left <= steps_left - 1'b1;
-                if (steps_left == 32'd1) ticking <= 1'b0;
+                if (steps_left == 32'd1) ticking_r <= 1'b0;
             end
             o_tmr_enable <= ticking;
             case (st)
@@ -310,7 +320,7 @@ module snn_cmd #(
                 if (o_release) begin
                     // the receiver sees the release this clock: its flags are stale
                 end else if (running && unsent != 2'd0 && i_tx_idle && !o_tx_start) begin
-                    stream <= 1'b1;            // a finished step's SPIKES frame comes first
+                    stream_r <= 1'b1;            // a finished step's SPIKES frame comes first
                     resend <= 1'b0;
                     st <= S_RESP;
                 end else if (i_frame_bad) begin
@@ -333,7 +343,7 @@ module snn_cmd #(
             end
             S_DISPATCH: begin
                 if (i_cmd == `SNN_CMD_STEP && i_seq == last_seq && last_cmd == `SNN_CMD_STEP) begin
-                    stream <= 1'b0;            // a repeated STEP: answer again, do not step again
+                    stream_r <= 1'b0;            // a repeated STEP: answer again, do not step again
                     resend <= 1'b1;
                     st <= S_RESP;
                 end else if (i_cmd == `SNN_CMD_INPUT && i_seq == last_seq && last_cmd == `SNN_CMD_INPUT) begin
@@ -349,8 +359,7 @@ module snn_cmd #(
                         if (i_len < 16'd`SNN_WRITE_HEADER || i_len[0] == 1'b1) reject(`SNN_NAK_BAD_LEN);
                         else if (running) reject(`SNN_NAK_RUNNING);
                         else if (!region_ok) reject(`SNN_NAK_BAD_REGION);
-                        else if ({1'b0, hw_off} + {1'b0, wr_words} > region_size(hdr_region))
-                            reject(`SNN_NAK_BAD_RANGE);
+                        else if (out_of_range) reject(`SNN_NAK_BAD_RANGE);
                         else begin
                             committed <= 1'b0;
                             o_cb_region <= hdr_region;
@@ -365,8 +374,7 @@ module snn_cmd #(
                         if (i_len != 16'd6) reject(`SNN_NAK_BAD_LEN);
                         else if (running) reject(`SNN_NAK_RUNNING);
                         else if (!region_ok) reject(`SNN_NAK_BAD_REGION);
-                        else if ({1'b0, hw_off} + {1'b0, hw_cnt} > region_size(hdr_region))
-                            reject(`SNN_NAK_BAD_RANGE);
+                        else if (out_of_range) reject(`SNN_NAK_BAD_RANGE);
                         else if ({hw_cnt, 1'b0} > `SNN_MAX_PAYLOAD) reject(`SNN_NAK_BAD_LEN);
                         else begin
                             o_cb_region <= hdr_region;
@@ -415,7 +423,7 @@ module snn_cmd #(
                             if (hdr[0][0] || rst_next) begin
                                 rst_next <= 1'b1;
                                 step_cnt <= 32'd0;
-                                sent_step <= 32'd0;
+                                fresh <= 1'b1;
                             end
                             o_step_start <= 1'b1;
                             st <= S_STEP_RUN;
@@ -428,8 +436,8 @@ module snn_cmd #(
                         else if (ticking || i_step_busy || unsent != 2'd0) reject(`SNN_NAK_RUNNING);
                         else if (run_period[31:PW] != 0) reject(`SNN_NAK_BAD_SIZE);
                         else begin
-                            running <= 1'b1;
-                            ticking <= !hdr[0][1];
+                            running_r <= 1'b1;
+                            ticking_r <= !hdr[0][1];
                             o_tmr_period <= run_period[PW-1:0];
                             steps_left <= run_steps;
                             limited <= (run_steps != 32'd0);
@@ -437,7 +445,7 @@ module snn_cmd #(
                             if (hdr[0][0]) begin
                                 rst_next <= 1'b1;
                                 step_cnt <= 32'd0;
-                                sent_step <= 32'd0;
+                                fresh <= 1'b1;
                                 o_tmr_clear_count <= 1'b1;
                                 o_q_clear <= 1'b1;
                             end
@@ -448,8 +456,8 @@ module snn_cmd #(
                         if (RT == 0) reject(`SNN_NAK_BAD_CMD);
                         else if (i_len != 16'd0) reject(`SNN_NAK_BAD_LEN);
                         else begin
-                            ticking <= 1'b0;
-                            stopping <= 1'b1;
+                            ticking_r <= 1'b0;
+                            stopping_r <= 1'b1;
                             st <= S_STOP_WAIT;
                         end
                     end
@@ -542,7 +550,7 @@ module snn_cmd #(
                     image_crc <= ~crc;
                     rst_next <= 1'b1;           // the first step starts from the initial state
                     step_cnt <= 32'd0;
-                    sent_step <= 32'd0;
+                    fresh <= 1'b1;
                     o_q_clear <= 1'b1;
                     st <= S_ACK;
                 end else begin
@@ -558,19 +566,19 @@ module snn_cmd #(
                 if (clr == CLR_LAST) st <= S_ACK;
             end
             // ---------------------------------------- STEP: run, then answer (as SPIKES)
-            S_STEP_RUN: if (i_step_done) begin stream <= 1'b0; resend <= 1'b0; st <= S_RESP; end
+            S_STEP_RUN: if (i_step_done) begin stream_r <= 1'b0; resend <= 1'b0; st <= S_RESP; end
             // -------------------------------- STOP: the last step and its frame, then answer
             S_STOP_WAIT: begin
                 if (unsent != 2'd0) begin
-                    if (i_tx_idle && !o_tx_start) begin stream <= 1'b1; resend <= 1'b0; st <= S_RESP; end
+                    if (i_tx_idle && !o_tx_start) begin stream_r <= 1'b1; resend <= 1'b0; st <= S_RESP; end
                 end else if (!i_step_busy && !i_tmr_start && !o_tmr_enable) begin
-                    running <= 1'b0;
-                    stopping <= 1'b0;
+                    running_r <= 1'b0;
+                    stopping_r <= 1'b0;
                     answer(`SNN_CMD_STOP, `SNN_STOP_LEN);
                 end
             end
             // ------------------- INPUT: between steps, each entry offered to the queue
-            S_IN_WAIT: if (!i_step_busy && !i_tmr_start) st <= (cnt == 16'd0) ? S_ANSWER : S_IN_A;
+            S_IN_WAIT: if (RT != 0 && !i_step_busy && !i_tmr_start) st <= (cnt == 16'd0) ? S_ANSWER : S_IN_A;
             S_IN_A: begin o_pb_addr <= ia[8:0]; st <= S_IN_B; end
             S_IN_B: begin o_pb_addr <= ia[8:0] + 9'd1; st <= S_IN_C; end
             S_IN_C: begin hdr[0] <= i_pb_data; o_pb_addr <= ia[8:0] + 9'd2; st <= S_IN_D; end
@@ -579,18 +587,18 @@ module snn_cmd #(
             S_IN_F: begin                     // o_q_offer: the queue answers late / full now
                 ia <= ia + 16'd4;
                 cnt <= cnt - 1'b1;
-                if (i_q_late) n_late <= n_late + 1'b1;
-                else if (!i_q_full) n_acc <= n_acc + 1'b1;
+                if (RT != 0 && i_q_late) n_late <= n_late + 1'b1;
+                else if (RT != 0 && !i_q_full) n_acc <= n_acc + 1'b1;
                 st <= ((i_q_full && !i_q_late) || cnt == 16'd1) ? S_ANSWER : S_IN_A;
             end
             S_ANSWER: answer(`SNN_CMD_INPUT, `SNN_INPUT_LEN);
             // ------------------ a step's answer: STEP's ACK, or a SPIKES frame (stream)
             S_RESP: begin
                 if (!resend) begin
-                    ans_step <= sent_step;
-                    sent_step <= sent_step + 1'b1;
+                    ans_step <= next_ans;
+                    fresh <= 1'b0;
                 end
-                o_tx_seq <= stream ? sent_step[7:0] : i_seq;
+                o_tx_seq <= stream ? next_ans[7:0] : i_seq;
                 o_tx_cmd <= (stream ? `SNN_CMD_SPIKES : `SNN_CMD_STEP) | `SNN_ACK_BIT;
                 st <= S_RESP_LEN;
             end

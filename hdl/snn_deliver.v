@@ -55,7 +55,8 @@ module snn_deliver #(
     reg [LOG2R-1:0] row;
     reg [LOG2S-1:0] ia;                // synapse index
     reg [LOG2S:0] cnt;                 // synapses left in the row
-    reg [15:0] syn_lo, syn_hi;
+    // the synapse read: the SYN memories hold it while their address stays (no register)
+    wire [15:0] syn_lo = i_syn_lo, syn_hi = i_syn_hi;
     wire receptor = syn_lo[`SNN_SYN_RECEPTOR_LSB];
     wire plastic = syn_lo[`SNN_SYN_PLASTIC_LSB];
     wire [LOG2N-1:0] post = syn_hi[`SNN_SYN_POST_LSB +: LOG2N];
@@ -82,7 +83,6 @@ module snn_deliver #(
             S_SYN_ADDR: begin o_syn_addr <= ia; st <= S_SYN_WAIT; end
             S_SYN_WAIT: st <= S_SYN_READ;
             S_SYN_READ: begin
-                syn_lo <= i_syn_lo; syn_hi <= i_syn_hi;
                 // ring slot t + d: the delay field holds d - 1
                 o_rng_addr <= {i_slot + i_syn_lo[`SNN_SYN_DELAY_LSB +: LOG2D] + 1'b1,
                                i_syn_hi[`SNN_SYN_POST_LSB +: LOG2N], i_syn_lo[`SNN_SYN_RECEPTOR_LSB]};

@@ -34,12 +34,13 @@ module snn_frame_rx #(
     reg [2:0] st;
     reg [15:0] crc;
     reg [7:0] crc_lo, seq, cmd;
-    reg [15:0] len, idx;
+    // a payload is at most SNN_MAX_PAYLOAD (510) bytes: 9-bit lengths (a longer one is refused at LEN1)
+    reg [8:0] len, idx;
     reg [TW-1:0] idle;
     // the two slots
     reg [1:0] full, bad;
     reg [7:0] seq_s0, seq_s1, cmd_s0, cmd_s1, why_s0, why_s1;
-    reg [15:0] len_s0, len_s1;
+    reg [8:0] len_s0, len_s1;
     reg wb, rb;                                 // slot being written, slot being read
     wire blocked = full[wb];
 
@@ -47,12 +48,12 @@ module snn_frame_rx #(
     assign o_bad = full[rb] && bad[rb];
     assign o_seq = rb ? seq_s1 : seq_s0;
     assign o_cmd = rb ? cmd_s1 : cmd_s0;
-    assign o_len = rb ? len_s1 : len_s0;
+    assign o_len = {7'd0, rb ? len_s1 : len_s0};
     assign o_reason = rb ? why_s1 : why_s0;
     assign o_busy = (st != HUNT);
 
     snn_ram_dp #(.AW(10), .DW(8)) u_buf (
-        .i_clk(i_clk), .i_we(i_byte_valid && !blocked && st == PAY), .i_waddr({wb, idx[8:0]}),
+        .i_clk(i_clk), .i_we(i_byte_valid && !blocked && st == PAY), .i_waddr({wb, idx}),
         .i_wdata(i_byte), .i_raddr({rb, i_raddr}), .o_rdata(o_rdata));
 
     // finish the frame in slot wb: good (why 0) or bad
@@ -80,7 +81,7 @@ module snn_frame_rx #(
             rb <= 1'b0;
             o_errors <= 16'd0;
             seq_s0 <= 8'd0; seq_s1 <= 8'd0; cmd_s0 <= 8'd0; cmd_s1 <= 8'd0;
-            len_s0 <= 16'd0; len_s1 <= 16'd0; why_s0 <= 8'd0; why_s1 <= 8'd0;
+            len_s0 <= 9'd0; len_s1 <= 9'd0; why_s0 <= 8'd0; why_s1 <= 8'd0;
             idle <= 0;
         end else begin
             if (i_release && full[rb]) begin
@@ -112,9 +113,9 @@ module snn_frame_rx #(
                         st <= LEN1;
                     end
                     LEN1: begin
-                        len[15:8] <= i_byte;
+                        len[8] <= i_byte[0];
                         crc <= crc16_byte(crc, i_byte);
-                        idx <= 16'd0;
+                        idx <= 9'd0;
                         if ({i_byte, len[7:0]} > `SNN_MAX_PAYLOAD)
                             finish(1'b1, `SNN_NAK_BAD_LEN);
                         else if ({i_byte, len[7:0]} == 16'd0)

@@ -122,7 +122,8 @@ module snn_lif #(
     // a synaptic shift of 0 is a delta synapse, with or without the multipliers
     wire signed [15:0] ie2 = ie1_r - ((fine && k_e != 4'd0) ? $signed(p_e[31:16]) : ie1_r >>> k_e);
     wire signed [15:0] ii2 = ii1_r - ((fine && k_i != 4'd0) ? $signed(p_i[31:16]) : ii1_r >>> k_i);
-    wire [15:0] r1 = refractory ? r - 16'd1 : r;
+    // refractory counts are at most 255 (an 8-bit field): 8-bit arithmetic
+    wire [15:0] r1 = {8'd0, refractory ? r[7:0] - 8'd1 : r[7:0]};
     reg signed [15:0] v1_r;
     reg [15:0] r1_r;
     reg refr_r;
@@ -199,7 +200,7 @@ module snn_lif #(
                 st <= S_READ_R;
             end
             S_READ_R: begin
-                r <= i_st_q; rst_v <= i_par_q; o_par_addr <= {pset, 3'd`SNN_PARAM_LEAK_SHIFT_WORD};
+                r <= {8'd0, i_st_q[7:0]}; rst_v <= i_par_q; o_par_addr <= {pset, 3'd`SNN_PARAM_LEAK_SHIFT_WORD};
                 st <= S_READ_BIAS;
             end
             S_READ_BIAS: begin bias <= i_par_q; o_par_addr <= {pset, 3'd`SNN_PARAM_REFRAC_WORD}; st <= S_READ_SH; end

@@ -73,7 +73,8 @@ module snn_stdp #(
     reg [LOG2S-1:0] si;                // synapse index (POT)
     reg [LOG2S:0] cnt;                 // synapses left in the row (POT)
     reg [15:0] qx;                     // the row's pre trace (POT)
-    reg [15:0] syn_lo, syn_hi;
+    // the synapse read: the SYN memories hold it while their address stays (no register)
+    wire [15:0] syn_lo = i_syn_lo, syn_hi = i_syn_hi;
     wire [15:0] limit = y_side ? i_n_neurons : i_n_rows;
     wire at_limit = ({{(15-LOG2R){1'b0}}, ia} == limit);
     wire [LOG2R:0] tr_of = y_side ? {1'b1, {(LOG2R-LOG2N){1'b0}}, ia[LOG2N-1:0]} : {1'b0, ia[LOG2R-1:0]};
@@ -144,7 +145,6 @@ module snn_stdp #(
             S_POT_SYN: begin o_syn_addr <= si; st <= S_POT_SYN_WAIT; end
             S_POT_SYN_WAIT: st <= S_POT_SYN_READ;
             S_POT_SYN_READ: begin
-                syn_lo <= i_syn_lo; syn_hi <= i_syn_hi;
                 o_fr_addr <= i_syn_hi[`SNN_SYN_POST_LSB +: LOG2N];
                 st <= i_syn_lo[`SNN_SYN_PLASTIC_LSB] ? S_POT_FIRED_WAIT : S_POT_NEXT;
             end

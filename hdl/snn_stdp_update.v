@@ -31,9 +31,13 @@ module snn_stdp_update (
     wire signed [21:0] w_sum = i_dep ? $signed({6'd0, i_w}) - $signed({2'd0, d})
                                      : $signed({6'd0, i_w}) + $signed({2'd0, d});
     wire [15:0] bound = i_dep ? i_wmin : i_wmax;
-    wire clip = i_dep ? (w_sum < $signed({6'd0, bound})) : (w_sum > $signed({6'd0, bound}));
+    // one subtractor for the bound check on either side: w_sum - bound < 0 or > 0
+    wire signed [22:0] over = {w_sum[21], w_sum} - $signed({7'd0, bound});
+    wire clip = i_dep ? over[22] : (!over[22] && over != 23'sd0);
     assign o_w = clip ? bound : w_sum[15:0];
 
+    // the room to the bound on the side W moves to (one subtractor)
+    wire [15:0] room = (i_dep ? i_w : i_wmax) - (i_dep ? i_wmin : i_w);
     always @(posedge i_clk) begin
         o_done <= 1'b0;
         case (st)
@@ -41,7 +45,7 @@ module snn_stdp_update (
         S_PRODUCT: begin prod <= mul32[31:12]; st <= S_SCALE; end
         S_SCALE: begin
             if (i_mult) begin
-                mul_a <= i_dep ? i_w - i_wmin : i_wmax - i_w;
+                mul_a <= room;
                 mul_b <= m_frac;
                 st <= S_PRODUCT2;
             end else begin
