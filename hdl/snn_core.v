@@ -69,11 +69,13 @@ module snn_core #(
     wire [LOG2N-1:0] cmd_sp_idx, rt_sp_idx;
     wire [LOG2P+1:0] prb_addr;
     wire tx_bank;
-    // free-running
+    // free-running (with RT = 0 the timer's and the queue's inputs go nowhere)
+    /* verilator lint_off UNUSEDSIGNAL */
     wire running, tmr_enable, tmr_clear, tmr_clear_count, start_ok, tmr_start;
     wire [23:0] tmr_period;
     wire [15:0] overruns, step_lo, q_tag, q_src, queued, q_head_src;
     wire q_offer, q_late, q_full, q_clear, q_take, q_settled, q_hit;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire pkt_valid;
     wire [CW-1:0] pkt_core;
     wire [LOG2R-1:0] pkt_row;

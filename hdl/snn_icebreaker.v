@@ -14,7 +14,7 @@ module snn_icebreaker #(
     parameter STDP = 1,
     parameter CLKS_PER_BIT = 12,
     parameter CLK_KHZ = 12000,
-    parameter RT = 1,
+    parameter RT = 0,                  // host-stepped: the free-running logic does not fit the UP5K
     parameter LOG2Q = 8,
     parameter LOG2P = 4,
     parameter FINE = 0

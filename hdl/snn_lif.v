@@ -65,7 +65,8 @@ module snn_lif #(
         S_ADDR = 5'd6, S_ADDR2 = 5'd7, S_READ_XE = 5'd8, S_READ_XI = 5'd9, S_READ_II = 5'd10,
         S_READ_R = 5'd11, S_READ_BIAS = 5'd12, S_READ_SH = 5'd13, S_CURRENTS = 5'd14,
         S_MEMBRANE = 5'd15, S_THRESHOLD = 5'd16, S_WRITE_V = 5'd17, S_WRITE_IE = 5'd18,
-        S_WRITE_II = 5'd19, S_WRITE_R = 5'd20, S_FINE1 = 5'd21, S_FINE2 = 5'd22, S_FINE3 = 5'd23;
+        S_WRITE_II = 5'd19, S_WRITE_R = 5'd20, S_FINE1 = 5'd21, S_FINE2 = 5'd22, S_FINE3 = 5'd23,
+        S_CURR_I = 5'd24, S_DECAY_I = 5'd25;
     reg [4:0] st;
     assign o_idle = (st == S_IDLE);
 
@@ -101,15 +102,16 @@ module snn_lif #(
     wire no_leak = pc[`SNN_PARAM_NO_LEAK_LSB];
     // stage 1: input into the currents, leak. k_w <= 8 (the image encoder refuses more), so
     // x << k_w fits 24 bits and the sum 25
-    wire signed [24:0] xe_w = {{9{xe[15]}}, xe} <<< k_w;
-    wire signed [24:0] xi_w = {{9{xi[15]}}, xi} <<< k_w;
-    wire signed [15:0] ie1 = sat16_25({{9{ie[15]}}, ie} + xe_w);
-    wire signed [15:0] ii1 = sat16_25({{9{ii[15]}}, ii} + xi_w);
+    // x << k_w fits 24 bits and the sum 25. The excitatory current takes the shifter and the
+    // saturating adder in S_CURRENTS, the inhibitory one in S_CURR_I (one datapath, not two)
+    wire cur_i = (st == S_CURR_I);
+    wire signed [15:0] x_sel = cur_i ? xi : xe;
+    wire signed [15:0] c_sel = cur_i ? ii : ie;
+    wire signed [24:0] x_w = {{9{x_sel[15]}}, x_sel} <<< k_w;
+    wire signed [15:0] c1 = sat16_25({{9{c_sel[15]}}, c_sel} + x_w);
     wire fine = (FINE != 0) && pc[`SNN_PARAM_FINE_LSB];
     /* verilator lint_off UNUSEDSIGNAL */
     wire signed [32:0] p_leak = v * $signed({1'b0, ml});
-    wire signed [32:0] p_e = ie1_r * $signed({1'b0, me});
-    wire signed [32:0] p_i = ii1_r * $signed({1'b0, mi});
     /* verilator lint_on UNUSEDSIGNAL */
     wire signed [15:0] leak = fine ? $signed(p_leak[31:16]) : v >>> k_leak;
     reg signed [15:0] ie1_r, ii1_r, leak_r;
@@ -119,9 +121,15 @@ module snn_lif #(
                               + {{3{ie1_r[15]}}, ie1_r} + {{3{ii1_r[15]}}, ii1_r}
                               + {{3{bias[15]}}, bias};
     wire signed [15:0] v1 = refractory ? v : sat16_19(vsum);
-    // a synaptic shift of 0 is a delta synapse, with or without the multipliers
-    wire signed [15:0] ie2 = ie1_r - ((fine && k_e != 4'd0) ? $signed(p_e[31:16]) : ie1_r >>> k_e);
-    wire signed [15:0] ii2 = ii1_r - ((fine && k_i != 4'd0) ? $signed(p_i[31:16]) : ii1_r >>> k_i);
+    // current decay, iE in S_MEMBRANE, iI in S_DECAY_I (one datapath); a synaptic shift of 0
+    // is a delta synapse, with or without the multipliers
+    wire dec_i = (st == S_DECAY_I);
+    wire signed [15:0] d_sel = dec_i ? ii1_r : ie1_r;
+    wire [3:0] k_d = dec_i ? k_i : k_e;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire signed [32:0] p_d = d_sel * $signed({1'b0, dec_i ? mi : me});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire signed [15:0] c2 = d_sel - ((fine && k_d != 4'd0) ? $signed(p_d[31:16]) : d_sel >>> k_d);
     // refractory counts are at most 255 (an 8-bit field): 8-bit arithmetic
     wire [15:0] r1 = {8'd0, refractory ? r[7:0] - 8'd1 : r[7:0]};
     reg signed [15:0] v1_r;
@@ -214,13 +222,15 @@ module snn_lif #(
             S_FINE3: begin me <= i_par_q; st <= S_CURRENTS; end
             S_CURRENTS: begin
                 if (FINE != 0) mi <= i_par_q; else pc <= i_par_q;
-                ie1_r <= ie1; ii1_r <= ii1; leak_r <= leak;
-                st <= S_MEMBRANE;
+                ie1_r <= c1; leak_r <= leak;
+                st <= S_CURR_I;
             end
+            S_CURR_I: begin ii1_r <= c1; st <= S_MEMBRANE; end
             S_MEMBRANE: begin
-                v1_r <= v1; r1_r <= r1; refr_r <= refractory; nie <= ie2; nii <= ii2;
-                st <= S_THRESHOLD;
+                v1_r <= v1; r1_r <= r1; refr_r <= refractory; nie <= c2;
+                st <= S_DECAY_I;
             end
+            S_DECAY_I: begin nii <= c2; st <= S_THRESHOLD; end
             S_THRESHOLD: begin
                 fired <= spike;
                 nv <= spike ? (subtract ? v_sub : rst_v) : v1_r;

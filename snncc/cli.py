@@ -454,6 +454,9 @@ def _realtime_checks(args, build, net) -> None:
         what = "the reference simulator" if args.refsim else f"the {build.target} target"
         raise SnnccError(f"--realtime: {what} has no free-running mode",
                          hint="drop --realtime, or compile for a board that has it (--target fpga)")
+    check = getattr(targets.get(build.target), "check_realtime", None)
+    if check is not None:
+        check(build)            # the build's board may lack it (fpga: a board built without RT)
 
 
 def _unfed_note(ports: dict) -> None:

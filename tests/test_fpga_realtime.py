@@ -26,6 +26,7 @@ from snncc.frontends import load_model  # noqa: E402
 from snncc.ir import FixedPopulation, FixedProjection, Network, StepSource  # noqa: E402
 from snncc.refsim import simulate  # noqa: E402
 from snncc.verify import compare  # noqa: E402
+from snncc_fpga import limits as L  # noqa: E402
 from snncc_fpga import sim  # noqa: E402
 from snncc_fpga.client import Board, BoardError  # noqa: E402
 from snncc_fpga.image import encode  # noqa: E402
@@ -33,12 +34,16 @@ from snncc_fpga.kernel import PARAMS, FpgaKernel  # noqa: E402
 from snncc_fpga.upload import run, run_realtime, upload  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the default board's core with the free-running logic: an RTL configuration the simulated
+#: board runs (the UP5K itself does not hold it: limits.BOARDS builds the iCEBreaker with rt=0),
+#: so the streamed rasters are checked against the same kernel as the host-stepped ones
+RT_CONFIG = replace(L.DEFAULT, rt=1)
 
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
     info = tmp_path_factory.mktemp("board") / "board.json"
-    b = sim.start(info, seed=4, gap=1, idle_exit=600)
+    b = sim.start(info, seed=4, gap=1, idle_exit=600, config=RT_CONFIG)
     with Board(b.pty, timeout=2.0) as link:
         yield link
     b.stop()
@@ -183,7 +188,8 @@ def test_a_link_fault_mid_run_names_the_steps_it_cost(tmp_path, kind, length):
     net = lower(load_model(ROOT / "examples" / "synfire.yaml"), "fpga").network
     steps = 400
     img = encode(net)
-    b = sim.start(tmp_path / "board.json", seed=9, idle_exit=120, timed_faults=[(kind, 4_000_000, length)])
+    b = sim.start(tmp_path / "board.json", seed=9, idle_exit=120, timed_faults=[(kind, 4_000_000, length)],
+                  config=RT_CONFIG)
     try:
         with Board(b.pty, timeout=2.0) as link:
             upload(link, img, max_delay=int(max(p.delay.max() for p in net.projections)), force=True)
@@ -219,8 +225,9 @@ def test_a_board_without_free_running_is_refused(board, monkeypatch):
 def test_snncc_run_realtime_writes_the_kernels_raster(tmp_path, capsys):
     from snncc.cli import main
     from snncc.refsim import Raster
-    build = tmp_path / "tiny"
-    assert main(["compile", str(ROOT / "examples" / "tiny.yaml"), "--target", "fpga", "-o", str(build)]) == 0
+    build = tmp_path / "tiny"       # a board whose core has free-running mode
+    assert main(["compile", str(ROOT / "examples" / "tiny.yaml"), "--target", "fpga", "--board", "ulx3s-12f",
+                 "-o", str(build)]) == 0
     got, want = tmp_path / "rt.npz", tmp_path / "kernel.npz"
     try:
         assert main(["run", str(build), "--port", "sim", "--realtime", "--duration", "0.15", "-o", str(got)]) == 0
@@ -253,3 +260,17 @@ def test_snncc_run_realtime_on_the_reference_simulator_is_refused(tmp_path, caps
     assert main(["compile", str(ROOT / "examples" / "tiny.yaml"), "--target", "fpga", "-o", str(build)]) == 0
     assert main(["run", str(build), "--refsim", "--realtime"]) == 2
     assert "the reference simulator has no free-running mode" in capsys.readouterr().err
+
+
+def test_snncc_run_realtime_on_a_board_without_it_is_refused(tmp_path, capsys):
+    """The iCEBreaker's core is built host-stepped (RT=0: the UP5K does not hold the free-running
+    logic): --realtime on its build is refused before any port is opened, naming the board."""
+    from snncc.cli import main
+    assert not L.BOARDS["icebreaker"].config.rt and L.BOARDS["icebreaker"].config.limits().extra["free_running"] is False
+    build = tmp_path / "tiny"
+    assert main(["compile", str(ROOT / "examples" / "tiny.yaml"), "--target", "fpga", "--board", "icebreaker",
+                 "-o", str(build)]) == 0
+    assert main(["run", str(build), "--port", "/dev/null/none", "--realtime"]) == 2
+    err = capsys.readouterr().err
+    assert "built for the icebreaker board, whose core has no free-running mode" in err
+    assert "Traceback" not in err and "ulx3s-12f" in err

@@ -148,6 +148,7 @@ class Board:
     constraints: str         # pin file (hdl/boards/)
     baud: int = 1_000_000    # the UART rate built in (compile -O baud=...)
     bridge_max_baud: int = 3_000_000   # what the board's USB-UART reaches
+    rt_note: str = ""        # why the board's core is built without free-running mode (rt=0)
 
     @property
     def clock_khz(self) -> int:
@@ -186,10 +187,15 @@ class Board:
 
 
 BOARDS = {
-    # the UP5K: one core; the ring and both synapse halves in three of its four SPRAMs
-    "icebreaker": Board("icebreaker", "iCEBreaker (Lattice iCE40 UP5K), 12 MHz, 1 Mbaud (3 Mbaud with -O baud)",
-                        CoreConfig(cores=1, log2n=8, log2r=9, log2s=14, log2d=5), "ice40", "up5k",
-                        "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf"),
+    # the UP5K: one core; the ring and both synapse halves in three of its four SPRAMs. Its 5,280
+    # logic cells hold the host-stepped core with STDP, 8 parameter sets and the state probes, not
+    # the free-running timer, input queue and stream as well (docs/fpga.md: the figures)
+    "icebreaker": Board("icebreaker", "iCEBreaker (Lattice iCE40 UP5K), 12 MHz, 1 Mbaud (3 Mbaud with -O baud); "
+                        "host-stepped only",
+                        CoreConfig(cores=1, log2n=8, log2r=9, log2s=14, log2d=5, rt=0), "ice40", "up5k",
+                        "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf",
+                        rt_note="the UP5K's 5,280 logic cells do not hold the free-running logic next to "
+                                "the STDP core"),
     # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP
     "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 25 MHz, 1 Mbaud",
                        CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, stdp=0), "ecp5", "12k",

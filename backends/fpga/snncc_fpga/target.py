@@ -234,6 +234,8 @@ class FpgaTarget(Target):
 
     def _runs(self, build, net, img, max_delay, steps, nets, options):
         from .upload import run, upload
+        if _flag("realtime", options.get("realtime", False)):
+            self.check_realtime(build, img)
         port, baud = self._port(build, options)
         steps = net.steps if steps is None else int(steps)
         with self._open(build, port, baud, options.get("timeout")) as board:
@@ -255,6 +257,20 @@ class FpgaTarget(Target):
         """`snncc board list|stop [WHICH]`: the simulated boards still running."""
         from . import sim
         return sim.running_boards() if action == "list" else sim.stop_boards(which)
+
+    @staticmethod
+    def check_realtime(build, img=None) -> None:
+        """SnnccError when the build's board has no free-running mode (limits.BOARDS: rt=0),
+        before any port is opened."""
+        from .image import Image
+        img = img if img is not None else Image.load(build.path)
+        if not img.config.rt:
+            b = L.BOARDS.get(img.board)
+            raise SnnccError(f"--realtime: {build.path} is built for the {img.board} board, whose core has no "
+                             f"free-running mode (built host-stepped, RT=0"
+                             + (f": {b.rt_note}" if b is not None and b.rt_note else "") + ")",
+                             hint="drop --realtime (host-stepped run), or compile for a board with it: "
+                                  + ", ".join(k for k, v in L.BOARDS.items() if v.config.rt))
 
     @staticmethod
     def _run_realtime(board, img, net, steps, port):
