@@ -162,7 +162,7 @@ class Board:
         """This board built for the UART rate ``baud`` (None: its default), or SnnccError when
         its clock cannot time that rate (an integer number of clocks per bit, at least
         MIN_CLKS_PER_BIT, within BAUD_TOLERANCE) or its USB-UART does not reach it."""
-        from snncc.errors import SnnccError
+        from snncc.plugin import SnnccError
         if baud is None or baud == self.baud:
             return self
         ok = isinstance(baud, int) and not isinstance(baud, bool) and baud > 0
