@@ -767,7 +767,9 @@ def main(argv: list[str] | None = None) -> int:
     from . import progress
     before = progress.enable(True)       # long steps say what they do (stderr)
     try:
-        return _main(argv)
+        rc = _main(argv)
+        sys.stdout.flush()      # a closed pipe shows at the flush when stdout is buffered
+        return rc
     except BrokenPipeError:
         return _pipe_closed()
     finally:

@@ -10,8 +10,9 @@ for SHOW_AFTER seconds; either way a closing line says how long it took::
 
 The library is silent unless :func:`enable` was called: the ``snncc`` command enables it,
 so do scripts that want the same lines (``snncc.progress.enable()``). ``SNNCC_PROGRESS=0``
-silences it, ``=1`` enables it. Any code may open a phase (passes, runners, backends); it
-costs a timer thread and nothing else when disabled.
+silences it, ``=1`` enables it; ``SNNCC_PROGRESS_AFTER=0`` shows every phase, however
+short. Any code may open a phase (passes, runners, backends); it costs a timer thread and
+nothing else when disabled.
 """
 from __future__ import annotations
 
@@ -39,6 +40,15 @@ def enable(on: bool = True) -> bool:
     return before
 
 
+def _show_after() -> float:
+    """:data:`SHOW_AFTER`, or ``SNNCC_PROGRESS_AFTER`` seconds when that is set (tests and
+    logs that want every phase's lines)."""
+    try:
+        return max(0.0, float(os.environ["SNNCC_PROGRESS_AFTER"]))
+    except (KeyError, ValueError):
+        return SHOW_AFTER
+
+
 def enabled() -> bool:
     env = os.environ.get("SNNCC_PROGRESS")
     if env in ("0", "1"):
@@ -54,7 +64,7 @@ class Phase:
         self.what, self.total, self.done = what, total, 0
         self.stream = stream if stream is not None else sys.stderr
         self.tty = _isatty(self.stream) if tty is None else tty
-        self.after = SHOW_AFTER if after is None else after
+        self.after = _show_after() if after is None else after
         self.show = enabled() if show is None else show
         self.shown = False
         self._lock = threading.Lock()

@@ -23,7 +23,7 @@ ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
     [str(ROOT)] + [str(p) for p in sorted((ROOT / "backends").glob("*")) if p.is_dir()]
     + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
 #: as a user runs it: progress lines on (conftest.py turns them off for the other tests)
-LOUD = {k: v for k, v in ENV.items() if k != "SNNCC_PROGRESS"}
+LOUD = {**{k: v for k, v in ENV.items() if k != "SNNCC_PROGRESS"}, "SNNCC_PROGRESS_AFTER": "0"}
 
 
 @pytest.fixture(scope="module")
