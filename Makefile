@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BACKENDS := $(wildcard backends/*/pyproject.toml)
 
-.PHONY: setup demo test test-fast bench clean clean-numba lock
+.PHONY: setup demo test bench clean clean-numba lock
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock $(BACKENDS) scripts/install-system-deps.sh
