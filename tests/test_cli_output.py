@@ -97,7 +97,9 @@ def test_a_short_step_prints_nothing_and_a_failed_one_no_done_line():
     assert "done" not in out.getvalue()
 
 
-def test_on_a_terminal_the_line_is_rich_and_transient():
+def test_on_a_terminal_the_line_is_rich_and_transient(monkeypatch):
+    monkeypatch.setenv("TERM", "xterm-256color")    # rich draws no live line on TERM=dumb (as it should)
+    monkeypatch.delenv("NO_COLOR", raising=False)
     out = Tty()
     with progress.phase("bitstream: yosys synthesis", total=4, stream=out, after=0.01, show=True) as p:
         import time
