@@ -8,6 +8,12 @@ import os
 # included) unless a test turns them on - tests/test_cli_output.py does, to check them.
 os.environ["SNNCC_PROGRESS"] = "0"
 
+# PyNN scripts run in a forked child by default. In this one long test process, after Lava
+# runs (loihi tests), a forked script child was seen killed by SIGTERM on a fresh clone
+# (an open defect, noted in the closing note of stop 26); a spawned child is independent
+# of what the test process ran before. The default (fork) is tested where it is set.
+os.environ.setdefault("SNNCC_PYNN_START", "spawn")
+
 
 def pytest_terminal_summary(terminalreporter):
     """How much of the documentation ran (tests/test_docs.py), so that it cannot fall to
