@@ -66,6 +66,7 @@ def sandbox_env(home: Path) -> dict[str, str]:
     env["HOME"] = str(home)
     env["XDG_CONFIG_HOME"] = str(home / ".config")
     env.setdefault("PYTHONHASHSEED", "0")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"    # it imports the build's scripts: no __pycache__ in the build
     return env
 
 

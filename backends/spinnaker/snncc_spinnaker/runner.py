@@ -6,6 +6,7 @@ long); its spikes come back as an npz of snncc step indices and become a Raster.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -54,7 +55,7 @@ def run_script(pynn_dir: Path, simulator: str = "brian2", steps: int | None = No
         out = Path(tmp) / "spikes.npz"
         home = Path(tmp) / "home"
         home.mkdir()
-        env = sandbox_env(home) if simulator == "spinnaker" else None
+        env = sandbox_env(home) if simulator == "spinnaker" else {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         if simulator == "spinnaker":
             (home / ".spynnaker.cfg").write_text(cfg)
         folder = None
