@@ -26,7 +26,7 @@ _LAZY = {
     "compile_model": ("snncc.compiler", "compile_model"),
     "load_build": ("snncc.build", "load_build"),
     "Build": ("snncc.build", "Build"),
-    "simulate": ("snncc.refsim", "simulate"),
+    "simulate": ("snncc.targets", "simulate"),
     "Raster": ("snncc.refsim", "Raster"),
     "compare": ("snncc.verify", "compare"),
     "Network": ("snncc.ir", "Network"),

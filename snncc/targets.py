@@ -215,5 +215,16 @@ def get(name: str | None) -> Target:
         hint = INSTALL_HINT.get(name, f"reinstall {dist}")
         raise MissingDependency(f"target '{name}' needs the Python package '{missing}', which is not "
                                 f"installed: {hint}") from None
-    _cache[name] = cls()
-    return _cache[name]
+    target = _cache[name] = cls()
+    from .refsim.kernels import register     # the simulator runs networks lowered for it on its kernel
+    register(name, target.kernel)
+    return target
+
+
+def simulate(net: "Network", *args: Any, **kwargs: Any) -> "Raster":
+    """:func:`snncc.refsim.simulate`, with the kernel of a fixed network's target loaded first
+    (the public ``snncc.simulate``)."""
+    from .refsim import kernels, simulate as run
+    if net.stage == "fixed" and net.target is not None:
+        kernels.register(net.target, get(net.target).kernel)
+    return run(net, *args, **kwargs)

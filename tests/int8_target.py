@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from snncc import targets
+from snncc.refsim import kernels
 from snncc.errors import SnnccError
 from snncc.ir import FixedPopulation
 from snncc.passes.pipeline import STANDARD_OPTIONS
@@ -127,4 +128,5 @@ class Int8Target(Target):
 def register(monkeypatch, target: Target) -> Target:
     """Make ``target`` what ``snncc.targets.get(target.name)`` returns for one test."""
     monkeypatch.setitem(targets._cache, target.name, target)
+    monkeypatch.setitem(kernels._FACTORIES, target.name, target.kernel)   # as targets.get does
     return target

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from snncc.ir import Network, Population, Projection, SpikeSource
-from snncc.ir.network import index_range
+from snncc.ir.network import IndexRanges
 from snncc.ir.nodes import FixedProjection, StepProjection
 from snncc.ir.serialize import read_npz, write_npz, write_npz_file
 from snncc.models import potjans_diesmann
@@ -144,17 +144,19 @@ def test_ir_keeps_float32_and_narrow_integers_and_casts_the_rest():
     assert f.weight.dtype == np.int64
 
 
-def test_index_range_is_cached_for_frozen_arrays_only():
+def test_index_ranges_remember_frozen_arrays_only():
+    ranges = IndexRanges()
     a = np.arange(10)
-    assert index_range(a) == (0, 9)
-    a[9] = 99                                  # writeable: never cached
-    assert index_range(a) == (0, 99)
+    assert ranges(a) == (0, 9)
+    a[9] = 99                                  # writeable: never remembered
+    assert ranges(a) == (0, 99)
     p = Projection("p", "a", "a", [0, 5], [1, 2], [1.0, 1.0], [1.0, 1.0])
-    assert index_range(p.pre_idx) == (0, 5)
-    assert index_range(p.pre_idx) == (0, 5)
+    assert ranges(p.pre_idx) == (0, 5)
+    assert ranges(p.pre_idx) == (0, 5) and len(ranges._seen) == 1
     net = Network("n", 0.1, 10, [_lif("a", 4)], [], [p])
-    with pytest.raises(Exception, match="pre index 5 out of range for 'a' of size 4"):
-        net.check()
+    for memo in (None, ranges):
+        with pytest.raises(Exception, match="pre index 5 out of range for 'a' of size 4"):
+            net.check(memo)
 
 
 def test_fixed_total_draws_k_synapses_sorted_by_post_with_uniform_ends():

@@ -54,14 +54,6 @@ ALLOWED: dict[tuple[str, str], str] = {
         "a PyNN script that asks for its recorded data after run() gets the reference simulator's",
 }
 
-#: reach-backs that exist today and are being removed (issue 17); the test fails on any
-#: violation not listed here and on any entry that no longer occurs, so this only shrinks.
-KNOWN: set[tuple[str, str]] = {
-    # a fixed-stage network runs on its target's kernel, which only the target registry knows
-    ('snncc.refsim.engine', 'snncc.targets'),
-}
-
-
 class Edge(NamedTuple):
     importer: str       # module that imports
     imported: str       # module (or package) imported
@@ -173,14 +165,7 @@ def _describe(found) -> str:
 
 def test_layers_are_one_way():
     found = violations(import_graph())
-    new = [(e, why) for e, why in found if (e.importer, e.imported) not in KNOWN]
-    assert not new, "imports against the layers (docs/architecture.md):\n" + _describe(new)
-
-
-def test_known_reach_backs_only_shrink():
-    still = {(e.importer, e.imported) for e, _ in violations(import_graph())}
-    gone = sorted(KNOWN - still)
-    assert not gone, f"fixed, remove from KNOWN in tests/test_layers.py: {gone}"
+    assert not found, "imports against the layers (docs/architecture.md):\n" + _describe(found)
 
 
 def test_allowed_edges_exist():
@@ -243,3 +228,22 @@ def test_checker_fails_on_a_wrong_module_on_disk(tmp_path, monkeypatch):
     found = violations(import_graph())
     assert [(e.importer, e.imported, why) for e, why in found] == [
         ("snncc.ir.bad", "snncc.compiler", "imports a higher layer")]
+
+
+def test_a_fixed_network_finds_its_kernel_through_the_registry_not_the_targets(monkeypatch):
+    """refsim runs a fixed network on the kernel its target registered; without one it says
+    what to load, and the facade ``snncc.simulate`` loads the target itself."""
+    import snncc
+    from snncc.compiler import lower
+    from snncc.errors import SnnccError
+    from snncc.refsim import kernels, simulate
+    net = lower(snncc.load_model(str(ROOT / "examples/tiny.yaml")), "fpga").network
+    want = simulate(net)
+    monkeypatch.setattr(kernels, "_FACTORIES", {})
+    with pytest.raises(SnnccError, match="lowered for target 'fpga', whose kernel is not loaded"):
+        simulate(net)
+    import numpy as np
+    got = snncc.simulate(net)
+    assert want.n_spikes > 0 and set(got.spikes) == set(want.spikes)
+    for pop, (steps, idx) in want.spikes.items():
+        assert np.array_equal(got.spikes[pop][0], steps) and np.array_equal(got.spikes[pop][1], idx)

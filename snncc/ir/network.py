@@ -22,26 +22,32 @@ STAGES = {
 }
 
 
-#: (min, max) of read-only index arrays already checked, by id, with a weak reference
-#: that tells a live array from a new one at a reused address. IR arrays are frozen,
-#: so their range cannot change: a network checked after every pass scans each once.
-_RANGES: dict[int, tuple[weakref.ref, int, int]] = {}
+class IndexRanges:
+    """(min, max) of read-only index arrays already checked, by id, with a weak reference that
+    tells a live array from a new one at a reused address. IR arrays are frozen, so their range
+    cannot change: a pipeline that checks the network after every pass keeps one of these for
+    the run (``Analyses.ranges``), so each array is scanned once a compile."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[weakref.ref, int, int]] = {}
+
+    def __call__(self, idx: np.ndarray) -> tuple[int, int]:
+        if idx.size == 0:
+            return 0, -1
+        hit = self._seen.get(id(idx))
+        if hit is not None and hit[0]() is idx:
+            return hit[1], hit[2]
+        lo, hi = index_range(idx)
+        if not idx.flags.writeable:
+            self._seen[id(idx)] = (weakref.ref(idx), lo, hi)
+        return lo, hi
 
 
 def index_range(idx: np.ndarray) -> tuple[int, int]:
-    """(min, max) of an integer index array (0, -1 when empty), cached for frozen arrays."""
+    """(min, max) of an integer index array, (0, -1) when empty."""
     if idx.size == 0:
         return 0, -1
-    hit = _RANGES.get(id(idx))
-    if hit is not None and hit[0]() is idx:
-        return hit[1], hit[2]
-    lo, hi = int(idx.min()), int(idx.max())
-    if not idx.flags.writeable:
-        if len(_RANGES) > 4096:
-            for key in [k for k, v in _RANGES.items() if v[0]() is None]:
-                del _RANGES[key]
-        _RANGES[id(idx)] = (weakref.ref(idx), lo, hi)
-    return lo, hi
+    return int(idx.min()), int(idx.max())
 
 
 def _n(k: int, word: str) -> str:
@@ -173,8 +179,10 @@ class Network:
                         raise SnnccError(f"{kind} '{n.name}': {key}{at} is {num(a.ravel()[k])}; snncc needs "
                                          "finite numbers", n.loc)
 
-    def check(self) -> None:
-        """Structural invariants every stage keeps; raises SnnccError naming the node."""
+    def check(self, ranges: IndexRanges | None = None) -> None:
+        """Structural invariants every stage keeps; raises SnnccError naming the node.
+        ``ranges`` remembers the index ranges of arrays a previous check scanned."""
+        index_range_of = ranges or index_range
         pop_t, src_t, prj_t = STAGES[self.stage]
         limit = MAX_NAME_CHARS if self.stage == "float" else DERIVED_NAME_CHARS
         check_name(self.name, "network", self.loc, limit)
@@ -198,7 +206,7 @@ class Network:
                 ref = getattr(prj, end)
                 if ref not in sizes:
                     raise SnnccError(f"projection '{prj.name}': unknown {end} population '{ref}'", prj.loc)
-                lo, hi = index_range(idx)
+                lo, hi = index_range_of(idx)
                 if idx.size and (lo < 0 or hi >= sizes[ref]):
                     raise SnnccError(
                         f"projection '{prj.name}': {end} index {hi if hi >= sizes[ref] else lo} out of range for "

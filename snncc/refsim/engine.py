@@ -69,8 +69,8 @@ def kernel_for(net: Network, strict: bool = False) -> Kernel:
         from .float_kernel import FloatKernel
         return FloatKernel(net, strict=strict)
     if net.stage == "fixed":
-        from .. import targets
-        return targets.get(net.target).kernel(net, strict=strict)
+        from .kernels import lookup
+        return lookup(net)(net, strict=strict)
     raise SnnccError(f"network '{net.name}' is at the {net.stage} stage; discretise it first "
                      "(snncc run does this for model files)")
 
