@@ -157,6 +157,11 @@ class OptionSet:
                   for k, o in self.options.items()]
         return dataclasses.make_dataclass(name, fields, frozen=True)
 
+    def resolve(self, raw: Mapping[str, Any], command: str = "compile") -> Any:
+        """``raw`` parsed for ``command`` (as :meth:`parse`) into a frozen :meth:`config_class`
+        instance: every option a typed attribute, its default where not given."""
+        return self.config_class()(**self.parse(raw, command))
+
     @classmethod
     def from_dataclass(cls, owner: str, config: type) -> "OptionSet":
         """The declaration a frozen dataclass holds (fields made by :meth:`config_class`, or by

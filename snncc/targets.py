@@ -157,6 +157,11 @@ class Target(ABC):
         converted to their types; unknown keys are refused with a did-you-mean."""
         return self.option_set().parse(options, command)
 
+    def config(self, options: dict[str, Any], command: str = "compile") -> Any:
+        """``options`` resolved into a frozen config object: one typed attribute per declared
+        option, its default where not given (what ``pipeline`` and ``emit`` read)."""
+        return self.option_set().resolve(options, command)
+
     def check_options(self, options: dict[str, Any], command: str = "compile") -> None:
         self.parse_options(options, command)
 

@@ -28,6 +28,7 @@ from snncc.errors import shown
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ROOT / "tests" / "hostile"
+EXAMPLES = ROOT / "examples"
 _spec = importlib.util.spec_from_file_location("make_hostile", HOSTILE / "make_hostile.py")
 make_hostile = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_hostile)
@@ -395,3 +396,40 @@ def test_the_pynn_script_runs_a_network_of_hostile_names_on_brian2(tmp_path, cap
     names = make_hostile.NAMES
     assert set(Raster.load(tmp_path / "r.npz").sizes) == {names["pop_a"], names["pop_b"], names["source"]}
     assert not marker.exists()
+
+
+# ------------------------------------------------ a build's own scripts are data to snncc
+
+def _edit_script(path: Path, marker: Path) -> None:
+    """Append a payload to a build's script, as someone who hands over a build could."""
+    path.write_text(path.read_text() + f"\nopen({str(marker)!r}, 'w').write('ran')\n")
+
+
+@pytest.mark.loihi
+def test_snncc_runs_its_own_lava_module_not_the_builds(tmp_path, capsys, marker):
+    out = tmp_path / "b"
+    rc, _, err = run_cli(capsys, "compile", EXAMPLES / "tiny.yaml", "--target", "loihi", "-o", out)
+    assert rc == 0, err
+    _edit_script(out / "lava_net.py", marker)
+    rc, text, err = run_cli(capsys, "verify", out)
+    assert rc == 0, err
+    assert text.startswith("OK: rasters are identical") and not marker.exists()
+    # the payload is live: it runs as soon as the build's copy is loaded
+    subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path({str(out / 'lava_net.py')!r})"],
+                   capture_output=True, timeout=120)
+    assert marker.exists()
+
+
+@pytest.mark.spinnaker
+@pytest.mark.brian2
+def test_snncc_runs_its_own_pynn_template_not_the_builds(tmp_path, capsys, marker):
+    out = tmp_path / "b"
+    rc, _, err = run_cli(capsys, "compile", EXAMPLES / "tiny.yaml", "--target", "spinnaker", "-o", out)
+    assert rc == 0, err
+    _edit_script(out / "pynn" / "run.py", marker)
+    _edit_script(out / "pynn" / "spynnaker_blocks.py", marker)
+    rc, _, err = run_cli(capsys, "run", out, "-O", "simulator=brian2", "-o", tmp_path / "r.npz")
+    assert rc == 0, err
+    assert not marker.exists()
+    from snncc.refsim import Raster
+    assert Raster.load(tmp_path / "r.npz").n_spikes > 0

@@ -15,6 +15,9 @@ from .lower import REFRACTORY_CHOICES, LoihiLower
 from .tau_syn import TAU_SYN_CHOICES
 
 MODULE = "lava_net.py"
+#: what snncc runs: its installed copy of the module a build holds as lava_net.py (a build
+#: directory is data; its copy is there for users who run it by hand)
+INSTALLED_MODULE = Path(__file__).with_name("lava_model.py")
 #: seconds the paused Lava runtime takes to set one value back between inputs (Var.set sends
 #: one message per value), generously: part of a batch's default timeout
 RESET_S_PER_VALUE = 0.01
@@ -41,29 +44,10 @@ class LoihiTarget(Target):
     }
 
     def pipeline(self, options: dict[str, Any]):
-        try:
-            headroom = int(options.get("headroom_bits", 3))
-        except ValueError:
-            raise SnnccError(f"option headroom_bits={options['headroom_bits']!r} is not an integer") from None
-        agreement = options.get("agreement_steps")
-        if agreement is not None:
-            try:
-                agreement = int(agreement)
-            except ValueError:
-                raise SnnccError(f"option agreement_steps={agreement!r} is not an integer") from None
-            if agreement < 0:
-                raise SnnccError(f"option agreement_steps={agreement} is negative")
-        flags = {}
-        for key, default in (("share_vth", False), ("relays", True)):
-            v = str(options.get(key, default)).lower()
-            if v not in ("0", "1", "false", "true"):
-                raise SnnccError(f"option {key}={options[key]!r} is not true or false")
-            flags[key] = v in ("1", "true")
-        return [Validate(), Discretise(), Delays(relays=flags["relays"]),
-                Partition(method=str(options.get("partition", "greedy"))), Place(),
-                LoihiLower(tau_syn=str(options.get("tau_syn", "auto")),
-                           refractory=str(options.get("refractory", "exact")), headroom_bits=headroom,
-                           share_vth=flags["share_vth"], agreement_steps=agreement)]
+        o = self.config(options)
+        return [Validate(), Discretise(), Delays(relays=o.relays), Partition(method=o.partition), Place(),
+                LoihiLower(tau_syn=o.tau_syn, refractory=o.refractory, headroom_bits=o.headroom_bits,
+                           share_vth=o.share_vth, agreement_steps=o.agreement_steps)]
 
     def kernel(self, net, strict: bool = False):
         from .kernel import LoihiKernel
@@ -72,7 +56,7 @@ class LoihiTarget(Target):
     def emit(self, net, outdir: Path, options: dict[str, Any]) -> dict[str, Any]:
         from .plan import lava_processes, write_plan
         meta = write_plan(net, Path(outdir) / PLAN)
-        shutil.copyfile(Path(__file__).with_name("lava_model.py"), Path(outdir) / MODULE)
+        shutil.copyfile(INSTALLED_MODULE, Path(outdir) / MODULE)
         part, place = net.attrs.get("partition", {}), net.attrs.get("placement", {})
         return {"lava_processes": lava_processes(meta), "lif_groups": len(meta["groups"]),
                 "synapse_blocks": len(meta["blocks"]),
@@ -128,8 +112,8 @@ class LoihiTarget(Target):
         from .lava_model import PlanError, load_plan
         net = build.network()
         steps = net.steps if steps is None else int(steps)
-        module, plan = build.file(MODULE), build.file(PLAN)
-        for f in (module, plan):
+        module, plan = INSTALLED_MODULE, build.file(PLAN)
+        for f in (build.file(MODULE), plan):
             if not f.is_file():
                 raise SnnccError(f"{build.path}: missing {f.name}; the build is incomplete",
                                  hint=f"recompile: snncc compile MODEL --target loihi -o {build.path}")
@@ -198,5 +182,5 @@ def run_lava(net, steps: int | None = None, timeout: float | None = None, hw: bo
         out.mkdir(parents=True, exist_ok=True)
         emitted = LoihiTarget().emit(net, out, {})
         timeout = timeout or default_timeout(steps, emitted["lava_processes"])
-        s, i, _ = run_module(out / MODULE, out / PLAN, steps, timeout, hw=hw)
+        s, i, _ = run_module(INSTALLED_MODULE, out / PLAN, steps, timeout, hw=hw)
     return raster_from_spikes(net, steps, s, i, source="lava:loihi2hw" if hw else "lava:fixed_pt")

@@ -37,6 +37,7 @@ from typing import Any
 from snncc.plugin import SnnccError
 
 from .emit import machine_cfg
+from .script import load_script
 
 #: what the pass writes into the build (beside pynn/)
 MACHINE_DIR = "spinnaker"
@@ -353,8 +354,6 @@ def _main(argv: list[str]) -> int:
     """``--wait WORK``: import sPyNNaker, then take one order (JSON on stdin) - map the
     script in ``pynn_dir``, write the machine data into ``dest`` and the figures to
     ``result`` - and exit; exit quietly if stdin ends without one."""
-    import importlib.util
-
     work = Path(argv[1])
     os.chdir(work)       # sPyNNaker reads ./spynnaker.cfg and writes reports/ here
     import pyNN.spiNNaker as sim
@@ -364,9 +363,7 @@ def _main(argv: list[str]) -> int:
         return 0
     order = json.loads(line)
     pynn_dir, dest, result_file = Path(order["pynn_dir"]), Path(order["dest"]), Path(order["result"])
-    spec = importlib.util.spec_from_file_location("snncc_pynn_run", pynn_dir / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(pynn_dir)       # snncc's template on the build's data, never the build's run.py
     meta, data = mod.load()
     steps = int(order["steps"]) if order.get("steps") is not None else meta["steps"]
     t0, c0 = time.perf_counter(), time.process_time()

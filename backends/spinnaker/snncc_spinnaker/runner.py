@@ -17,18 +17,21 @@ import numpy as np
 
 from snncc.plugin import Raster, SnnccError
 
+from . import script
 from .build_data import check_build_data
 from .emit import PYNN_DIR, SCRIPT, is_virtual
 from .mapping import sandbox_env, write_log
 
 SIMULATORS = {"spinnaker": "pyNN.spiNNaker", "brian2": "pyNN.brian2", "nest": "pyNN.nest"}
 
+#: the child: snncc's installed template (script.py), not the build's run.py, on the build's data
 _DRIVER = """
-import sys
-sys.path.insert(0, {dir!r})
-import importlib
+import importlib, importlib.util
+spec = importlib.util.spec_from_file_location("snncc_spinnaker_script", {loader!r})
+script = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(script)
+run = script.load_script({dir!r})
 sim = importlib.import_module({sim!r})
-import run
 run.BRIAN2_CODEGEN = {codegen!r}
 run.main(sim, {steps!r}, {out!r}, inputs={inputs!r})
 """
@@ -68,7 +71,7 @@ def run_script(pynn_dir: Path, simulator: str = "brian2", steps: int | None = No
                     arrays[f"{port}.step"], arrays[f"{port}.index"] = np.asarray(st, np.int64), np.asarray(ix, np.int64)
                 np.savez(folder / f"{k:06d}.npz", **arrays)
             folder = str(folder)
-        code = _DRIVER.format(dir=str(pynn_dir), sim=module, codegen=codegen, steps=steps, out=str(out),
+        code = _DRIVER.format(loader=str(script.__file__), dir=str(pynn_dir), sim=module, codegen=codegen, steps=steps, out=str(out),
                               inputs=folder)
         try:
             proc = subprocess.run([sys.executable, "-c", code], cwd=tmp, env=env, capture_output=True,

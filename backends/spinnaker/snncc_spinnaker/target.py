@@ -74,11 +74,11 @@ class SpinnakerTarget(Target):
         return t
 
     def pipeline(self, options):
-        return [Validate(), CaptureCells(), Discretise(),
-                Delays(relays=as_bool("relays", options.get("relays", True))),
+        o = self.config(options)
+        return [Validate(), CaptureCells(), Discretise(), Delays(relays=o.relays),
                 # sPyNNaker maps contiguous slices only, so no neuron moves: the reported
                 # traffic is then the traffic sPyNNaker really routes.
-                Partition(method=str(options.get("partition", "greedy")), moves=False), Place(), SpinnakerLower()]
+                Partition(method=o.partition, moves=False), Place(), SpinnakerLower()]
 
     def kernel(self, net, strict=False):
         from .kernel import SpinnakerKernel

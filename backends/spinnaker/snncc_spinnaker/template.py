@@ -20,6 +20,8 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+#: the connector module's file; None: spynnaker_blocks.py beside this script (snncc sets its own copy)
+GLUE = None
 
 #: per simulator: (steps taken off every delay, steps added to the refractory period) so
 #: that spikes land at snncc's step indices. Brian2 applies a synaptic event after the
@@ -141,6 +143,11 @@ def _spynnaker_glue(meta):
     """spynnaker_blocks.py beside this script: snncc's connector for sPyNNaker, a faster
     (byte-identical) static row writer and delay-extension rows where the machine looks
     for them (network.json "spynnaker": "fast_rows", "machine_delay_rows")."""
+    if GLUE is not None and "spynnaker_blocks" not in sys.modules:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("spynnaker_blocks", GLUE)
+        sys.modules["spynnaker_blocks"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["spynnaker_blocks"])
     if HERE not in sys.path:
         sys.path.insert(0, HERE)
     import spynnaker_blocks
