@@ -195,3 +195,19 @@ def test_fpga_stochastic_rounding_has_a_seed(tmp_path):
     a = weights(rounding="stochastic", seed=1)
     assert a == weights(rounding="stochastic", seed="1")
     assert a != weights(rounding="stochastic", seed=2)
+
+
+def test_a_target_resolves_its_options_into_a_frozen_typed_config():
+    import dataclasses
+    from snncc import targets
+    from snncc.errors import SnnccError
+    t = targets.get("loihi")
+    o = t.config({"relays": "no", "headroom_bits": "5"})
+    assert o.relays is False and o.headroom_bits == 5 and o.tau_syn == t.options["tau_syn"].default
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        o.relays = True
+    assert {f.name for f in dataclasses.fields(o)} == set(t.options)
+    with pytest.raises(SnnccError, match="expected an integer"):
+        t.config({"headroom_bits": "many"})
+    with pytest.raises(SnnccError, match="has no compile option 'relay'"):
+        t.config({"relay": "no"})
