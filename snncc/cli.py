@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  snncc compile examples/cuba.yaml --target reference -o build/cuba\n"
                "  snncc run build/cuba --plot raster.png\n\n"
-               "exit codes: 0 ok, 1 verification failed, 2 bad input")
+               "exit codes: 0 ok, 1 verification failed, 2 bad input, 3 a bug in snncc")
     top.add_argument("--version", action="version", version=f"snncc {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -243,6 +243,8 @@ def _frontend_options(args) -> dict[str, Any]:
     for key in ("script_timeout",):    # PyNN scripts
         if getattr(args, key, None) is not None:
             out[key] = getattr(args, key)
+    if getattr(args, "json", False):
+        out["script_stdout"] = "stderr"   # a script's prints must not break the JSON on stdout
     return out
 
 

@@ -248,3 +248,20 @@ def test_a_pynn_scripts_errors_name_it_as_the_user_did(tmp_path):
     assert proc.returncode == 2
     assert [ln for ln in proc.stderr.splitlines() if "network 'cuba'" in ln][0].startswith(
         "examples/pynn/cuba.py:21:11: network 'cuba' has 4000 neurons")
+
+
+@pytest.mark.parametrize("json_flag", [True, False])
+def test_a_pynn_scripts_prints_go_to_stderr_with_json(tmp_path, json_flag):
+    """`snncc compile script.py --json | jq` broke on the script's own print()s."""
+    script = tmp_path / "talks.py"
+    script.write_text("import pyNN.nest as sim\nprint('hello from the script')\nsim.setup(timestep=1.0)\n"
+                      "a = sim.Population(2, sim.IF_curr_exp())\nsim.run(10.0)\nsim.end()\n")
+    argv = [sys.executable, "-m", "snncc.cli", "compile", str(script), "--target", "reference",
+            "-o", str(tmp_path / "b")] + (["--json"] if json_flag else [])
+    proc = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    if json_flag:
+        assert json.loads(proc.stdout)["target"] == "reference"
+        assert "hello from the script" in proc.stderr
+    else:
+        assert "hello from the script" in proc.stdout

@@ -210,3 +210,16 @@ def test_unlabelled_populations_get_the_same_names_every_time(tmp_path):
     first = [p.name for p in load_model(write(tmp_path, body)).populations]
     assert first == [p.name for p in load_model(write(tmp_path, body)).populations] == \
         ["population0", "population1"]
+
+
+def test_a_script_that_builds_no_pynn_network_says_so(tmp_path, capsys):
+    """examples/stdp/pattern.py (snncc's own API, no pyNN) was refused as 'a run of 0 steps'."""
+    from snncc.cli import main
+    script = tmp_path / "no_pynn.py"
+    script.write_text("x = 1 + 1\n")
+    assert main(["compile", str(script), "--target", "reference", "-o", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (f"{script}: the script built no PyNN network: it created no "
+                                   "Population through pyNN (import pyNN.nest as sim; sim.setup(...); "
+                                   "sim.Population(...); sim.run(...))")
+    assert not (tmp_path / "b").exists()

@@ -27,7 +27,7 @@ LOADERS = {
 #: options only the YAML frontend takes; other formats ignore them
 _YAML_ONLY = ("allow_external_files",)
 #: options only PyNN scripts take (the CLI passes them for any model)
-_PYNN_ONLY = ("script_timeout",)
+_PYNN_ONLY = ("script_timeout", "script_stdout")
 
 
 def load_model(path: str | Path, **options) -> Network:

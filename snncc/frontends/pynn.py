@@ -85,20 +85,21 @@ def intercept(backend):
                 setattr(pyNN, a, v)
 
 
-def load(path: str | Path, script_timeout: float | None = None) -> Network:
+def load(path: str | Path, script_timeout: float | None = None, script_stdout: str = "stdout") -> Network:
     """Run the PyNN script at ``path`` in a child process and return the network it built.
 
     ``script_timeout`` (seconds, default :data:`~.pynn_process.DEFAULT_TIMEOUT_S`) and
     snncc's memory limit (:func:`snncc.resources.memory_limit`) bound the run; every way
     the script can end that is not a finished network is an :class:`SnnccError` naming
-    the script (and its line, where there is one).
+    the script (and its line, where there is one). ``script_stdout="stderr"`` sends what the
+    script prints to snncc's stderr (``--json``: snncc's stdout carries only the result).
     """
     _backend()
     from . import pynn_process
     path = Path(path).resolve()
     if not path.is_file():
         raise SnnccError(f"{path}: no such PyNN script", hint="check the path")
-    return pynn_process.run(path, pynn_process.Limits.of(script_timeout))
+    return pynn_process.run(path, pynn_process.Limits.of(script_timeout), script_stdout)
 
 
 def capture(path: str | Path) -> Network:

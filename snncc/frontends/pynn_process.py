@@ -96,15 +96,19 @@ def start_method() -> str:
     return method
 
 
-def run(script: Path, limits: Limits) -> Network:
-    """Run ``script`` (an absolute path) in a child process; return the network it built."""
+def run(script: Path, limits: Limits, stdout: str = "stdout") -> Network:
+    """Run ``script`` (an absolute path) in a child process; return the network it built.
+    ``stdout``: where the script's own prints go ("stderr" where snncc's stdout is a result
+    another program reads, as with --json)."""
+    if stdout not in ("stdout", "stderr"):
+        raise ValueError(f"stdout={stdout!r}")
     if os.name != "posix":
         raise SnnccError(f"{script}: compiling PyNN scripts needs a POSIX system (Linux or macOS)")
     method = start_method()
     with tempfile.TemporaryFile() as ir_json, tempfile.TemporaryFile() as ir_npz:
         child = _Child(script, method, ir_json.fileno(), ir_npz.fileno(), limits)
         try:
-            watch = _Watch(child, script, limits)
+            watch = _Watch(child, script, limits, stdout)
             watch.wait()
         finally:
             child.stop()
@@ -278,9 +282,9 @@ class _Relay:
 class _Watch:
     """Waits for the child's result, relaying its output, within the limits."""
 
-    def __init__(self, child: _Child, script: Path, limits: Limits):
+    def __init__(self, child: _Child, script: Path, limits: Limits, stdout: str = "stdout"):
         self.child, self.script, self.limits = child, script, limits
-        self.relays = {child.out: _Relay("stdout"), child.err: _Relay("stderr")}
+        self.relays = {child.out: _Relay(stdout), child.err: _Relay("stderr")}
         self.output = 0
         self.buf = b""
         self.result: dict | None = None

@@ -52,6 +52,13 @@ def _seq_times(v) -> np.ndarray:
 
 def network_from_state(state, name: str = "pynn", script: str | None = None) -> Network:
     """The IR of everything the backend captured (populations in creation order)."""
+    if not state.populations:
+        # e.g. a script that uses snncc's Python API, or none of PyNN: "a run of 0 steps" would mislead
+        raise SnnccError("the script built no PyNN network: it created no Population through pyNN "
+                         "(import pyNN.nest as sim; sim.setup(...); sim.Population(...); sim.run(...))",
+                         Loc(script or getattr(state, "script", None)),
+                         hint="snncc compiles PyNN scripts; a script that builds an snncc Network itself "
+                              "can save it with snncc.save_ir(net, DIR) and compile DIR")
     dt, steps = _run_length(state)
     names = dict(zip(map(id, state.populations), _names(state.populations, "population")))
     pops, srcs, probes = [], [], []
