@@ -31,7 +31,9 @@ _HEADER = {"clipped_fraction": "clip", "synapses": "syn", "rel_rms_error": "rel 
            "max_error": "max err", "exponent": "exp", "rerouted_synapses": "rerouted",
            "max_delay_steps": "max delay", "relay_neurons": "relays", "lower_bound": "bound",
            "refrac_error_ms": "refrac err ms", "delay_error_ms": "delay err ms",
-           "max_delay_change_fraction": "max delay change"}
+           "max_delay_change_fraction": "max delay change",
+           # fpga-decay: a time constant asked for and the one the hardware realises
+           "tau_m_ms_hw": "tau m hw ms", "tau_syn_E_ms_hw": "tau syn E hw ms", "tau_syn_I_ms_hw": "tau syn I hw ms"}
 
 
 #: key figures whose name alone would misread: ``cores_over_bound 1`` is a ratio, not a count

@@ -105,11 +105,11 @@ def cache_dir(board: L.Board) -> Path:
 
 
 def build_bitstream(outdir: Path | None, board_name: str = L.DEFAULT_BOARD, log=None,
-                    baud: int | None = None) -> dict:
+                    baud: int | None = None, decay: str | None = None) -> dict:
     """Build (or take from the cache) the bitstream of ``board_name`` with its UART at ``baud``
     (default: the board's); copy it and ``bitstream.json`` into ``outdir`` (when given);
     returns the summary."""
-    board = L.board(board_name).with_baud(baud)
+    board = L.board(board_name).with_baud(baud).with_decay(decay)      # decay=multiply: FINE=1
     missing = [t for t in TOOLS[board.family] if shutil.which(t) is None]
     if missing:
         raise MissingDependency(f"--bitstream for {board.name} needs {', '.join(missing)} "

@@ -191,18 +191,23 @@ def core_ranges(net: Network, cfg: L.CoreConfig) -> list[tuple[int, int]]:
     return out
 
 
-def _param_halfwords(sets: list[tuple[int, ...]], rule_q) -> np.ndarray:
+def _param_halfwords(sets: list[tuple[int, ...]], rule_q, cfg: L.CoreConfig | None = None) -> np.ndarray:
     if len(sets) > L.PARAM_SETS:
         raise SnnccError(f"a core needs {len(sets)} parameter sets; it holds {L.PARAM_SETS}")
     out = np.zeros((L.PARAM_SETS, P.PARAM_WORDS), dtype=np.int64)
-    for k, (th, reset, bias, kl, ke, ki, kw, refrac, sub, noleak) in enumerate(sets):
+    for k, (th, reset, bias, kl, ke, ki, kw, refrac, sub, noleak, fine, ml, me, mi) in enumerate(sets):
+        if fine and not (cfg is not None and cfg.fine and rule_q is None):
+            # a core without FINE ignores the bit and would decay by the shifts: refused, never run
+            raise SnnccError("the network decays by multipliers (-O decay=multiply) but the core configuration "
+                             "has none (FINE=0, or STDP in the same PARAM words)",
+                             hint="compile with -O decay=shift, or for a board whose core has multipliers")
         if kw > L.MAX_WEIGHT_SHIFT:
             raise SnnccError(f"a parameter set has weight shift k_w = {kw}; the core shifts weights by at "
                              f"most {L.MAX_WEIGHT_SHIFT}", hint="compile through the fpga pipeline, which "
                              "chooses k_w <= 8")
         out[k] = P.pack(P.PARAM_FIELDS, P.PARAM_WORDS, 1, threshold=th & 0xFFFF, reset=reset & 0xFFFF,
                         bias=bias & 0xFFFF, leak_shift=kl, syn_shift_e=ke, syn_shift_i=ki, weight_shift=kw,
-                        refrac=refrac, subtract=sub, no_leak=noleak)
+                        refrac=refrac, subtract=sub, no_leak=noleak, fine=fine, m_leak=ml, m_e=me, m_i=mi)
     flat = out.reshape(-1)
     if rule_q is not None:               # pair STDP: the rule in spare PARAM words (stdp.py)
         for word, value in rule_words(rule_q).items():
@@ -232,7 +237,8 @@ def probe_mask(net: Network, n: int) -> np.ndarray:
 def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = None) -> Image:
     """The image of a fixed-stage fpga network (already checked by FpgaMap) for ``cfg``."""
     if cfg is None:
-        b = L.board(board or net.attrs.get("fpga", {}).get("board"))
+        info = net.attrs.get("fpga", {})
+        b = L.board(board or info.get("board")).with_decay(info.get("decay", "shift"))
         cfg, board = b.config, b.name
     board = board or L.DEFAULT_BOARD
     rule = network_rule(net)
@@ -275,7 +281,7 @@ def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = No
         starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
         local_sets, local_idx = np.unique(set_idx[a:b], return_inverse=True)
         sets = [table[int(s)] for s in local_sets]
-        parts[(P.REGION["PARAM"], c)] = _param_halfwords(sets, rule)
+        parts[(P.REGION["PARAM"], c)] = _param_halfwords(sets, rule, cfg)
         if int(probe[a:b].sum()) > cfg.probes_per_core:
             raise SnnccError(f"network '{net.name}': {int(probe[a:b].sum())} neurons with recorded state (v, "
                              f"i_E, i_I) on core {c}; the board streams at most {cfg.probes_per_core} a core",

@@ -14,7 +14,7 @@ from snncc.plugin import (
     compact, deliver_part, gather, room, slot_of, team_join, team_parts, team_size, team_step,
 )
 
-from .limits import ACC_BITS, I_BITS, V_BITS
+from .limits import ACC_BITS, FINE_BITS, I_BITS, V_BITS
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -32,16 +32,19 @@ def _sat(x, bits):
 @numba.njit(cache=True, nogil=True, inline="always")
 def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
     """Neurons 0..m-1 of slices sharing the parameter set ``c`` (FpgaKernel.ROWS: th, reset, bias,
-    k_leak, k_e, k_i, k_w, refrac, subtract, no_leak); branch-free, so LLVM vectorises it."""
+    k_leak, k_e, k_i, k_w, refrac, subtract, no_leak, fine, m_leak, m_e, m_i); branch-free, so LLVM
+    vectorises it. A fine set decays by (x * m) >> 16 (kernel.fine_part) where it has a shift."""
     th, reset, bias, k_leak, k_e, k_i = c[0], c[1], c[2], c[3], c[4], c[5]
     k_w, refrac, subtract, no_leak = c[6], c[7], c[8] != 0, c[9] != 0
+    fine, m_leak, m_e, m_i = c[10] != 0, c[11], c[12], c[13]
+    fine_e, fine_i = fine and k_e != 0, fine and k_i != 0
     for k in range(m):
         ie1 = _sat(i_e[k] + (_wrap(xe[k], ACC_BITS) << k_w), I_BITS)
         ii1 = _sat(i_i[k] + (_wrap(xi[k], ACC_BITS) << k_w), I_BITS)
         vk = v[k]
         rk = r[k]
         refr = rk != 0
-        leak = 0 if no_leak else vk >> k_leak
+        leak = 0 if no_leak else ((vk * m_leak) >> FINE_BITS if fine else vk >> k_leak)
         v1 = vk if refr else _sat(vk - leak + ie1 + ii1 + bias, V_BITS)
         r1 = rk - 1 if refr else rk
         spike = (not refr) and v1 >= th
@@ -49,8 +52,8 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
         after = _sat(v1 - th, V_BITS) if subtract else reset
         v[k] = after if spike else v1
         r[k] = refrac if spike else r1
-        i_e[k] = ie1 - (ie1 >> k_e)
-        i_i[k] = ii1 - (ii1 >> k_i)
+        i_e[k] = ie1 - ((ie1 * m_e) >> FINE_BITS if fine_e else ie1 >> k_e)
+        i_i[k] = ii1 - ((ii1 * m_i) >> FINE_BITS if fine_i else ii1 >> k_i)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -31,8 +31,12 @@ VOLTAGE_REL_ERROR = 1 / 16
 DECAY_FACTOR = 2.0
 #: input ids one STEP frame carries (flags byte + 2 bytes per input)
 MAX_INPUTS_PER_STEP = (P.MAX_PAYLOAD - 1) // 2
-#: fine decays (FINE builds): 1 - decay = m / 2**FINE_BITS, m = 1 .. 2**FINE_BITS - 1
+#: fine decays (FINE builds, -O decay=multiply): 1 - decay = m / 2**FINE_BITS, m = 1 .. 2**FINE_BITS - 1
 FINE_BITS = 16
+#: hardware multipliers a FINE core uses (snn_lif.v: v * m_leak and one shared for the currents)
+FINE_MULTIPLIERS_PER_CORE = 2
+#: the decay representations (-O decay): by shifts 1 - 2**-k, or by 16-bit multipliers
+DECAY_MODES = ("shift", "multiply")
 #: the free-running step timer counts periods of up to 2**PERIOD_BITS - 1 clocks
 PERIOD_BITS = 24
 #: the fewest clocks per UART bit the receiver samples reliably, and how far the baud rate a
@@ -63,7 +67,7 @@ class CoreConfig:
     rt: int = 1              # free-running mode (timer, input queue, stream)
     log2q: int = 8           # input queue entries
     log2p: int = 4           # probed neurons per core
-    fine: int = 0            # decays by multipliers (RTL only: the compiler does not emit them yet)
+    fine: int = 0            # decays by multipliers (-O decay=multiply builds the core with FINE=1)
 
     @property
     def neurons_per_core(self) -> int:
@@ -149,6 +153,42 @@ class Board:
     baud: int = 1_000_000    # the UART rate built in (compile -O baud=...)
     bridge_max_baud: int = 3_000_000   # what the board's USB-UART reaches
     rt_note: str = ""        # why the board's core is built without free-running mode (rt=0)
+    multipliers: int = 0     # the device's hardware multipliers (DSP slices / MAC16 blocks)
+    fine_note: str = ""      # why the board's core cannot decay by multipliers (FINE=1), if it cannot
+
+    @property
+    def default_decay(self) -> str:
+        """The decay representation a compile uses without -O decay: multipliers where the
+        board's own build has them (config.fine), else shifts."""
+        return "multiply" if self.config.fine else "shift"
+
+    def fine_refusal(self) -> str | None:
+        """Why this board's core cannot be built with FINE=1, or None if it can."""
+        if self.fine_note:
+            return self.fine_note
+        if self.config.stdp:
+            return "its core is built with STDP, whose rule lives in the PARAM words the multipliers need"
+        need = FINE_MULTIPLIERS_PER_CORE * self.config.cores
+        if self.multipliers < need:
+            return f"the device has {self.multipliers} hardware multipliers; {self.config.cores} FINE cores use {need}"
+        return None
+
+    def with_decay(self, mode: str | None) -> "Board":
+        """This board with its core built for the decay representation ``mode`` ("shift",
+        "multiply"; None or "auto": :attr:`default_decay`), or SnnccError when the board cannot."""
+        from snncc.plugin import SnnccError
+        mode = self.default_decay if mode in (None, "auto") else mode
+        if mode not in DECAY_MODES:
+            raise SnnccError(f"-O decay={shown_text(mode)}: expected auto, " + " or ".join(DECAY_MODES))
+        if mode == "shift":
+            return replace(self, config=replace(self.config, fine=0)) if self.config.fine else self
+        why = self.fine_refusal()
+        if why is not None:
+            able = [k for k, b in BOARDS.items() if b.fine_refusal() is None]
+            raise SnnccError(f"-O decay=multiply: the {self.name} board cannot decay by multipliers: {why}",
+                             hint="use -O decay=shift (decays 1 - 2**-k), or a board with multipliers: "
+                                  + ", ".join(f"--board {k}" for k in able))
+        return replace(self, config=replace(self.config, fine=1))
 
     @property
     def clock_khz(self) -> int:
@@ -195,19 +235,28 @@ BOARDS = {
                         CoreConfig(cores=1, log2n=8, log2r=9, log2s=14, log2d=5, rt=0), "ice40", "up5k",
                         "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf",
                         rt_note="the UP5K's 5,280 logic cells do not hold the free-running logic next to "
-                                "the STDP core"),
+                                "the STDP core", multipliers=8,
+                        fine_note="its core is built with STDP (whose rule uses the PARAM words the "
+                                  "multipliers need), and the UP5K's logic cells are 97 % used"),
     # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP
     "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 25 MHz, 1 Mbaud",
                        CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, stdp=0), "ecp5", "12k",
-                       "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+                       "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf", multipliers=28),
     "ulx3s-45f": Board("ulx3s-45f", "ULX3S (Lattice ECP5 LFE5U-45F), 25 MHz, 1 Mbaud",
                        CoreConfig(cores=4, log2n=8, log2r=9, log2s=12, log2d=4, log2src=11, log2a=12,
-                                  stdp=0), "ecp5", "45k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+                                  stdp=0), "ecp5", "45k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf",
+                       multipliers=72),
     "ulx3s-85f": Board("ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud",
                        CoreConfig(cores=4, log2n=9, log2r=11, log2s=14, log2d=4, log2src=12, log2a=13,
-                                  stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf"),
+                                  stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf",
+                       multipliers=156),
 }
 DEFAULT_BOARD = "icebreaker"
+
+
+def shown_text(value) -> str:
+    from snncc.plugin import shown
+    return shown(str(value), 30)[1:-1]
 
 
 def board(name: str | None) -> Board:

@@ -27,6 +27,34 @@ def _shift_for(decay: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(-detmath.log2(gone)), 1, L.MAX_SHIFT).astype(np.int64)
 
 
+def multiplier_for(decay: np.ndarray) -> np.ndarray:
+    """m with 1 - m / 2**16 closest to ``decay``, 1..2**16 - 1 (the FINE core's v -= (v * m) >> 16)."""
+    one = 1 << L.FINE_BITS
+    gone = np.nan_to_num(1.0 - np.asarray(decay, dtype=np.float64), nan=1.0, posinf=1.0, neginf=1.0)
+    return np.clip(np.rint(gone * one), 1, one - 1).astype(np.int64)
+
+
+def realised_decay(mode: str, k: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The per-step decay the core applies: 1 - 2**-k (shift), 1 - m / 2**16 (multiply); 0 where
+    k = 0 (a delta synapse: the current is used up)."""
+    k = np.asarray(k, dtype=np.int64)
+    gone = (np.asarray(m, np.float64) / (1 << L.FINE_BITS)) if mode == "multiply" else 2.0 ** -k.astype(np.float64)
+    return np.where(k == 0, 0.0, 1.0 - gone)
+
+
+def _check_fine(pop, key: str, decay: np.ndarray, m: np.ndarray, hint: str) -> None:
+    """Refuse a decay whose 1 - decay the multiplier m / 2**16 misses by more than L.DECAY_FACTOR."""
+    with np.errstate(all="ignore"):
+        ratio = np.abs(detmath.log2((1.0 - decay) / (m.astype(np.float64) / (1 << L.FINE_BITS))))
+    bad = ~(ratio <= detmath.log2(L.DECAY_FACTOR))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise SnnccError(f"population '{pop.name}': {key} of neuron {j} is {num(decay[j], 10)} per step; the fpga "
+                         f"core's multipliers decay by 1 - m / 65536 with m = 1..65535, and the closest, "
+                         f"{num(1 - m[j] / 65536.0, 10)}, leaks more than {num(L.DECAY_FACTOR)} times "
+                         f"{'faster' if m[j] / 65536.0 > 1 - decay[j] else 'slower'}", pop.loc, hint=hint)
+
+
 def _check_decay(pop, key: str, decay: np.ndarray, k: np.ndarray, hint: str) -> None:
     """Refuse a decay whose 1 - decay the shift 2**-k misses by more than L.DECAY_FACTOR."""
     with np.errstate(all="ignore"):
@@ -41,7 +69,11 @@ def _check_decay(pop, key: str, decay: np.ndarray, k: np.ndarray, hint: str) -> 
                          f"{'faster' if 2.0 ** -float(k[j]) > 1 - decay[j] else 'slower'}", pop.loc, hint=hint)
 
 
-def lower_population(pop, w_unit) -> FixedPopulation:
+def lower_population(pop, w_unit, decay: str = "shift") -> FixedPopulation:
+    """``pop`` on the core's integers; ``decay`` "shift" (1 - 2**-k) or "multiply" (1 - m / 65536,
+    a FINE core: -O decay)."""
+    fine = decay == "multiply"
+    check = _check_fine if fine else _check_decay
     c = {k: np.asarray(v, dtype=np.float64) for k, v in pop.coef.items()}
     w_unit = np.broadcast_to(np.asarray(w_unit, dtype=np.float64), (pop.size,))
     leaky = c["decay_v"] < 1.0
@@ -86,18 +118,24 @@ def lower_population(pop, w_unit) -> FixedPopulation:
         check_fixed(pop, names[key], phys[key], exact[key], q[key], -top - 1, top, v_unit, target="the fpga core",
                     store=f"{L.V_BITS}-bit membrane", gap=None if key == "bias" else gap,
                     tol=L.VOLTAGE_REL_ERROR, hint=hint.format(num(float(v_unit.max()) if pop.size else 0.0)))
+    # the shifts are kept in multiply mode too: a synaptic shift of 0 is what makes a delta synapse
     k_leak = _shift_for(c["decay_v"])
+    m_leak = np.where(leaky, multiplier_for(c["decay_v"]), 0) if fine else np.zeros(pop.size, np.int64)
     if leaky.any():
-        _check_decay(pop, "decay_v (exp(-dt/tau_m))", np.where(leaky, c["decay_v"], 0.5),
-                     np.where(leaky, k_leak, 1), hint="for a neuron without leak use cell_type IF; else "
-                     "tau_m within a few thousand time steps (or another dt)")
+        check(pop, "decay_v (exp(-dt/tau_m))", np.where(leaky, c["decay_v"], 0.5),
+              np.where(leaky, m_leak if fine else k_leak, 1 << (L.FINE_BITS - 1) if fine else 1),
+              hint="for a neuron without leak use cell_type IF; else tau_m within a few thousand time steps "
+                   "(or another dt)")
     k_e = _shift_for(c["decay_E"]) if exp else np.zeros(pop.size, np.int64)
     k_i = _shift_for(c["decay_I"]) if exp else np.zeros(pop.size, np.int64)
+    zero = np.zeros(pop.size, np.int64)
+    m_e = multiplier_for(c["decay_E"]) if exp and fine else zero
+    m_i = multiplier_for(c["decay_I"]) if exp and fine else zero
     if exp:
-        for key, kk in (("decay_E (exp(-dt/tau_syn_E))", k_e), ("decay_I (exp(-dt/tau_syn_I))", k_i)):
-            _check_decay(pop, key, c["decay_" + key[6]], kk,
-                         hint="synaptic time constants within a few thousand time steps (or another dt); "
-                              "IF_curr_delta for instantaneous synapses")
+        for key, kk, mm in (("decay_E (exp(-dt/tau_syn_E))", k_e, m_e), ("decay_I (exp(-dt/tau_syn_I))", k_i, m_i)):
+            check(pop, key, c["decay_" + key[6]], mm if fine else kk,
+                  hint="synaptic time constants within a few thousand time steps (or another dt); "
+                       "IF_curr_delta for instantaneous synapses")
     params = {
         **q,
         "bias": np.where(leaky, 0.0, q["bias"]),
@@ -107,6 +145,8 @@ def lower_population(pop, w_unit) -> FixedPopulation:
         "k_w": np.full(pop.size, k_w),
         "refrac": c["refrac"],
         "subtract": np.zeros(pop.size, np.int64),
+        "fine": np.full(pop.size, int(fine), np.int64),
+        "m_leak": m_leak, "m_e": m_e, "m_i": m_i,
     }
     if c["refrac"].size and c["refrac"].max() > (1 << L.REFRAC_BITS) - 1:
         k = int(np.argmax(c["refrac"]))
@@ -117,12 +157,24 @@ def lower_population(pop, w_unit) -> FixedPopulation:
                            dict(PARAMS), pop.record, pop.loc)
 
 
+#: the fields of one parameter set, in the order of the image encoder
+SET_KEYS = ("th", "reset", "bias", "k_leak", "k_e", "k_i", "k_w", "refrac", "subtract", "no_leak",
+            "fine", "m_leak", "m_e", "m_i")
+#: parameters a build lowered before -O decay lacks: the shift decays
+FINE_PARAMS = ("fine", "m_leak", "m_e", "m_i")
+
+
+def _param(p, key: str) -> np.ndarray:
+    if key in FINE_PARAMS and key not in p.params:
+        return np.zeros(p.size, np.int64)
+    return np.asarray(p.params[key])
+
+
 def param_sets(net: Network) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     """(set index per neuron, distinct parameter tuples) over the whole network."""
-    keys = ("th", "reset", "bias", "k_leak", "k_e", "k_i", "k_w", "refrac", "subtract", "no_leak")
     if not net.populations:
         return np.zeros(0, np.int64), []
-    table = np.stack([np.concatenate([np.asarray(p.params[k]) for p in net.populations]) for k in keys], 1)
+    table = np.stack([np.concatenate([_param(p, k) for p in net.populations]) for k in SET_KEYS], 1)
     uniq, idx = np.unique(table, axis=0, return_inverse=True)
     return idx.reshape(-1).astype(np.int64), [tuple(int(x) for x in row) for row in uniq]
 
@@ -174,6 +226,94 @@ def _totals(net: Network, b) -> None:
                              hint="shorten the delay or raise dt; longer delays need relay neurons")
 
 
+def _tau(decay: np.ndarray, dt: float) -> np.ndarray:
+    """The time constant (ms) of a per-step decay; inf for no decay, 0 for a complete one."""
+    d = np.asarray(decay, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return np.where(d >= 1.0, np.inf, np.where(d <= 0.0, 0.0, -dt / np.log(np.where((d > 0) & (d < 1), d, 0.5))))
+
+
+def _rel(real: np.ndarray, asked: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.where(asked == real, 0.0, (real - asked) / np.where(asked != 0, asked, 1.0))
+
+
+def decay_rows(net: Network, mode: str) -> list[dict]:
+    """Per population of a step-stage network: each time constant asked for and the one the
+    core realises in ``mode`` ("shift" or "multiply"), with the relative error, and the weight
+    scaling error per receptor: the error of the charge one unit of weight moves v by over the
+    current's life, gain / (1 - decay) (inhibition scaled by the excitatory gain: the core has
+    one). Per population the neuron with the largest error is shown. (The rounding of the
+    weights themselves is the quantise pass's table.)"""
+    rows = []
+    dt = float(net.dt)
+    for pop in net.populations:
+        c = {k: np.asarray(v, dtype=np.float64) for k, v in pop.coef.items()}
+        if not pop.size:
+            continue
+        row: dict = {"population": pop.name}
+        worst = []
+        leaky = c["decay_v"] < 1.0
+        if leaky.any():
+            k = _shift_for(c["decay_v"])
+            real = realised_decay(mode, k, multiplier_for(c["decay_v"]))
+            asked, got = _tau(c["decay_v"], dt), _tau(real, dt)
+            err = np.where(leaky, _rel(got, asked), 0.0)
+            j = int(np.argmax(np.abs(err)))
+            row.update({"tau_m_ms": float(asked[j]), "tau_m_ms_hw": float(got[j]), "rel_tau_m_error": float(err[j])})
+            worst.append(abs(float(err[j])))
+        if pop.synapse == "exp":
+            g_e = c["gain_E"]
+            for x in ("E", "I"):
+                d = c["decay_" + x]
+                real = realised_decay(mode, _shift_for(d), multiplier_for(d))
+                asked, got = _tau(d, dt), _tau(real, dt)
+                err = _rel(got, asked)
+                j = int(np.argmax(np.abs(err)))
+                row.update({f"tau_syn_{x}_ms": float(asked[j]), f"tau_syn_{x}_ms_hw": float(got[j]),
+                            f"rel_tau_syn_{x}_error": float(err[j])})
+                worst.append(abs(float(err[j])))
+            for x in ("E", "I"):
+                d = c["decay_" + x]
+                real = realised_decay(mode, _shift_for(d), multiplier_for(d))
+                with np.errstate(all="ignore"):   # charge of one weight unit: gain / (1 - decay)
+                    charge = _rel(g_e / (1.0 - real), c["gain_" + x] / (1.0 - d))
+                charge = np.nan_to_num(charge, nan=0.0)
+                row[f"rel_weight_{x}_error"] = float(charge[int(np.argmax(np.abs(charge)))])
+        row["decay"] = mode
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class FpgaDecay(Pass):
+    """Report the time constants the core realises with the chosen decay representation
+    (``-O decay``: shifts 1 - 2**-k or multipliers 1 - m/65536) against those asked for; the
+    lowering (``lower_population``) rounds them the same way and refuses what it cannot hold."""
+
+    name = "fpga-decay"
+    requires = ("discretised",)
+    provides = ()
+
+    board: str = L.DEFAULT_BOARD
+    decay: str = "shift"
+
+    def run(self, net: Network, target):
+        rows = decay_rows(net, self.decay)
+        top = (lambda key: max((abs(r[key]) for r in rows if key in r), default=0.0))  # noqa: E731
+        summary = {"board": self.board, "decay": self.decay,
+                   "rel_tau_m_error": top("rel_tau_m_error"),
+                   "rel_tau_syn_error": max(top("rel_tau_syn_E_error"), top("rel_tau_syn_I_error")),
+                   "rel_weight_error": max(top("rel_weight_E_error"), top("rel_weight_I_error"))}
+        notes = []
+        if self.decay == "shift" and summary["rel_tau_m_error"] + summary["rel_tau_syn_error"] > 0.01:
+            able = [k for k, b in L.BOARDS.items() if b.fine_refusal() is None]
+            if able:
+                notes.append("time constants are rounded to shifts 1 - 2**-k; -O decay=multiply (boards with "
+                             "multipliers: " + ", ".join(able) + ") holds them within 1 %")
+        return net, Report(self.name, summary=summary, tables={"time constants": rows}, notes=notes)
+
+
 @dataclass(frozen=True)
 class FpgaCapacity(Pass):
     """Neurons, sources, synapses and delays against the board's totals."""
@@ -201,9 +341,10 @@ class FpgaMap(Pass):
     provides = ("mapped",)
 
     board: str = L.DEFAULT_BOARD
+    decay: str = "shift"
 
     def run(self, net: Network, target):
-        b = L.board(self.board)
+        b = L.board(self.board).with_decay(self.decay)
         cfg = b.config
         n, rows = net.n_neurons, net.n_neurons + sum(s.size for s in net.sources)
         from .stdp import check_inputs, network_rule
@@ -257,7 +398,8 @@ class FpgaMap(Pass):
                                  f"frame carries at most {L.MAX_INPUTS_PER_STEP}", s.loc)
         attrs = dict(net.attrs)
         attrs["fpga"] = {"board": b.name, "neurons": n, "rows": rows, "synapses": syn,
-                         "param_sets": len(sets), "cores": len(ranges), "router_entries": axons}
+                         "param_sets": len(sets), "cores": len(ranges), "router_entries": axons,
+                         "decay": self.decay}
         report = Report(self.name, summary={
             "board": b.name, "cores": len(ranges), "cores_limit": cfg.cores,
             "neurons": n, "neurons_limit": cfg.neurons, "sources": rows, "sources_limit": cfg.sources,

@@ -82,6 +82,11 @@ class FpgaTarget(Target):
         "rounding": Option(ROUNDING, "nearest", "weight rounding: to nearest (ties to even) or stochastic"),
         "seed": Option(int, 0, "seed of stochastic rounding", minimum=0),
         "relays": Option(bool, True, "realise delays beyond the board's delay ring with relay neurons"),
+        "decay": Option(("auto",) + L.DECAY_MODES, "auto", "how the core decays v and the currents: shift "
+                        "(1 - 2**-k: time constants within a factor 1.41), multiply (1 - m/65536 by hardware "
+                        "multipliers, the core built with FINE=1: within 1 % up to ~1000 steps; boards with "
+                        "multipliers and no STDP), auto (multiply where the board's own build has FINE, "
+                        "else shift)"),
         "force": Option(bool, False, "send the whole image even if the board already holds it",
                         commands=("upload",)),
         "readback": Option(bool, False, "read every region back after writing it and compare",
@@ -90,24 +95,30 @@ class FpgaTarget(Target):
 
     def configured(self, options):
         """The target for ``options["board"]``: that board's limits drive every pass."""
-        b = L.board(options.get("board"))
+        b = L.board(options.get("board")).with_decay(options.get("decay"))
         t = FpgaTarget()
         t.board = b.name
+        t.decay = b.default_decay if not b.config.fine else "multiply"
         t.limits = b.config.limits()
         return t
 
+    #: the decay representation of the configured compile (configured: -O decay)
+    decay = "shift"
+
     def pipeline(self, options):
         from snncc.plugin import Delays, Partition, Place, Quantise
-        from .lower import FpgaCapacity, FpgaMap
+        from .lower import FpgaCapacity, FpgaDecay, FpgaMap
         q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding", "seed") if k in options}
         if "per_channel" in q:
             q["per_channel"] = _flag("per_channel", q["per_channel"])
         relays = _flag("relays", options.get("relays", True))
-        board = L.board(options.get("board")).name
+        b = L.board(options.get("board")).with_decay(options.get("decay"))
+        board, decay = b.name, ("multiply" if b.config.fine else "shift")
         # the partition stays contiguous in network order (no member moves): a neuron's
         # source id on the board is its network index
-        return [Validate(), Discretise(), Delays(relays=relays), Quantise(**q), FpgaCapacity(board=board),
-                Partition(moves=False), Place(), FpgaMap(board=board)]
+        return [Validate(), Discretise(), FpgaDecay(board=board, decay=decay), Delays(relays=relays),
+                Quantise(**q), FpgaCapacity(board=board), Partition(moves=False), Place(),
+                FpgaMap(board=board, decay=decay)]
 
     def kernel(self, net, strict=False):
         from .kernel import FpgaKernel
@@ -115,20 +126,21 @@ class FpgaTarget(Target):
 
     def lower_population(self, pop, w_unit):
         from .lower import lower_population
-        return lower_population(pop, w_unit)
+        return lower_population(pop, w_unit, self.decay)
 
     def emit(self, net, outdir: Path, options: dict[str, Any]) -> dict[str, Any]:
         from .image import encode
-        b = L.board(options.get("board"))
+        b = L.board(options.get("board")).with_decay(options.get("decay"))
         img = encode(net, b.config, b.name)
         img.save(outdir)
         size = len(img.to_bytes())
         out = {"image_bytes": size, "crc32": f"{img.crc:08x}", "synapses": img.n_syn,
                "bytes_per_synapse": size / img.n_syn if img.n_syn else 0.0, "board": b.name,
-               "cores_used": len(img.core_ranges), "cores": b.config.cores}
+               "cores_used": len(img.core_ranges), "cores": b.config.cores,
+               "decay": "multiply (FINE=1)" if b.config.fine else "shift"}
         if options.get("bitstream"):
             from .bitstream import build_bitstream
-            bs = build_bitstream(outdir, b.name, log=_log)
+            bs = build_bitstream(outdir, b.name, log=_log, decay=options.get("decay"))
             _log(f"bitstream {bs['file']} for {bs['board']}: {bs['luts']['used']}/{bs['luts']['available']} "
                  f"LUTs, {bs['bram']['used']}/{bs['bram']['available']} BRAM, {bs['spram']['used']}/"
                  f"{bs['spram']['available']} SPRAM, Fmax {bs['fmax_mhz']:.1f} MHz (clock "
