@@ -47,6 +47,18 @@ def test_multiply_is_refused_on_a_board_without_multipliers():
         L.BOARDS[BOARD].with_decay("bogus")
 
 
+def test_cli_refuses_multiply_on_the_icebreaker_with_exit_2_and_no_build(tmp_path, capsys):
+    from snncc.cli import main
+    out = tmp_path / "b"
+    assert main(["compile", str(SYNFIRE), "--target", "fpga", "-O", "decay=multiply", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "icebreaker board cannot decay by multipliers" in err and "--board ulx3s-45f" in err
+    assert "Traceback" not in err and not out.exists()
+    assert main(["compile", str(SYNFIRE), "--target", "fpga", "--board", BOARD, "-O", "decay=multiply",
+                 "-o", str(out)]) == 0
+    assert (out / "image.json").is_file()
+
+
 def test_default_is_shift_where_the_build_has_no_fine_and_multiply_where_it_has():
     assert _lowered(SYNFIRE, None).network.populations[0].params["fine"].max() == 0
     fine_board = L.Board(**{**L.BOARDS[BOARD].__dict__,
