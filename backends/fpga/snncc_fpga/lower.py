@@ -294,11 +294,17 @@ class FpgaDecay(Pass):
     name = "fpga-decay"
     requires = ("discretised",)
     provides = ()
+    uses_analyses = True
 
     board: str = L.DEFAULT_BOARD
     decay: str = "shift"
+    keep_model: bool = False          # hand the step-stage model to fpga-agreement
 
-    def run(self, net: Network, target):
+    def run(self, net: Network, target, analyses=None):
+        if self.keep_model and analyses is not None:
+            from .agreement import MODEL_KEY
+            analyses.release(MODEL_KEY)
+            analyses.get(MODEL_KEY, lambda: net, ())
         rows = decay_rows(net, self.decay)
         top = (lambda key: max((abs(r[key]) for r in rows if key in r), default=0.0))  # noqa: E731
         summary = {"board": self.board, "decay": self.decay,

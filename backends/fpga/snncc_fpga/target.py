@@ -82,6 +82,8 @@ class FpgaTarget(Target):
         "rounding": Option(ROUNDING, "nearest", "weight rounding: to nearest (ties to even) or stochastic"),
         "seed": Option(int, 0, "seed of stochastic rounding", minimum=0),
         "relays": Option(bool, True, "realise delays beyond the board's delay ring with relay neurons"),
+        "agreement_steps": Option(int, None, "steps of the float-vs-fpga comparison in the report (default: "
+                                  "300 ms of model time, fewer for many synapses; 0: none)", minimum=0),
         "decay": Option(("auto",) + L.DECAY_MODES, "auto", "how the core decays v and the currents: shift "
                         "(1 - 2**-k: time constants within a factor 1.41), multiply (1 - m/65536 by hardware "
                         "multipliers, the core built with FINE=1: within 1 % up to ~1000 steps; boards with "
@@ -98,7 +100,7 @@ class FpgaTarget(Target):
         b = L.board(options.get("board")).with_decay(options.get("decay"))
         t = FpgaTarget()
         t.board = b.name
-        t.decay = b.default_decay if not b.config.fine else "multiply"
+        t.decay = "multiply" if b.config.fine else "shift"
         t.limits = b.config.limits()
         return t
 
@@ -107,6 +109,7 @@ class FpgaTarget(Target):
 
     def pipeline(self, options):
         from snncc.plugin import Delays, Partition, Place, Quantise
+        from .agreement import FpgaAgreement
         from .lower import FpgaCapacity, FpgaDecay, FpgaMap
         q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding", "seed") if k in options}
         if "per_channel" in q:
@@ -116,9 +119,11 @@ class FpgaTarget(Target):
         board, decay = b.name, ("multiply" if b.config.fine else "shift")
         # the partition stays contiguous in network order (no member moves): a neuron's
         # source id on the board is its network index
-        return [Validate(), Discretise(), FpgaDecay(board=board, decay=decay), Delays(relays=relays),
-                Quantise(**q), FpgaCapacity(board=board), Partition(moves=False), Place(),
-                FpgaMap(board=board, decay=decay)]
+        steps = options.get("agreement_steps")
+        steps = None if steps is None else int(steps)
+        return [Validate(), Discretise(), FpgaDecay(board=board, decay=decay, keep_model=steps != 0),
+                Delays(relays=relays), Quantise(**q), FpgaCapacity(board=board), Partition(moves=False), Place(),
+                FpgaMap(board=board, decay=decay), FpgaAgreement(steps=steps)]
 
     def kernel(self, net, strict=False):
         from .kernel import FpgaKernel
