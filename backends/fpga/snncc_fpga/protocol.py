@@ -176,8 +176,8 @@ PARAM_FIELDS = (
     Field("no_leak", 4, 9, 1, "no leak (IF neuron)"),
     Field("fine", 4, 10, 1, "decay by the multipliers below instead of the shifts (FINE builds)"),
     Field("m_leak", 5, 0, 16, "FINE: v -= (v * m_leak) >> 16"),
-    Field("m_e", 6, 0, 16, "FINE: iE -= (iE * m_e) >> 16 (0: delta synapse)"),
-    Field("m_i", 7, 0, 16, "FINE: iI -= (iI * m_i) >> 16"),
+    Field("m_e", 6, 0, 16, "FINE: iE -= (iE * m_e) >> 16 where k_E != 0 (k_E = 0 stays a delta synapse)"),
+    Field("m_i", 7, 0, 16, "FINE: iI -= (iI * m_i) >> 16 where k_I != 0"),
 )
 
 #: the pair-STDP rule in spare PARAM words (flat halfword index within a core's PARAM region)
