@@ -238,7 +238,9 @@ def _random_fine_network(seed: int) -> Network:
     for k in range(int(rng.integers(1, 4))):
         size = int(rng.integers(1, 24))
         th = int(rng.integers(1, 3000))
-        m_pick = lambda: int(rng.choice([0, 1, 65535, int(rng.integers(0, 65536)), int(rng.integers(1, 4000))]))  # noqa: E731
+
+        def m_pick():
+            return int(rng.choice([0, 1, 65535, int(rng.integers(0, 65536)), int(rng.integers(1, 4000))]))
         params = {
             "th": th, "reset": int(rng.integers(-2000, th)), "bias": int(rng.integers(-40, 120)),
             "k_leak": int(rng.integers(0, 16)), "k_e": int(rng.integers(0, 16)),
