@@ -34,7 +34,9 @@ NETWORKS = [("neurocorex-100", "examples/neurocorex.yaml", "icebreaker"),
             ("brunel-1000 (PyNN)", "examples/pynn/brunel1000.py", "ulx3s-85f"),
             ("digits (NIR)", "examples/digits/digits.nir", "ulx3s-85f"),
             ("conv-266 (NIR)", "examples/nir/conv.nir", "ulx3s-85f"),
-            ("conv-266 (NIR)", "examples/nir/conv.nir", "ulx3s-45f")]
+            ("conv-266 (NIR)", "examples/nir/conv.nir", "ulx3s-45f"),
+            ("synfire-4000 (PyNN)", "examples/pynn/synfire4000.py", "ulx3s-85f-4k"),
+            ("brunel-1000 dense (PyNN)", "examples/pynn/brunel1000_dense.py", "ulx3s-85f-128k")]
 
 
 def capacity(quick: bool) -> tuple[list[dict], list[str]]:

@@ -126,6 +126,7 @@ module snn_cmd #(
     reg rst_next;                      // the next step starts from the initial state (INIT)
     reg [31:0] image_crc, crc;
     reg crc_hi;
+    reg crc_top;                       // o_cb_addr's carry: a region of 2**16 halfwords (SYN at LOG2S = 15)
     reg [15:0] n_neur, n_src;
     localparam SYNW = LOG2S + CW + 1;  // the largest n_syn COMMIT accepts
     reg [SYNW-1:0] n_syn_r;
@@ -401,6 +402,7 @@ module snn_cmd #(
                             o_cb_region <= `SNN_REGION_PARAM;
                             o_cb_core <= 0;
                             o_cb_addr <= 16'd0;
+                            crc_top <= 1'b0;
                             st <= S_CRC_ADDR;
                         end
                     end
@@ -524,7 +526,7 @@ module snn_cmd #(
             end
             // ------------------------------- COMMIT: CRC-32 of every region of every core
             S_CRC_ADDR: begin
-                if ({1'b0, o_cb_addr} == region_size(o_cb_region)) st <= S_CRC_NEXT;
+                if ({crc_top, o_cb_addr} == region_size(o_cb_region)) st <= S_CRC_NEXT;
                 else st <= S_CRC_WAIT;
             end
             S_CRC_WAIT: st <= S_CRC_BYTES;
@@ -532,12 +534,13 @@ module snn_cmd #(
                 crc <= crc32_byte(crc, crc_hi ? i_cb_q[15:8] : i_cb_q[7:0]);
                 crc_hi <= !crc_hi;
                 if (crc_hi) begin
-                    o_cb_addr <= o_cb_addr + 1'b1;
+                    {crc_top, o_cb_addr} <= {crc_top, o_cb_addr} + 17'd1;
                     st <= S_CRC_ADDR;
                 end
             end
             S_CRC_NEXT: begin                 // next core, next region, or the verdict
                 o_cb_addr <= 16'd0;
+                crc_top <= 1'b0;
                 if (!last_core) begin
                     o_cb_core <= o_cb_core + 1'b1;
                     st <= S_CRC_ADDR;

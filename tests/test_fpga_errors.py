@@ -215,9 +215,10 @@ def test_users_day_upload_then_verify_remembers_the_port(tiny_build, capsys):
 
 @pytest.mark.parametrize("args,message", [
     (["--board", "ulx3s"], "snncc: error: unknown board 'ulx3s' (known: icebreaker, ulx3s-12f, ulx3s-45f, "
-                           "ulx3s-85f)"),
+                           "ulx3s-85f, ulx3s-85f-4k, ulx3s-85f-128k)"),
     (["--bitstream", "--board", "ulx3s"],
-     "snncc: error: unknown board 'ulx3s' (known: icebreaker, ulx3s-12f, ulx3s-45f, ulx3s-85f)"),
+     "snncc: error: unknown board 'ulx3s' (known: icebreaker, ulx3s-12f, ulx3s-45f, ulx3s-85f, ulx3s-85f-4k, "
+     "ulx3s-85f-128k)"),
 ])
 def test_bitstream_option_errors(tmp_path, capsys, args, message):
     out = tmp_path / "b"

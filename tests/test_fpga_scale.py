@@ -17,6 +17,7 @@ pytest.importorskip("snncc_fpga", reason="the fpga backend (backends/fpga) is no
 from snncc.cli import main  # noqa: E402
 from snncc.compiler import lower  # noqa: E402
 from snncc.frontends import load_model  # noqa: E402
+from snncc_fpga import limits as L  # noqa: E402
 
 pytestmark = pytest.mark.fpga
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,9 @@ NETWORKS = [
     ("examples/pynn/brunel1000.py", "ulx3s-85f"),
     ("examples/digits/digits.nir", "ulx3s-85f"),
     ("examples/nir/conv.nir", "ulx3s-85f"),
+    # the two other trades of the 85F's block RAM: 4,096 neurons, 131,072 synapses
+    ("examples/pynn/synfire4000.py", "ulx3s-85f-4k"),
+    ("examples/pynn/brunel1000_dense.py", "ulx3s-85f-128k"),
 ]
 
 
@@ -40,12 +44,16 @@ def test_partition_uses_the_fewest_cores(model, board):
     assert net.attrs["fpga"]["cores"] == part["cores"] and net.attrs["fpga"]["board"] == board
     if "1000" in model:
         assert net.n_neurons == 1000 and part["cores"] > 1      # really spread over several cores
+    if board == "ulx3s-85f-4k":       # more neurons than the 16-slot 85F build holds
+        assert net.n_neurons > L.BOARDS["ulx3s-85f"].config.neurons and part["cores"] == 4
+    if board == "ulx3s-85f-128k":     # more synapses than the 16-slot 85F build holds
+        assert net.n_synapses > L.BOARDS["ulx3s-85f"].config.synapses and part["cores"] == 4
 
 
 def test_the_boards_are_listed_with_their_limits(capsys):
     assert main(["targets"]) == 0
     out = capsys.readouterr().out
-    for name in ("icebreaker", "ulx3s-12f", "ulx3s-45f", "ulx3s-85f"):
+    for name in ("icebreaker", "ulx3s-12f", "ulx3s-45f", "ulx3s-85f", "ulx3s-85f-4k", "ulx3s-85f-128k"):
         assert name in out
 
 
