@@ -256,8 +256,8 @@ BOARDS = {
     "ulx3s-85f-4k": Board("ulx3s-85f-4k", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud; 4,096 neurons, "
                           "delays up to 4 steps",
                           CoreConfig(cores=4, log2n=10, log2r=11, log2s=14, log2d=2, log2src=13, log2a=13,
-                                     stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf",
-                          multipliers=156),
+                                     stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s",
+                          "boards/ulx3s.lpf", multipliers=156),
     # ... and traded for synapses: 1,024 neurons with 128 synapses each on average
     "ulx3s-85f-128k": Board("ulx3s-85f-128k", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud; 131,072 "
                             "synapses, delays up to 4 steps",
