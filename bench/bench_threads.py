@@ -101,6 +101,27 @@ def workloads(quick: bool) -> list[Workload]:
 
 # ------------------------------------------------------------------------------- snncc worker
 
+def lowered(net, kernel: str):
+    """(network the kernel runs, its kernel class or None for the float kernel, note): the float
+    network discretised, or lowered for ``kernel``'s target (loihi with LOIHI_OPTIONS where the
+    network needs them)."""
+    if kernel == "float":
+        from snncc.passes.discretise import discretise_network
+        return discretise_network(net), None, None
+    from snncc import targets
+    from snncc.compiler import lower
+    from snncc.errors import SnnccError
+    note = None
+    try:
+        low = lower(net, kernel).network
+    except SnnccError:
+        if kernel != "loihi":
+            raise
+        low = lower(net, kernel, LOIHI_OPTIONS).network
+        note = "lowered with " + ", ".join(f"{k}={v}" for k, v in LOIHI_OPTIONS.items())
+    return low, targets.get(kernel).kernel, note
+
+
 def snncc_worker(net_path: str, kernel: str, threads: int, repeat: int, raster: str) -> dict:
     """In a child process: the float network at ``net_path`` (lowered for ``kernel`` unless
     float), ``simulate`` once and then ``repeat`` times on ``threads`` threads."""
@@ -116,22 +137,7 @@ def snncc_worker(net_path: str, kernel: str, threads: int, repeat: int, raster: 
         from snncc.ir import load
         net = load(net_path)
     build_s = time.perf_counter() - t0
-    if kernel == "float":
-        from snncc.passes.discretise import discretise_network
-        low = discretise_network(net)
-        make = None
-    else:
-        from snncc import targets
-        from snncc.compiler import lower
-        from snncc.errors import SnnccError
-        try:
-            low = lower(net, kernel).network
-        except SnnccError:
-            if kernel != "loihi":
-                raise
-            low = lower(net, kernel, LOIHI_OPTIONS).network
-            note = "lowered with " + ", ".join(f"{k}={v}" for k, v in LOIHI_OPTIONS.items())
-        make = targets.get(kernel).kernel
+    low, make, note = lowered(net, kernel)
     del net
 
     def once():

@@ -2,9 +2,10 @@
 
 This module is also the template of a kernel's compiled loop (see loop.py for the
 shared pieces and the argument tuples): ``update`` advances one partition's neurons by
-one step and writes their spikes to the partition's buffer; ``run_par`` and ``run_seq``
-are the same loop over steps, with the partitions run in parallel (``prange``) or one
-after the other. A partition's results never depend on the others', so the two give
+one step and writes their spikes to the partition's buffer; ``part`` is one partition's
+share of a step; ``run_par`` and ``run_seq`` bind it to the engine's loop over steps
+(loop.steps_team, loop.steps_seq), the partitions run by a team of threads or one after
+the other. A partition's results never depend on the others', so the two give
 identical bits for any number of partitions and threads.
 
 Parameters come as runs of neurons with identical coefficients (``run_start``, one row
@@ -18,10 +19,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
-from .loop import (compact, deliver_part, first_error, gather, room, slot_of, team_join, team_parts,
-    team_size, team_step)
+from .loop import compact, deliver_part, record_part, slot_of, steps_seq, steps_team
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -65,18 +64,8 @@ def update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, refrac, fired, words,
     return compact(lo, hi, fired, words, out)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def record(p, t, rec, v, i_e, i_i, r):
-    ptr, code, idx, out, t_base = rec
-    row = t - t_base
-    for m in range(ptr[p], ptr[p + 1]):
-        k = idx[m]
-        c = code[m]
-        out[row, m] = v[k] if c == 0 else (i_e[k] if c == 1 else (i_i[k] if c == 2 else r[k]))
-
-
 @numba.njit(cache=True, nogil=True)
-def part(p, t, ring, route, src, buf, rec, K):
+def part(p, t, ring, route, src, buf, rec, err, K):
     """Partition p's share of step t: deliver step t-1's spikes to its neurons, then update them."""
     v, i_e, i_i, r, run_start, tab, refrac, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
@@ -85,34 +74,14 @@ def part(p, t, ring, route, src, buf, rec, K):
     xe, xi = slot_of(p, t, ring, route)
     cnt[b, p] = update(bounds[p], bounds[p + 1], xe, xi, v, i_e, i_i, r, run_start, tab, refrac, fired,
                        words, spk[b, p])
-    record(p, t, rec, v, i_e, i_i, r)
+    record_part(p, t, rec, v, i_e, i_i, r)
 
 
 @numba.njit(cache=True, parallel=True)
 def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
-    """Steps t0 .. t1-1 on a team of threads (loop.py): one prange over the threads, a barrier
-    per step; the results are in ``team`` (loop.team_result)."""
-    for tid in prange(team_size(team)):
-        if team_join(team):
-            first, end = team_parts(team, tid, buf)
-            sense = 0
-            t = t0
-            leave = False
-            while not leave:
-                for p in range(first, end):
-                    part(p, t, ring, route, src, buf, rec, K)
-                leave, sense = team_step(team, tid, t, t1, buf, ev, err, sense)
-                t += 1
+    steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, part)
 
 
 @numba.njit(cache=True, nogil=True)
 def run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
-    n_ev = 0
-    cap = room(ev, route)
-    for t in range(t0, t1):
-        if n_ev > cap:
-            return t, n_ev, 0
-        for p in range(buf[0].shape[0] - 1):
-            part(p, t, ring, route, src, buf, rec, K)
-        n_ev = gather(t, buf, ev, n_ev)
-    return t1, n_ev, first_error(err) + 1
+    return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, part)

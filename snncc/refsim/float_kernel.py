@@ -68,7 +68,7 @@ class FloatKernel(Kernel):
 
     def compiled(self, state):
         from . import float_jit
-        from .loop import team_run
+        from .loop import runner
         table = np.stack([self._c[k] for k in COLUMNS] + [self._direct], axis=1) if self.n \
             else np.zeros((0, len(COLUMNS) + 1))
         keyed = np.concatenate((table, self._refrac.view(np.float64)[:, None]), axis=1)
@@ -77,8 +77,4 @@ class FloatKernel(Kernel):
         K = (state["v"], state["i_E"], state["i_I"], state["refrac"], run_start,
              np.ascontiguousarray(table[first]), np.ascontiguousarray(self._refrac[first]),
              fired, fired.view(np.uint64))
-        par, seq = float_jit.run_par, float_jit.run_seq
-
-        def run(team, *args):
-            return seq(*args, K) if team is None else team_run(par, args, K, team)
-        return run
+        return runner(float_jit.run_par, float_jit.run_seq, K)

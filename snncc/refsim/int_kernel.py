@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
 from .. import detmath
 from ..ir import FixedPopulation, FixedProjection, Network
-from .loop import (deliver_part, first_error, gather, room, slot_of, team_join, team_parts, team_run,
-    team_size, team_step)
+from .loop import deliver_part, record_part, runner, slot_of, steps_seq, steps_team
 from .kernel import Kernel, OverflowInKernel, StateVar
 
 PARAMS = ("shift_v", "shift_g", "shift_E", "shift_I", "bias", "v_thresh", "v_reset", "refrac")
@@ -82,7 +80,7 @@ def _step(v, ue, ui, r, x, p, vbits, ubits, strict, out, err):
 
 
 @numba.njit(cache=True, nogil=True)
-def _part(p, t, ring, route, src, buf, err, K):
+def _part(p, t, ring, route, src, buf, rec, err, K):
     v, ue, ui, r, prm, vbits, ubits, strict = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
@@ -92,50 +90,17 @@ def _part(p, t, ring, route, src, buf, err, K):
     xe[:] = 0
     xi[:] = 0
     cnt[t & 1, p] = max(k, 0)
-
-
-@numba.njit(cache=True, nogil=True)
-def _record(p, t, rec, K):
-    v, ue, ui, r = K[0], K[1], K[2], K[3]
-    ptr, code, idx, out, t_base = rec
-    for m in range(ptr[p], ptr[p + 1]):
-        k, c = idx[m], code[m]
-        out[t - t_base, m] = v[k] if c == 0 else (ue[k] if c == 1 else (ui[k] if c == 2 else r[k]))
+    record_part(p, t, rec, v, ue, ui, r)
 
 
 @numba.njit(cache=True, parallel=True)
 def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
-    """Steps t0 .. t1-1 on a team of threads (loop.py): one prange over the threads, a barrier
-    per step; the results are in ``team`` (loop.team_result)."""
-    for tid in prange(team_size(team)):
-        if team_join(team):
-            first, end = team_parts(team, tid, buf)
-            sense = 0
-            t = t0
-            leave = False
-            while not leave:
-                for p in range(first, end):
-                    _part(p, t, ring, route, src, buf, err, K)
-                    _record(p, t, rec, K)
-                leave, sense = team_step(team, tid, t, t1, buf, ev, err, sense)
-                t += 1
+    steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, _part)
 
 
 @numba.njit(cache=True, nogil=True)
 def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
-    n_ev = 0
-    cap = room(ev, route)
-    for t in range(t0, t1):
-        if n_ev > cap:
-            return t, n_ev, 0
-        for p in range(buf[0].shape[0] - 1):
-            _part(p, t, ring, route, src, buf, err, K)
-            _record(p, t, rec, K)
-        bad = first_error(err)
-        if bad >= 0:
-            return t, n_ev, bad + 1
-        n_ev = gather(t, buf, ev, n_ev)
-    return t1, n_ev, 0
+    return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, _part)
 
 
 class IntExampleKernel(Kernel):
@@ -186,10 +151,7 @@ class IntExampleKernel(Kernel):
     def compiled(self, state):
         K = (state["v"], state["u_E"], state["u_I"], state["refrac"], self._p, self._bits["v"],
              self._bits["u"], self.strict)
-
-        def run(team, *args):
-            return _run_seq(*args, K) if team is None else team_run(_run_par, args, K, team)
-        return run
+        return runner(_run_par, _run_seq, K)
 
     def compiled_error(self, state, err):
         self._raise(err)

@@ -1,6 +1,6 @@
 """Compiled pieces of the engine that every kernel's step loop shares (numba).
 
-A kernel's compiled loop (see float_kernel_jit.py, the template) runs steps ``t0 .. t1-1``
+A kernel's compiled loop (see float_jit.py, the template, and :func:`steps_seq`) runs steps ``t0 .. t1-1``
 of one chunk. Per step t it runs, for every partition p of the neurons (in parallel
 when there are several threads), :func:`deliver_part` for the spikes of step t - 1 and
 then the kernel's own update of p's neurons for step t; then, serially,
@@ -511,6 +511,80 @@ def team_run(par, args, K, team) -> tuple[int, int, int]:
     its state ``K``; returns :func:`team_result`."""
     par(*args, K, team)
     return team_result(team)
+
+
+# ------------------------------------------------------------------------- the step loop of a kernel
+#
+# Every kernel's compiled loop is the same loop over steps around its own ``part(p, t, ring, route,
+# src, buf, rec, err, K)`` (one partition's share of step t: deliver, update, record; an error goes to
+# ``err[p]``). A kernel module binds its ``part`` with two cached wrappers:
+#
+#     @numba.njit(cache=True, parallel=True)
+#     def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
+#         steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, part)
+#
+#     @numba.njit(cache=True, nogil=True)
+#     def run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
+#         return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, part)
+#
+# and :func:`runner` makes the engine's ``run`` of them. The drivers are inlined into the wrappers
+# (``inline="always"``, at numba's IR level, before parfors sees the ``prange``): a jitted function
+# passed as an argument to a cached function makes a cache key that changes with every process,
+# while ``part`` as a global of the kernel's own module is compiled into its wrappers and cached.
+
+@numba.njit(inline="always")
+def steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, part):
+    """Steps t0 .. t1-1 on a team of threads: one prange over the threads, a barrier per step; the
+    results are in ``team`` (:func:`team_result`)."""
+    for tid in numba.prange(team_size(team)):
+        if team_join(team):
+            first, end = team_parts(team, tid, buf)
+            sense = 0
+            t = t0
+            leave = False
+            while not leave:
+                for p in range(first, end):
+                    part(p, t, ring, route, src, buf, rec, err, K)
+                leave, sense = team_step(team, tid, t, t1, buf, ev, err, sense)
+                t += 1
+
+
+@numba.njit(nogil=True, inline="always")
+def steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, part):
+    """Steps t0 .. t1-1 on one thread, partitions in order; returns (steps done up to, events,
+    1 + failed partition), as :func:`team_result`: a step with an error is not gathered."""
+    n_ev = 0
+    cap = room(ev, route)
+    for t in range(t0, t1):
+        if n_ev > cap:
+            return t, n_ev, 0
+        for p in range(buf[0].shape[0] - 1):
+            part(p, t, ring, route, src, buf, rec, err, K)
+        bad = first_error(err)
+        if bad >= 0:
+            return t, n_ev, bad + 1
+        n_ev = gather(t, buf, ev, n_ev)
+    return t1, n_ev, 0
+
+
+@numba.njit(nogil=True, inline="always")
+def record_part(p, t, rec, s0, s1, s2, s3):
+    """Partition p's recorded states of step t; code c of an entry picks state array ``s<c>`` (the
+    kernel's ``state_vars`` in order; a kernel with three passes one of them twice)."""
+    ptr, code, idx, out, t_base = rec
+    row = t - t_base
+    for m in range(ptr[p], ptr[p + 1]):
+        k = idx[m]
+        c = code[m]
+        out[row, m] = s0[k] if c == 0 else (s1[k] if c == 1 else (s2[k] if c == 2 else s3[k]))
+
+
+def runner(run_par, run_seq, K):
+    """The engine's ``run(team, t0, t1, ring, route, src, buf, rec, ev, err)`` of a kernel's two
+    wrappers (see above) on its state ``K``: one thread when ``team`` is None."""
+    def run(team, *args):
+        return run_seq(*args, K) if team is None else team_run(run_par, args, K, team)
+    return run
 
 
 def team_result(team) -> tuple[int, int, int]:

@@ -82,7 +82,7 @@ class FpgaKernel(Kernel):
             "fine", "m_leak", "m_e", "m_i")
 
     def compiled(self, state):
-        from snncc.plugin import fired_flags, param_runs, team_run
+        from snncc.plugin import fired_flags, param_runs, runner
 
         from . import kernel_jit as J
         table = np.stack([self.p[k] for k in self.ROWS], axis=1) if self.n \
@@ -92,9 +92,7 @@ class FpgaKernel(Kernel):
         K = (state["v"], state["i_E"], state["i_I"], state["refrac"], run_start,
              np.ascontiguousarray(table[first]), fired, fired.view(np.uint64))
 
-        def run(team, *args):
-            return J.run_seq(*args, K) if team is None else team_run(J.run_par, args, K, team)
-        return run
+        return runner(J.run_par, J.run_seq, K)
 
     def plasticity(self, net, wiring):
         """The core's integer pair-STDP rule (stdp.py) for the engine's per-step hook."""

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
-from snncc.plugin import (
-    compact, deliver_part, gather, room, slot_of, team_join, team_parts, team_size, team_step,
-)
+from snncc.plugin import compact, deliver_part, record_part, slot_of, steps_seq, steps_team
 
 from .limits import ACC_BITS, FINE_BITS, I_BITS, V_BITS
 
@@ -57,7 +54,7 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
 
 
 @numba.njit(cache=True, nogil=True)
-def _part(p, t, ring, route, src, buf, rec, K):
+def _part(p, t, ring, route, src, buf, rec, err, K):
     v, i_e, i_i, r, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
@@ -74,37 +71,14 @@ def _part(p, t, ring, route, src, buf, rec, K):
     xe[:] = 0
     xi[:] = 0
     cnt[t & 1, p] = compact(lo, hi, fired, words, spk[t & 1, p])
-    ptr, code, idx, rbuf, t_base = rec
-    for m in range(ptr[p], ptr[p + 1]):
-        k, c = idx[m], code[m]
-        rbuf[t - t_base, m] = v[k] if c == 0 else (i_e[k] if c == 1 else (i_i[k] if c == 2 else r[k]))
+    record_part(p, t, rec, v, i_e, i_i, r)
 
 
 @numba.njit(cache=True, parallel=True)
 def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
-    """Steps t0 .. t1-1 on a team of threads (loop.py): one prange over the threads, a barrier
-    per step; the results are in ``team`` (loop.team_result)."""
-    for tid in prange(team_size(team)):
-        if team_join(team):
-            first, end = team_parts(team, tid, buf)
-            sense = 0
-            t = t0
-            leave = False
-            while not leave:
-                for p in range(first, end):
-                    _part(p, t, ring, route, src, buf, rec, K)
-                leave, sense = team_step(team, tid, t, t1, buf, ev, err, sense)
-                t += 1
+    steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, _part)
 
 
 @numba.njit(cache=True, nogil=True)
 def run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
-    n_ev = 0
-    cap = room(ev, route)
-    for t in range(t0, t1):
-        if n_ev > cap:
-            return t, n_ev, 0
-        for p in range(buf[0].shape[0] - 1):
-            _part(p, t, ring, route, src, buf, rec, K)
-        n_ev = gather(t, buf, ev, n_ev)
-    return t1, n_ev, 0
+    return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, _part)

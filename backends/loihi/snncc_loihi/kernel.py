@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
 from snncc.plugin import (
-    Kernel, OverflowInKernel, StateVar, compact, deliver_part, fired_flags, gather, param_runs, room,
-    slot_of, team_join, team_parts, team_run, team_size, team_step,
+    Kernel, OverflowInKernel, StateVar, compact, deliver_part, fired_flags, param_runs, record_part, runner,
+    slot_of, steps_seq, steps_team,
 )
 
 from . import limits as L
@@ -92,7 +91,7 @@ def _step(u, v, r, x, run_start, tab, fired, words, out, wrapped):
 
 
 @numba.njit(cache=True, nogil=True)
-def _part(p, t, ring, route, src, buf, rec, K):
+def _part(p, t, ring, route, src, buf, rec, err, K):
     u, v, r, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
@@ -102,41 +101,17 @@ def _part(p, t, ring, route, src, buf, rec, K):
     xe[:] = 0
     xi[:] = 0
     cnt[t & 1, p] = compact(lo, hi, fired, words, spk[t & 1, p])
-    ptr, code, idx, out, t_base = rec
-    for m in range(ptr[p], ptr[p + 1]):
-        k = idx[m]
-        c = code[m]
-        out[t - t_base, m] = v[k] if c == 0 else (u[k] if c == 1 else r[k])
+    record_part(p, t, rec, v, u, r, r)         # state_vars: v, u, refrac
 
 
 @numba.njit(cache=True, parallel=True)
 def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
-    """Steps t0 .. t1-1 on a team of threads (loop.py): one prange over the threads, a barrier
-    per step; the results are in ``team`` (loop.team_result)."""
-    for tid in prange(team_size(team)):
-        if team_join(team):
-            first, end = team_parts(team, tid, buf)
-            sense = 0
-            t = t0
-            leave = False
-            while not leave:
-                for p in range(first, end):
-                    _part(p, t, ring, route, src, buf, rec, K)
-                leave, sense = team_step(team, tid, t, t1, buf, ev, err, sense)
-                t += 1
+    steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, _part)
 
 
 @numba.njit(cache=True, nogil=True)
 def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
-    n_ev = 0
-    cap = room(ev, route)
-    for t in range(t0, t1):
-        if n_ev > cap:
-            return t, n_ev, 0
-        for p in range(buf[0].shape[0] - 1):
-            _part(p, t, ring, route, src, buf, rec, K)
-        n_ev = gather(t, buf, ev, n_ev)
-    return t1, n_ev, 0
+    return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, _part)
 
 
 def effective_bias(bias_mant: np.ndarray, bias_exp: np.ndarray) -> np.ndarray:
@@ -204,6 +179,4 @@ class LoihiKernel(Kernel):
         fired = fired_flags(self.n)
         K = (state["u"], state["v"], state["refrac"], self._run_start, self._tab, fired, fired.view(np.uint64))
 
-        def run(team, *args):
-            return _run_seq(*args, K) if team is None else team_run(_run_par, args, K, team)
-        return run
+        return runner(_run_par, _run_seq, K)

@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
 from snncc.plugin import (
-    Kernel, StateVar, compact, deliver_part, fired_flags, gather, param_runs, room, slot_of, team_join,
-    team_parts, team_run, team_size, team_step,
+    Kernel, StateVar, compact, deliver_part, fired_flags, param_runs, record_part, runner, slot_of, steps_seq,
+    steps_team,
 )
 
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
@@ -107,7 +106,7 @@ def _step(v, i_e, i_i, r, x, run_start, tab, fired, words, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def _part(p, t, ring, route, src, buf, rec, K):
+def _part(p, t, ring, route, src, buf, rec, err, K):
     v, i_e, i_i, r, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
@@ -117,40 +116,17 @@ def _part(p, t, ring, route, src, buf, rec, K):
     xe[:] = 0
     xi[:] = 0
     cnt[t & 1, p] = compact(lo, hi, fired, words, spk[t & 1, p])
-    ptr, code, idx, out, t_base = rec
-    for m in range(ptr[p], ptr[p + 1]):
-        k, c = idx[m], code[m]
-        out[t - t_base, m] = v[k] if c == 0 else (i_e[k] if c == 1 else (i_i[k] if c == 2 else r[k]))
+    record_part(p, t, rec, v, i_e, i_i, r)
 
 
 @numba.njit(cache=True, parallel=True)
 def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
-    """Steps t0 .. t1-1 on a team of threads (loop.py): one prange over the threads, a barrier
-    per step; the results are in ``team`` (loop.team_result)."""
-    for tid in prange(team_size(team)):
-        if team_join(team):
-            first, end = team_parts(team, tid, buf)
-            sense = 0
-            t = t0
-            leave = False
-            while not leave:
-                for p in range(first, end):
-                    _part(p, t, ring, route, src, buf, rec, K)
-                leave, sense = team_step(team, tid, t, t1, buf, ev, err, sense)
-                t += 1
+    steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, _part)
 
 
 @numba.njit(cache=True, nogil=True)
 def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
-    n_ev = 0
-    cap = room(ev, route)
-    for t in range(t0, t1):
-        if n_ev > cap:
-            return t, n_ev, 0
-        for p in range(buf[0].shape[0] - 1):
-            _part(p, t, ring, route, src, buf, rec, K)
-        n_ev = gather(t, buf, ev, n_ev)
-    return t1, n_ev, 0
+    return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, _part)
 
 
 class SpinnakerKernel(Kernel):
@@ -203,9 +179,7 @@ class SpinnakerKernel(Kernel):
         K = (state["v"], state["i_E"], state["i_I"], state["refrac"], self._run_start, self._tab, fired,
              fired.view(np.uint64))
 
-        def run(team, *args):
-            return _run_seq(*args, K) if team is None else team_run(_run_par, args, K, team)
-        return run
+        return runner(_run_par, _run_seq, K)
 
     def plasticity(self, net, wiring):
         """sPyNNaker's integer pair-STDP rule (stdp_kernel.py) for the engine's per-step hook."""
