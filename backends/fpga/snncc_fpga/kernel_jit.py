@@ -1,8 +1,9 @@
 """The ``fpga`` kernel's compiled step loop (numba): kernel.py's equations, neuron by neuron.
 
 kernel.py's numpy ``step`` is the specification (and the per-step path); this loop
-computes the same integers in the same order, and tests/test_fpga_kernel_jit.py checks
-that the two agree bit for bit. Imported only when the engine runs the compiled loop.
+computes the same integers in the same order, and tests/test_refsim_threads.py
+(test_integer_kernels_are_bit_identical_for_any_threads_and_path) checks that the two agree
+bit for bit. Imported only when the engine runs the compiled loop.
 """
 from __future__ import annotations
 

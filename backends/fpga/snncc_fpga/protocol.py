@@ -5,7 +5,7 @@ codes, field positions and widths, PARAM/STDP word indices), ``hdl/snn_fields.vh
 CAPS and STATUS answer bytes), ``hdl/rtl.mk`` (the RTL file list) and
 ``docs/uart-protocol.md`` from these tables; the Python side (image encoder, uploader,
 client, simulated board, bitstream flow) reads the same tables, and
-``tests/test_fpga_protocol.py`` fails when a generated file drifts.
+``backends/fpga/tests/test_fpga_protocol.py`` fails when a generated file drifts.
 
 Frame (both directions)::
 

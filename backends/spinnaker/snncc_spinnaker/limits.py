@@ -1,7 +1,7 @@
 """SpiNNaker 1 and sPyNNaker 7.4.1 limits, as data.
 
 Every number here was read from the installed sources of sPyNNaker 1!7.4.1 and its
-dependencies (file named beside each); ``tests/test_spinnaker_limits.py`` reads them
+dependencies (file named beside each); ``backends/spinnaker/tests/test_spinnaker_limits.py`` reads them
 again from the installed packages so an upgrade that changes one fails loudly.
 """
 from __future__ import annotations

@@ -25,7 +25,7 @@ pytest.importorskip("spynnaker")
 from snncc.cli import main as cli  # noqa: E402
 from snncc.compiler import compile_model  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def test_a_machine_build_leaves_the_spynnaker_pass_to_its_run(tmp_path):

@@ -24,7 +24,7 @@ pytest.importorskip("spynnaker")
 from snncc.cli import main as cli  # noqa: E402
 from snncc.compiler import compile_model  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 #: delays through sPyNNaker's delay extensions over several stages (a's cores of 256
 #: neurons have ring buffers of 32 slots), pre populations whose cores hold other numbers

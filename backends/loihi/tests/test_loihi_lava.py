@@ -28,7 +28,7 @@ from snncc_loihi.runner import run_module  # noqa: E402
 from snncc_loihi.target import run_lava  # noqa: E402
 
 pytestmark = pytest.mark.loihi
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def assert_bit_exact(expected: Raster, actual: Raster):

@@ -20,7 +20,7 @@ from snncc.frontends import load_model  # noqa: E402
 from snncc_fpga import limits as L  # noqa: E402
 
 pytestmark = pytest.mark.fpga
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 #: (model, board): what the issue asked to see running
 NETWORKS = [

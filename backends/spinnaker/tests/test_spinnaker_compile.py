@@ -18,7 +18,7 @@ from snncc.errors import SnnccError  # noqa: E402
 from snncc.ir import MODEL_PARAMS, Network, Population, save  # noqa: E402
 from snncc.targets import get  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -300,7 +300,7 @@ def test_a_run_of_1e9_steps_maps_in_one_segment_with_the_same_machine_data(tmp_p
     them here, more than two minutes). The machine data does not depend on the run's length
     (the SDRAM plan is that of minimum_auto_time_steps), so the pass maps one segment: the
     same bytes as a 1000-step run, and the report says how many segments a machine needs."""
-    model = Path(__file__).resolve().parent / "hostile" / "corpus" / "c02_record_v_huge" / "model.yaml"
+    model = Path(__file__).resolve().parents[3] / "tests" / "hostile" / "corpus" / "c02_record_v_huge" / "model.yaml"
     short = tmp_path / "short.yaml"
     short.write_text(model.read_text().replace("duration: 1000000000", "duration: 1000"))
     assert short.read_text() != model.read_text()

@@ -17,7 +17,7 @@ from snncc_fpga.limits import BOARDS  # noqa: E402
 from snncc_fpga.protocol import RTL  # noqa: E402
 
 pytestmark = pytest.mark.fpga
-HDL = Path(__file__).resolve().parents[1] / "hdl"
+HDL = Path(__file__).resolve().parents[3] / "hdl"
 
 
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")

@@ -34,7 +34,7 @@ from snncc_fpga.kernel import PARAMS, FpgaKernel  # noqa: E402
 from snncc_fpga.limits import CoreConfig  # noqa: E402
 from snncc_fpga.upload import read_weights, run, upload  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 #: four cores of 16 neurons, 64 rows and 512 synapses each: small, so the board builds and runs fast
 SMALL = CoreConfig(cores=4, log2n=4, log2r=6, log2s=9, log2d=5, log2src=8, log2a=9, stdp=1)
 

@@ -33,7 +33,7 @@ from snncc_fpga.image import encode  # noqa: E402
 from snncc_fpga.kernel import PARAMS, FpgaKernel  # noqa: E402
 from snncc_fpga.upload import run, run_realtime, upload  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 #: the default board's core with the free-running logic: an RTL configuration the simulated
 #: board runs (the UP5K itself does not hold it: limits.BOARDS builds the iCEBreaker with rt=0),
 #: so the streamed rasters are checked against the same kernel as the host-stepped ones

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.spinnaker, pytest.mark.brian2, pytest.mark.slow]
 pytest.importorskip("snncc_spinnaker")
 pytest.importorskip("brian2")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_brian2_run_of_a_relative_build_path(tmp_path, monkeypatch, capsys):

@@ -28,7 +28,7 @@ from snncc_fpga.image import encode  # noqa: E402
 from snncc_fpga.kernel import PARAMS, FpgaKernel  # noqa: E402
 from snncc_fpga.lower import decay_rows  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 BOARD = "ulx3s-45f"           # ECP5: DSP multipliers, no STDP
 SYNFIRE = ROOT / "examples" / "synfire.yaml"
 

@@ -27,7 +27,7 @@ from snncc_fpga.image import encode  # noqa: E402
 from snncc_fpga.kernel import FpgaKernel  # noqa: E402
 from snncc_fpga.upload import read_region, run, upload  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 FAULTS = {"drop": 3e-4, "flip": 3e-4, "dup": 3e-4, "tx_drop": 2e-4, "tx_flip": 2e-4}
 
 

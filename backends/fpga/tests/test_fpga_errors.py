@@ -21,7 +21,7 @@ from snncc_fpga import protocol as P  # noqa: E402
 from snncc_fpga.client import Board  # noqa: E402
 
 pytestmark = pytest.mark.fpga
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 needs_sim = pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")
 
 

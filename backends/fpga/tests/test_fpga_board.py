@@ -37,7 +37,7 @@ from snncc_fpga.image import encode  # noqa: E402
 from snncc_fpga.kernel import PARAMS, FpgaKernel  # noqa: E402
 from snncc_fpga.upload import read_region, run, upload  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ in test_loihi_lava.py; these tests need no Lava runtime.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from snncc_loihi import plan as plan_mod  # noqa: E402
 from snncc_loihi.lava_model import load_plan  # noqa: E402
 from snncc_loihi.plan import SPARSE_BELOW, make_plan, plan_arrays  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parent))
 from loihi_nets import OPTIONS, random_network  # noqa: E402
 
 pytestmark = pytest.mark.loihi

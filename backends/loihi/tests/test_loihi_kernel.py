@@ -408,7 +408,7 @@ def test_pynn_cuba_compiles_by_default_with_a_warning(tmp_path, capsys):
 
     from snncc.build import load_build
     from snncc.cli import main as cli
-    script = Path(__file__).resolve().parent.parent / "examples" / "pynn" / "cuba.py"
+    script = Path(__file__).resolve().parents[3] / "examples" / "pynn" / "cuba.py"
     assert cli(["compile", str(script), "--target", "loihi", "-o", str(tmp_path / "b")]) == 0
     err = capsys.readouterr().err
     assert re.search(r"^warning: loihi-lower: population 'exc': tau_syn_E = 5 ms and tau_syn_I = 10 ms",
@@ -420,7 +420,7 @@ def test_pynn_cuba_compiles_by_default_with_a_warning(tmp_path, capsys):
 
 # ------------------------------------------------------------------------------ every example
 
-EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[3] / "examples"
 
 
 @pytest.mark.parametrize("model", ["tiny.yaml", "cuba.yaml", "synfire.yaml", "neurocorex.yaml",
