@@ -320,3 +320,36 @@ def write_build(outdir: str | Path, target, model: str, options: dict, produce, 
 #: OSErrors that are the machine's state, not snncc's bug: disk full, quota, read-only, ...
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
                        errno.ENAMETOOLONG, errno.EMLINK, errno.EXDEV}
+
+
+def with_learned_weights(build: Build, weights: dict, outdir: str | Path, target, learned: dict) -> Build:
+    """A new build at ``outdir`` (``build.path`` itself replaces it) whose plastic projections start
+    from ``weights`` (projection name -> the weights a run learned, in the lowered network's units
+    and synapse order): the IR with those weights, the target's artefacts emitted again from it,
+    the passes' report kept and ``learned`` (where the weights come from) added to the emit
+    figures. Written atomically by :func:`write_build`: a failure leaves the old build as it was."""
+    import dataclasses
+
+    import numpy as np
+    net = build.network()
+    prjs = {p.name: p for p in net.projections}
+    for name, w in weights.items():
+        prj = prjs.get(name)
+        if prj is None or np.asarray(w).shape != (prj.n_synapses,):
+            what = "no such projection" if prj is None else \
+                f"{np.asarray(w).size} weights for {prj.n_synapses} synapses"
+            raise SnnccError(f"{build.path}: learned weights of projection {shown(name)} do not fit the build "
+                             f"({what})", hint="run the same build the weights were learned on")
+    new = net.with_(projections=[
+        dataclasses.replace(p, weight=np.asarray(weights[p.name]).astype(p.weight.dtype)) if p.name in weights
+        else p for p in net.projections])
+    passes = build.report().get("passes", [])
+    options = dict(build.options)
+    target = target.configured(options)
+
+    def produce(tmp: Path):
+        emitted = dict(target.emit(new, tmp, options) or {})
+        emitted["learned_weights"] = learned
+        return new, passes, emitted
+    # the model's name only: the IR's locations are already relative to the model's folder
+    return write_build(outdir, target, str(build.manifest.get("model") or "model"), options, produce)

@@ -30,7 +30,8 @@ EXAMPLES = {
         snncc run build/digits --input spikes.npz -o out.npz     (input spikes for the input ports)
         snncc run build/digits --input batch/ -o out/            (a batch: one upload, a raster per input)
         snncc run build/digits --input image.npy --encode rate --seed 1   (values coded as spikes)
-        snncc run build/synfire --port sim --realtime --duration 2 -o spikes.npz   (free-running board)""",
+        snncc run build/synfire --port sim --realtime --duration 2 -o spikes.npz   (free-running board)
+        snncc run build/stdp --port sim --save-weights build/stdp-trained   (keep the weights learned on chip)""",
     "upload": """
         snncc upload build/synfire --port sim
         snncc upload build/synfire --port /dev/ttyUSB1 --baud 1000000""",
@@ -110,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
                         "streams its spikes (targets that have it: fpga)")
     p.add_argument("--duration", type=float, metavar="S",
                    help="seconds of network time to run (instead of --steps)")
+    p.add_argument("--save-weights", metavar="OUT_BUILD",
+                   help="a build with plastic (STDP) projections: write a build whose plastic projections start "
+                        "from the weights this run learned (read back from the board) to OUT_BUILD (the same "
+                        "directory as the build replaces it), so the next run continues from them")
     _external_files_arg(p)
     _script_args(p)
     _device_args(p, "run")
@@ -376,6 +381,9 @@ def cmd_run(args) -> int:
     enc = _encoding(args)
     build, net = _load_runnable(args.model, args)
     _realtime_checks(args, build, net)
+    if args.save_weights is not None and build is None:
+        raise SnnccError(f"--save-weights: {printable(args.model)} is a model, not a build",
+                         hint="compile it first: snncc compile MODEL --target fpga -o BUILD")
     if args.input is not None:
         return _run_inputs(args, build, net, enc)
     _unfed_note(build.report().get("network", {}).get("input_ports", {}) if build is not None else
@@ -407,6 +415,7 @@ def cmd_run(args) -> int:
     finally:
         if report is not None:
             report.close()
+    saved = _save_weights(args, build, raster)
     raster = raster.users_view(relays, show=args.relays)
     if args.output and sink is None:
         t0 = time.perf_counter()
@@ -434,7 +443,29 @@ def cmd_run(args) -> int:
             print(f"raster written to {printable(args.output)}")
         if args.plot:
             print(f"raster plot written to {printable(args.plot)}")
+    if saved and not args.json:
+        print(saved)
     return 0
+
+
+def _save_weights(args, build, raster) -> str | None:
+    """--save-weights OUT: the build with the weights the run learned, written atomically; the
+    line that says so (None without --save-weights)."""
+    if getattr(args, "save_weights", None) is None:
+        return None
+    from . import targets
+    from .build import with_learned_weights
+    weights = getattr(raster, "weights", None) or {}
+    if not weights:
+        raise SnnccError(f"--save-weights: the run of {printable(str(build.path))} learned no weights (the build "
+                         "has no plastic projection, or its target does not read them back)",
+                         hint="leave --save-weights out, or give the model STDP projections (docs/stdp.md)")
+    learned = {"from": build.manifest.get("model"), "source": raster.source, "steps": raster.steps,
+               "projections": sorted(weights)}
+    with_learned_weights(build, weights, args.save_weights, targets.get(build.target), learned)
+    n = sum(int(w.size) for w in weights.values())
+    return (f"learned weights ({n} synapses of {len(weights)} plastic projection{'s' if len(weights) != 1 else ''}) "
+            f"written into the build {printable(args.save_weights)}")
 
 
 def _realtime_checks(args, build, net) -> None:
@@ -486,11 +517,16 @@ def _run_inputs(args, build, net, enc) -> int:
     if args.plot and is_batch:
         raise SnnccError("--plot draws one raster; a batch has one per input",
                          hint="leave --plot out, or run one input")
+    if getattr(args, "save_weights", None) is not None and is_batch:
+        raise SnnccError("--save-weights keeps the weights of one run; a batch runs each input from the "
+                         "build's weights", hint="run one input, or leave --save-weights out")
     out = B.output_dir(args.output) if is_batch else None
     options = _device_options(args, targets.get(build.target if build is not None else "reference"), "run")
     relays = net.relay_populations
     results, source = [], None
+    saved = None
     for inp, raster in zip(inputs, B.run(build, net, steps, inputs, args.refsim, args.strict, options)):
+        saved = _save_weights(args, build, raster) if build is not None else None
         raster = raster.users_view(relays, show=args.relays)
         source = raster.source
         res = summary(inp.name, raster)
@@ -524,6 +560,8 @@ def _run_inputs(args, build, net, enc) -> int:
             print(f"rasters written to {printable(str(out))}/, per-input results to {printable(str(path))}")
         elif args.output:
             print(f"raster written to {printable(args.output)}")
+        if saved:
+            print(saved)
     return 0
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import printable
 from .refsim.raster import Raster
 
 
@@ -31,6 +32,9 @@ class Comparison:
     input: str | None = None     # the input the first difference (or problem) is in
     #: members fed from outside (input spike sources): compared, but no evidence of computation
     fed: tuple[str, ...] = ()
+    #: learned weights compared (plastic projections, both runs read theirs back), and in how many projections
+    weights: int = 0
+    weight_projections: int = 0
 
     @property
     def compared(self) -> int:
@@ -78,7 +82,10 @@ class Comparison:
             if why:
                 return (f"VACUOUS: the rasters are identical, but the comparison proves nothing: {why} "
                         f"({self._extent()})")
-            return f"OK: rasters are identical: {self._extent()}"
+            learned = (f"; {self.weights} learned weights of {self.weight_projections} plastic "
+                       f"projection{'s' if self.weight_projections != 1 else ''} are identical"
+                       if self.weight_projections else "")
+            return f"OK: rasters are identical: {self._extent()}{learned}"
         f = self.first
         what = (f"{expected_name} spikes, {actual_name} does not" if f.expected
                 else f"{actual_name} spikes, {expected_name} does not")
@@ -92,7 +99,8 @@ class Comparison:
                 "spikes_expected": self.spikes_expected, "spikes_actual": self.spikes_actual,
                 "differing_events": self.differing_events, "per_population": self.per_population,
                 "steps": self.steps, "inputs": self.inputs, "input": self.input, "fed": list(self.fed),
-                "spikes_compared": self.compared, "vacuous": self.vacuous}
+                "spikes_compared": self.compared, "vacuous": self.vacuous, "weights_compared": self.weights,
+                "weight_projections": self.weight_projections}
 
 
 def combine(parts: list[tuple[str, "Comparison"]]) -> Comparison:
@@ -113,7 +121,8 @@ def combine(parts: list[tuple[str, "Comparison"]]) -> Comparison:
                       sum(c.differing_events for _, c in parts), per,
                       problem=first_bad[1].problem if first_bad else None, steps=base.steps,
                       inputs=sum(c.inputs for _, c in parts), input=first_bad[0] if first_bad else None,
-                      fed=base.fed)
+                      fed=base.fed, weights=sum(c.weights for _, c in parts),
+                      weight_projections=max(c.weight_projections for _, c in parts))
 
 
 def _keys(raster: Raster, name: str) -> np.ndarray:
@@ -188,4 +197,33 @@ def compare(expected: Raster, actual: Raster, fed: tuple[str, ...] = ()) -> Comp
         if first is None or (d.step, rank, d.neuron) < \
                 (first.step, names.index(first.population), first.neuron):
             first = d
-    return Comparison(first is None, first, n_exp, n_act, total, per, steps=expected.steps, fed=fed)
+    cmp = Comparison(first is None, first, n_exp, n_act, total, per, steps=expected.steps, fed=fed)
+    if expected.weights and actual.weights:      # both runs read their learned weights back
+        problem = compare_weights(expected.weights, actual.weights)
+        if problem is not None and cmp.equal:
+            cmp.equal, cmp.problem = False, problem
+        cmp.weight_projections = len(expected.weights)
+        cmp.weights = sum(int(np.asarray(w).size) for w in expected.weights.values())
+    return cmp
+
+
+def compare_weights(expected: dict, actual: dict) -> str | None:
+    """None when every plastic projection's learned weights are equal (np.array_equal), else
+    what differs first: a projection missing from one side, a length, or the first synapse."""
+    for name in expected:
+        if name not in actual:
+            return f"the learned weights of projection '{printable(name)}' are missing from the compared run"
+    for name in actual:
+        if name not in expected:
+            return f"learned weights of projection '{printable(name)}' are only in the compared run"
+    for name, e in expected.items():
+        e, a = np.asarray(e), np.asarray(actual[name])
+        if e.shape != a.shape:
+            return (f"projection '{printable(name)}' has {e.size} learned weights in one run and {a.size} "
+                    "in the other")
+        if not np.array_equal(e, a):
+            bad = np.flatnonzero(e != a)
+            k = int(bad[0])
+            return (f"learned weights of projection '{printable(name)}' differ at synapse {k}: expected "
+                    f"{e[k]:g}, got {a[k]:g} ({bad.size} of {e.size} synapses differ)")
+    return None

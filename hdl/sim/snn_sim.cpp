@@ -2,7 +2,7 @@
 //
 //   snn_sim [--link PATH] [--info FILE] [--seed N] [--gap BITS] [--baud B]
 //           [--drop P] [--flip P] [--dup P] [--tx-drop P] [--tx-flip P] [--idle-exit S]
-//           [--watch PATH] [--fault KIND:CYCLE:LEN]...
+//           [--watch PATH] [--fault KIND:CYCLE:LEN]... [--lag FILE]
 //
 // Bytes written to the pty are sent bit by bit into i_rx (with random gaps of up to
 // --gap bit times, from --seed); bits on o_tx are decoded and written back to the pty.
@@ -13,6 +13,9 @@
 // Its life: it exits after --idle-exit seconds in which the host sent nothing (counted while
 // the core free-runs too), as soon as --watch PATH (its build directory) is gone, and on
 // SIGTERM/SIGINT.
+// When paced and the simulation falls behind real time (a 12 MHz board at 3 Mbaud asks for 12
+// million simulated clocks a second), the seconds it fell behind are summed and written to
+// --lag FILE at the end of every busy spell: wall time minus that is the board's own time.
 // --fault injects one fault at a simulated clock cycle: drop:C:N loses the next N bytes the
 // board sends after cycle C, flip:C:N flips one bit in each of them, unplug:C:N loses every
 // byte both ways for N cycles from C (a cable pulled and put back).
@@ -42,7 +45,7 @@ static volatile sig_atomic_t g_stop = 0;
 static void on_signal(int) { g_stop = 1; }
 
 int main(int argc, char** argv) {
-    std::string link, info, watch;
+    std::string link, info, watch, lag_file;
     struct Fault { std::string kind; uint64_t at, len; };
     std::vector<Fault> faults;
     unsigned seed = 1, gap = 0;
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
         else if (a == "--tx-flip") tx_flip = atof(next());
         else if (a == "--idle-exit") idle_exit = atof(next());
         else if (a == "--watch") watch = next();
+        else if (a == "--lag") lag_file = next();
         else if (a == "--fault") {
             std::string f = next();
             size_t c1 = f.find(':'), c2 = f.find(':', c1 == std::string::npos ? 0 : c1 + 1);
@@ -124,6 +128,7 @@ int main(int argc, char** argv) {
     uint64_t cycles = 0;
     auto t0 = std::chrono::steady_clock::now();
     uint64_t pace_c0 = 0;
+    double lag = 0;                   // seconds the paced simulation fell behind real time
     auto last_activity = t0;
     const double cps = baud * CLKS_PER_BIT;   // simulated clocks per wall second when paced
 
@@ -225,6 +230,18 @@ int main(int argc, char** argv) {
             pump_in(0);
             bool idle = inq.empty() && rx_bit < 0 && rx_gap == 0 && tx_bit < 0 && !top.o_busy;
             if (idle) {
+                if (cps > 0 && cycles != pace_c0) {      // the end of a busy spell: how far behind?
+                    double behind = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+                        - (double)(cycles - pace_c0) / cps;
+                    if (behind > 0) {
+                        lag += behind;
+                        if (!lag_file.empty()) {
+                            std::string tmp = lag_file + ".tmp";
+                            FILE* f = fopen(tmp.c_str(), "w");
+                            if (f) { fprintf(f, "%.6f\n", lag); fclose(f); rename(tmp.c_str(), lag_file.c_str()); }
+                        }
+                    }
+                }
                 if (!outbuf.empty()) flush_out();
                 pump_in(100);                          // sleep until the host sends something
                 pace_c0 = cycles;

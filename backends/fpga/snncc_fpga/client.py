@@ -79,8 +79,10 @@ class Caps:
 
     @property
     def baud(self) -> int:
-        """The UART rate the board was built for (its clock over its bit time)."""
-        return int(round(self.clock_khz * 1000 / self.clks_per_bit))
+        """The UART rate the board was built for: its clock over its bit time, as the standard
+        rate within the tolerance a UART has (limits.nominal_baud) where there is one."""
+        from .limits import nominal_baud
+        return nominal_baud(self.clock_khz * 1000 / self.clks_per_bit)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,23 @@ class Board:
         #: request); raised from CAPS by :meth:`caps`
         self.max_frame = 4 * P.MAX_PAYLOAD + 64
         self._io("open", self.ser.reset_input_buffer)
+
+    @property
+    def baud(self) -> int:
+        """The rate the port runs at."""
+        return int(self.ser.baudrate)
+
+    def set_baud(self, baud: int) -> None:
+        """Run the port at ``baud`` from now on; BoardError when the port cannot (pyserial refuses
+        the rate, or the driver does)."""
+        try:
+            self.ser.baudrate = baud
+        except (ValueError, OSError, _TermiosError) as e:
+            raise BoardError(f"serial port '{self.port_name}' cannot run at {baud} baud: {e}",
+                             hint="the board's UART rate is a build option (-O baud=...; CAPS reports it): "
+                                  "use a USB-UART that reaches it, or recompile for a rate this port "
+                                  "takes") from None
+        self._drain()
 
     def _io(self, what: str, fn, *args):
         """``fn(*args)`` on the port; a failing port (pyserial's SerialException is an OSError)
@@ -326,8 +345,15 @@ class Board:
             acked = {k for k in acked if k >= done}
 
     # --- requests -----------------------------------------------------------------
-    def caps(self) -> Caps:
-        caps = Caps.parse(self.request(P.CMD["CAPS"]))
+    def caps(self, retries: int | None = None) -> Caps:
+        """The board's CAPS; ``retries`` (default: the link's) bounds the resends."""
+        keep = self.retries
+        if retries is not None:
+            self.retries = retries
+        try:
+            caps = Caps.parse(self.request(P.CMD["CAPS"]))
+        finally:
+            self.retries = keep
         self.max_frame = max(self.max_frame, P.SPIKES_HEADER + 2 * caps.neurons + P.PROBE_BYTES * caps.probes * caps.cores)
         return caps
 

@@ -42,6 +42,12 @@ class Image:
     offsets: dict                 # population / source name -> first source id
     board: str = L.DEFAULT_BOARD
     core_ranges: list = field(default_factory=list)   # [first neuron, stop) per core
+    baud: int | None = None       # the UART rate the board is built for (-O baud); None: the board's default
+
+    def board_spec(self) -> L.Board:
+        """The board this image is built for: its clock, its UART rate, this image's core."""
+        from dataclasses import replace
+        return replace(L.board(self.board), config=self.config).with_baud(self.baud)
 
     def regions(self) -> list[tuple[int, int, np.ndarray]]:
         """(region, core, halfwords) in upload order."""
@@ -83,6 +89,8 @@ class Image:
                 "crc32": f"{self.crc:08x}", "offsets": self.offsets, "bytes": len(self.to_bytes()),
                 "board": self.board, "config": self.config.to_json(), "core_ranges": self.core_ranges,
                 "parts": [[r, c, int(a.size)] for r, c, a in self.regions()]}
+        if self.baud is not None:
+            meta["baud"] = self.baud
         (outdir / MAP_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
     @classmethod
@@ -109,7 +117,7 @@ class Image:
             parts[(r, c)] = raw[off:off + n].astype(np.uint16)
             off += n
         img = cls(cfg, parts, meta["n_neurons"], meta["n_rows"], meta["n_syn"], meta["offsets"],
-                  meta.get("board", L.DEFAULT_BOARD), meta.get("core_ranges", []))
+                  meta.get("board", L.DEFAULT_BOARD), meta.get("core_ranges", []), meta.get("baud"))
         if f"{img.crc:08x}" != meta["crc32"]:
             raise SnnccError(f"{build_dir / IMAGE_FILE}: CRC-32 {img.crc:08x} differs from the recorded "
                              f"{shown(str(meta['crc32']), 20)}; the file was damaged", hint=again)
@@ -150,6 +158,8 @@ def _check_meta(meta, path: Path, hint: str) -> dict:
         raise bad("'parts' is not a list of [region, core, halfwords]")
     if not isinstance(meta.get("board", ""), str) or not isinstance(meta.get("core_ranges", []), list):
         raise bad("'board' or 'core_ranges' is malformed")
+    if "baud" in meta and not (count(meta["baud"]) and meta["baud"] > 0):
+        raise bad(f"'baud' is {printable(json.dumps(meta['baud']))[:40]}, expected a UART rate")
     return meta
 
 

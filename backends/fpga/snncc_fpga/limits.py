@@ -43,6 +43,16 @@ PERIOD_BITS = 24
 #: build's divider gives may be from the one asked for
 MIN_CLKS_PER_BIT = 4
 BAUD_TOLERANCE = 0.01
+#: the rates a serial port is set to: a board whose divider gives a rate within BAUD_TOLERANCE of
+#: one of them runs at that one (12 MHz / 104 clocks = 115385 baud is 115200's)
+STANDARD_BAUDS = (12_000_000, 6_000_000, 4_000_000, 3_000_000, 2_000_000, 1_500_000, 1_000_000, 921_600,
+                  500_000, 460_800, 230_400, 115_200, 57_600, 38_400, 19_200, 9_600)
+
+
+def nominal_baud(rate: float) -> int:
+    """The standard rate within BAUD_TOLERANCE of ``rate`` (a clock over its bit time), else the rate."""
+    near = min(STANDARD_BAUDS, key=lambda r: abs(r - rate))
+    return near if abs(near - rate) <= BAUD_TOLERANCE * near else int(round(rate))
 
 # --- pair STDP (docs/stdp.md; the integer rule of snncc_fpga/stdp.py) ------------------
 TRACE_BITS = 16          # pre/post traces, unsigned, saturating

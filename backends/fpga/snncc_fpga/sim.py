@@ -194,12 +194,14 @@ def stop_boards(which: str | None = None) -> list[dict]:
 
 def start(info: Path, *, seed: int = 1, gap: int = 0, baud: float = 0, faults: dict | None = None,
           idle_exit: float = IDLE_EXIT, log=None, config: L.CoreConfig | None = None,
-          board: L.Board | None = None, watch: Path | None = None, timed_faults=()) -> SimBoard:
+          board: L.Board | None = None, watch: Path | None = None, timed_faults=(),
+          lag: Path | None = None) -> SimBoard:
     """Launch a simulated board daemon of ``board`` (``config`` replacing its core configuration);
     ``info`` receives {"pty", "pid"} when it is ready (and a copy of the configuration in
     ``<info>.config.json``). It exits when ``watch`` is gone or after ``idle_exit`` seconds
     without a byte from a client. ``timed_faults``: (kind, cycle, length) with kind drop, flip
-    or unplug (hdl/sim/snn_sim.cpp)."""
+    or unplug (hdl/sim/snn_sim.cpp). ``lag``: with ``baud`` (paced), a file the board keeps the
+    seconds it fell behind real time in."""
     params = sim_params(board, config)
     config = config or (board.config if board is not None else L.DEFAULT)
     exe = build(log=log, config=config, board=board)
@@ -213,6 +215,8 @@ def start(info: Path, *, seed: int = 1, gap: int = 0, baud: float = 0, faults: d
         args += ["--watch", str(Path(watch).resolve())]
     if baud:
         args += ["--baud", str(baud)]
+    if lag is not None:              # paced: the seconds the simulation fell behind real time
+        args += ["--lag", str(lag)]
     for k, v in (faults or {}).items():
         args += [f"--{k.replace('_', '-')}", str(v)]
     for kind, at, length in timed_faults:

@@ -18,6 +18,8 @@ UPLOAD_STATE = ".upload-progress.json"
 DEFAULT_BAUD = 1_000_000
 #: what --baud accepts: from the slowest standard rate to 12 Mbaud (FT2232H-class bridges)
 MIN_BAUD, MAX_BAUD = 300, 12_000_000
+#: the rates the host tries, after the build's, when a board does not answer CAPS
+PROBE_BAUDS = (3_000_000, 2_000_000, 1_500_000, 500_000, 115_200)
 
 
 def check_baud(baud) -> int:
@@ -27,6 +29,37 @@ def check_baud(baud) -> int:
         raise SnnccError(f"--baud {shown(str(baud), 30)[1:-1]}: a UART baud rate is an integer from "
                          f"{MIN_BAUD} to {MAX_BAUD}", hint=f"the snncc core's default is {DEFAULT_BAUD}")
     return baud
+
+
+def caps_rate(board, rates, log=None):
+    """Ask CAPS at the first of ``rates`` the board answers at (the first with the link's full
+    retries, the others briefly), then switch the port to the rate CAPS reports (the board's
+    clock over its bit time): a port that cannot run at it is a clear error. Returns the CAPS."""
+    from .client import BoardError
+    first, tried, caps = board.baud, [], None
+    for k, rate in enumerate(dict.fromkeys(rates)):
+        if rate != board.baud:
+            try:
+                board.set_baud(rate)
+            except BoardError:
+                continue                    # this port cannot run at that rate: not this one
+        try:
+            caps = board.caps(retries=None if k == 0 else 1)
+            break
+        except BoardError as e:
+            tried.append(rate)
+            if k == 0:
+                last = e
+    if caps is None:
+        raise BoardError(f"board on {board.port_name} does not answer CAPS at any of "
+                         f"{', '.join(map(str, tried))} baud ({last.message})",
+                         hint="check the cable, the --port and the --baud rate; is the board programmed "
+                              "with the snncc core?")
+    if caps.baud != board.baud:
+        board.set_baud(caps.baud)
+    if log is not None and caps.baud != first:
+        log(f"the board on {board.port_name} is built for {caps.baud} baud (CAPS); the port runs at that rate")
+    return caps
 
 
 def _flag(key: str, value) -> bool:
@@ -76,6 +109,10 @@ class FpgaTarget(Target):
         # text, not a word list: an unknown board is refused by limits.board (naming each board)
         "board": Option(str, L.DEFAULT_BOARD, "board whose core configuration and limits to compile for "
                         "(--board; and build a bitstream for with --bitstream): " + ", ".join(L.BOARDS)),
+        "baud": Option(int, None, "the UART rate built into the board's core, up to what its USB-UART reaches "
+                       "(3000000 on the iCEBreaker's FT2232H): its clock must time it within 1 % "
+                       "(default: the board's, 1000000); CAPS reports it and the host opens the port at it",
+                       positive=True),
         "per_channel": Option(bool, False, "quantise weights per post neuron (costs parameter sets)"),
         "clip_percentile": Option(float, None, "clip the top |weights| at this percentile when choosing "
                                   "the scale (default: no clipping)", positive=True),
@@ -97,7 +134,7 @@ class FpgaTarget(Target):
 
     def configured(self, options):
         """The target for ``options["board"]``: that board's limits drive every pass."""
-        b = L.board(options.get("board")).with_decay(options.get("decay"))
+        b = L.board(options.get("board")).with_decay(options.get("decay")).with_baud(options.get("baud"))
         t = FpgaTarget()
         t.board = b.name
         t.decay = "multiply" if b.config.fine else "shift"
@@ -136,16 +173,18 @@ class FpgaTarget(Target):
     def emit(self, net, outdir: Path, options: dict[str, Any]) -> dict[str, Any]:
         from .image import encode
         b = L.board(options.get("board")).with_decay(options.get("decay"))
+        baud = b.with_baud(options.get("baud")).baud
         img = encode(net, b.config, b.name)
+        img.baud = baud if baud != b.baud else None
         img.save(outdir)
         size = len(img.to_bytes())
         out = {"image_bytes": size, "crc32": f"{img.crc:08x}", "synapses": img.n_syn,
                "bytes_per_synapse": size / img.n_syn if img.n_syn else 0.0, "board": b.name,
                "cores_used": len(img.core_ranges), "cores": b.config.cores,
-               "decay": "multiply (FINE=1)" if b.config.fine else "shift"}
+               "decay": "multiply (FINE=1)" if b.config.fine else "shift", "baud": baud}
         if options.get("bitstream"):
             from .bitstream import build_bitstream
-            bs = build_bitstream(outdir, b.name, log=_log, decay=options.get("decay"))
+            bs = build_bitstream(outdir, b.name, log=_log, baud=img.baud, decay=options.get("decay"))
             _log(f"bitstream {bs['file']} for {bs['board']}: {bs['luts']['used']}/{bs['luts']['available']} "
                  f"LUTs, {bs['bram']['used']}/{bs['bram']['available']} BRAM, {bs['spram']['used']}/"
                  f"{bs['spram']['available']} SPRAM, Fmax {bs['fmax_mhz']:.1f} MHz (clock "
@@ -172,29 +211,43 @@ class FpgaTarget(Target):
         if not isinstance(port, str) or not port or not port.isprintable() or len(port) > 4096:
             raise SnnccError(f"--port {shown(str(port))}: not a serial port name",
                              hint="e.g. --port /dev/ttyUSB1, or --port sim for the simulated board")
-        return port, check_baud(DEFAULT_BAUD if baud is None else baud)
+        return port, None if baud is None else check_baud(baud)
 
-    def _open(self, build, port: str, baud: int, timeout: float | None):
+    def _open(self, build, port: str, baud: int | None, timeout: float | None):
+        """The link to the build's board, switched to the UART rate its CAPS reports. ``baud``
+        (--baud, or the last upload's) is the rate tried first, else the build's own rate."""
         from .client import Board
         from .image import Image
+        img = Image.load(build.path)
+        rate = baud or img.board_spec().baud
         if port == "sim":
             from . import sim
             info = build.file(SIM_INFO)
             board = sim.find(info)
-            img = Image.load(build.path)
-            if board is not None and board.config != img.config:
+            # a build with -O baud simulates its board's clock and UART rate; the others the
+            # default board's clock with the build's core
+            spec = dict(board=img.board_spec()) if img.baud is not None else dict(config=img.config)
+            if board is not None and board.params != sim.sim_params(**spec):
                 board.stop()                 # a board of another configuration: start the right one
                 board = None
             if board is None:
-                board = sim.start(info, config=img.config, log=_log, watch=build.path)
+                board = sim.start(info, log=_log, watch=build.path, **spec)
                 _log(f"started a simulated board on {board.pty} (pid {board.pid}; it stops when the build "
                      f"is deleted or after {sim.IDLE_EXIT:g} s without traffic; snncc board list|stop)")
-            return Board(board.pty, baud=baud, timeout=timeout or 0.5)
-        from .latency import latency_note
-        note = latency_note(port)
-        if note:
-            _log(note)
-        return Board(port, baud=baud, timeout=timeout or 0.5)
+            link = Board(board.pty, baud=rate, timeout=timeout or 0.5)
+        else:
+            from .latency import latency_note
+            note = latency_note(port)
+            if note:
+                _log(note)
+            link = Board(port, baud=rate, timeout=timeout or 0.5)
+        try:
+            caps_rate(link, [rate] + [r for r in (img.board_spec().baud, DEFAULT_BAUD, *PROBE_BAUDS)
+                                      if r != rate], log=_log)
+        except BaseException:
+            link.close()
+            raise
+        return link
 
     def _prepare(self, build):
         from .image import Image
@@ -221,7 +274,7 @@ class FpgaTarget(Target):
         with self._open(build, port, baud, options.get("timeout")) as board:
             res = upload(board, img, max_delay=max_delay, state_file=build.file(UPLOAD_STATE),
                          readback=bool(options.get("readback")), force=bool(options.get("force")), log=_log)
-        build.file(PORT_FILE).write_text(json.dumps({"port": port, "baud": baud}) + "\n")
+        build.file(PORT_FILE).write_text(json.dumps({"port": port, "baud": board.baud}) + "\n")
         where = "the simulated board" if port == "sim" else port
         if res["skipped"]:
             res["message"] = f"{where} already runs this build (image CRC-32 {res['crc32']}); nothing to send"

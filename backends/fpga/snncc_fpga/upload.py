@@ -330,9 +330,10 @@ def run_realtime(board: Board, image: Image, net, steps: int, period: int | None
             ev_i.append(i)
     sizes = {p.name: p.size for p in net.populations}
     sizes.update({s.name: s.size for s in net.sources if "spikes" in s.record})
+    weights = read_weights(board, image, net) if plastic_mask(image).any() else {}
     raster = Raster.from_events(net.dt, steps, sizes, np.asarray(ev_s, np.int64), np.asarray(ev_i, np.int64),
                                 image.offsets, source=f"fpga:{board.port_name}:realtime",
-                                states=state_traces(net, image, state))
+                                states=state_traces(net, image, state), weights=weights)
     info = RealtimeRun(steps=steps, received=len(got), missing=[t for t in range(steps) if t not in got],
                        late=sorted({t for t, _ in late}), dropped=int(dropped) + len(entries) - first,
                        overruns=int(overruns), period=int(period), next_step=int(nxt),
