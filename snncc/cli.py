@@ -256,8 +256,9 @@ def _frontend_options(args) -> dict[str, Any]:
 def _device_args(p, command: str):
     p.add_argument("--port", help="fpga: serial port of the board, or 'sim' for the simulated board "
                    "(default: the port of the last upload); loihi: sim (Lava's simulator, default) or hw")
-    p.add_argument("--baud", type=int, help="fpga: UART baud rate (default: that of the last upload, else "
-                   "1000000)")
+    p.add_argument("--baud", type=int, help="fpga: UART baud rate to open the port at (default: that of the "
+                   "last upload, else the build's, -O baud at compile time); the port is then switched to "
+                   "the rate the board's CAPS reports")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="seconds to wait: fpga, for each reply of the board (default 0.5); loihi and "
                         "spinnaker, for the whole run (default: loihi scales it with the run; spinnaker "

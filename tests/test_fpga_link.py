@@ -283,3 +283,33 @@ def test_a_3_mbaud_build_runs_on_its_simulated_board(tmp_path, capsys):
     res = capsys.readouterr()
     assert res.out.startswith("OK: rasters are identical"), res.out
     assert "is built for 3000000 baud (CAPS); the port runs at that rate" in res.err
+
+
+@needs_sim
+def test_free_running_reads_the_learned_weights_back(tmp_path):
+    """Free-running mode (the default board's core with RT=1, an RTL configuration the simulated
+    board runs) reads the learned weights back too, equal to the fpga kernel's."""
+    from dataclasses import replace
+
+    from snncc.compiler import lower
+    from snncc.frontends import load_model
+    from snncc_fpga import sim
+    from snncc_fpga.image import encode
+    from snncc_fpga.upload import run_realtime, upload
+    model = tmp_path / "learn.yaml"
+    model.write_text(LEARN)
+    net = lower(load_model(str(model)), "fpga").network
+    b = sim.start(tmp_path / "board.json", seed=6, idle_exit=60, config=replace(L.DEFAULT, rt=1))
+    try:
+        with Board(b.pty, timeout=2.0) as link:
+            img = encode(net)
+            upload(link, img, max_delay=1, force=True)
+            raster, info = run_realtime(link, img, net, 200)
+    finally:
+        b.stop()
+    assert info.complete and info["received"] == 200
+    expected = simulate(net, steps=200)
+    assert np.array_equal(raster.dense("detector"), expected.dense("detector"))
+    assert set(raster.weights) == {"input_detector"}
+    assert np.array_equal(raster.weights["input_detector"], expected.weights["input_detector"])
+    assert not np.array_equal(expected.weights["input_detector"], net.projections[0].weight)

@@ -160,7 +160,7 @@ def markdown() -> str:
         "",
         "## Uploading",
         "",
-        "`snncc upload BUILD --port /dev/ttyUSB1 [--baud 1000000]` checks CAPS against the build, "
+        "`snncc upload BUILD --port /dev/ttyUSB1 [--baud RATE]` checks CAPS against the build, "
         "skips the upload if STATUS shows the same committed CRC-32 (`-O force=true` sends it "
         "anyway), streams the WRITEs with a progress bar, optionally reads every region back "
         "and compares it (`-O readback=true`), and COMMITs. Progress is kept in "
@@ -168,6 +168,23 @@ def markdown() -> str:
         "unacknowledged frame, and if the board lost the earlier part meanwhile (a reset), the "
         "read-back or the COMMIT's CRC check fails and the whole image is sent again (at most "
         "twice per upload).",
+        "",
+        "## The UART rate",
+        "",
+        "The rate is a build parameter of the core: `CLKS_PER_BIT` clocks of the board's clock a "
+        "bit (8N1). `snncc compile ... --target fpga -O baud=3000000` builds the board's core "
+        "(its bitstream with `--bitstream`, its simulated board with `--port sim`) for that rate; "
+        "the divider `round(clock / baud)` must be at least 4 clocks and give the rate within 1 % "
+        "(a UART tolerates about 2 % between its two ends), and the board's USB-UART must reach "
+        "it (the FT2232H and FT231X: 3 Mbaud), or the compile is refused naming the rates the "
+        "board takes (iCEBreaker, 12 MHz: 3000000, 2000000, 1500000, 1000000, 500000, 115200; "
+        "ULX3S, 25 MHz: 1000000, 500000, 115200). CAPS reports `clock_khz` and `clks_per_bit`, "
+        "so the rate is the clock over the bit time (as the standard rate within 1 %: 12 MHz / "
+        "104 is 115200). The host opens the port at `--baud` if given, else at the build's rate; "
+        "it asks CAPS (trying the build's rate, 1000000 and the other standard rates briefly when "
+        "the board does not answer) and switches the port to the rate CAPS reports; a port that "
+        "cannot run at that rate is a clear error naming it. `BUILD/port.json` remembers the "
+        "rate with the port.",
         "",
         "## The simulated board",
         "",
@@ -185,7 +202,8 @@ def markdown() -> str:
         "command starts a fresh board and uploads the build again (a run always checks the "
         "board's committed CRC-32 against the build's and uploads on a mismatch). "
         "`python -m snncc_fpga.sim INFO.json [BOARD]` starts a standalone board for any serial client; "
-        "the harness can also pace itself to a baud rate (`--baud`), inject byte faults "
+        "the harness can also pace itself to a baud rate (`--baud`; `--lag FILE` then keeps the "
+        "seconds the simulation fell behind real time), inject byte faults "
         "(`--drop/--flip/--dup/--tx-drop/--tx-flip P`) and a fault at a given clock cycle "
         "(`--fault drop:CYCLE:N` loses the next N bytes the board sends, `flip:CYCLE:N` damages "
         "them, `unplug:CYCLE:N` loses every byte both ways for N cycles).",
