@@ -275,13 +275,14 @@ class FpgaTarget(Target):
             res = upload(board, img, max_delay=max_delay, state_file=build.file(UPLOAD_STATE),
                          readback=bool(options.get("readback")), force=bool(options.get("force")), log=_log)
         build.file(PORT_FILE).write_text(json.dumps({"port": port, "baud": board.baud}) + "\n")
+        res["baud"] = board.baud
         where = "the simulated board" if port == "sim" else port
         if res["skipped"]:
             res["message"] = f"{where} already runs this build (image CRC-32 {res['crc32']}); nothing to send"
         else:
             rate = res["bytes_sent"] / res["seconds"] if res["seconds"] else 0
             res["message"] = (f"uploaded {res['image_bytes']} image bytes ({res['bytes_sent']} on the wire, "
-                              f"{res['chunks']} frames, {res['retries']} retries) to {where} in "
+                              f"{res['chunks']} frames, {res['retries']} retries) to {where} at {board.baud} baud in "
                               f"{res['seconds']:.2f} s ({rate / 1000:.1f} kB/s); "
                               f"committed CRC-32 {res['crc32']}")
         res["port"] = port
