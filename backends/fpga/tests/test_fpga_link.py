@@ -21,7 +21,7 @@ from snncc_fpga import limits as L  # noqa: E402
 from snncc_fpga.client import Board, BoardError, Caps  # noqa: E402
 from snncc_fpga.image import Image  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def needs_sim(test):
