@@ -27,7 +27,7 @@ def same_network(a: Network, b: Network) -> None:
             return isinstance(y, np.ndarray) and x.dtype == y.dtype and np.array_equal(x, y)
         if dataclasses.is_dataclass(x):
             return type(x) is type(y) and all(eq(getattr(x, f.name), getattr(y, f.name))
-                                              for f in dataclasses.fields(x))
+                                              for f in dataclasses.fields(x) if f.compare)
         if isinstance(x, (list, tuple)):
             return len(x) == len(y) and all(eq(u, v) for u, v in zip(x, y))
         if isinstance(x, dict):

@@ -154,9 +154,15 @@ def test_index_ranges_remember_frozen_arrays_only():
     assert ranges(p.pre_idx) == (0, 5)
     assert ranges(p.pre_idx) == (0, 5) and len(ranges._seen) == 1
     net = Network("n", 0.1, 10, [_lif("a", 4)], [], [p])
-    for memo in (None, ranges):
-        with pytest.raises(Exception, match="pre index 5 out of range for 'a' of size 4"):
-            net.check(memo)
+    with pytest.raises(Exception, match="pre index 5 out of range for 'a' of size 4"):
+        net.check()
+    assert net.index_ranges(p.pre_idx) == (0, 5)
+    # a network a pass derives shares the memo (the arrays are the same frozen arrays) ...
+    ok = net.with_(populations=(_lif("a", 6),))
+    assert ok.index_ranges is net.index_ranges
+    ok.check()
+    # ... and is not data: equal networks, nothing of it in the saved IR
+    assert ok == ok.with_(index_ranges=IndexRanges())
 
 
 def test_fixed_total_draws_k_synapses_sorted_by_post_with_uniform_ends():

@@ -25,8 +25,8 @@ STAGES = {
 class IndexRanges:
     """(min, max) of read-only index arrays already checked, by id, with a weak reference that
     tells a live array from a new one at a reused address. IR arrays are frozen, so their range
-    cannot change: a pipeline that checks the network after every pass keeps one of these for
-    the run (``Analyses.ranges``), so each array is scanned once a compile."""
+    cannot change. Each network holds one (``Network.index_ranges``), shared with the networks
+    passes derive from it, so each array is scanned once a compile."""
 
     def __init__(self) -> None:
         self._seen: dict[int, tuple[weakref.ref, int, int]] = {}
@@ -75,6 +75,11 @@ class Network:
     target: str | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
     loc: Loc = field(default_factory=Loc)
+    #: the index ranges :meth:`check` has scanned, shared by every network derived from this one
+    #: with :meth:`with_` (its arrays are the same frozen arrays): a network checked by its
+    #: frontend and after every pass scans each array once. Not data: never saved or compared.
+    index_ranges: "IndexRanges" = field(default_factory=lambda: IndexRanges(), repr=False, compare=False,
+                                        metadata={"memo": True})
 
     def __post_init__(self):
         object.__setattr__(self, "populations", tuple(self.populations))
@@ -179,10 +184,9 @@ class Network:
                         raise SnnccError(f"{kind} '{n.name}': {key}{at} is {num(a.ravel()[k])}; snncc needs "
                                          "finite numbers", n.loc)
 
-    def check(self, ranges: IndexRanges | None = None) -> None:
-        """Structural invariants every stage keeps; raises SnnccError naming the node.
-        ``ranges`` remembers the index ranges of arrays a previous check scanned."""
-        index_range_of = ranges or index_range
+    def check(self) -> None:
+        """Structural invariants every stage keeps; raises SnnccError naming the node."""
+        index_range_of = self.index_ranges
         pop_t, src_t, prj_t = STAGES[self.stage]
         limit = MAX_NAME_CHARS if self.stage == "float" else DERIVED_NAME_CHARS
         check_name(self.name, "network", self.loc, limit)

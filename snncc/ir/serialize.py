@@ -200,6 +200,8 @@ def _doc(net: Network, base: str | Path | None = None) -> tuple[bytes, dict[str,
     arrays: dict[str, np.ndarray] = {}
     doc: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
     for f in dataclasses.fields(net):
+        if f.metadata.get("memo"):
+            continue
         val = getattr(net, f.name)
         if f.name in ("populations", "sources", "projections", "probes"):
             doc[f.name] = [_encode(n, f"{f.name}.{i}", arrays, base) for i, n in enumerate(val)]
@@ -237,7 +239,7 @@ def from_parts(js: bytes, npz: bytes | Path | BinaryIO, where: str = "<memory>")
         raise SnnccError(
             f"{where}: IR format version {doc.get('version')} is not supported by this snncc "
             f"(reads version {FORMAT_VERSION})", hint="recompile the model with this snncc")
-    fields = {f.name: f for f in dataclasses.fields(Network)}
+    fields = {f.name: f for f in dataclasses.fields(Network) if not f.metadata.get("memo")}
     unknown = sorted(k for k in doc if k not in fields and k not in ("format", "version"))
     if unknown:
         raise SnnccError(f"{where}: network.json: unknown field {unknown[0]!r} (a network has "

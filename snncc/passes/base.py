@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import InternalError, SnnccError
 from ..ir import Network, save
-from ..ir.network import IndexRanges
 from ..progress import phase
 
 if TYPE_CHECKING:
@@ -54,8 +53,6 @@ class Analyses:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[tuple, Any, Any]] = {}
-        #: index ranges the checks after each pass share
-        self.ranges = IndexRanges()
 
     def get(self, name: str, compute, nodes: tuple, facts: Any = None) -> Any:
         """The entry ``name`` for ``nodes`` and ``facts``, from ``compute()`` when there is none."""
@@ -74,7 +71,6 @@ class Analyses:
 
     def clear(self) -> None:
         self._entries.clear()
-        self.ranges = IndexRanges()
 
 
 @dataclass(frozen=True)
@@ -135,7 +131,7 @@ class Pipeline:
                 with phase(f"{p.name} pass"):
                     net, report = (p.run(net, target, analyses=analyses) if p.uses_analyses
                                    else p.run(net, target))
-                    net.check(analyses.ranges)
+                    net.check()
             except SnnccError as e:
                 e.reports = reports  # what ran before the failure, for the written report
                 raise
