@@ -8,7 +8,8 @@
 The bitstream holds the core, not the network (weights load over the UART at run time),
 so it is cached by the content hash of the RTL, the pin file and the board's parameters
 under $SNNCC_CACHE/bitstream/ and copied into the build. The report gives logic (LUT4 /
-logic cells), block RAM, SPRAM and Fmax against the board clock; unmet timing or a core
+logic cells), block RAM, SPRAM and Fmax against the core's clock (on the ULX3S a PLL's
+output: nextpnr derives its constraint from the oscillator's in the pin file); unmet timing or a core
 that does not fit the device is an error.
 """
 from __future__ import annotations
@@ -54,18 +55,21 @@ def summarise(report: dict, board: L.Board) -> dict:
         return {"used": int(u.get("used", 0)), "available": int(u.get("available", 0))}
 
     logic, bram, spram, mult = RESOURCES[board.family]
+    # one entry per clock domain: the core's (a PLL's output on the ULX3S, its constraint derived
+    # from the oscillator's); the slowest one is the one that binds
     fmax = report.get("fmax", {})
-    clk = next(iter(fmax.values()), {}) if fmax else {}
+    clk = min(fmax.values(), key=lambda c: float(c.get("achieved", 0.0))) if fmax else {}
     cfg = board.config
     return {"board": board.name, "family": board.family, "device": board.device, "package": board.package,
             "luts": used(logic), "bram": used(bram), "spram": used(spram), "multipliers": used(mult),
             "fmax_mhz": float(clk.get("achieved", 0.0)), "clock_mhz": board.clock_mhz,
             "config": cfg.to_json(), "neurons": cfg.neurons, "synapses": cfg.synapses,
-            "max_delay": cfg.max_delay, "baud": board.baud, "clks_per_bit": board.clks_per_bit}
+            "max_delay": cfg.max_delay, "baud": board.baud, "clks_per_bit": board.clks_per_bit,
+            "oscillator_mhz": board.osc_mhz or board.clock_mhz, "pll": board.pll_params()}
 
 
 def _params(board: L.Board) -> dict[str, int]:
-    return board.hdl_params()
+    return {**board.hdl_params(), **board.pll_params()}
 
 
 def _flow(board: L.Board, hdl: Path, work: Path) -> None:

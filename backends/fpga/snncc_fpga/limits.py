@@ -54,6 +54,40 @@ def nominal_baud(rate: float) -> int:
     near = min(STANDARD_BAUDS, key=lambda r: abs(r - rate))
     return near if abs(near - rate) <= BAUD_TOLERANCE * near else int(round(rate))
 
+
+#: the ECP5 PLL (EHXPLLL; Lattice TN1263): reference divider, feedback divider (feedback from
+#: CLKOP) and output divider ranges; the phase-detector and VCO frequency ranges in MHz
+PLL_CLKI_DIV = (1, 128)
+PLL_CLKFB_DIV = (1, 80)
+PLL_CLKOP_DIV = (1, 128)
+PLL_PFD_MHZ = (3.125, 400.0)
+PLL_VCO_MHZ = (400.0, 800.0)
+
+
+def ecp5_pll(osc_mhz: float, out_mhz: float) -> dict[str, int]:
+    """EHXPLLL dividers that make exactly ``out_mhz`` from ``osc_mhz`` (CLKOP fed back):
+    out = osc / CLKI_DIV * CLKFB_DIV, VCO = out * CLKOP_DIV. Of the exact settings, the one
+    with the highest phase-detector frequency (least jitter), then the VCO nearest its middle.
+    ValueError when none is exact: a board's clock is data, never silently rounded."""
+    best = None
+    for ref in range(PLL_CLKI_DIV[0], PLL_CLKI_DIV[1] + 1):
+        pfd = osc_mhz / ref
+        if not PLL_PFD_MHZ[0] <= pfd <= PLL_PFD_MHZ[1]:
+            continue
+        fb = round(out_mhz / pfd)
+        if not PLL_CLKFB_DIV[0] <= fb <= PLL_CLKFB_DIV[1] or abs(pfd * fb - out_mhz) > 1e-9 * out_mhz:
+            continue
+        for div in range(PLL_CLKOP_DIV[0], PLL_CLKOP_DIV[1] + 1):
+            vco = out_mhz * div
+            if PLL_VCO_MHZ[0] <= vco <= PLL_VCO_MHZ[1]:
+                key = (pfd, -abs(vco - sum(PLL_VCO_MHZ) / 2))
+                if best is None or key > best[0]:
+                    best = (key, {"CLKI_DIV": ref, "CLKFB_DIV": fb, "CLKOP_DIV": div,
+                                  "CLKOP_CPHASE": div // 2})
+    if best is None:
+        raise ValueError(f"the ECP5 PLL cannot make {out_mhz:g} MHz from {osc_mhz:g} MHz")
+    return best[1]
+
 # --- pair STDP (docs/stdp.md; the integer rule of snncc_fpga/stdp.py) ------------------
 TRACE_BITS = 16          # pre/post traces, unsigned, saturating
 TRACE_ONE = 1 << 12      # a spike adds 1.0 to a trace
@@ -157,7 +191,7 @@ class Board:
     family: str              # "ice40" or "ecp5": the bitstream flow
     device: str              # nextpnr device flag value
     package: str
-    clock_mhz: float
+    clock_mhz: float         # the core's clock: every cycle count, the UART divider, the timer
     top: str                 # the board's top module (hdl/)
     constraints: str         # pin file (hdl/boards/)
     baud: int = 1_000_000    # the UART rate built in (compile -O baud=...)
@@ -165,6 +199,7 @@ class Board:
     rt_note: str = ""        # why the board's core is built without free-running mode (rt=0)
     multipliers: int = 0     # the device's hardware multipliers (DSP slices / MAC16 blocks)
     fine_note: str = ""      # why the board's core cannot decay by multipliers (FINE=1), if it cannot
+    osc_mhz: float = 0.0     # the oscillator a PLL makes clock_mhz from (0: the core runs on clock_mhz)
 
     @property
     def default_decay(self) -> str:
@@ -235,6 +270,17 @@ class Board:
         """Every Verilog parameter of the board's core (snn_core's, with the clock and UART)."""
         return {**self.config.verilog_params(), "CLKS_PER_BIT": self.clks_per_bit, "CLK_KHZ": self.clock_khz}
 
+    def pll_params(self) -> dict[str, int]:
+        """The board top's PLL dividers (snn_ulx3s.v's EHXPLLL; the simulated board has no PLL:
+        it runs snn_core at clock_mhz directly); empty when the core runs on the oscillator."""
+        return ecp5_pll(self.osc_mhz, self.clock_mhz) if self.osc_mhz else {}
+
+
+#: the ULX3S's oscillator, and the core clock its ECP5 PLL makes from it: 40 MHz leaves a fifth
+#: of margin below the slowest ECP5 build's Fmax (ulx3s-85f-128k, 49.5 MHz at 25 MHz; docs/fpga.md)
+#: and is a whole number of clocks per bit at 1 and 2 Mbaud (40, 20)
+ULX3S_OSC_MHZ = 25.0
+ULX3S_CLOCK_MHZ = 40.0
 
 BOARDS = {
     # the UP5K: one core; the ring and both synapse halves in three of its four SPRAMs. Its 5,280
@@ -248,32 +294,34 @@ BOARDS = {
                                 "the STDP core", multipliers=8,
                         fine_note="its core is built with STDP (whose rule uses the PARAM words the "
                                   "multipliers need), and the UP5K's logic cells are 97 % used"),
-    # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP
-    "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 25 MHz, 1 Mbaud",
+    # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP. The core
+    # runs on a PLL clock (ULX3S_CLOCK_MHZ), not the 25 MHz oscillator
+    "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 40 MHz (PLL), 1 Mbaud",
                        CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, stdp=0), "ecp5", "12k",
-                       "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf", multipliers=28),
-    "ulx3s-45f": Board("ulx3s-45f", "ULX3S (Lattice ECP5 LFE5U-45F), 25 MHz, 1 Mbaud",
+                       "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s", "boards/ulx3s.lpf", multipliers=28,
+                       osc_mhz=ULX3S_OSC_MHZ),
+    "ulx3s-45f": Board("ulx3s-45f", "ULX3S (Lattice ECP5 LFE5U-45F), 40 MHz (PLL), 1 Mbaud",
                        CoreConfig(cores=4, log2n=8, log2r=9, log2s=12, log2d=4, log2src=11, log2a=12,
-                                  stdp=0), "ecp5", "45k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf",
-                       multipliers=72),
-    "ulx3s-85f": Board("ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud",
+                                  stdp=0), "ecp5", "45k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
+                       "boards/ulx3s.lpf", multipliers=72, osc_mhz=ULX3S_OSC_MHZ),
+    "ulx3s-85f": Board("ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F), 40 MHz (PLL), 1 Mbaud",
                        CoreConfig(cores=4, log2n=9, log2r=11, log2s=14, log2d=4, log2src=12, log2a=13,
-                                  stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s", "boards/ulx3s.lpf",
-                       multipliers=156),
+                                  stdp=0), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
+                       "boards/ulx3s.lpf", multipliers=156, osc_mhz=ULX3S_OSC_MHZ),
     # the same chip traded the other way: the delay ring (2 x neurons x slots x 16 bits) is what
     # binds the EBR, so 4 slots instead of 16 buy twice the neurons at the same synapses (longer
     # delays become relay neurons); docs/fpga.md, "Capacity and what it costs"
-    "ulx3s-85f-4k": Board("ulx3s-85f-4k", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud; 4,096 neurons, "
-                          "delays up to 4 steps",
+    "ulx3s-85f-4k": Board("ulx3s-85f-4k", "ULX3S (Lattice ECP5 LFE5U-85F), 40 MHz (PLL), 1 Mbaud; "
+                          "4,096 neurons, delays up to 4 steps",
                           CoreConfig(cores=4, log2n=10, log2r=11, log2s=14, log2d=2, log2src=13, log2a=13,
-                                     stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s",
-                          "boards/ulx3s.lpf", multipliers=156),
+                                     stdp=0), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
+                          "boards/ulx3s.lpf", multipliers=156, osc_mhz=ULX3S_OSC_MHZ),
     # ... and traded for synapses: 1,024 neurons with 128 synapses each on average
-    "ulx3s-85f-128k": Board("ulx3s-85f-128k", "ULX3S (Lattice ECP5 LFE5U-85F), 25 MHz, 1 Mbaud; 131,072 "
-                            "synapses, delays up to 4 steps",
+    "ulx3s-85f-128k": Board("ulx3s-85f-128k", "ULX3S (Lattice ECP5 LFE5U-85F), 40 MHz (PLL), "
+                            "1 Mbaud; 131,072 synapses, delays up to 4 steps",
                             CoreConfig(cores=4, log2n=8, log2r=10, log2s=15, log2d=2, log2src=11, log2a=13,
-                                       stdp=0), "ecp5", "85k", "CABGA381", 25.0, "snn_ulx3s",
-                            "boards/ulx3s.lpf", multipliers=156),
+                                       stdp=0), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
+                            "boards/ulx3s.lpf", multipliers=156, osc_mhz=ULX3S_OSC_MHZ),
 }
 DEFAULT_BOARD = "icebreaker"
 

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("snncc_fpga", reason="the fpga backend (backends/fpga) is not installed")
 
-from snncc_fpga.limits import BOARDS  # noqa: E402
+from snncc_fpga.limits import BOARDS, PLL_PFD_MHZ, PLL_VCO_MHZ, ULX3S_CLOCK_MHZ, ecp5_pll  # noqa: E402
 from snncc_fpga.protocol import RTL  # noqa: E402
 
 pytestmark = pytest.mark.fpga
@@ -133,6 +133,56 @@ def test_ulx3s_bitstream_meets_timing(tmp_path):
     from snncc_fpga.bitstream import build_bitstream
     summary = build_bitstream(tmp_path, "ulx3s-12f")
     assert (tmp_path / "snn_ulx3s.bit").stat().st_size > 100_000
-    assert summary["fmax_mhz"] >= summary["clock_mhz"] == 25.0
+    assert summary["fmax_mhz"] >= summary["clock_mhz"] == ULX3S_CLOCK_MHZ      # the PLL's output
+    assert summary["oscillator_mhz"] == 25.0 and summary["pll"] == BOARDS["ulx3s-12f"].pll_params()
     assert 0 < summary["luts"]["used"] <= summary["luts"]["available"]
     assert 0 < summary["bram"]["used"] <= summary["bram"]["available"]
+
+
+PLL_BOARDS = [name for name, b in BOARDS.items() if b.osc_mhz]
+
+
+def test_every_ulx3s_core_runs_on_a_pll_clock_within_the_ecp5_ranges():
+    assert PLL_BOARDS and "icebreaker" not in PLL_BOARDS and BOARDS["icebreaker"].pll_params() == {}
+    for name in PLL_BOARDS:
+        b = BOARDS[name]
+        p = b.pll_params()
+        pfd = b.osc_mhz / p["CLKI_DIV"]
+        assert pfd * p["CLKFB_DIV"] == b.clock_mhz != b.osc_mhz, name
+        assert PLL_PFD_MHZ[0] <= pfd <= PLL_PFD_MHZ[1]
+        assert PLL_VCO_MHZ[0] <= b.clock_mhz * p["CLKOP_DIV"] <= PLL_VCO_MHZ[1]
+        # the UART divider and the timer (CAPS clock_khz) count the core's clock, not the oscillator's
+        hp = b.hdl_params()
+        assert hp["CLK_KHZ"] == b.clock_mhz * 1000 == hp["CLKS_PER_BIT"] * b.baud / 1000
+
+
+@pytest.mark.parametrize("osc, out", [(25.0, 40.001), (25.0, 900.0), (25.0, 0.5), (1.0, 40.0)])
+def test_a_clock_the_pll_cannot_make_is_refused(osc, out):
+    with pytest.raises(ValueError, match="the ECP5 PLL cannot make"):
+        ecp5_pll(osc, out)
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")
+@pytest.mark.parametrize("name", PLL_BOARDS[:1] + ["ulx3s-85f"])
+def test_the_bitstream_flow_sets_the_pll_of_the_ulx3s_top(name, tmp_path):
+    """Elaborate snn_ulx3s as synthesis does (SYNTHESIS defined) with the flow's parameters: the
+    EHXPLLL gets the board's dividers and the core the PLL's clock; without SYNTHESIS (lint, the
+    Icarus and Verilator benches) there is no PLL."""
+    from snncc_fpga.bitstream import _params
+    board = BOARDS[name]
+    chparam = " ".join(f"-set {k} {v}" for k, v in _params(board).items())
+
+    def cells(defines):
+        out = tmp_path / "top.json"
+        subprocess.run(["yosys", "-q", "-p", f"read_verilog -lib +/ecp5/cells_bb.v; read_verilog {defines} "
+                        f"snn_ulx3s.v; chparam {chparam} snn_ulx3s; hierarchy -top snn_ulx3s; proc; "
+                        f"write_json {out}"], cwd=HDL, check=True, capture_output=True)
+        mod = json.loads(out.read_text())["modules"]["snn_ulx3s"]["cells"]
+        return {c["type"]: {k: int(v, 2) for k, v in c["parameters"].items() if set(v) <= {"0", "1"}}
+                for c in mod.values() if c["type"] in ("EHXPLLL", "snn_core")}
+
+    got = cells("")
+    assert {k: got["EHXPLLL"][k] for k in board.pll_params()} == board.pll_params()
+    assert got["snn_core"]["CLK_KHZ"] == board.clock_khz
+    assert got["snn_core"]["CLKS_PER_BIT"] == board.clks_per_bit
+    assert "EHXPLLL" not in cells("-nosynthesis")
