@@ -28,12 +28,15 @@ DESCRIPTION = ("Real-time factor of the fpga core per board clock, from the RTL'
                "on the simulated board (Verilator), host-stepped (compute per step) and free-running "
                "(the core's timer at dt, spikes streamed over the board's UART).")
 
-NETWORKS = [("synfire", "examples/synfire.yaml", "icebreaker", 300),
-            ("digits (NIR)", "examples/digits/digits.nir", "ulx3s-85f", 200),
-            ("synfire-1000 (PyNN)", "examples/pynn/synfire1000.py", "ulx3s-85f", 300)]
+#: (label, model, board, steps, UART rate built in: None = the board's default). synfire-1000's
+#: group steps stream 100 spikes (213 bytes, 2.1 ms at 1 Mbaud): again at 2 Mbaud (-O baud)
+NETWORKS = [("synfire", "examples/synfire.yaml", "icebreaker", 300, None),
+            ("digits (NIR)", "examples/digits/digits.nir", "ulx3s-85f", 200, None),
+            ("synfire-1000 (PyNN)", "examples/pynn/synfire1000.py", "ulx3s-85f", 300, None),
+            ("synfire-1000 (PyNN)", "examples/pynn/synfire1000.py", "ulx3s-85f", 300, 2_000_000)]
 
 
-def measure(label: str, model: str, board_name: str, steps: int) -> list[dict]:
+def measure(label: str, model: str, board_name: str, steps: int, baud: int | None = None) -> list[dict]:
     from snncc.compiler import lower
     from snncc.frontends import load_model
     from snncc.refsim import simulate
@@ -44,8 +47,9 @@ def measure(label: str, model: str, board_name: str, steps: int) -> list[dict]:
     from snncc_fpga.kernel import FpgaKernel
     from snncc_fpga.upload import run_realtime, upload
 
-    board = L.BOARDS[board_name]
-    net = lower(load_model(ROOT / model), "fpga", {"board": board_name}).network
+    board = L.BOARDS[board_name].with_baud(baud)
+    net = lower(load_model(ROOT / model), "fpga",
+                {"board": board_name, **({"baud": baud} if baud else {})}).network
     steps = min(steps, net.steps)
     img = encode(net)
     max_delay = max((int(p.delay.max()) for p in net.projections if p.n_synapses), default=1)
@@ -74,7 +78,7 @@ def measure(label: str, model: str, board_name: str, steps: int) -> list[dict]:
                     same = all(np.array_equal(raster.dense(n), expected.dense(n)) for n in expected.sizes)
                     rows.append({
                         "network": label, "board": board_name + ("" if board.config.rt else " (RTL with RT=1)"),
-                        "clock MHz": board.clock_mhz,
+                        "clock MHz": board.clock_mhz, "baud": board.baud,
                         "neurons": net.n_neurons, "synapses": net.n_synapses, "steps": steps,
                         "dt ms": dt_ms, "period clocks": period,
                         "clocks/step mean": round(float(rest.mean()), 1), "clocks/step max": int(rest.max()),
@@ -94,13 +98,15 @@ def measure(label: str, model: str, board_name: str, steps: int) -> list[dict]:
 
 def run(quick: bool = False) -> dict:
     rows = []
-    for label, model, board, steps in NETWORKS[:1] if quick else NETWORKS:
-        rows += measure(label, model, board, 100 if quick else steps)
+    for label, model, board, steps, baud in NETWORKS[:1] if quick else NETWORKS:
+        rows += measure(label, model, board, 100 if quick else steps, baud)
     notes = ["real-time factor = dt x clock / clocks of a step (the core's STATUS step_cycles, host-stepped); "
              "the first step after a reset also clears the state memories and the delay ring (its clocks are "
              "listed apart; at a short dt it counts as one overrun in free-running mode)",
              "free-running overruns count timer ticks that found the previous step unfinished or its SPIKES "
              "frame two steps behind on the UART (the link is the limit when a step's spikes take longer to "
-             "send than dt)"]
+             "send than dt)",
+             "clock MHz is the core's clock: the ULX3S boards run theirs from an ECP5 PLL (25 MHz oscillator "
+             "-> 40 MHz, limits.ULX3S_CLOCK_MHZ; docs/fpga.md), the iCEBreaker off its 12 MHz oscillator"]
     return {"title": "fpga: real-time factor per board clock (RTL cycle counts, simulated board)",
             "rows": rows, "notes": notes}

@@ -65,8 +65,10 @@ def test_the_rates_a_board_clock_times():
     for bad in (2_500_000, 4_000_000, 12_000_000):              # 4.8 clocks; < 4 clocks; beyond the FT2232H
         with pytest.raises(Exception, match=f"-O baud={bad}"):
             ice.with_baud(bad)
-    with pytest.raises(Exception, match="25 MHz clock cannot time"):
-        L.board("ulx3s-85f").with_baud(3_000_000)              # 8.33 clocks a bit: 4 % off
+    ulx = L.board("ulx3s-85f")                                  # 40 MHz from the PLL
+    assert ulx.with_baud(2_000_000).clks_per_bit == 20 and ulx.clks_per_bit == 40
+    with pytest.raises(Exception, match="40 MHz clock cannot time"):
+        ulx.with_baud(3_000_000)                                # 13.3 clocks a bit: 2.6 % off
     # CAPS: the clock over the bit time, as the standard rate a port is set to
     assert _caps(12000, 4).baud == 3_000_000
     assert _caps(12000, 104).baud == 115_200
