@@ -123,8 +123,8 @@ BUILD_PARAMS = (
     BuildParam("LOG2A", "log2 axon entries (source -> core, row) of the router"),
     BuildParam("STDP", "1: pair STDP (traces, weight fractions, the update datapath); 0: none"),
     BuildParam("CLKS_PER_BIT", "UART bit time in clocks"),
-    BuildParam("CLK_KHZ", "the core's clock in kHz (on the ULX3S its PLL's output, not the 25 MHz oscillator; "
-               "CAPS reports it: the baud rate is clock / CLKS_PER_BIT)"),
+    BuildParam("CLK_KHZ", "the core's clock in kHz (on the ULX3S its PLL's output, not the 25 MHz "
+               "oscillator; CAPS reports it: the baud rate is clock / CLKS_PER_BIT)"),
     BuildParam("RT", "1: free-running mode (step timer, input queue, streamed SPIKES frames); 0: host-stepped "
                      "only"),
     BuildParam("LOG2Q", "log2 entries of the free-running input queue"),
