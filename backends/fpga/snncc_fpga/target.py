@@ -63,14 +63,8 @@ def caps_rate(board, rates, log=None):
 
 
 def _flag(key: str, value) -> bool:
-    """A true/false option; anything else is refused (never read as false)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text not in ("1", "true", "yes", "0", "false", "no"):
-        raise SnnccError(f"option {key}={shown(str(value), 30)[1:-1]} is not true or false",
-                         hint=f"-O {key}=true or -O {key}=false")
-    return text in ("1", "true", "yes")
+    """A true/false value of a run option (``realtime``), read as every ``-O`` flag is."""
+    return Option(bool).convert(key, value)
 
 
 def _ranges(steps) -> str:
@@ -148,18 +142,16 @@ class FpgaTarget(Target):
         from snncc.plugin import Delays, Partition, Place, Quantise
         from .agreement import FpgaAgreement
         from .lower import FpgaCapacity, FpgaDecay, FpgaMap
-        q = {k: options[k] for k in ("per_channel", "clip_percentile", "rounding", "seed") if k in options}
-        if "per_channel" in q:
-            q["per_channel"] = _flag("per_channel", q["per_channel"])
-        relays = _flag("relays", options.get("relays", True))
-        b = L.board(options.get("board")).with_decay(options.get("decay"))
+        o = self.config(options)
+        q = {"per_channel": o.per_channel, "clip_percentile": o.clip_percentile, "rounding": o.rounding,
+             "seed": o.seed}
+        b = L.board(o.board).with_decay(o.decay)
         board, decay = b.name, ("multiply" if b.config.fine else "shift")
         # the partition stays contiguous in network order (no member moves): a neuron's
         # source id on the board is its network index
-        steps = options.get("agreement_steps")
-        steps = None if steps is None else int(steps)
+        steps = o.agreement_steps
         return [Validate(), Discretise(), FpgaDecay(board=board, decay=decay, keep_model=steps != 0),
-                Delays(relays=relays), Quantise(**q), FpgaCapacity(board=board), Partition(moves=False), Place(),
+                Delays(relays=o.relays), Quantise(**q), FpgaCapacity(board=board), Partition(moves=False), Place(),
                 FpgaMap(board=board, decay=decay), FpgaAgreement(steps=steps)]
 
     def kernel(self, net, strict=False):
