@@ -8,10 +8,11 @@ import os
 # included) unless a test turns them on - tests/test_cli_output.py does, to check them.
 os.environ["SNNCC_PROGRESS"] = "0"
 
-# PyNN scripts run in a forked child by default. In this one long test process, after Lava
-# runs (loihi tests), a forked script child was seen killed by SIGTERM on a fresh clone
-# (an open defect, noted in the closing note of stop 26); a spawned child is independent
-# of what the test process ran before. The default (fork) is tested where it is set.
+# PyNN scripts run in a forked child by default. A forked child that ran a numba parallel loop
+# was ended by numba's OpenMP layer with SIGTERM once this process had started numba's thread pool
+# (stop 26's "killed by SIGTERM after Lava ran"); snncc now spawns after the pool started
+# (pynn_process.numba_threads_started, tested in tests/test_pynn_hostile.py). The session still
+# spawns, so that no test depends on what ran before it; the default (fork) is tested where it is set.
 os.environ.setdefault("SNNCC_PYNN_START", "spawn")
 
 

@@ -234,3 +234,30 @@ def test_fork_only_where_no_other_thread_runs(monkeypatch):
     monkeypatch.setenv("SNNCC_PYNN_START", "vfork")
     with pytest.raises(Exception, match=r"^SNNCC_PYNN_START='vfork': expected one of fork, spawn$"):
         pynn_process.start_method()
+
+
+def test_a_script_after_numbas_thread_pool_started_runs_in_a_spawned_child(tmp_path):
+    """numba's OpenMP layer ends a forked child that runs a parallel loop with SIGTERM ("fork()
+    called from a process already using GNU OpenMP"): after the reference simulator ran on two
+    threads, `load_model(script.py)` failed with "killed by SIGTERM" (bench realtime, and the test
+    session after Lava). A fresh process: fork before the pool starts, spawn after, and the script
+    loads both times (it draws its connections in a parallel loop, as the failing one did)."""
+    code = f"""
+import sys
+from snncc.frontends import load_model, pynn_process
+from snncc.refsim import simulate
+script = {str(ROOT / "examples" / "pynn" / "synfire1000.py")!r}
+print(pynn_process.start_method(), pynn_process.numba_threads_started())
+load_model(script)
+simulate(load_model({str(ROOT / "examples" / "cuba.yaml")!r}), steps=20, threads=2, engine="compiled")
+print(pynn_process.start_method(), pynn_process.numba_threads_started())
+net = load_model(script)
+print(net.n_neurons)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "SNNCC_PYNN_START"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith(("fork", "spawn")) or ln.isdigit()]
+    assert lines == ["fork False", "spawn True", "1000"], r.stdout[-2000:]

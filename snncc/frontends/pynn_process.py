@@ -87,13 +87,24 @@ class Limits:
 
 def start_method() -> str:
     """fork on Linux when this process has no other Python thread (a lock another thread
-    holds would stay locked in the child forever); else spawn. SNNCC_PYNN_START overrides."""
+    holds would stay locked in the child forever) and has not started numba's thread pool;
+    else spawn. SNNCC_PYNN_START overrides."""
     import threading
-    forkable = sys.platform.startswith("linux") and threading.active_count() == 1
+    forkable = (sys.platform.startswith("linux") and threading.active_count() == 1
+                and not numba_threads_started())
     method = os.environ.get("SNNCC_PYNN_START") or ("fork" if forkable else "spawn")
     if method not in START_METHODS:
         raise SnnccError(f"SNNCC_PYNN_START={method!r}: expected one of {', '.join(START_METHODS)}")
     return method
+
+
+def numba_threads_started() -> bool:
+    """Whether numba has launched its thread pool in this process (a parallel loop ran: the
+    reference simulator on several threads, the partitioner). Its OpenMP layer ends a forked
+    child that runs a parallel loop with SIGTERM ("fork() called from a process already using
+    GNU OpenMP, this is unsafe"), so a PyNN script must then start in a spawned child."""
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    return bool(getattr(parallel, "_is_initialized", False))
 
 
 def run(script: Path, limits: Limits, stdout: str = "stdout") -> Network:
