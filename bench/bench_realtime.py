@@ -33,7 +33,10 @@ DESCRIPTION = ("Real-time factor of the fpga core per board clock, from the RTL'
 NETWORKS = [("synfire", "examples/synfire.yaml", "icebreaker", 300, None),
             ("digits (NIR)", "examples/digits/digits.nir", "ulx3s-85f", 200, None),
             ("synfire-1000 (PyNN)", "examples/pynn/synfire1000.py", "ulx3s-85f", 300, None),
-            ("synfire-1000 (PyNN)", "examples/pynn/synfire1000.py", "ulx3s-85f", 300, 2_000_000)]
+            ("synfire-1000 (PyNN)", "examples/pynn/synfire1000.py", "ulx3s-85f", 300, 2_000_000),
+            # the largest networks of the multi-core builds (issue 18)
+            ("synfire-4000 (PyNN)", "examples/pynn/synfire4000.py", "ulx3s-85f-4k", 300, 2_000_000),
+            ("Brunel-1000 dense (PyNN)", "examples/pynn/brunel1000_dense.py", "ulx3s-85f-128k", 300, 2_000_000)]
 
 
 def measure(label: str, model: str, board_name: str, steps: int, baud: int | None = None) -> list[dict]:
