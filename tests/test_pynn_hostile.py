@@ -222,7 +222,12 @@ def test_a_killed_snncc_takes_the_script_with_it(tmp_path):
 def test_fork_only_where_no_other_thread_runs(monkeypatch):
     import threading
     monkeypatch.delenv("SNNCC_PYNN_START", raising=False)
+    # this test process may have started numba's thread pool already: as if not, then as if so
+    monkeypatch.setattr(pynn_process, "numba_threads_started", lambda: False)
     assert pynn_process.start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
+    monkeypatch.setattr(pynn_process, "numba_threads_started", lambda: True)
+    assert pynn_process.start_method() == "spawn"
+    monkeypatch.setattr(pynn_process, "numba_threads_started", lambda: False)
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
     t.start()
