@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from .common import ROOT, json_from_child, load_cuba
+from .peer_snncc import timed_simulate as peer_timed_simulate
 
 DESCRIPTION = (
     "The same network (connectivity and initial state) in snncc's reference simulator (float kernel and "
@@ -214,27 +215,10 @@ def _row(rows, w, tool, steps, run_s=None, build_s=None, spikes=None, events=Non
 
 
 def timed_simulate(net, kernel) -> tuple[float, float, object]:
-    """(stepping s, whole call s, raster) of one ``simulate`` call.
-
-    Stepping runs from the kernel's ``init_state`` (called once the routing tables and the ring
-    are built) to the engine's final progress report, so it leaves out the setup, as Brian2's
-    run times leave out building its synapses.
-    """
-    from snncc.refsim import simulate
-    marks = {}
-    init = kernel.init_state
-
-    def init_state():
-        state = init()
-        marks["start"] = time.perf_counter()
-        return state
-
-    kernel.init_state = init_state
-    t0 = time.perf_counter()
-    r = simulate(net, kernel=kernel, record_states=False,
-                 progress=lambda _t: marks.__setitem__("end", time.perf_counter()))
-    total = time.perf_counter() - t0
-    return marks["end"] - marks["start"], total, r
+    """(stepping s, whole call s, raster) of one ``simulate`` call (bench.peer_snncc's timing:
+    stepping leaves out the set-up, as Brian2's run times leave out building its synapses)."""
+    total, stepping, r = peer_timed_simulate(net, kernel)
+    return stepping, total, r
 
 
 def _snncc_run(net, kernel_factory, repeat: int):
