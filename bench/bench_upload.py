@@ -115,7 +115,7 @@ def _at(baud, cases, sim, Board, lower, encode, upload, chunks) -> list[dict]:
                         link.status()
                         stream = min(stream, t - (lag() - lag0))
                         stream_bytes = link.stats.bytes_sent - sent0
-                    link.commit(img.crc, img.n_neurons, img.n_rows, img.n_syn)
+                    link.commit(*img.commit_args())
                     stream_limit = stream_bytes * 10 / baud
                     ncx_bytes = NEUROCOREX_NEURONS ** 2
                     rows.append({

@@ -255,9 +255,9 @@ def _commit_param_only(board) -> int:
     from snncc_fpga.upload import read_region
     P = _protocol()
     words = read_region(board, P.REGION["PARAM"], 64)
-    crc = Image(L.DEFAULT, {(P.REGION["PARAM"], 0): words}, 0, 0, 0, {}).crc
-    board.commit(crc, 0, 0, 0)
-    return crc
+    img = Image(L.DEFAULT, {(P.REGION["PARAM"], 0): words}, 0, 0, 0, {})
+    board.commit(*img.commit_args())
+    return img.crc
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 // Command executor: takes one received frame at a time and carries it out - CAPS, STATUS,
 // WRITE/READ of the configuration memories over the configuration bus, CLEAR, COMMIT (the
-// CRC-32 of every memory), STEP (starts the step engine, then answers the step's spikes) -
+// CRC-32 of the part of every memory the image uses), STEP (starts the step engine, then answers the step's spikes) -
 // and answers through the frame transmitter. docs/uart-protocol.md is the contract.
 // Free-running (RT = 1): RUN hands the step starts to the timer (snn_timer) and every
 // finished step is sent as a SPIKES frame, built like STEP's answer, before any host frame
@@ -112,11 +112,13 @@ module snn_cmd #(
         S_FIELDS_NEXT = 6'd10, S_TX_HEADER = 6'd11, S_ACK = 6'd12,
         S_WR_ADDR = 6'd13, S_WR_WAIT = 6'd14, S_WR_LO = 6'd15, S_WR_HI = 6'd16,
         S_RD_ADDR = 6'd17, S_RD_WAIT = 6'd18, S_RD_LO = 6'd19, S_RD_HI = 6'd20,
-        S_CRC_ADDR = 6'd21, S_CRC_WAIT = 6'd22, S_CRC_BYTES = 6'd23, S_CRC_NEXT = 6'd24,
+        S_CRC_ADDR = 6'd21, S_CRC_WAIT = 6'd22, S_CRC_LO = 6'd23, S_CRC_NEXT = 6'd24, S_CRC_HI = 6'd48,
         S_CLEAR = 6'd25, S_STEP_RUN = 6'd26, S_RESP = 6'd27, S_RESP_NEXT = 6'd28,
         S_RESP_WAIT = 6'd29, S_RESP_LO = 6'd30, S_RESP_HI = 6'd31, S_RESP_LEN = 6'd32,
         S_STOP_WAIT = 6'd33, S_IN_WAIT = 6'd34, S_IN_A = 6'd35, S_IN_B = 6'd36, S_IN_C = 6'd37,
-        S_IN_D = 6'd38, S_IN_E = 6'd39, S_IN_F = 6'd40, S_ANSWER = 6'd41;
+        S_IN_D = 6'd38, S_IN_E = 6'd39, S_IN_F = 6'd40, S_ANSWER = 6'd41,
+        S_EXT_A = 6'd42, S_EXT_B = 6'd43, S_EXT_C = 6'd44, S_EXT_D = 6'd45, S_EXT_E = 6'd46,
+        S_EXT_F = 6'd47;
     reg [5:0] st, ret;
     reg [7:0] push_b;
     reg [7:0] hdr [0:11];
@@ -125,8 +127,12 @@ module snn_cmd #(
     reg committed;
     reg rst_next;                      // the next step starts from the initial state (INIT)
     reg [31:0] image_crc, crc;
-    reg crc_hi;
     reg crc_top;                       // o_cb_addr's carry: a region of 2**16 halfwords (SYN at LOG2S = 15)
+    reg [16:0] ext;                    // COMMIT: the halfwords of this region the CRC covers
+    reg ext_big;                       // its upper bytes are not zero
+    // COMMIT's CRC takes one byte a clock (half the CRC logic): the low byte of a halfword in
+    // S_CRC_LO, the high one in S_CRC_HI
+    wire [31:0] crc_next = crc32_byte(crc, (st == S_CRC_HI) ? i_cb_q[15:8] : i_cb_q[7:0]);
     reg [15:0] n_neur, n_src;
     localparam SYNW = LOG2S + CW + 1;  // the largest n_syn COMMIT accepts
     reg [SYNW-1:0] n_syn_r;
@@ -387,7 +393,7 @@ module snn_cmd #(
                         end
                     end
                     `SNN_CMD_COMMIT: begin
-                        if (i_len != 16'd12) reject(`SNN_NAK_BAD_LEN);
+                        if (i_len != 16'd`SNN_COMMIT_LEN) reject(`SNN_NAK_BAD_LEN);
                         else if (running) reject(`SNN_NAK_RUNNING);
                         else if ({16'd0, hdr[5], hdr[4]} > CAP_NEUR || {16'd0, hdr[7], hdr[6]} > CAP_SRC
                                  || {hdr[11], hdr[10], hdr[9], hdr[8]} > CAP_SYN)
@@ -398,12 +404,11 @@ module snn_cmd #(
                             n_src <= {hdr[7], hdr[6]};
                             n_syn_r <= syn_in[SYNW-1:0];
                             crc <= 32'hFFFFFFFF;
-                            crc_hi <= 1'b0;
                             o_cb_region <= `SNN_REGION_PARAM;
                             o_cb_core <= 0;
                             o_cb_addr <= 16'd0;
                             crc_top <= 1'b0;
-                            st <= S_CRC_ADDR;
+                            st <= S_EXT_A;
                         end
                     end
                     `SNN_CMD_CLEAR: begin
@@ -524,21 +529,39 @@ module snn_cmd #(
                 cnt <= cnt - 1'b1;
                 push(lo_b, (cnt == 16'd1) ? S_DONE : S_RD_ADDR);
             end
-            // ------------------------------- COMMIT: CRC-32 of every region of every core
-            S_CRC_ADDR: begin
-                if ({crc_top, o_cb_addr} == region_size(o_cb_region)) st <= S_CRC_NEXT;
-                else st <= S_CRC_WAIT;
+            // ---------- COMMIT: CRC-32 of the first `ext` halfwords of every region of every core
+            // Why that checks all a run reads (docs/uart-protocol.md, Image and commit): the run
+            // reads PARAM (sent whole), neurons below CFG n_neurons, the rows of source ids below
+            // n_sources (ROW with one core, ROUTE with more), the synapses and AXON entries those
+            // rows point to - all inside the host's extents, through pointers and counts that are
+            // inside them too; beyond the extents lie CLEAR's zeros, which no run reads.
+            // The region's extent: payload bytes COMMIT_HEADER + 4 x region (u32), one read a clock
+            S_EXT_A: begin o_pb_addr <= 9'd`SNN_COMMIT_HEADER + {4'd0, o_cb_region, 2'b00}; st <= S_EXT_B; end
+            S_EXT_B: begin o_pb_addr <= o_pb_addr + 1'b1; st <= S_EXT_C; end
+            S_EXT_C: begin ext[7:0] <= i_pb_data; o_pb_addr <= o_pb_addr + 1'b1; st <= S_EXT_D; end
+            S_EXT_D: begin ext[15:8] <= i_pb_data; o_pb_addr <= o_pb_addr + 1'b1; st <= S_EXT_E; end
+            S_EXT_E: begin ext[16] <= i_pb_data[0]; ext_big <= (i_pb_data[7:1] != 7'd0); st <= S_EXT_F; end
+            S_EXT_F: begin
+                if (ext_big || i_pb_data != 8'd0 || ext > region_size(o_cb_region)) begin
+                    image_crc <= 32'd0;
+                    reject(`SNN_NAK_BAD_SIZE);
+                end else st <= S_CRC_ADDR;
             end
-            S_CRC_WAIT: st <= S_CRC_BYTES;
-            S_CRC_BYTES: begin                // one byte a clock: half the CRC logic
-                crc <= crc32_byte(crc, crc_hi ? i_cb_q[15:8] : i_cb_q[7:0]);
-                crc_hi <= !crc_hi;
-                if (crc_hi) begin
-                    {crc_top, o_cb_addr} <= {crc_top, o_cb_addr} + 17'd1;
-                    st <= S_CRC_ADDR;
-                end
+            // the walk, 2 clocks a halfword: a halfword addressed in one state is on i_cb_q two
+            // states later and the next too, so the next address goes out as the CRC takes the
+            // current halfword's low byte (S_CRC_LO), its high byte comes a clock later (S_CRC_HI)
+            S_CRC_ADDR: st <= (ext == 17'd0) ? S_CRC_NEXT : S_CRC_WAIT;
+            S_CRC_WAIT: st <= S_CRC_LO;
+            S_CRC_LO: begin
+                crc <= crc_next;
+                {crc_top, o_cb_addr} <= {crc_top, o_cb_addr} + 17'd1;
+                st <= S_CRC_HI;
             end
-            S_CRC_NEXT: begin                 // next core, next region, or the verdict
+            S_CRC_HI: begin                   // the address out now is the halfword after this one
+                crc <= crc_next;
+                st <= ({crc_top, o_cb_addr} == ext) ? S_CRC_NEXT : S_CRC_LO;
+            end
+            S_CRC_NEXT: begin                 // next core, next region (its extent), or the verdict
                 o_cb_addr <= 16'd0;
                 crc_top <= 1'b0;
                 if (!last_core) begin
@@ -547,7 +570,7 @@ module snn_cmd #(
                 end else if (o_cb_region != `SNN_REGIONS - 1) begin
                     o_cb_core <= 0;
                     o_cb_region <= o_cb_region + 1'b1;
-                    st <= S_CRC_ADDR;
+                    st <= S_EXT_A;
                 end else if (~crc == {hdr[3], hdr[2], hdr[1], hdr[0]}) begin
                     committed <= 1'b1;
                     image_crc <= ~crc;

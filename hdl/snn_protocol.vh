@@ -2,11 +2,13 @@
 // Do not edit: change the Python table and regenerate.
 `ifndef SNN_PROTOCOL_VH
 `define SNN_PROTOCOL_VH
-`define SNN_VERSION 16'd3
+`define SNN_VERSION 16'd4
 `define SNN_SOF 8'hA5
 `define SNN_ACK_BIT 8'h80
 `define SNN_MAX_PAYLOAD 510
 `define SNN_WRITE_HEADER 4
+`define SNN_COMMIT_HEADER 12
+`define SNN_COMMIT_LEN 40
 `define SNN_PARAM_WORDS 8
 `define SNN_PARAM_SETS 8
 `define SNN_FLAG_SUBTRACT 1

@@ -2,7 +2,8 @@
 // gaps randomised from +seed=N, answers decoded from the TX pin and checked.
 // Covers CAPS, a damaged frame (NAK BAD_CRC), CLEAR, WRITE/READ, a write to a core that does
 // not exist, STEP before COMMIT, a COMMIT
-// with a wrong and with the right CRC-32, a spike through a 2-step synapse, the probed
+// with a wrong CRC-32, without its extents, with an extent beyond a region, after a halfword
+// inside an extent changed, and with the right CRC-32, a spike through a 2-step synapse, the probed
 // neuron's v in every answer, a repeated STEP, the frame timeout after a lost byte, two
 // frames sent back to back; free-running: RUN held, INPUT (late entries, a full queue,
 // a repeated frame), the timer's SPIKES frames in step order with the inputs applied at
@@ -165,6 +166,25 @@ module tb_snn_core;
         end
     endtask
 
+    // COMMIT's payload into pl[]: CRC, sizes (1 neuron, 2 sources, 1 synapse), the extents
+    // (halfwords) of PARAM, NEURON, ROW, SYN; CFG 4, ROUTE and AXON 0
+    task commit_payload(input [31:0] c, input [31:0] e_param, input [31:0] e_neuron, input [31:0] e_row,
+                        input [31:0] e_syn);
+        integer r;
+        reg [31:0] e;
+        begin
+            pl[0] = c[7:0]; pl[1] = c[15:8]; pl[2] = c[23:16]; pl[3] = c[31:24];
+            pl[4] = 1; pl[5] = 0; pl[6] = 2; pl[7] = 0; pl[8] = 1; pl[9] = 0; pl[10] = 0; pl[11] = 0;
+            for (r = 0; r < `SNN_REGIONS; r = r + 1) begin
+                e = (r == `SNN_REGION_PARAM) ? e_param : (r == `SNN_REGION_NEURON) ? e_neuron :
+                    (r == `SNN_REGION_ROW) ? e_row : (r == `SNN_REGION_SYN) ? e_syn :
+                    (r == `SNN_REGION_CFG) ? 32'd4 : 32'd0;
+                pl[`SNN_COMMIT_HEADER + 4 * r] = e[7:0]; pl[`SNN_COMMIT_HEADER + 4 * r + 1] = e[15:8];
+                pl[`SNN_COMMIT_HEADER + 4 * r + 2] = e[23:16]; pl[`SNN_COMMIT_HEADER + 4 * r + 3] = e[31:24];
+            end
+        end
+    endtask
+
     initial begin
         if (!$value$plusargs("seed=%d", seed)) seed = 1;
         seed0 = seed;
@@ -220,23 +240,42 @@ module tb_snn_core;
         send_frame(8'd10, `SNN_CMD_STEP, 1, 0);
         expect_nak(`SNN_NAK_NOT_COMMITTED);
 
-        // the CRC-32 of every region at its full capacity (PARAM 64, NEURON 32, ROW 64, SYN 128, CFG 4)
+        // COMMIT's extents (halfwords): PARAM 64, NEURON 2, ROW 4, SYN 2, CFG 4, ROUTE 0, AXON 0;
+        // the CRC-32 covers those halfwords of each region
         img_crc = 32'hFFFFFFFF;
         crc_hw(16'd15); for (k = 1; k < 4; k = k + 1) crc_hw(16'd0); crc_hw(16'h0200);
         for (k = 5; k < 64; k = k + 1) crc_hw(16'd0);
-        crc_hw(16'd8); for (k = 1; k < 32; k = k + 1) crc_hw(16'd0);
+        crc_hw(16'd8); crc_hw(16'd0);
         crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd1);
-        for (k = 4; k < 64; k = k + 1) crc_hw(16'd0);
-        crc_hw(16'h010A); for (k = 1; k < 128; k = k + 1) crc_hw(16'd0);
+        crc_hw(16'h010A); crc_hw(16'd0);
         crc_hw(16'd1); crc_hw(16'd2); crc_hw(16'd0); crc_hw(16'd0);
         img_crc = ~img_crc;
 
-        pl[0] = img_crc[7:0] ^ 8'h01; pl[1] = img_crc[15:8]; pl[2] = img_crc[23:16]; pl[3] = img_crc[31:24];
-        pl[4] = 1; pl[5] = 0; pl[6] = 2; pl[7] = 0; pl[8] = 1; pl[9] = 0; pl[10] = 0; pl[11] = 0;
-        send_frame(8'd80, `SNN_CMD_COMMIT, 12, 0);
+        commit_payload(img_crc ^ 32'd1, 64, 2, 4, 2);
+        send_frame(8'd80, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
         expect_nak(`SNN_NAK_IMAGE_CRC);
-        pl[0] = img_crc[7:0];
-        send_frame(8'd81, `SNN_CMD_COMMIT, 12, 0);
+        commit_payload(img_crc, 64, 2, 4, 2);
+        send_frame(8'd84, `SNN_CMD_COMMIT, 12, 0);               // without its extents
+        expect_nak(`SNN_NAK_BAD_LEN);
+        commit_payload(img_crc, 64, 33, 4, 2);                   // NEURON holds 32 halfwords
+        send_frame(8'd85, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
+        expect_nak(`SNN_NAK_BAD_SIZE);
+        commit_payload(img_crc, 64, 2, 4, 2);
+        pl[`SNN_COMMIT_HEADER + 4 * `SNN_REGION_AXON + 3] = 8'h80;  // AXON's extent 2**31
+        send_frame(8'd86, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
+        expect_nak(`SNN_NAK_BAD_SIZE);
+        // a halfword inside an extent changed (SYN 1): the CRC differs
+        pl[0] = `SNN_REGION_SYN; pl[1] = 0; pl[2] = 1; pl[3] = 0; pl[4] = 8'd4; pl[5] = 8'd0;
+        send_frame(8'd87, `SNN_CMD_WRITE, 6, 0);
+        expect_ack(8'd87, `SNN_CMD_WRITE, 0);
+        commit_payload(img_crc, 64, 2, 4, 2);
+        send_frame(8'd88, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
+        expect_nak(`SNN_NAK_IMAGE_CRC);
+        pl[0] = `SNN_REGION_SYN; pl[1] = 0; pl[2] = 1; pl[3] = 0; pl[4] = 8'd0; pl[5] = 8'd0;
+        send_frame(8'd89, `SNN_CMD_WRITE, 6, 0);
+        expect_ack(8'd89, `SNN_CMD_WRITE, 0);
+        commit_payload(img_crc, 64, 2, 4, 2);
+        send_frame(8'd81, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
         expect_ack(8'd81, `SNN_CMD_COMMIT, 0);
 
         // steps 0, 1: input row 1 fires; each spike arrives 2 steps later (delay 2): v = 10 at

@@ -370,9 +370,11 @@ class Board:
         """Every configuration memory of every core to zero (an upload starts with this)."""
         self.request(P.CMD["CLEAR"], timeout=max(self.timeout, 2.0))
 
-    def commit(self, crc: int, n_neurons: int, n_sources: int, n_syn: int) -> None:
-        # the core re-reads all its memories to check the CRC: allow for that
-        self.request(P.CMD["COMMIT"], struct.pack("<IHHI", crc, n_neurons, n_sources, n_syn),
+    def commit(self, crc: int, n_neurons: int, n_sources: int, n_syn: int, extents) -> None:
+        """COMMIT: the core re-reads the first ``extents[r]`` halfwords of every region ``r``
+        (protocol.COMMIT) and runs only if their CRC-32 is ``crc``; ``Image.commit_args`` gives
+        all of them for an image."""
+        self.request(P.CMD["COMMIT"], P.commit_payload(crc, n_neurons, n_sources, n_syn, extents),
                      timeout=max(self.timeout, 5.0))
 
     def step(self, inputs=(), reset: bool = False, n_probes: int = 0) -> tuple[int, list[int]]:

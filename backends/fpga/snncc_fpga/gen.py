@@ -29,7 +29,8 @@ def verilog() -> str:
            "`ifndef SNN_PROTOCOL_VH", "`define SNN_PROTOCOL_VH",
            f"`define SNN_VERSION 16'd{P.VERSION}", f"`define SNN_SOF 8'h{P.SOF:02X}",
            f"`define SNN_ACK_BIT 8'h{P.ACK_BIT:02X}", f"`define SNN_MAX_PAYLOAD {P.MAX_PAYLOAD}",
-           f"`define SNN_WRITE_HEADER {P.WRITE_HEADER}",
+           f"`define SNN_WRITE_HEADER {P.WRITE_HEADER}", f"`define SNN_COMMIT_HEADER {P.COMMIT_HEADER}",
+           f"`define SNN_COMMIT_LEN {P.COMMIT_LEN}",
            f"`define SNN_PARAM_WORDS {P.PARAM_WORDS}", f"`define SNN_PARAM_SETS {P.PARAM_SETS}",
            f"`define SNN_FLAG_SUBTRACT {P.FLAG_SUBTRACT}", f"`define SNN_FLAG_NO_LEAK {P.FLAG_NO_LEAK}",
            f"`define SNN_STEP_FLAG_RESET {P.STEP_FLAG_RESET}",
@@ -136,11 +137,24 @@ def markdown() -> str:
         "## Image and commit",
         "",
         "An upload starts with CLEAR (every configuration memory to zero), then WRITEs the used "
-        "part of each region of each core. COMMIT carries the CRC-32 (IEEE, as zlib) of every "
-        "region at its full capacity - region by region in code order, core by core within a "
-        "per-core region, each halfword as two bytes (low first), unused space as zeros. The core "
-        "reads all its memories back, recomputes the CRC-32 and runs only on a match, so an "
-        "incomplete or corrupt upload can never run. Any WRITE clears the committed flag.",
+        "part of each region of each core. COMMIT carries, per region, its extent: the largest "
+        "used part of that region over the cores, in halfwords (the image's own sizes, so a full "
+        "upload's COMMIT costs time in proportion to the image, not to the board). Its CRC-32 (IEEE, "
+        "as zlib) covers the first `extent` halfwords of every region - region by region in code "
+        "order, core by core within a per-core region, each halfword as two bytes (low first), a "
+        "core's space between its used part and the extent as zeros. The core reads those "
+        "halfwords back (2 clocks each), recomputes the CRC-32 and runs only on a match, so an "
+        "incomplete or corrupt upload can never run; an extent beyond a region's capacity is "
+        "refused (NAK BAD_SIZE). Any WRITE clears the committed flag.",
+        "",
+        "Why the extents check what a run reads as well as a CRC of whole memories would: a run "
+        "reads only the parameter sets (PARAM, always sent whole), the neurons below its core's "
+        "CFG n_neurons, the rows of the source ids below n_sources (with one core ROW holds a row "
+        "per source id, with more ROUTE does; CFG n_rows bounds the STDP sweep), the synapses "
+        "[first, first + count) of those rows and the AXON entries the ROUTE entries name - all "
+        "inside the extents, all by pointers and counts that are themselves inside the extents, "
+        "so covered by the CRC. What lies beyond the extents is whatever CLEAR left (zeros) and "
+        "is never read by the run.",
         "",
         "A network is sent sparse: per core one ROW entry per presynaptic source with synapses "
         "there (first synapse, count) and one SYN entry (4 bytes) per existing synapse; nothing is "

@@ -9,8 +9,9 @@ the STDP rule), NEURON (set, v_init), ROW (first synapse, count per source with 
 on the core; with one core the row is the source id), SYN (4 bytes per synapse), CFG.
 With more than one core the router's ROUTE (per source: its axon entries) and AXON
 ((core, row) per entry) say where each spike goes. The image is stored sparse (the used
-part of each region); its CRC-32, what COMMIT carries, covers every region at full
-capacity with zeros beyond the used part (the board is CLEARed before an upload).
+part of each region); its CRC-32, what COMMIT carries, covers each region up to its extent
+(the largest used part over the cores) with zeros between a core's used part and the extent
+(the board is CLEARed before an upload).
 """
 from __future__ import annotations
 
@@ -72,16 +73,28 @@ class Image:
         return b"".join(a.astype("<u2").tobytes() for _, _, a in self.regions())
 
     @property
+    def extents(self) -> tuple[int, ...]:
+        """COMMIT's extent of every region (halfwords, region code order): the largest used part
+        of the region over the cores. The board's CRC covers these halfwords of the region on
+        every core; why that checks all a run reads: docs/uart-protocol.md, Image and commit."""
+        return tuple(max((a.size for (r, _), a in self.parts.items() if r == reg.code), default=0)
+                     for reg in P.REGIONS)
+
+    @property
     def crc(self) -> int:
-        """CRC-32 of every region at full capacity (docs/uart-protocol.md, Image and commit)."""
+        """CRC-32 of every region up to its extent, a core's unused part as zeros: what the board
+        computes on COMMIT (docs/uart-protocol.md, Image and commit)."""
         crc = 0
-        for r in P.REGIONS:
+        for r, extent in zip(P.REGIONS, self.extents):
             for c in (range(self.config.cores) if r.per_core else (0,)):
-                size = P.region_halfwords(r.name, self.config)
                 used = self.parts.get((r.code, c), np.zeros(0, np.uint16))
                 crc = P.crc32(used.astype("<u2").tobytes(), crc)
-                crc = _crc_zeros(crc, 2 * (size - used.size))
+                crc = _crc_zeros(crc, 2 * (extent - used.size))
         return crc
+
+    def commit_args(self) -> tuple:
+        """What COMMIT carries for this image: ``Board.commit(*image.commit_args())``."""
+        return self.crc, self.n_neurons, self.n_rows, self.n_syn, self.extents
 
     def save(self, outdir: Path) -> None:
         (outdir / IMAGE_FILE).write_bytes(self.to_bytes())

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-VERSION = 3
+VERSION = 4
 SOF = 0xA5
 ACK_BIT = 0x80
 HEADER_BYTES = 5      # SOF SEQ CMD LEN_lo LEN_hi
@@ -32,6 +32,8 @@ TRAILER_BYTES = 2     # CRC-16
 MAX_PAYLOAD = 510
 #: bytes before the data of a WRITE (region, core, offset)
 WRITE_HEADER = 4
+#: bytes of COMMIT before its extents (image_crc, n_neurons, n_sources, n_syn)
+COMMIT_HEADER = 12
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,13 @@ COMMANDS = (
             "committed flag (the core stops running)"),
     Command("READ", 0x11, "region u8, core u8, offset u16, count u16 (halfwords)", "data (count halfwords)",
             "read back any region (weights included, for STDP)"),
-    Command("COMMIT", 0x12, "image_crc u32, n_neurons u16, n_sources u16, n_syn u32", "-",
-            "the core recomputes the CRC-32 of every configuration memory (all regions of all "
-            "cores, whole capacity); on a match it may run (the first STEP starts from the "
-            "initial state), otherwise NAK IMAGE_CRC and it stays stopped. The sizes are totals "
-            "for STATUS; n_sources bounds the input ids a STEP may carry"),
+    Command("COMMIT", 0x12, "image_crc u32, n_neurons u16, n_sources u16, n_syn u32, then per region "
+            "(in code order) its extent u32: the halfwords from offset 0 the CRC covers", "-",
+            "the core recomputes the CRC-32 of the first `extent` halfwords of every region (on "
+            "every core of a per-core region), 2 clocks a halfword; on a match it may run (the first "
+            "STEP starts from the initial state), otherwise NAK IMAGE_CRC and it stays stopped. An "
+            "extent beyond a region's capacity is refused (NAK BAD_SIZE). The sizes are totals for "
+            "STATUS; n_sources bounds the input ids a STEP may carry"),
     Command("CLEAR", 0x13, "-", "-",
             "set every configuration memory of every core to zero (the start of a fresh upload); "
             "clears the committed flag"),
@@ -98,7 +102,7 @@ NAK_REASONS = {
     5: ("BAD_RANGE", "offset + count beyond the region"),
     6: ("NOT_COMMITTED", "STEP before a good COMMIT"),
     7: ("IMAGE_CRC", "COMMIT CRC-32 differs from the memories' contents"),
-    8: ("BAD_SIZE", "COMMIT sizes exceed the core's capacity"),
+    8: ("BAD_SIZE", "COMMIT sizes or extents exceed the core's capacity"),
     9: ("RUNNING", "refused while free-running (STOP first)"),
 }
 
@@ -242,6 +246,8 @@ REGIONS = (
            "per axon entry: the (core, row) a spike of the source is sent to"),
 )
 REGION = {r.name: r.code for r in REGIONS}
+#: COMMIT's payload: its header, then one extent (u32, halfwords) per region
+COMMIT_LEN = COMMIT_HEADER + 4 * len(REGIONS)
 REGION_BY_CODE = {r.code: r for r in REGIONS}
 
 FLAG_SUBTRACT = 1
@@ -378,6 +384,13 @@ def crc16(data: bytes, crc: int = 0xFFFF) -> int:
 def crc32(data: bytes, crc: int = 0) -> int:
     """CRC-32 (IEEE 802.3, as zlib); ``crc`` continues an earlier value."""
     return binascii.crc32(bytes(data), crc) & 0xFFFFFFFF
+
+
+def commit_payload(crc: int, n_neurons: int, n_sources: int, n_syn: int, extents) -> bytes:
+    """COMMIT's request: the image's CRC-32 and sizes, then the extent (halfwords) of every region."""
+    if len(extents) != len(REGIONS):
+        raise ValueError(f"COMMIT takes {len(REGIONS)} extents, got {len(extents)}")
+    return struct.pack(f"<IHHI{len(REGIONS)}I", crc, n_neurons, n_sources, n_syn, *extents)
 
 
 def frame(seq: int, cmd: int, payload: bytes = b"") -> bytes:

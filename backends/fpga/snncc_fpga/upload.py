@@ -138,7 +138,7 @@ def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path |
                 raise
             return again(LOST_READBACK.format(e))
     try:
-        board.commit(image.crc, image.n_neurons, image.n_rows, image.n_syn)
+        board.commit(*image.commit_args())
     except BoardError as e:
         if "IMAGE_CRC" in str(e) and start and _resends < WHOLE_RESENDS:
             return again(LOST_PART)
@@ -182,7 +182,7 @@ def run(board: Board, image: Image, net, steps: int, progress=None) -> Raster:
     if plastic.any():
         syn = [c for c in chunks(image) if c[0] == P.REGION["SYN"]]
         board.write_stream(syn)
-        board.commit(image.crc, image.n_neurons, image.n_rows, image.n_syn)
+        board.commit(*image.commit_args())
     sched = input_schedule(net, image.offsets, steps)
     probes = image.probes
     state = np.zeros((steps, probes.size, 3), np.int64)
@@ -266,7 +266,7 @@ def run_realtime(board: Board, image: Image, net, steps: int, period: int | None
     if plastic_mask(image).any():
         syn = [c for c in chunks(image) if c[0] == P.REGION["SYN"]]
         board.write_stream(syn)
-        board.commit(image.crc, image.n_neurons, image.n_rows, image.n_syn)
+        board.commit(*image.commit_args())
     if period is None:
         period = int(round(net.dt * caps.clock_khz))          # dt in ms, clock in kHz
     if not 0 <= period < (1 << 24):

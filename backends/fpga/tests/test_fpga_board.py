@@ -161,11 +161,49 @@ def test_wrong_commit_crc_keeps_the_core_stopped(board):
     with pytest.raises(BoardError, match="rejected STEP: NOT_COMMITTED"):
         board.step([], reset=True)
     with pytest.raises(BoardError, match="rejected COMMIT: IMAGE_CRC"):
-        board.commit(img.crc, img.n_neurons, img.n_rows, img.n_syn)
+        board.commit(*img.commit_args())
     st = board.status()
     assert not st.committed and st.image_crc == 0
+    crc, n, rows, syn, extents = img.commit_args()
     with pytest.raises(BoardError, match="rejected COMMIT: BAD_SIZE"):
-        board.commit(img.crc, 1 << 15, img.n_rows, img.n_syn)
+        board.commit(crc, 1 << 15, rows, syn, extents)
+
+
+def test_commit_checks_each_region_up_to_its_extent(board):
+    """COMMIT's CRC covers [0, extent) of every region: a halfword changed at the last place
+    inside an extent fails it, one just beyond is not read; an extent beyond a region's
+    capacity is refused, and so is a COMMIT without its extents."""
+    from snncc_fpga.limits import DEFAULT
+    net = lower(load_model(ROOT / "examples" / "tiny.yaml"), "fpga").network
+    img = encode(net)
+    upload(board, img, max_delay=2, force=True)
+    ext = img.extents
+    syn = P.REGION["SYN"]
+    assert ext[syn] == img.region("SYN").size and 0 < ext[syn] < P.region_halfwords("SYN", DEFAULT)
+    last = int(img.region("SYN")[-1])
+    board.write(syn, ext[syn] - 1, struct.pack("<H", last ^ 0x0100))        # inside the extent
+    with pytest.raises(BoardError, match="rejected COMMIT: IMAGE_CRC"):
+        board.commit(*img.commit_args())
+    assert not board.status().committed
+    board.write(syn, ext[syn] - 1, struct.pack("<H", last))
+    board.write(syn, ext[syn], struct.pack("<H", 0x0101))                    # beyond it
+    board.commit(*img.commit_args())
+    st = board.status()
+    assert st.committed and st.image_crc == img.crc
+    for region in range(len(P.REGIONS)):
+        too_far = list(ext)
+        too_far[region] = P.region_halfwords(P.REGION_BY_CODE[region].name, DEFAULT) + 1
+        with pytest.raises(BoardError, match="rejected COMMIT: BAD_SIZE"):
+            board.commit(img.crc, img.n_neurons, img.n_rows, img.n_syn, too_far)
+        assert not board.status().committed
+    too_far = list(ext)
+    too_far[syn] |= 1 << 24                                                   # the upper bytes count
+    with pytest.raises(BoardError, match="rejected COMMIT: BAD_SIZE"):
+        board.commit(img.crc, img.n_neurons, img.n_rows, img.n_syn, too_far)
+    with pytest.raises(BoardError, match="COMMIT .*BAD_LEN"):
+        board.request(P.CMD["COMMIT"], P.commit_payload(*img.commit_args())[:P.COMMIT_HEADER])
+    board.commit(*img.commit_args())
+    assert board.status().committed
 
 
 def test_repeated_step_is_answered_not_executed(board):
