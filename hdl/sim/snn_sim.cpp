@@ -16,6 +16,9 @@
 // When paced and the simulation falls behind real time (a 12 MHz board at 3 Mbaud asks for 12
 // million simulated clocks a second), the seconds it fell behind are summed and written to
 // --lag FILE at the end of every busy spell: wall time minus that is the board's own time.
+// The file's line also holds the clock cycles simulated so far and the wall seconds the board
+// sat idle waiting for the host (its turnaround), so a span's board time is its cycles over the
+// clock plus its idle seconds: a figure from the board's clock, not from the wall.
 // --fault injects one fault at a simulated clock cycle: drop:C:N loses the next N bytes the
 // board sends after cycle C, flip:C:N flips one bit in each of them, unplug:C:N loses every
 // byte both ways for N cycles from C (a cable pulled and put back).
@@ -129,6 +132,7 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     uint64_t pace_c0 = 0;
     double lag = 0;                   // seconds the paced simulation fell behind real time
+    double idle_s = 0;                // seconds the board sat idle waiting for the host
     auto last_activity = t0;
     const double cps = baud * CLKS_PER_BIT;   // simulated clocks per wall second when paced
 
@@ -233,17 +237,21 @@ int main(int argc, char** argv) {
                 if (cps > 0 && cycles != pace_c0) {      // the end of a busy spell: how far behind?
                     double behind = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
                         - (double)(cycles - pace_c0) / cps;
-                    if (behind > 0) {
-                        lag += behind;
-                        if (!lag_file.empty()) {
-                            std::string tmp = lag_file + ".tmp";
-                            FILE* f = fopen(tmp.c_str(), "w");
-                            if (f) { fprintf(f, "%.6f\n", lag); fclose(f); rename(tmp.c_str(), lag_file.c_str()); }
+                    if (behind > 0) lag += behind;
+                    if (!lag_file.empty()) {           // lag, clock cycles so far, idle seconds so far
+                        std::string tmp = lag_file + ".tmp";
+                        FILE* f = fopen(tmp.c_str(), "w");
+                        if (f) {
+                            fprintf(f, "%.6f %llu %.6f\n", lag, (unsigned long long)cycles, idle_s);
+                            fclose(f);
+                            rename(tmp.c_str(), lag_file.c_str());
                         }
                     }
                 }
                 if (!outbuf.empty()) flush_out();
+                auto w0 = std::chrono::steady_clock::now();
                 pump_in(100);                          // sleep until the host sends something
+                if (cps > 0) idle_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
                 pace_c0 = cycles;
                 t0 = std::chrono::steady_clock::now();
                 if (idle_exit > 0 && inq.empty() && quiet_for() > idle_exit) break;

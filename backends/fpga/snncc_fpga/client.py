@@ -168,6 +168,8 @@ class Board:
         #: the longest frame the host waits for (a STEP answer of many spikes is longer than a
         #: request); raised from CAPS by :meth:`caps`
         self.max_frame = 4 * P.MAX_PAYLOAD + 64
+        #: the board's CAPS once asked (:meth:`caps`): the write window's timing comes from it
+        self._caps: Caps | None = None
         self._io("open", self.ser.reset_input_buffer)
 
     @property
@@ -290,32 +292,46 @@ class Board:
                          hint="check the cable, the --port and the --baud rate; is the board "
                               "programmed with the snncc core?")
 
-    def write_stream(self, parts, window: int = 2, on_acked=None) -> None:
-        """WRITE every ``(region, core, offset, data)`` of ``parts`` with up to ``window`` frames in
-        flight (the core buffers two), so the link never waits for an acknowledgement.
+    def write_stream(self, parts, window: int = 3, on_acked=None, clear: bool = False) -> None:
+        """WRITE every ``(region, core, offset, data)`` of ``parts`` (after a CLEAR with ``clear``)
+        with frames in flight, so the link never waits for an acknowledgement.
 
-        A NAK or a silence makes the host go back to the oldest unacknowledged frame and
-        send from there again (WRITEs are idempotent); ``on_acked(k)`` is called when
-        frames 0..k-1 are all acknowledged, for resuming an interrupted upload.
+        The core buffers two frames: a third may be in flight only where its first byte cannot
+        reach the core before the oldest is executed and released (:meth:`_third_is_safe`), and
+        never more than ``window``. A NAK or a silence makes the host go back to the oldest
+        unacknowledged frame and send from there again (WRITEs are idempotent, and a CLEAR is
+        sent again with every WRITE after it); ``on_acked(k)`` is called when the CLEAR and
+        parts 0..k-1 are all acknowledged, for resuming an interrupted upload.
         """
-        n = len(parts)
-        frames: list[tuple[int, bytes]] = []
+        frames: list[tuple[int, bytes, int, int]] = []        # seq, frame, command, board clocks
+        if clear:
+            self._seq = (self._seq + 1) & 0xFF
+            frames.append((self._seq, P.frame(self._seq, P.CMD["CLEAR"]), P.CMD["CLEAR"], self._clear_clocks()))
+        first = len(frames)
         for region, core, offset, data in parts:
             self._seq = (self._seq + 1) & 0xFF
-            frames.append((self._seq, P.frame(self._seq, P.CMD["WRITE"],
-                                               struct.pack("<BBH", region, core, offset) + data)))
+            payload = struct.pack("<BBH", region, core, offset) + data
+            frames.append((self._seq, P.frame(self._seq, P.CMD["WRITE"], payload), P.CMD["WRITE"],
+                           2 * len(payload)))
+        n = len(frames)
         done, sent, acked = 0, 0, set()
-        ack = P.CMD["WRITE"] | P.ACK_BIT
         stalls, last = 0, "no answer"
         while done < n:
-            while sent < n and sent - done < window:
-                self._io("write (WRITE)", self.ser.write, frames[sent][1])
+            out = []                               # the frames the window lets out, in one write
+            # after a go-back the core may still hold frames sent before it: two until progress
+            third = window > 2 and stalls == 0
+            while sent < n and (sent - done < 2 or (third and sent - done < window
+                                                    and self._third_is_safe(frames, sent))):
+                out.append(frames[sent][1])
                 self.stats.bytes_sent += len(frames[sent][1])
                 self.stats.frames += 1
                 sent += 1
+            if out:
+                self._io("write (WRITE)", self.ser.write, b"".join(out))
             got = self._read_frame(time.monotonic() + self.timeout)
-            if got is not None and got[1] == ack:
-                k = next((i for i in range(done, sent) if frames[i][0] == got[0]), None)
+            if got is not None and got[1] & P.ACK_BIT and got[1] != SPIKES_ACK:
+                k = next((i for i in range(done, sent) if frames[i][0] == got[0]
+                          and frames[i][2] | P.ACK_BIT == got[1]), None)
                 if k is not None:
                     acked.add(k)
                     before = done
@@ -323,12 +339,13 @@ class Board:
                         done += 1
                     if done != before:
                         stalls = 0
-                        if on_acked is not None:
-                            on_acked(done)
+                        if on_acked is not None and done > first:
+                            on_acked(done - first)
                 continue
             if got is not None and got[1] == P.CMD["NAK"] and got[2] and got[2][0] not in RETRYABLE:
                 reason = P.NAK_REASONS.get(got[2][0], (f"reason {got[2][0]}", ""))
-                raise BoardError(f"board on {self.port_name} rejected WRITE: {reason[0]} ({reason[1]})")
+                what = next((c.name for c in P.COMMANDS if len(got[2]) > 1 and c.code == got[2][1]), "WRITE")
+                raise BoardError(f"board on {self.port_name} rejected {what}: {reason[0]} ({reason[1]})")
             if got is not None and got[1] not in (P.CMD["NAK"],):
                 continue                           # a stray answer
             last = "NAK" if got is not None else f"no answer within {self.timeout:g} s"
@@ -344,6 +361,33 @@ class Board:
             sent = done
             acked = {k for k in acked if k >= done}
 
+    def _clear_clocks(self) -> int:
+        """Board clocks a CLEAR takes: a sweep of the deepest memory (snn_cmd.v S_CLEAR)."""
+        c = self._caps
+        if c is None:
+            return 1 << 17                         # no CAPS yet: more than any build's sweep
+        return max(2 * c.neurons_per_core, 2 * c.rows_per_core, 2 * c.synapses_per_core,
+                   2 * c.sources if c.cores > 1 else 0, c.axons if c.cores > 1 else 0)
+
+    def _third_is_safe(self, frames, j: int) -> bool:
+        """May frame ``j`` go out while frames j-2 and j-1 are unacknowledged? The core's two slots
+        hold j-2 and j-1, and j's first byte reaches it only once j-1 has arrived whole, so j-2
+        must be executed and released by then. j-2 starts at the latest when it has arrived and
+        j-3 is done (j-3 started before j-2's first byte arrived, or its slot was not free), so
+        it is released within exec(j-3) + exec(j-2) clocks of its arrival, and j-1's bytes take
+        wire(j-1): safe when wire(j-1) >= exec(j-3) + exec(j-2), each bound with a margin for the
+        frame's header, its acknowledgement waiting for the previous one to leave, and slack.
+        The host's own delays only make the bytes arrive later. Without CAPS: never."""
+        c = self._caps
+        if c is None or j < 2:
+            return False
+        ack_clocks = 10 * c.clks_per_bit * (P.HEADER_BYTES + P.TRAILER_BYTES)
+
+        def exec_clocks(i: int) -> int:
+            return 0 if i < 0 else 2 * (frames[i][3] + 64 + ack_clocks)
+        wire = 10 * c.clks_per_bit * len(frames[j - 1][1])
+        return wire >= exec_clocks(j - 3) + exec_clocks(j - 2)
+
     # --- requests -----------------------------------------------------------------
     def caps(self, retries: int | None = None) -> Caps:
         """The board's CAPS; ``retries`` (default: the link's) bounds the resends."""
@@ -355,6 +399,7 @@ class Board:
         finally:
             self.retries = keep
         self.max_frame = max(self.max_frame, P.SPIKES_HEADER + 2 * caps.neurons + P.PROBE_BYTES * caps.probes * caps.cores)
+        self._caps = caps
         return caps
 
     def status(self) -> Status:

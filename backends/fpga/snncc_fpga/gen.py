@@ -166,11 +166,20 @@ def markdown() -> str:
         "",
         "## Flow control",
         "",
-        "The core buffers two frames: while it executes one, it receives the next. The host "
-        "keeps at most two WRITE frames in flight during an upload, so the link never waits "
-        "for an acknowledgement; on a NAK or a silence it goes back to the oldest "
-        "unacknowledged frame (WRITEs are idempotent). Other requests are sent one at a time. "
-        "Bytes of a third frame are dropped and counted in STATUS rx_errors.",
+        "The core buffers two frames: while it executes one, it receives the next. Bytes "
+        "arriving while both slots are full are dropped and counted in STATUS rx_errors. During "
+        "an upload the host streams the CLEAR and the WRITEs (the longest first, so the first "
+        "one arrives while the CLEAR zeroes the memories) with two frames in flight, and a third "
+        "where it cannot find both slots full: its first byte arrives only once the frame before "
+        "it has arrived whole, so the oldest must be executed and released by then. The oldest "
+        "starts at the latest once it has arrived and the one before it is done, so a third frame "
+        "goes out when the wire time of the frame before it (from CAPS: 10 x clks_per_bit clocks "
+        "a byte) covers twice the execution of the two frames before that (a WRITE 2 clocks a "
+        "payload byte, a CLEAR a sweep of the deepest memory, each with its acknowledgement): a "
+        "short frame after a long one waits for an acknowledgement. The link never waits for an "
+        "acknowledgement otherwise; on a NAK or a silence the host goes back to the oldest "
+        "unacknowledged frame (WRITEs are idempotent; a CLEAR is resent with every WRITE after "
+        "it). Other requests are sent one at a time.",
         "",
         "## Uploading",
         "",

@@ -101,6 +101,7 @@ class Image:
         meta = {"n_neurons": self.n_neurons, "n_rows": self.n_rows, "n_syn": self.n_syn,
                 "crc32": f"{self.crc:08x}", "offsets": self.offsets, "bytes": len(self.to_bytes()),
                 "board": self.board, "config": self.config.to_json(), "core_ranges": self.core_ranges,
+                "protocol": P.VERSION,
                 "parts": [[r, c, int(a.size)] for r, c, a in self.regions()]}
         if self.baud is not None:
             meta["baud"] = self.baud
@@ -131,6 +132,10 @@ class Image:
             off += n
         img = cls(cfg, parts, meta["n_neurons"], meta["n_rows"], meta["n_syn"], meta["offsets"],
                   meta.get("board", L.DEFAULT_BOARD), meta.get("core_ranges", []), meta.get("baud"))
+        if f"{img.crc:08x}" != meta["crc32"] and meta.get("protocol") != P.VERSION:
+            # the CRC's definition follows COMMIT's (protocol version 4: up to the extents)
+            raise SnnccError(f"{build_dir / MAP_FILE}: built for protocol version {shown(str(meta.get('protocol', '3 or older')), 20)}, "
+                             f"whose image CRC-32 differs from this snncc's ({P.VERSION})", hint=again)
         if f"{img.crc:08x}" != meta["crc32"]:
             raise SnnccError(f"{build_dir / IMAGE_FILE}: CRC-32 {img.crc:08x} differs from the recorded "
                              f"{shown(str(meta['crc32']), 20)}; the file was damaged", hint=again)

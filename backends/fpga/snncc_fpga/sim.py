@@ -192,6 +192,17 @@ def stop_boards(which: str | None = None) -> list[dict]:
     return stopped
 
 
+def read_lag(path: Path) -> tuple[float, int, float]:
+    """What a paced board wrote to its ``lag`` file at the end of its last busy spell: the seconds
+    it fell behind real time, the clock cycles it simulated and the wall seconds it sat idle
+    waiting for the host (zeros before the first spell)."""
+    try:
+        lag, cycles, idle = Path(path).read_text().split()
+        return float(lag), int(cycles), float(idle)
+    except (OSError, ValueError):
+        return 0.0, 0, 0.0
+
+
 def start(info: Path, *, seed: int = 1, gap: int = 0, baud: float = 0, faults: dict | None = None,
           idle_exit: float = IDLE_EXIT, log=None, config: L.CoreConfig | None = None,
           board: L.Board | None = None, watch: Path | None = None, timed_faults=(),
@@ -201,7 +212,8 @@ def start(info: Path, *, seed: int = 1, gap: int = 0, baud: float = 0, faults: d
     ``<info>.config.json``). It exits when ``watch`` is gone or after ``idle_exit`` seconds
     without a byte from a client. ``timed_faults``: (kind, cycle, length) with kind drop, flip
     or unplug (hdl/sim/snn_sim.cpp). ``lag``: with ``baud`` (paced), a file the board keeps the
-    seconds it fell behind real time in."""
+    seconds it fell behind real time in, with its clock cycles and idle seconds so far
+    (:func:`read_lag`)."""
     params = sim_params(board, config)
     config = config or (board.config if board is not None else L.DEFAULT)
     exe = build(log=log, config=config, board=board)

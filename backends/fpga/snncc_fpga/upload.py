@@ -36,8 +36,8 @@ class ReadbackMismatch(BoardError):
 
 
 def check_caps(board: Board, image: Image, max_delay: int) -> None:
-    """The board must be built exactly as the image's configuration (region sizes enter the
-    commit CRC); what it lacks is named first."""
+    """The board must be built exactly as the image's configuration (the image's layout, its
+    extents within the regions); what it lacks is named first."""
     caps = board.caps()
     where = f"board on {board.port_name}"
     if caps.version != P.VERSION:
@@ -67,13 +67,16 @@ def check_caps(board: Board, image: Image, max_delay: int) -> None:
 
 
 def chunks(image: Image) -> list[tuple[int, int, int, bytes]]:
-    """(region, core, offset, data) WRITEs of the image's used parts."""
+    """(region, core, offset, data) WRITEs of the image's used parts, the longest first (in
+    region order among equals): the CLEAR that leads a fresh upload keeps the core busy while
+    the first WRITE arrives, and a long one hides it (the order of WRITEs is free: COMMIT
+    checks the whole image once they are all acknowledged)."""
     out = []
     for region, core, words in image.regions():
         raw = words.astype("<u2")
         for off in range(0, raw.size, CHUNK_WORDS):
             out.append((region, core, off, raw[off:off + CHUNK_WORDS].tobytes()))
-    return out
+    return sorted(out, key=lambda c: -len(c[3]))
 
 
 def _bar(total: int, label: str):
@@ -115,8 +118,6 @@ def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path |
             start = 0          # a damaged progress record: send the whole image
     if start:
         log(f"resuming an interrupted upload at chunk {start}/{len(parts)}")
-    else:
-        board.clear()                 # a fresh upload starts from zeroed memories
     sent0 = board.stats.bytes_sent
     t0 = time.perf_counter()
     prog, tick = _bar(len(parts), f"uploading to {board.port_name}")
@@ -126,7 +127,8 @@ def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path |
         tick(start + k)
 
     try:
-        board.write_stream(parts[start:], on_acked=acked)
+        # a fresh upload starts from zeroed memories: the CLEAR leads the stream (no round trip)
+        board.write_stream(parts[start:], on_acked=acked, clear=not start)
     finally:
         if prog:
             prog.stop()

@@ -239,12 +239,12 @@ def test_interrupted_upload_resumes_and_a_lost_board_gets_everything(board, tmp_
     state = tmp_path / "upload-state.json"
     real_stream = board.write_stream
 
-    def cable_pulled(parts, window=2, on_acked=None):
+    def cable_pulled(parts, window=3, on_acked=None, clear=False):
         def acked(k):
             on_acked(k)
             if k == 11:
                 raise KeyboardInterrupt
-        return real_stream(parts, window, acked)
+        return real_stream(parts, window, acked, clear)
 
     monkeypatch.setattr(board, "write_stream", cable_pulled)
     with pytest.raises(KeyboardInterrupt):
@@ -285,3 +285,57 @@ def test_long_delay_through_relays_arrives_on_time(board):
     assert_same(actual, expected)
     ref = simulate(net)
     assert list(actual.spikes["p"][0]) == list(ref.spikes["p"][0]) == [50, 54, 57]
+
+
+def _long_then_short(n: int = 12):
+    """WRITE parts alternating a full frame (253 halfwords of SYN) and a one-halfword frame: a
+    short frame after a long one is where a third frame in flight can find both slots full."""
+    rng = np.random.default_rng(5)
+    parts, words = [], {}
+    for k in range(n):
+        off = 256 * k
+        data = rng.integers(0, 1 << 15, 253).astype("<u2")
+        parts.append((P.REGION["SYN"], 0, off, data.tobytes()))
+        parts.append((P.REGION["SYN"], 0, off + 255, struct.pack("<H", k + 1)))
+        words[off] = data
+        words[off + 255] = np.array([k + 1], np.uint16)
+    return parts, words
+
+
+@pytest.fixture(scope="module")
+def fast_board(tmp_path_factory):
+    """The iCEBreaker's core at 3 Mbaud (4 clocks a bit): a frame's bytes come fastest against
+    the core's execution, so the double buffer is tightest (no gaps between bytes)."""
+    from snncc_fpga import limits as L
+    info = tmp_path_factory.mktemp("fast") / "board.json"
+    b = sim.start(info, seed=3, gap=0, idle_exit=600, board=L.board("icebreaker").with_baud(3_000_000))
+    with Board(b.pty, timeout=2.0) as link:
+        assert link.caps().clks_per_bit == 4          # the window's timing comes from CAPS
+        yield link
+    b.stop()
+
+
+def test_a_third_frame_in_flight_only_where_the_double_buffer_takes_it(fast_board, monkeypatch):
+    board = fast_board
+    parts, words = _long_then_short()
+    errors0, retries0 = board.status().rx_errors, board.stats.retries
+    board.write_stream(parts, clear=True)
+    assert board.status().rx_errors == errors0 and board.stats.retries == retries0   # nothing dropped
+    for off, w in words.items():
+        assert np.array_equal(np.frombuffer(board.read(P.REGION["SYN"], off, w.size), "<u2"), w)
+    # the rule is what keeps it so: three frames always in flight overrun the core's two slots
+    monkeypatch.setattr(board, "_third_is_safe", lambda frames, j: True)
+    board.write_stream(parts)
+    assert board.status().rx_errors > errors0 and board.stats.retries > retries0
+    for off, w in words.items():                   # the host went back and resent them
+        assert np.array_equal(np.frombuffer(board.read(P.REGION["SYN"], off, w.size), "<u2"), w)
+
+
+def test_a_stream_of_many_short_frames_keeps_three_in_flight_safely(fast_board):
+    board = fast_board
+    parts = [(P.REGION["SYN"], 0, 2 * k, struct.pack("<2H", k, k ^ 0x5A5A)) for k in range(300)]
+    errors0, retries0 = board.status().rx_errors, board.stats.retries
+    board.write_stream(parts, clear=True)
+    assert board.status().rx_errors == errors0 and board.stats.retries == retries0
+    got = read_region(board, P.REGION["SYN"], 600)
+    assert np.array_equal(got[0::2], np.arange(300)) and np.array_equal(got[1::2], np.arange(300) ^ 0x5A5A)
