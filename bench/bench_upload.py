@@ -92,6 +92,12 @@ def _at(baud, cases, sim, Board, lower, encode, upload, chunks) -> list[dict]:
             _, cycles, idle = sim.read_lag(lag_file)
             return np.array([cycles, idle], dtype=float)
         clock_hz = L.BOARDS["icebreaker"].clock_mhz * 1e6
+
+        def settled() -> None:
+            """A STATUS round trip, then time for the board to write its line (it does so once
+            idle, which may be after the host has read the answer)."""
+            link.status()
+            time.sleep(0.01)
         board = sim.start(Path(tmp) / "board.json", baud=baud, idle_exit=120, lag=lag_file,
                           board=L.board("icebreaker").with_baud(baud))
         try:
@@ -103,9 +109,8 @@ def _at(baud, cases, sim, Board, lower, encode, upload, chunks) -> list[dict]:
                     img = encode(net)
                     own, wall, behind, res, by_clock = float("inf"), 0.0, 0.0, None, None
                     for _ in range(3):              # best of three: the first may pay for warm-up
-                        link.status()               # the board is idle: its lag so far is written
-                        t_idle = time.perf_counter()
-                        time.sleep(0.01)            # the STATUS spell's line is written
+                        settled()                   # the board is idle: its lag so far is written
+                        t_idle = time.perf_counter() - 0.01
                         c0 = clocks()
                         lag0, t0 = lag(), time.perf_counter()
                         r = upload(link, img, max_delay=32, force=True)
@@ -115,7 +120,6 @@ def _at(baud, cases, sim, Board, lower, encode, upload, chunks) -> list[dict]:
                         # cycles it ran, and the seconds it sat idle waiting for the host less its
                         # wait for the upload to begin (from the STATUS answer to t0)
                         spent = clocks() - c0
-                        link.status()
                         b = lag() - lag0
                         if t - b < own:
                             own, wall, behind, res = t - b, t, b, r
@@ -126,11 +130,11 @@ def _at(baud, cases, sim, Board, lower, encode, upload, chunks) -> list[dict]:
                     stream = float("inf")
                     for _ in range(3):
                         link.clear()
-                        link.status()
+                        settled()
                         lag0, sent0, t0 = lag(), link.stats.bytes_sent, time.perf_counter()
                         link.write_stream(parts)
                         t = time.perf_counter() - t0
-                        link.status()
+                        time.sleep(0.01)
                         stream = min(stream, t - (lag() - lag0))
                         stream_bytes = link.stats.bytes_sent - sent0
                     link.commit(*img.commit_args())
