@@ -202,7 +202,6 @@ def test_many_small_partitions_change_nothing(monkeypatch):
     net = discretise_network(random_float_net(4))
     a = simulate(net, engine="compiled", threads=1)
     monkeypatch.setattr(wiring, "SMALL_PART", 24)
-    monkeypatch.setattr(wiring, "BINS_PER_SYNAPSE", 0)
     b = simulate(net, engine="compiled", threads=2)
     assert same(a, b)
 
@@ -215,30 +214,76 @@ def test_chunk_length_changes_nothing(monkeypatch):
     assert same(a, b)
 
 
-@pytest.mark.parametrize("parts, small, bins, par", [
-    (1, 1 << 15, 2, 0), (2, 1 << 15, 2, 0), (3, 1 << 15, 0, 0), (2, 16, 2, 0), (1, 16, 0, 0),
-    (3, 1 << 15, 2, 1), (2, 1 << 15, 0, 1)])
-def test_compiled_and_numpy_table_builders_agree(parts, small, bins, par, monkeypatch):
-    """Both builders, with (row, delay) bins or sorted rows (bins=0), 16- or 32-bit targets, the
-    compiled passes on one thread or shared among threads (par)."""
+@pytest.mark.parametrize("parts, small, plastic, par", [
+    (1, 1 << 15, True, 0), (2, 1 << 15, True, 0), (3, 1 << 15, False, 0), (2, 16, True, 0), (1, 16, False, 0),
+    (3, 1 << 15, True, 1), (2, 1 << 15, False, 1), (3, 1 << 15, False, 1), (2, 16, False, 1)])
+@pytest.mark.parametrize("order", ["network", "by target"])
+def test_compiled_and_numpy_table_builders_agree(parts, small, plastic, par, order, monkeypatch):
+    """Both builders, with records by blocks of rows (16-bit targets, no plasticity) or rows sorted in
+    place, 16- or 32-bit targets, the compiled passes on one thread or shared among threads (par),
+    projections in their own order or sorted by target (each thread then reads only its share)."""
     from snncc.refsim import wiring
     monkeypatch.setattr(wiring, "SMALL_PART", small)
-    monkeypatch.setattr(wiring, "BINS_PER_SYNAPSE", bins)
     monkeypatch.setattr(wiring, "PARALLEL_FROM", 0 if par else 1 << 40)
     net = discretise_network(random_float_net(8))
     prjs = list(net.projections)
-    prjs[3] = prjs[3].__class__(**{**prjs[3].__dict__, "plasticity": _stdp()})
+    if order == "by target":
+        prjs = [_by_target(p) for p in prjs]
+        assert any(not np.array_equal(a.pre_idx, b.pre_idx) for a, b in zip(net.projections, prjs))
+    if plastic:
+        prjs[3] = prjs[3].__class__(**{**prjs[3].__dict__, "plasticity": _stdp()})
     net = net.with_(projections=tuple(prjs))
     k = FloatKernel(net)
     a, b = Wiring.build(net, k, parts, jit=False), Wiring.build(net, k, parts, jit=True)
-    for field in ("bounds", "row_ptr", "seg", "target", "weight"):
+    for field in ("bounds", "row_ptr", "seg", "target", "weight", "rows"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field
         assert getattr(a, field).dtype == getattr(b, field).dtype, field
     assert a.target.dtype == (np.uint16 if small > net.n_neurons else np.int32)
-    assert list(a.positions) == ["c3"] and np.array_equal(a.positions["c3"], b.positions["c3"])
-    # every synapse of the plastic projection is found where the tables say
-    q = net.projections[3]
-    assert np.array_equal(a.weight[a.positions["c3"]], q.weight)
+    if plastic:
+        assert list(a.positions) == ["c3"] and np.array_equal(a.positions["c3"], b.positions["c3"])
+        # every synapse of the plastic projection is found where the tables say
+        q = net.projections[3]
+        assert np.array_equal(a.weight[a.positions["c3"]], q.weight)
+    else:
+        assert not a.positions and not b.positions
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_table_builders_agree_over_many_blocks_of_rows(parts, monkeypatch):
+    """Over 256 presynaptic neurons (several blocks of rows per partition), projections sorted by target
+    and one shuffled, the passes shared among threads."""
+    from snncc.models import brunel
+    from snncc.refsim import wiring
+    monkeypatch.setattr(wiring, "PARALLEL_FROM", 0)
+    net = discretise_network(unique(brunel(0.04, duration=5.0)))
+    assert net.n_neurons + sum(s.size for s in net.sources) > 4 * 256
+    prjs = list(net.projections)
+    assert all(np.all(np.diff(p.post_idx) >= 0) for p in prjs)
+    o = np.random.default_rng(1).permutation(prjs[0].n_synapses)
+    q = prjs[0]
+    prjs[0] = q.__class__(**{**q.__dict__, "pre_idx": q.pre_idx[o], "post_idx": q.post_idx[o],
+                             "weight": q.weight[o], "delay": q.delay[o]})
+    net = net.with_(projections=tuple(prjs))
+    k = FloatKernel(net)
+    a, b = Wiring.build(net, k, parts, jit=False, split=True), Wiring.build(net, k, parts, jit=True, split=True)
+    for field in ("bounds", "row_ptr", "seg", "rows", "target", "weight"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+        assert getattr(a, field).dtype == getattr(b, field).dtype, field
+    assert b.parts == parts and b.target.dtype == np.uint16
+
+
+def unique(net):
+    """brunel's Poisson projections are named after their sources: renamed for validation."""
+    names = {n.name for n in (*net.populations, *net.sources)}
+    return net.with_(projections=tuple(p.__class__(**{**p.__dict__, "name": p.name + "_in"}) if p.name in names
+                                       else p for p in net.projections))
+
+
+def _by_target(prj):
+    """``prj`` with its synapses in the order of their targets (stable)."""
+    o = np.argsort(prj.post_idx, kind="stable")
+    return prj.__class__(**{**prj.__dict__, "pre_idx": prj.pre_idx[o], "post_idx": prj.post_idx[o],
+                            "weight": prj.weight[o], "delay": prj.delay[o]})
 
 
 def _stdp():

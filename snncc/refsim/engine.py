@@ -49,7 +49,7 @@ from ..ir import Network
 from .kernel import Kernel
 from .raster import Raster
 from .sink import MemorySink, Probe, RasterSummary
-from .wiring import Wiring
+from .wiring import BYTES_PER_SYNAPSE, Wiring
 
 #: aim for chunks of about this many seconds (progress reports come between chunks)
 CHUNK_SECONDS = 0.2
@@ -80,20 +80,29 @@ def source_schedule(net: Network, offsets: dict[str, int], steps: int,
     """(ptr, idx): the global indices of the sources firing at step t are idx[ptr[t]:ptr[t+1]],
     ascending (every StepSource is sorted by (step, index) and sources follow in network order)."""
     for s in net.sources:
-        if s.index.size and (s.index.min() < 0 or s.index.max() >= s.size):
-            bad = int(s.index.max()) if s.index.max() >= s.size else int(s.index.min())
-            raise SnnccError(f"spike source '{s.name}': neuron index {bad} out of range for its "
-                             f"{s.size} neurons", s.loc)
+        if s.index.size:
+            if jit:
+                from .loop import index_range
+                lo, hi = (int(v) for v in index_range(s.index))
+            else:
+                lo, hi = int(s.index.min()), int(s.index.max())
+            if lo < 0 or hi >= s.size:
+                bad = hi if hi >= s.size else lo
+                raise SnnccError(f"spike source '{s.name}': neuron index {bad} out of range for its "
+                                 f"{s.size} neurons", s.loc)
     ptr = np.zeros(steps + 1, np.int64)
     if jit:
         from . import loop
+        # each source's spikes of step t (its steps are sorted), then merged in network order
+        own = []
         for s in net.sources:
-            loop.count_steps(s.step, steps, ptr)
-        np.cumsum(ptr, out=ptr)
+            own.append(np.empty(steps + 1, np.int64))
+            loop.step_starts(s.step, steps, own[-1])
+            ptr += own[-1] - own[-1][0]
         idx = np.empty(int(ptr[-1]), np.int32)
         cursor = ptr[:-1].copy()
-        for s in net.sources:
-            loop.scatter_steps(s.step, s.index, offsets[s.name], steps, cursor, idx)
+        for s, p in zip(net.sources, own):
+            loop.place_steps(p, s.index, offsets[s.name], cursor, idx)
         return ptr, idx
     st, ix = [], []
     for s in net.sources:
@@ -136,11 +145,9 @@ def threads_available() -> int:
     return max(1, min(numba.get_num_threads(), int(idle + 0.5)))
 
 
-#: bytes one synapse takes in the engine's wiring at most (wiring.py): an int32 target and a
-#: float64 weight (16-bit targets and float32 weights take less), an int16 delay while rows are
-#: sorted, and the counting sort's bins (at most one int64 per synapse); plastic networks add
-#: two int64 positions
-BYTES_PER_WIRED_SYNAPSE = 22
+#: bytes one synapse takes in the engine's wiring at most, while it is built (wiring.py); plastic
+#: networks add two int64 positions
+BYTES_PER_WIRED_SYNAPSE = BYTES_PER_SYNAPSE
 
 
 def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = True) -> None:

@@ -163,203 +163,50 @@ def first_error(err):
 # ------------------------------------------------------------------------- setup
 
 @numba.njit(cache=True, nogil=True)
-def count_targets(post, post_off, counts):
-    """counts[post + post_off] += 1 for every synapse (in-degrees)."""
-    for k in range(post.shape[0]):
-        counts[post[k] + post_off] += 1
+def step_starts(step, steps, out):
+    """out[t] = the first spike at step >= t (``step`` ascending), for 0 <= t <= steps: a search
+    that gallops from the previous step's answer, so it reads little of ``step``."""
+    n = step.shape[0]
+    lo = 0
+    for t in range(steps + 1):
+        if lo < n and step[lo] < t:
+            hi, gap = lo + 1, 1
+            while hi < n and step[hi] < t:     # gallop to a spike at or after t
+                lo = hi
+                gap *= 2
+                hi = lo + gap
+            hi = min(hi, n)
+            while lo < hi:                      # then the first one: step[lo-1] < t <= step[lo]
+                mid = (lo + hi) >> 1
+                if step[mid] < t:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        out[t] = lo
 
 
 @numba.njit(cache=True, nogil=True)
-def count_bins(pre, post, delay, pre_off, post_off, part_of, n_pre, width, dmin, counts, plo, phi):
-    """counts[bin] += 1 per synapse onto partitions plo .. phi-1; bin = row * width + (delay - dmin
-    if width > 1), row = partition of the target * n_pre + global presynaptic index."""
-    for k in range(pre.shape[0]):
-        p = part_of[post[k] + post_off]
-        if plo <= p < phi:
-            row = p * n_pre + pre[k] + pre_off
-            counts[row * width + (delay[k] - dmin if width > 1 else 0)] += 1
+def place_steps(ptr, index, offset, cursor, out):
+    """Place one source's spikes (sorted by step; those of step t are ``index[ptr[t]:ptr[t+1]]``) at
+    ``cursor[t]`` onwards, as global indices (``offset`` + index < 2**31), and advance the cursors.
+    Unsigned positions: numba then emits no test for negative ones and the copy is vectorised."""
+    off = np.int32(offset)
+    for t in range(ptr.shape[0] - 1):
+        at = np.uint64(cursor[t])
+        a, b = np.uint64(ptr[t]), np.uint64(ptr[t + 1])
+        for k in range(b - a):
+            out[at + k] = index[a + k] + off
+        cursor[t] = at + b - a
 
 
 @numba.njit(cache=True, nogil=True)
-def scatter_bins(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, width, dmin,
-                 cursor, target, weight_out, delay_out, inv, base, plo, phi):
-    """Place one projection's synapses onto partitions plo .. phi-1 in their bins, in projection
-    order (stable).
-
-    ``delay_out`` (when not empty) receives the delays (rows then still need sorting);
-    ``inv`` (when not empty) receives at each position the synapse's global number
-    (``base`` + its index in the projection)."""
-    keep_d = delay_out.shape[0] > 0
-    keep_pos = inv.shape[0] > 0
-    for k in range(pre.shape[0]):
-        gp = post[k] + post_off
-        p = part_of[gp]
-        if p < plo or p >= phi:
-            continue
-        row = p * n_pre + pre[k] + pre_off
-        b = row * width + (delay[k] - dmin if width > 1 else 0)
-        at = cursor[b]
-        cursor[b] = at + 1
-        lo = bounds[p]
-        target[at] = rec * (bounds[p + 1] - lo) + gp - lo
-        weight_out[at] = weight[k]
-        if keep_d:
-            delay_out[at] = delay[k]
-        if keep_pos:
-            inv[at] = base + k
-
-
-@numba.njit(cache=True, parallel=True)
-def count_bins_par(pre, post, delay, pre_off, post_off, part_of, n_pre, width, dmin, counts, split):
-    """count_bins with thread i taking partitions split[i] .. split[i+1]: each scans every synapse
-    and counts its own partitions' (no bin is written by two threads)."""
-    for i in numba.prange(split.shape[0] - 1):
-        count_bins(pre, post, delay, pre_off, post_off, part_of, n_pre, width, dmin, counts, split[i],
-                   split[i + 1])
-
-
-@numba.njit(cache=True, parallel=True)
-def scatter_bins_par(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, width, dmin,
-                     cursor, target, weight_out, delay_out, inv, base, split):
-    """scatter_bins split by partitions over threads, as count_bins_par."""
-    for i in numba.prange(split.shape[0] - 1):
-        scatter_bins(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, width, dmin,
-                     cursor, target, weight_out, delay_out, inv, base, split[i], split[i + 1])
-
-
-@numba.njit(cache=True, nogil=True)
-def shift_right(a):
-    """a[1:] = a[:-1]; a[0] = 0, in place (numpy would copy the overlapping source first)."""
-    for i in range(a.shape[0] - 1, 0, -1):
-        a[i] = a[i - 1]
-    if a.shape[0]:
-        a[0] = 0
-
-
-@numba.njit(cache=True, nogil=True)
-def count_bin_segments(start, span):
-    """Segments (non-empty delay bins) of every row."""
-    n_rows = (start.shape[0] - 1) // span
-    nseg = np.zeros(n_rows, np.int64)
-    for r in range(n_rows):
-        c = 0
-        for b in range(r * span, (r + 1) * span):
-            if start[b + 1] > start[b]:
-                c += 1
-        nseg[r] = c
-    return nseg
-
-
-@numba.njit(cache=True, nogil=True)
-def fill_bin_segments(start, span, dmin, row_ptr, seg):
-    n_rows = (start.shape[0] - 1) // span
-    for r in range(n_rows):
-        s = row_ptr[r]
-        for j in range(span):
-            b = r * span + j
-            if start[b + 1] > start[b]:
-                seg[s, 0] = start[b]
-                seg[s, 1] = dmin + j
-                s += 1
-    seg[seg.shape[0] - 1, 0] = start[start.shape[0] - 1]
-
-
-@numba.njit(cache=True, nogil=True)
-def _sort_row_by_delay(a, b, delay, target, weight, inv, hist, tmp_t, tmp_w, tmp_d, tmp_i):
-    """Stable counting sort of synapses a..b by delay (called only when they are not sorted)."""
-    lo, hi = delay[a], delay[a]
-    for k in range(a, b):
-        lo = min(lo, delay[k])
-        hi = max(hi, delay[k])
-    span = hi - lo + 1
-    h = hist[:span + 1]
-    h[:] = 0
-    for k in range(a, b):
-        h[delay[k] - lo + 1] += 1
-    for j in range(span):
-        h[j + 1] += h[j]
-    keep_pos = inv.shape[0] > 0
-    for k in range(a, b):
-        at = h[delay[k] - lo]
-        h[delay[k] - lo] = at + 1
-        tmp_t[at] = target[k]
-        tmp_w[at] = weight[k]
-        tmp_d[at] = delay[k]
-        if keep_pos:
-            tmp_i[at] = inv[k]
-    for i in range(b - a):
-        target[a + i] = tmp_t[i]
-        weight[a + i] = tmp_w[i]
-        delay[a + i] = tmp_d[i]
-        if keep_pos:
-            inv[a + i] = tmp_i[i]
-
-
-@numba.njit(cache=True, nogil=True)
-def segment_rows(row_start, delay, target, weight, inv, max_row, max_delay):
-    """Sort every row by delay (stable) and count its segments (runs of one delay).
-
-    ``inv[k]`` (when not empty) is the global synapse number at position k; it is permuted
-    along. Returns the number of segments per row."""
-    n_rows = row_start.shape[0] - 1
-    nseg = np.zeros(n_rows, np.int64)
-    tmp_t = np.empty(max_row, target.dtype)
-    tmp_w = np.empty(max_row, weight.dtype)
-    tmp_d = np.empty(max_row, delay.dtype)
-    tmp_i = np.empty(max_row if inv.shape[0] > 0 else 0, np.int64)
-    hist = np.empty(max_delay + 2, np.int64)
-    for r in range(n_rows):
-        a, b = row_start[r], row_start[r + 1]
-        if b == a:
-            continue
-        c = 1
-        for k in range(a + 1, b):
-            if delay[k] < delay[k - 1]:
-                _sort_row_by_delay(a, b, delay, target, weight, inv, hist, tmp_t, tmp_w, tmp_d, tmp_i)
-                break
-        for k in range(a + 1, b):
-            if delay[k] != delay[k - 1]:
-                c += 1
-        nseg[r] = c
-    return nseg
-
-
-@numba.njit(cache=True, nogil=True)
-def fill_segments(row_start, delay, row_ptr, seg):
-    """Segment starts and delays of every row (rows already sorted by delay)."""
-    n_rows = row_start.shape[0] - 1
-    for r in range(n_rows):
-        s = row_ptr[r]
-        a, b = row_start[r], row_start[r + 1]
-        if b == a:
-            continue
-        seg[s, 0] = a
-        seg[s, 1] = delay[a]
-        for k in range(a + 1, b):
-            if delay[k] != delay[k - 1]:
-                s += 1
-                seg[s, 0] = k
-                seg[s, 1] = delay[k]
-    seg[seg.shape[0] - 1, 0] = row_start[n_rows]
-
-
-@numba.njit(cache=True, nogil=True)
-def count_steps(step, steps, counts):
-    """counts[t + 1] += spikes at step t, for 0 <= t < steps (a counting sort's histogram)."""
-    for k in range(step.shape[0]):
-        t = step[k]
-        if 0 <= t < steps:
-            counts[t + 1] += 1
-
-
-@numba.njit(cache=True, nogil=True)
-def scatter_steps(step, index, offset, steps, cursor, out):
-    """Place one source's spikes by step, in their order within the source (stable)."""
-    for k in range(step.shape[0]):
-        t = step[k]
-        if 0 <= t < steps:
-            out[cursor[t]] = index[k] + offset
-            cursor[t] += 1
+def index_range(index):
+    """(least, greatest) of a non-empty int array, in one pass."""
+    lo = hi = index[0]
+    for k in range(index.shape[0]):
+        lo = min(lo, index[k])
+        hi = max(hi, index[k])
+    return lo, hi
 
 
 # ------------------------------------------------------------------------- the team of threads

@@ -20,6 +20,14 @@ The order in which weights reach one ring cell - the only order that matters for
 float kernel's sums - is the same for every P: the cells of one neuron belong to one
 partition, and two synapses of one row that reach the same cell have the same delay,
 so they keep their network order (docs/numerics.md).
+
+The compiled builder (wiring_jit.py) makes the tables anew on every run, in three passes over the
+synapses: it counts each row's synapses, places every synapse as a small record in its block of
+256 rows, then sorts each block by row and each row by delay into place (stable counting sorts
+that run in cache), writing the segments as it goes. Each thread builds the rows of its own
+partitions; a projection whose synapses are sorted by target (as the discretised models' are) is
+read by each thread only over the range onto its partitions. The numpy builder makes the same
+tables with one stable argsort.
 """
 from __future__ import annotations
 
@@ -106,14 +114,16 @@ class Wiring:
         parts = max(1, parts)
         if split:
             parts *= -(-n // (SMALL_PART * parts))
-        bounds = balance(net, parts, jit)
+        bounds, ascending = _balance(net, parts, jit)
         sizes = np.diff(bounds)
         tdtype = np.uint16 if sizes.size and int(sizes.max()) <= SMALL_PART else np.int32
         part_of = np.repeat(np.arange(bounds.shape[0] - 1, dtype=np.int32), sizes)
         plastic = any(p.plasticity is not None for p in prjs)
-        build = _build_jit if jit else _build_numpy
         geom = _Geometry(offsets, n, n_pre, bounds, part_of, min_delay or 1, max_delay, tdtype, wdtype)
-        row_ptr, seg, target, weight, pos = build(prjs, weights, geom, plastic)
+        if jit:
+            row_ptr, seg, target, weight, pos = _build_jit(prjs, weights, geom, plastic, ascending)
+        else:
+            row_ptr, seg, target, weight, pos = _build_numpy(prjs, weights, geom, plastic)
         positions, start = {}, 0
         for prj in prjs:
             if prj.plasticity is not None:
@@ -176,23 +186,30 @@ def balance(net: Network, parts: int, jit: bool) -> np.ndarray:
     """Partition boundaries with about equal work: one unit per neuron update plus a small share
     per incoming synapse (routing cost scales with the synapses a neuron receives). Cuts fall on
     multiples of 8 neurons (whole words of spike flags, loop.compact)."""
+    return _balance(net, parts, jit)[0]
+
+
+def _balance(net: Network, parts: int, jit: bool) -> tuple[np.ndarray, list[bool] | None]:
+    """:func:`balance`, and whether each projection's synapses are sorted by target (the compiled
+    in-degree count finds out on the way; None when not counted)."""
     n = net.n_neurons
     parts = max(1, min(parts, (n + 7) // 8))
     if parts == 1:
-        return np.array([0, n], np.int64)
+        return np.array([0, n], np.int64), None
     offsets, _, _ = net.offsets()
     indeg = np.zeros(n, np.int64)
+    ascending = []
     for prj in net.projections:
         if jit:
-            from .loop import count_targets
-            count_targets(prj.post_idx, offsets[prj.post], indeg)
+            from .wiring_jit import count_targets
+            ascending.append(bool(count_targets(prj.post_idx, offsets[prj.post], indeg)))
         else:
             indeg[offsets[prj.post]:offsets[prj.post] + net.size_of(prj.post)] += np.bincount(
                 prj.post_idx, minlength=net.size_of(prj.post))
     cost = np.cumsum(1.0 + 0.01 * indeg)
     cut = np.searchsorted(cost, cost[-1] * np.arange(1, parts) / parts)
     cut = np.clip((cut + 4) // 8 * 8, 0, n)
-    return np.concatenate(([0], cut, [n])).astype(np.int64)
+    return np.concatenate(([0], cut, [n])).astype(np.int64), (ascending if jit else None)
 
 
 def _build_numpy(prjs, weights, g: _Geometry, plastic):
@@ -225,10 +242,12 @@ def _build_numpy(prjs, weights, g: _Geometry, plastic):
     return row_ptr, seg, target, np.ascontiguousarray(weight[order]), pos
 
 
-#: the compiled builder counts (row, delay) bins directly when there are at most this many per synapse
-BINS_PER_SYNAPSE = 1
+#: bytes a synapse takes at most while the tables are built: a 32-bit target, a float64 weight and a
+#: 16-bit delay (sorted in place), or a 16-bit target and weight with a record of both, its delay and
+#: row (the records' path, taken only where it fits); plastic positions add two int64
+BYTES_PER_SYNAPSE = 22
 #: synapses from which the compiled builder shares its passes among threads
-PARALLEL_FROM = 1 << 20
+PARALLEL_FROM = 1 << 18
 
 
 def _threads(parts: int) -> int:
@@ -236,63 +255,133 @@ def _threads(parts: int) -> int:
     return max(1, min(parts, numba.get_num_threads()))
 
 
-def _build_jit(prjs, weights, g: _Geometry, plastic):
-    from . import loop
+def _on_threads(threads: int, work) -> None:
+    """``work(i)`` for i in 0 .. threads-1, side by side (the compiled passes release the GIL)."""
+    if threads == 1:
+        work(0)
+        return
+    import threading
+    errors = []
+
+    def guarded(i):
+        try:
+            work(i)
+        except BaseException as e:          # noqa: BLE001 - re-raised in the caller
+            errors.append(e)
+    others = [threading.Thread(target=guarded, args=(i,)) for i in range(1, threads)]
+    for th in others:
+        th.start()
+    guarded(0)
+    for th in others:
+        th.join()
+    if errors:
+        raise errors[0]
+
+
+def _build_jit(prjs, weights, g: _Geometry, plastic, ascending=None):
+    """The tables by two stable counting sorts (wiring_jit.py), each thread building the rows of
+    its own partitions. ``ascending[i]``: projection i's synapses are sorted by target (each thread
+    then reads only the synapses onto its partitions)."""
+    from . import wiring_jit as wj
     n_syn = sum(p.n_synapses for p in prjs)
-    span = g.max_delay - g.min_delay + 1
     n_rows = g.parts * g.n_pre
-    # one bin per (row, delay): the scatter then leaves every row sorted by delay (no second
-    # pass, no per-synapse delay array) - unless the bins would outnumber the synapses
-    by_delay = n_rows * span <= max(BINS_PER_SYNAPSE * n_syn, 1 << 20)
-    n_bins = n_rows * span if by_delay else n_rows
-    width = span if by_delay else 1
-    # large networks: each thread scans every synapse and places those of its partitions
     threads = _threads(g.parts) if n_syn >= PARALLEL_FROM else 1
     split = (np.arange(threads + 1) * g.parts // threads).astype(np.int64)
-    start = np.zeros(n_bins + 1, np.int64)
-    for p in prjs:
-        pre_off, post_off, _ = g.ends(p)
-        args = (p.pre_idx, p.post_idx, p.delay, pre_off, post_off, g.part_of, g.n_pre, width, g.min_delay,
-                start[1:])
-        if threads > 1:
-            loop.count_bins_par(*args, split)
+    first_row = split * g.n_pre
+    # per thread: (projection, synapses a .. b, its partitions plo .. phi, the one partition they all
+    # reach or -1) - every synapse when one thread builds everything or a projection is not sorted
+    # by target, else the range onto each of the thread's partitions
+    jobs = [[] for _ in range(threads)]
+    for j, p in enumerate(prjs):
+        if g.parts == 1:
+            jobs[0].append((j, 0, p.n_synapses, 0, 1, 0))
+        elif ascending is not None and ascending[j]:
+            cut = np.searchsorted(p.post_idx, g.bounds - g.ends(p)[1])
+            for i in range(threads):
+                for q in range(split[i], split[i + 1]):
+                    if cut[q + 1] > cut[q]:
+                        jobs[i].append((j, int(cut[q]), int(cut[q + 1]), q, q + 1, q))
         else:
-            loop.count_bins(*args, 0, g.parts)
+            for i in range(threads):
+                jobs[i].append((j, 0, p.n_synapses, int(split[i]), int(split[i + 1]), -1))
+    ddtype = np.uint8 if g.max_delay < (1 << 8) else (np.int16 if g.max_delay < (1 << 15) else np.int32)
+    wts = [np.ascontiguousarray(w) for w in weights]
+    start = np.zeros(n_rows + 1, np.int64)
+    counts = start[1:]
+
+    def count(i):
+        for j, a, b, plo, phi, fixed in jobs[i]:
+            p = prjs[j]
+            pre_off, post_off, _ = g.ends(p)
+            wj.count_rows(p.pre_idx, p.post_idx, pre_off, post_off, g.part_of, g.n_pre, counts, a, b, plo, phi,
+                          fixed)
+
+    _on_threads(threads, count)
     np.cumsum(start, out=start)
-    # the scatter advances each bin's start to its end, which is the next bin's start: shifting
-    # the array back afterwards restores the starts without a second array of bins
-    cursor = start[:-1]
+    # room for the segments of each thread's rows: a row has at most one per synapse and delay
+    most = np.minimum(np.diff(start), g.max_delay - g.min_delay + 1)
+    room = np.zeros(threads + 1, np.int64)
+    np.cumsum(np.add.reduceat(most, first_row[:-1]) if n_rows else room[1:], out=room[1:])
+    del most
+    seg_buf = np.empty((int(room[-1]) + 1, 2), np.int64)
+    used = np.zeros(threads, np.int64)
+    nseg = np.zeros(n_rows, np.int64)
     target = np.empty(n_syn, g.tdtype)
     weight = np.empty(n_syn, g.wdtype)
-    delay = np.empty(0 if by_delay else n_syn, np.int16 if g.max_delay < (1 << 15) else np.int32)
-    inv = np.empty(n_syn if plastic else 0, np.int64)
-    base = 0
-    for p, w in zip(prjs, weights):
-        pre_off, post_off, rec = g.ends(p)
-        args = (p.pre_idx, p.post_idx, p.delay, np.ascontiguousarray(w), pre_off, post_off, rec, g.part_of,
-                g.bounds, g.n_pre, width, g.min_delay, cursor, target, weight, delay, inv, base)
-        if threads > 1:
-            loop.scatter_bins_par(*args, split)
-        else:
-            loop.scatter_bins(*args, 0, g.parts)
-        base += p.n_synapses
-    loop.shift_right(start)
-    del cursor
-    if by_delay:
-        nseg = loop.count_bin_segments(start, span)
-        row_ptr = np.zeros(n_rows + 1, np.int64)
-        np.cumsum(nseg, out=row_ptr[1:])
-        del nseg
-        seg = np.zeros((int(row_ptr[-1]) + 1, 2), np.int64)
-        loop.fill_bin_segments(start, span, g.min_delay, row_ptr, seg)
+    # 16-bit targets, no plastic positions: records (weight, target, delay, row) by blocks of rows,
+    # then sorted by row and delay block by block; else the rows' arrays, sorted in place
+    rec_dtype = np.dtype([("w", g.wdtype), ("t", g.tdtype), ("d", ddtype), ("r", np.uint8)])
+    records = g.tdtype == np.uint16 and not plastic and \
+        rec_dtype.itemsize + target.itemsize + weight.itemsize <= BYTES_PER_SYNAPSE
+    blocks = -(-g.n_pre >> wj.BLOCK_BITS)            # blocks of rows per partition
+    if records:
+        recs = np.empty(n_syn, rec_dtype)
+        first = np.minimum((np.arange(g.parts * blocks) % blocks << wj.BLOCK_BITS), g.n_pre) + \
+            np.arange(g.parts * blocks) // blocks * g.n_pre
+        cursor = start[first]
+        # the most synapses of one block (each thread's buffer)
+        longest = int((start[np.minimum(first + (1 << wj.BLOCK_BITS), (first // g.n_pre + 1) * g.n_pre)] -
+                       cursor).max()) if first.size else 0
+        delay = inv = None
     else:
-        max_row = int(np.diff(start).max()) if n_rows else 0
-        nseg = loop.segment_rows(start, delay, target, weight, inv, max_row, g.max_delay)
-        row_ptr = np.zeros(n_rows + 1, np.int64)
-        np.cumsum(nseg, out=row_ptr[1:])
-        del nseg
-        seg = np.zeros((int(row_ptr[-1]) + 1, 2), np.int64)
-        loop.fill_segments(start, delay, row_ptr, seg)
+        cursor = start[:-1].copy()
+        delay = np.empty(n_syn, ddtype)
+        inv = np.empty(n_syn if plastic else 0, np.int64)
+    base = np.cumsum([0] + [p.n_synapses for p in prjs])       # global number of each projection's first synapse
+
+    def scatter(i):
+        for j, a, b, plo, phi, fixed in jobs[i]:
+            p = prjs[j]
+            pre_off, post_off, rec = g.ends(p)
+            if records:
+                wj.scatter_blocks(p.pre_idx, p.post_idx, p.delay, wts[j], pre_off, post_off, rec, g.part_of,
+                                  g.bounds, g.n_pre, blocks, cursor, recs, a, b, plo, phi, fixed)
+            else:
+                wj.scatter_rows(p.pre_idx, p.post_idx, p.delay, wts[j], pre_off, post_off, rec, g.part_of,
+                                g.bounds, g.n_pre, cursor, target, weight, delay, inv, int(base[j]), a, b,
+                                plo, phi, fixed)
+        if records:
+            end = wj.sort_blocks(start, recs, np.empty(longest, recs.dtype), target, weight, g.n_pre, blocks,
+                                 split[i], split[i + 1], nseg, seg_buf, room[i], g.max_delay)
+        else:
+            r0, r1 = first_row[i], first_row[i + 1]
+            end = wj.sort_rows(start, delay, target, weight, inv, r0, r1, nseg, seg_buf, room[i], g.max_delay)
+        used[i] = end - room[i]
+
+    _on_threads(threads, scatter)
+    del delay, cursor, start
+    if records:
+        del recs
+    # the threads' segments one after the other
+    n_seg = int(used.sum())
+    at = int(used[0])
+    for i in range(1, threads):
+        seg_buf[at:at + used[i]] = seg_buf[room[i]:room[i] + used[i]]
+        at += int(used[i])
+    seg = seg_buf[:n_seg + 1]
+    seg[n_seg] = (n_syn, 0)
+    row_ptr = np.zeros(n_rows + 1, np.int64)
+    np.cumsum(nseg, out=row_ptr[1:])
     pos = np.empty(0, np.int64)
     if plastic:
         pos = np.empty(n_syn, np.int64)

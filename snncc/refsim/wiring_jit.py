@@ -1,0 +1,253 @@
+"""Compiled passes of the synapse tables' builder (wiring.py), numba.
+
+A counting sort of every synapse by row (partition of the target * n_pre + global presynaptic
+index), then a counting sort of each row by delay. Sorting by row first keeps the scatter's
+write positions to one per row (a few thousand cache lines, not one per (row, delay) bin), and
+each row's delay sort runs in cache. Both sorts are stable, so synapses of one row and delay keep
+their network order.
+
+Every pass takes the partitions ``plo .. phi`` of one thread and writes only their rows: threads
+given disjoint partitions never write the same memory, and the tables are the same for any number
+of threads. A projection whose synapses are sorted by target (``post``) is read only over the
+range ``a .. b`` that reaches those partitions; otherwise the whole projection is scanned and the
+other partitions' synapses skipped.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def count_targets(post, post_off, counts):
+    """counts[post + post_off] += 1 for every synapse (in-degrees), run by run of one target;
+    True when ``post`` is ascending."""
+    n = post.shape[0]
+    if n == 0:
+        return True
+    descents = 0
+    run_v, run_at = post[0], 0
+    for k in range(1, n):
+        v = post[k]
+        if v != run_v:
+            counts[run_v + post_off] += k - run_at
+            descents += v < run_v
+            run_v, run_at = v, k
+    counts[run_v + post_off] += n - run_at
+    return descents == 0
+
+
+@numba.njit(cache=True, nogil=True)
+def count_rows(pre, post, pre_off, post_off, part_of, n_pre, counts, a, b, plo, phi, fixed):
+    """counts[row] += 1 for synapses a .. b-1 onto partitions plo .. phi-1; all of them onto
+    partition ``fixed`` when it is not negative (no look-up per synapse)."""
+    if fixed >= 0:
+        off = fixed * n_pre + pre_off
+        for k in range(a, b):
+            counts[np.uint64(pre[k] + off)] += 1
+        return
+    for k in range(a, b):
+        p = part_of[post[k] + post_off]
+        if plo <= p < phi:
+            counts[p * n_pre + pre[k] + pre_off] += 1
+
+
+#: rows per block of the record path (a record holds its row within the block in 8 bits)
+BLOCK_BITS = 8
+
+
+@numba.njit(cache=True, nogil=True)
+def scatter_blocks(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, blocks, cursor,
+                   out, a, b, plo, phi, fixed):
+    """Place synapses a .. b-1 onto partitions plo .. phi-1 (all onto ``fixed`` when it is not
+    negative) in their block of rows, in projection order (stable), as records (w, t, d, r) in
+    ``out`` (r: the row within the block). Block q*blocks + (j >> BLOCK_BITS) holds the rows of
+    presynaptic neurons j of partition q; ``cursor`` is the next position of each block. A few
+    blocks to write to, where rows would be thousands: the writes stay in cache."""
+    if fixed >= 0:
+        lo = bounds[fixed]
+        t_off = rec * (bounds[fixed + 1] - lo) + post_off - lo
+        b_off = fixed * blocks
+        for k in range(a, b):
+            j = np.uint64(pre[k] + pre_off)
+            blk = (j >> np.uint64(BLOCK_BITS)) + b_off
+            at = cursor[blk]
+            cursor[blk] = at + 1
+            o = out[np.uint64(at)]
+            o.t = post[k] + t_off
+            o.w = weight[k]
+            o.d = delay[k]
+            o.r = j & np.uint64((1 << BLOCK_BITS) - 1)
+        return
+    for k in range(a, b):
+        gp = post[k] + post_off
+        p = part_of[gp]
+        if p < plo or p >= phi:
+            continue
+        j = pre[k] + pre_off
+        blk = (j >> BLOCK_BITS) + p * blocks
+        at = cursor[blk]
+        cursor[blk] = at + 1
+        lo = bounds[p]
+        o = out[at]
+        o.t = rec * (bounds[p + 1] - lo) + gp - lo
+        o.w = weight[k]
+        o.d = delay[k]
+        o.r = j & ((1 << BLOCK_BITS) - 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg, seg, s, max_delay):
+    """The blocks of partitions plo .. phi-1 (scatter_blocks) to ``target`` and ``weight``: each
+    block's records sorted by row into ``tmp``, then each row by delay into place (stable counting
+    sorts, in cache). Writes each row's number of segments (distinct delays) to ``nseg`` and the
+    segments to ``seg`` from entry ``s`` on; returns the entry after the last."""
+    hist = np.zeros(max_delay + 2, np.int64)
+    cur = np.empty(1 << BLOCK_BITS, np.int64)
+    for q in range(plo, phi):
+        for bl in range(blocks):
+            r_lo = q * n_pre + (bl << BLOCK_BITS)
+            r_hi = min(r_lo + (1 << BLOCK_BITS), (q + 1) * n_pre)
+            if r_hi <= r_lo:
+                continue
+            base = start[r_lo]
+            for i in range(r_hi - r_lo):
+                cur[i] = start[r_lo + i] - base
+            for k in range(base, start[r_hi]):
+                x = recs[k]
+                i = np.int64(x.r)
+                at = cur[i]
+                cur[i] = at + 1
+                tmp[at] = x
+            for r in range(r_lo, r_hi):
+                a, b = start[r] - base, start[r + 1] - base
+                if b == a:
+                    nseg[r] = 0
+                    continue
+                lo = hi = np.int64(tmp[a].d)
+                for k in range(a, b):
+                    d = np.int64(tmp[k].d)
+                    hist[d] += 1
+                    lo = min(lo, d)
+                    hi = max(hi, d)
+                c = 0
+                at = base + a
+                for d in range(lo, hi + 1):        # counts -> first position of each delay
+                    n = hist[d]
+                    if n:
+                        seg[s, 0] = at
+                        seg[s, 1] = d
+                        s += 1
+                        c += 1
+                    hist[d] = at
+                    at += n
+                nseg[r] = c
+                for k in range(a, b):
+                    x = tmp[k]
+                    d = np.int64(x.d)
+                    at = hist[d]
+                    hist[d] = at + 1
+                    target[at] = x.t
+                    weight[at] = x.w
+                hist[lo:hi + 1] = 0
+    return s
+
+
+@numba.njit(cache=True, nogil=True)
+def scatter_rows(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, cursor, target,
+                 weight_out, delay_out, inv, base, a, b, plo, phi, fixed):
+    """:func:`scatter_blocks` straight into rows, in three arrays; ``inv`` (when not empty) receives at each position
+    the synapse's global number (``base`` + its index in the projection)."""
+    keep_pos = inv.shape[0] > 0
+    for k in range(a, b):
+        gp = post[k] + post_off
+        p = fixed if fixed >= 0 else part_of[gp]
+        if p < plo or p >= phi:
+            continue
+        row = p * n_pre + pre[k] + pre_off
+        at = cursor[row]
+        cursor[row] = at + 1
+        lo = bounds[p]
+        target[at] = rec * (bounds[p + 1] - lo) + gp - lo
+        weight_out[at] = weight[k]
+        delay_out[at] = delay[k]
+        if keep_pos:
+            inv[at] = base + k
+
+
+@numba.njit(cache=True, nogil=True)
+def sort_rows(start, delay, target, weight, inv, r0, r1, nseg, seg, s, max_delay):
+    """Sort rows r0 .. r1-1 of (target, weight, delay) by delay in place (stable counting sort);
+    ``inv`` (when not empty) is permuted along. Segments as :func:`sort_blocks`."""
+    longest = 0
+    for r in range(r0, r1):
+        longest = max(longest, start[r + 1] - start[r])
+    tmp_t = np.empty(longest, target.dtype)
+    tmp_w = np.empty(longest, weight.dtype)
+    keep_pos = inv.shape[0] > 0
+    tmp_i = np.empty(longest if keep_pos else 0, np.int64)
+    hist = np.zeros(max_delay + 2, np.int64)
+    for r in range(r0, r1):
+        a, b = start[r], start[r + 1]
+        if b == a:
+            nseg[r] = 0
+            continue
+        lo = hi = prev = np.int64(delay[a])
+        ascending = True
+        for k in range(a + 1, b):
+            d = np.int64(delay[k])
+            if d < prev:
+                ascending = False
+            lo = min(lo, d)
+            hi = max(hi, d)
+            prev = d
+        c = 0
+        if ascending:
+            prev = -1
+            for k in range(a, b):
+                d = np.int64(delay[k])
+                if d != prev:
+                    seg[s, 0] = k
+                    seg[s, 1] = d
+                    s += 1
+                    c += 1
+                    prev = d
+            nseg[r] = c
+            continue
+        for k in range(a, b):
+            hist[np.int64(delay[k]) - lo] += 1
+        at = 0
+        for j in range(hi - lo + 1):
+            n = hist[j]
+            if n:
+                seg[s, 0] = a + at
+                seg[s, 1] = lo + j
+                s += 1
+                c += 1
+            hist[j] = at
+            at += n
+        nseg[r] = c
+        for k in range(a, b):
+            j = np.int64(delay[k]) - lo
+            at = hist[j]
+            hist[j] = at + 1
+            tmp_t[at] = target[k]
+            tmp_w[at] = weight[k]
+            if keep_pos:
+                tmp_i[at] = inv[k]
+        for i in range(b - a):
+            target[a + i] = tmp_t[i]
+            weight[a + i] = tmp_w[i]
+            if keep_pos:
+                inv[a + i] = tmp_i[i]
+        hist[:hi - lo + 1] = 0
+    return s
+
+
+@numba.njit(cache=True, nogil=True)
+def shift_right(a):
+    """a[1:] = a[:-1]; a[0] = 0, in place (numpy would copy the overlapping source first)."""
+    for i in range(a.shape[0] - 1, 0, -1):
+        a[i] = a[i - 1]
+    if a.shape[0]:
+        a[0] = 0
