@@ -101,7 +101,8 @@ def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg,
     """The blocks of partitions plo .. phi-1 (scatter_blocks) to ``target`` and ``weight``: each
     block's records sorted by row into ``tmp``, then each row by delay into place (stable counting
     sorts, in cache). Writes each row's number of segments (distinct delays) to ``nseg`` and the
-    segments to ``seg`` from entry ``s`` on; returns the entry after the last."""
+    segments to ``seg`` from entry ``s`` on; returns the entry after the last. (Unsigned indices:
+    numba then emits no test for negative ones.)"""
     hist = np.zeros(max_delay + 2, np.int64)
     cur = np.empty(1 << BLOCK_BITS, np.int64)
     for q in range(plo, phi):
@@ -113,26 +114,26 @@ def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg,
             base = start[r_lo]
             for i in range(r_hi - r_lo):
                 cur[i] = start[r_lo + i] - base
-            for k in range(base, start[r_hi]):
+            for k in range(np.uint64(base), np.uint64(start[r_hi])):
                 x = recs[k]
-                i = np.int64(x.r)
+                i = np.uint64(x.r)
                 at = cur[i]
                 cur[i] = at + 1
-                tmp[at] = x
+                tmp[np.uint64(at)] = x
             for r in range(r_lo, r_hi):
-                a, b = start[r] - base, start[r + 1] - base
+                a, b = np.uint64(start[r] - base), np.uint64(start[r + 1] - base)
                 if b == a:
                     nseg[r] = 0
                     continue
-                lo = hi = np.int64(tmp[a].d)
+                lo = hi = np.uint64(tmp[a].d)
                 for k in range(a, b):
-                    d = np.int64(tmp[k].d)
+                    d = np.uint64(tmp[k].d)
                     hist[d] += 1
                     lo = min(lo, d)
                     hi = max(hi, d)
                 c = 0
-                at = base + a
-                for d in range(lo, hi + 1):        # counts -> first position of each delay
+                at = start[r]
+                for d in range(lo, hi + np.uint64(1)):    # counts -> first position of each delay
                     n = hist[d]
                     if n:
                         seg[s, 0] = at
@@ -144,12 +145,12 @@ def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg,
                 nseg[r] = c
                 for k in range(a, b):
                     x = tmp[k]
-                    d = np.int64(x.d)
-                    at = hist[d]
+                    d = np.uint64(x.d)
+                    at = np.uint64(hist[d])
                     hist[d] = at + 1
                     target[at] = x.t
                     weight[at] = x.w
-                hist[lo:hi + 1] = 0
+                hist[lo:hi + np.uint64(1)] = 0
     return s
 
 
