@@ -61,6 +61,14 @@ def random_float_net(seed: int, steps: int = 150, record=ALL, models=MODELS, het
     return Network("rand", 1.0, steps, populations=tuple(pops), sources=(src,), projections=tuple(prjs))
 
 
+@pytest.fixture(autouse=True)
+def _teams_on_small_networks(monkeypatch):
+    """These networks are small: let a team of threads run them anyway (the engine would run one
+    thread), so the threaded loop itself is what is compared."""
+    from snncc.refsim import engine
+    monkeypatch.setattr(engine, "TEAM_NEURONS_PER_THREAD", 1)
+
+
 def same(a, b) -> bool:
     """Bit-identical rasters: spikes (np.array_equal) and recorded states (their bytes)."""
     if a.sizes != b.sizes or set(a.states) != set(b.states):
@@ -204,6 +212,22 @@ def test_many_small_partitions_change_nothing(monkeypatch):
     monkeypatch.setattr(wiring, "SMALL_PART", 24)
     b = simulate(net, engine="compiled", threads=2)
     assert same(a, b)
+
+
+@pytest.mark.parametrize("per_thread, teams", [(500, False), (1, True)])
+def test_team_size_follows_the_neurons(per_thread, teams, monkeypatch):
+    """Two partitions asked for on a network of under 500 neurons: one thread runs both (a barrier per
+    step would cost more), unless the threshold says otherwise; the raster is the same."""
+    from snncc.refsim import loop
+    net = discretise_network(random_float_net(4))
+    assert net.n_neurons < 500
+    ref = simulate(net, engine="compiled", threads=1)
+    made = []
+    new_team = loop.new_team
+    monkeypatch.setattr(loop, "new_team", lambda k: made.append(k) or new_team(k))
+    monkeypatch.setattr(engine, "TEAM_NEURONS_PER_THREAD", per_thread)
+    r = simulate(net, engine="compiled", threads=2)
+    assert bool(made) == teams and same(ref, r)
 
 
 def test_chunk_length_changes_nothing(monkeypatch):

@@ -28,6 +28,14 @@ def _cases():
             yield pytest.param(w.name, kernel, marks=marks, id=f"{w.name}-{kernel}")
 
 
+@pytest.fixture(autouse=True)
+def _teams_on_small_networks(monkeypatch):
+    """These networks are small: let a team of threads run them anyway (the engine would run one
+    thread), so the threaded loop itself is what is compared."""
+    from snncc.refsim import engine
+    monkeypatch.setattr(engine, "TEAM_NEURONS_PER_THREAD", 1)
+
+
 @pytest.mark.parametrize("workload, kernel", list(_cases()))
 def test_two_threads_give_the_one_thread_raster(workload, kernel):
     w = next(w for w in workloads(quick=True) if w.name == workload)

@@ -59,6 +59,10 @@ RECORD_BYTES = 32 << 20
 NUMPY_SECONDS = 0.25
 #: neurons per thread below which more threads cost more (one barrier per step) than they gain
 MIN_NEURONS_PER_THREAD = 500
+#: neurons per thread below which the compiled loop runs fewer partitions and threads than the caller
+#: asks for: each step ends at a barrier, which costs more than a thread saves on a few hundred
+#: neurons (synfire, 200 neurons: 2 threads took 3x as long as 1); the raster is the same
+TEAM_NEURONS_PER_THREAD = 500
 #: every PROBE-th chunk of a threaded run tries the other way (a team of threads or one thread)
 PROBE = 6
 
@@ -187,9 +191,9 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
     A float-stage network is discretised first. ``record_states=False`` ignores the
     populations' state probes. ``fused=False`` forces the per-step path (for tests).
     ``threads``: partitions of the neurons and the most threads of the compiled loop (default:
-    :func:`threads_available`, one per :data:`MIN_NEURONS_PER_THREAD` neurons at most); the loop
-    measures whether the threads are faster than one and runs the faster way. The result is the
-    same for any number.
+    :func:`threads_available`, one per :data:`MIN_NEURONS_PER_THREAD` neurons at most; given, at
+    most one per :data:`TEAM_NEURONS_PER_THREAD` neurons); the loop measures whether the threads
+    are faster than one and runs the faster way. The result is the same for any number.
     ``engine``: "compiled" (numba), "numpy" (no numba for routing; the per-step path) or
     "auto" (numpy when numba is not loaded yet and the run is small).
     ``progress`` is an optional callable ``progress(done_steps)``, ``report`` an optional
@@ -217,7 +221,8 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
     if jit:
         parts = threads if threads is not None else min(
             threads_available(), max(1, net.n_neurons // MIN_NEURONS_PER_THREAD))
-        parts = max(1, int(parts))
+        # a small network runs one thread in one partition whatever was asked (same raster)
+        parts = max(1, min(int(parts), net.n_neurons // TEAM_NEURONS_PER_THREAD))
     # the compiled loop gets its partitions (and 16-bit targets); the per-step path one partition,
     # whose ring block is the (depth, 2, n) array Kernel.step reads
     fast = jit and fused and not plastic and type(kernel).compiled is not Kernel.compiled
