@@ -362,10 +362,12 @@ def _build_jit(prjs, weights, g: _Geometry, plastic, ascending=None):
                                 plo, phi, fixed)
         if records:
             end = wj.sort_blocks(start, recs, np.empty(longest, recs.dtype), target, weight, g.n_pre, blocks,
-                                 split[i], split[i + 1], nseg, seg_buf, room[i], g.max_delay)
+                                 split[i], split[i + 1], nseg, seg_buf, room[i], g.min_delay,
+                                 g.max_delay)
         else:
             r0, r1 = first_row[i], first_row[i + 1]
-            end = wj.sort_rows(start, delay, target, weight, inv, r0, r1, nseg, seg_buf, room[i], g.max_delay)
+            end = wj.sort_rows(start, delay, target, weight, inv, r0, r1, nseg, seg_buf, room[i], g.min_delay,
+                               g.max_delay)
         used[i] = end - room[i]
 
     _on_threads(threads, scatter)

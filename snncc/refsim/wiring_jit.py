@@ -97,13 +97,14 @@ def scatter_blocks(pre, post, delay, weight, pre_off, post_off, rec, part_of, bo
 
 
 @numba.njit(cache=True, nogil=True)
-def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg, seg, s, max_delay):
+def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg, seg, s, min_delay, max_delay):
     """The blocks of partitions plo .. phi-1 (scatter_blocks) to ``target`` and ``weight``: each
     block's records sorted by row into ``tmp``, then each row by delay into place (stable counting
     sorts, in cache). Writes each row's number of segments (distinct delays) to ``nseg`` and the
     segments to ``seg`` from entry ``s`` on; returns the entry after the last. (Unsigned indices:
     numba then emits no test for negative ones.)"""
-    hist = np.zeros(max_delay + 2, np.int64)
+    hist = np.zeros(max_delay - min_delay + 2, np.int64)      # by delay - min_delay
+    dmin = np.uint64(min_delay)
     cur = np.empty(1 << BLOCK_BITS, np.int64)
     for q in range(plo, phi):
         for bl in range(blocks):
@@ -125,9 +126,9 @@ def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg,
                 if b == a:
                     nseg[r] = 0
                     continue
-                lo = hi = np.uint64(tmp[a].d)
+                lo = hi = np.uint64(tmp[a].d) - dmin
                 for k in range(a, b):
-                    d = np.uint64(tmp[k].d)
+                    d = np.uint64(tmp[k].d) - dmin
                     hist[d] += 1
                     lo = min(lo, d)
                     hi = max(hi, d)
@@ -137,7 +138,7 @@ def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg,
                     n = hist[d]
                     if n:
                         seg[s, 0] = at
-                        seg[s, 1] = d
+                        seg[s, 1] = d + dmin
                         s += 1
                         c += 1
                     hist[d] = at
@@ -145,7 +146,7 @@ def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg,
                 nseg[r] = c
                 for k in range(a, b):
                     x = tmp[k]
-                    d = np.uint64(x.d)
+                    d = np.uint64(x.d) - dmin
                     at = np.uint64(hist[d])
                     hist[d] = at + 1
                     target[at] = x.t
@@ -177,7 +178,7 @@ def scatter_rows(pre, post, delay, weight, pre_off, post_off, rec, part_of, boun
 
 
 @numba.njit(cache=True, nogil=True)
-def sort_rows(start, delay, target, weight, inv, r0, r1, nseg, seg, s, max_delay):
+def sort_rows(start, delay, target, weight, inv, r0, r1, nseg, seg, s, min_delay, max_delay):
     """Sort rows r0 .. r1-1 of (target, weight, delay) by delay in place (stable counting sort);
     ``inv`` (when not empty) is permuted along. Segments as :func:`sort_blocks`."""
     longest = 0
@@ -187,7 +188,7 @@ def sort_rows(start, delay, target, weight, inv, r0, r1, nseg, seg, s, max_delay
     tmp_w = np.empty(longest, weight.dtype)
     keep_pos = inv.shape[0] > 0
     tmp_i = np.empty(longest if keep_pos else 0, np.int64)
-    hist = np.zeros(max_delay + 2, np.int64)
+    hist = np.zeros(max_delay - min_delay + 2, np.int64)      # by delay - the row's least
     for r in range(r0, r1):
         a, b = start[r], start[r + 1]
         if b == a:
