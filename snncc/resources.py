@@ -196,10 +196,13 @@ class Ledger:
 
     total: float = 0.0
     items: list[tuple[str, float]] = field(default_factory=list)
+    _limit: int | None = field(default=None, repr=False)     # found at the first claim
 
     def claim(self, need: float, what: str, loc: Loc | None = None, hint: str | None = None) -> None:
         need = float(need)
-        limit = memory_limit()[0]
+        if self._limit is None:
+            self._limit = memory_limit()[0]
+        limit = self._limit
         if need > limit:
             raise too_big(need, what, loc, hint)
         if self.total + need > limit:

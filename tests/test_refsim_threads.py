@@ -230,6 +230,17 @@ def test_team_size_follows_the_neurons(per_thread, teams, monkeypatch):
     assert bool(made) == teams and same(ref, r)
 
 
+def test_memory_sink_splits_the_same_at_any_moment(monkeypatch):
+    """The in-memory raster splits spikes by population once at the end or every few spikes: same raster."""
+    from snncc.refsim import sink
+    net = discretise_network(random_float_net(5))
+    monkeypatch.setattr(engine, "CHUNK_SECONDS", 0.0)      # many chunks
+    a = simulate(net, engine="compiled", threads=1)
+    monkeypatch.setattr(sink, "SPLIT_SPIKES", 3)
+    b = simulate(net, engine="compiled", threads=1)
+    assert a.n_spikes > 20 and same(a, b)
+
+
 def test_chunk_length_changes_nothing(monkeypatch):
     net = discretise_network(random_float_net(4))
     a = simulate(net, engine="compiled", threads=2)

@@ -51,6 +51,10 @@ class _Split:
             yield name, steps[m].astype(np.int64), (idx[m] - lo).astype(np.int32)
 
 
+#: spikes the in-memory sink collects before it splits them by population
+SPLIT_SPIKES = 1 << 20
+
+
 class MemorySink:
     """Collects a run in memory and returns the :class:`Raster`."""
 
@@ -59,14 +63,28 @@ class MemorySink:
         self.dt, self.steps, self.sizes, self.source = dt, steps, dict(sizes), source
         self.split = _Split(sizes, offsets, populations)
         self.parts: dict[str, list] = {name: [] for name in self.split.names}
+        # (steps, global index) not split yet: split a million spikes at a time (per chunk of steps,
+        # a network of many populations spent more time splitting than a short run spends stepping)
+        self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.pending = 0
         self.traces = {p.key: np.zeros((steps, p.size), dtype=p.dtype) for p in probes}
         self.extra: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def spikes(self, steps: np.ndarray, idx: np.ndarray) -> None:
-        if idx.size:
+        if idx.size:      # copies: the engine reuses its buffers
+            self.chunks.append((np.array(steps), np.array(idx)))
+            self.pending += idx.size
+            if self.pending >= SPLIT_SPIKES:
+                self._split()
+
+    def _split(self) -> None:
+        if self.chunks:
+            steps = np.concatenate([s for s, _ in self.chunks])
+            idx = np.concatenate([i for _, i in self.chunks])
             for name, s, i in self.split(steps, idx):
                 if s.size:
                     self.parts[name].append((s, i))
+        self.chunks, self.pending = [], 0
 
     def states(self, t0: int, rows: dict[str, np.ndarray]) -> None:
         for key, arr in rows.items():
@@ -76,6 +94,7 @@ class MemorySink:
         self.extra[name] = (np.asarray(steps, np.int64), np.asarray(idx, np.int32))
 
     def finish(self, weights: dict[str, np.ndarray]) -> Raster:
+        self._split()
         spikes = {}
         for name in self.sizes:
             if name in self.extra:
