@@ -279,9 +279,9 @@ def _on_threads(threads: int, work) -> None:
 
 
 def _build_jit(prjs, weights, g: _Geometry, plastic, ascending=None):
-    """The tables by two stable counting sorts (wiring_jit.py), each thread building the rows of
-    its own partitions. ``ascending[i]``: projection i's synapses are sorted by target (each thread
-    then reads only the synapses onto its partitions)."""
+    """The tables by stable counting sorts (wiring_jit.py; see the module doc), each thread building
+    the rows of its own partitions. ``ascending[i]``: projection i's synapses are sorted by target
+    (each thread then reads only the synapses onto its partitions)."""
     from . import wiring_jit as wj
     n_syn = sum(p.n_synapses for p in prjs)
     n_rows = g.parts * g.n_pre
@@ -382,6 +382,8 @@ def _build_jit(prjs, weights, g: _Geometry, plastic, ascending=None):
         at += int(used[i])
     seg = seg_buf[:n_seg + 1]
     seg[n_seg] = (n_syn, 0)
+    if seg_buf.shape[0] > 2 * (n_seg + 1):      # room left mostly unused: do not keep it
+        seg = seg.copy()
     row_ptr = np.zeros(n_rows + 1, np.int64)
     np.cumsum(nseg, out=row_ptr[1:])
     pos = np.empty(0, np.int64)
