@@ -66,11 +66,12 @@ def run(quick: bool) -> dict:
                       "sum over the wire time. Host delays that fall while the board is still busy (slower than real time) are "
                       "hidden from both figures.",
                       "writes_*: the WRITE frames alone after a CLEAR of their own (each acknowledged, two or "
-                      "three in flight) against their own wire limit; an upload adds CAPS and STATUS (a round "
-                      "trip each), the CLEAR leading its WRITE stream (16,384 clocks on the iCEBreaker, hidden "
+                      "three in flight) against their own wire limit; an upload adds the CLEAR leading its WRITE stream (16,384 clocks on the iCEBreaker, hidden "
                       "behind the first, longest WRITE) and COMMIT, whose CRC-32 re-reads the image's extents "
                       "at 2 clocks a halfword (about 0.4 ms at 12 MHz for the 96-neuron, p = 0.1 image; protocol "
-                      "version 3 re-read every memory at full capacity, 11.7 ms whatever the image).",
+                      "version 3 re-read every memory at full capacity, 11.7 ms whatever the image). The upload is "
+                      "forced (no STATUS round trip to skip an image the board holds) and reads CAPS from the "
+                      "open link (the host asked them when it connected).",
                       "NeuroCoreX sends 96 x 96 = 9216 bytes whatever the connectivity (one byte per "
                       "weight, no framing or acknowledgement); snncc sends 4 bytes per existing synapse "
                       "plus 4 per row, 64 halfwords of parameter sets, 2 per neuron, and 10 bytes of "

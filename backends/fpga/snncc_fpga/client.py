@@ -402,6 +402,11 @@ class Board:
         self._caps = caps
         return caps
 
+    def known_caps(self) -> Caps:
+        """The CAPS this link has read (a board does not change while its port is open), else
+        asks for them."""
+        return self._caps if self._caps is not None else self.caps()
+
     def status(self) -> Status:
         return Status.parse(self.request(P.CMD["STATUS"]))
 

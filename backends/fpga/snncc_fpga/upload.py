@@ -38,7 +38,7 @@ class ReadbackMismatch(BoardError):
 def check_caps(board: Board, image: Image, max_delay: int) -> None:
     """The board must be built exactly as the image's configuration (the image's layout, its
     extents within the regions); what it lacks is named first."""
-    caps = board.caps()
+    caps = board.known_caps()
     where = f"board on {board.port_name}"
     if caps.version != P.VERSION:
         raise SnnccError(f"{where} speaks protocol version {caps.version}; this snncc speaks {P.VERSION}",
@@ -103,9 +103,10 @@ def upload(board: Board, image: Image, *, max_delay: int = 1, state_file: Path |
         return upload(board, image, max_delay=max_delay, state_file=state_file, readback=readback,
                       force=True, log=log, _resends=_resends + 1)
     check_caps(board, image, max_delay)
-    st = board.status()
-    if st.committed and st.image_crc == image.crc and not force:
-        return {"skipped": True, "crc32": f"{image.crc:08x}", "bytes_sent": 0, "seconds": 0.0}
+    if not force:               # the board may hold this image already (a round trip to ask)
+        st = board.status()
+        if st.committed and st.image_crc == image.crc:
+            return {"skipped": True, "crc32": f"{image.crc:08x}", "bytes_sent": 0, "seconds": 0.0}
     parts = chunks(image)
     start = 0
     key = {"crc32": f"{image.crc:08x}", "port": board.port_name}
