@@ -47,7 +47,7 @@ bench: setup
 clean:
 	rm -rf $(VENV) .lock-venv build .pytest_cache
 
-# numba caches compiled code per module and does not notice when a function it took from another
-# module (snncc/refsim/loop.py) changes: run this after editing the engine's compiled pieces
+# numba's cached machine code of the kernels (snncc/jitcache.py recompiles it when snncc's
+# compiled code changes; this only frees the disk)
 clean-numba:
 	find snncc backends -path '*/__pycache__/*.nb[ic]' -delete

@@ -20,7 +20,7 @@ def njit(**options):
         def call(*args):
             nonlocal dispatcher
             if dispatcher is None:
-                import numba
+                from .jitcache import numba  # its cache keyed by the engine's sources
                 dispatcher = numba.njit(**options)(fn)
             return dispatcher(*args)
 

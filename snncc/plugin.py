@@ -40,6 +40,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "__version__": ("snncc", "__version__"),
     # numerics and resources
     "detmath": ("snncc.detmath", None),
+    # numba, its on-disk cache keyed by snncc's and the backend's compiled code (a backend
+    # module with @njit(cache=True) takes numba from here, before its first decorator)
+    "numba": ("snncc.jitcache", "numba"),
     "Ledger": ("snncc.resources", "Ledger"),
     "require_memory": ("snncc.resources", "require"),
     # the IR

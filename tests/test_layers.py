@@ -34,7 +34,7 @@ BACKENDS = ("snncc_fpga", "snncc_loihi", "snncc_spinnaker")
 #: one tier are independent of each other.
 TIERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     # the IR and the base modules everything may use
-    (("snncc", "snncc.errors", "snncc.fmt", "snncc.detmath", "snncc.numerics", "snncc.lazyjit",
+    (("snncc", "snncc.errors", "snncc.fmt", "snncc.detmath", "snncc.numerics", "snncc.lazyjit", "snncc.jitcache",
       "snncc.resources", "snncc.progress", "snncc.run_progress", "snncc.options", "snncc.ir"),),
     # what reads, rewrites or runs a network: independent of each other
     # (the PyNN frontend runs a script against snncc.pynn_backend, which captures its network)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
+from ..jitcache import numba  # numba's cache keyed by the engine's sources
 import numpy as np
 
 from ..errors import SnnccError

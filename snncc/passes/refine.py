@@ -23,7 +23,7 @@ earlier ones gained, or after ``MAX_PASSES``. Core counts never change (no core 
 """
 from __future__ import annotations
 
-import numba
+from ..jitcache import numba  # numba's cache keyed by the engine's sources
 import numpy as np
 
 MAX_PASSES = 24

@@ -17,7 +17,7 @@ passes (parfors) would otherwise rewrite its array statements.
 """
 from __future__ import annotations
 
-import numba
+from ..jitcache import numba  # numba's cache keyed by the engine's sources
 import numpy as np
 
 from .loop import compact, deliver_part, record_part, slot_of, steps_seq, steps_team

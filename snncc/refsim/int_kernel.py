@@ -17,7 +17,7 @@ with ``strict`` a value outside [-2**(b-1), 2**(b-1)-1] raises OverflowInKernel 
 """
 from __future__ import annotations
 
-import numba
+from ..jitcache import numba  # numba's cache keyed by the engine's sources
 import numpy as np
 
 from .. import detmath

@@ -26,13 +26,13 @@ Arguments are grouped in tuples so a kernel passes them through unopened:
     written to ``out[t - t_base, m]``.
 ``ev`` = (steps, idx): the event buffer of the chunk (step, global neuron index).
 
-Numba caches a compiled function per module and does not notice when a function it
-took from another module changes: after editing this file, delete the ``__pycache__``
-``*.nbi``/``*.nbc`` files of the kernels (``make clean-numba``).
+The kernels inline these functions into their own compiled code; numba alone would keep a
+kernel's cached machine code when only this file changes, and snncc/jitcache.py makes any
+change to snncc's compiled code recompile them.
 """
 from __future__ import annotations
 
-import numba
+from ..jitcache import numba  # numba's cache keyed by the engine's sources
 import numpy as np
 from llvmlite import ir
 from numba import types

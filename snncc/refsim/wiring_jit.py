@@ -14,7 +14,7 @@ other partitions' synapses skipped.
 """
 from __future__ import annotations
 
-import numba
+from ..jitcache import numba  # numba's cache keyed by the engine's sources
 import numpy as np
 
 

@@ -7,7 +7,7 @@ bit for bit. Imported only when the engine runs the compiled loop.
 """
 from __future__ import annotations
 
-import numba
+from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled code
 import numpy as np
 
 from snncc.plugin import compact, deliver_part, record_part, slot_of, steps_seq, steps_team

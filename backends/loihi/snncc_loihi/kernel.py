@@ -21,7 +21,7 @@ summing the shifted weights agree (docs/loihi-numerics.md).
 """
 from __future__ import annotations
 
-import numba
+from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled code
 import numpy as np
 
 from snncc.plugin import (

@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-import numba
+from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled code
 import numpy as np
 
 from snncc.plugin import InternalError, Network, SnnccError, write_npz_items

@@ -27,7 +27,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numba
+from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled code
 import numpy as np
 
 from snncc.plugin import Network, Option, SnnccError, __version__, shown

@@ -28,7 +28,7 @@ machine (docs/spinnaker.md). Plastic projections run sPyNNaker's integer pair ST
 """
 from __future__ import annotations
 
-import numba
+from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled code
 import numpy as np
 
 from snncc.plugin import (

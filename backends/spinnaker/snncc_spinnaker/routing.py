@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import numba
+from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled code
 import numpy as np
 
 from snncc.plugin import Network

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-import numba
+from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled code
 import numpy as np
 
 from snncc.plugin import PlasticityHook, SnnccError, detmath
