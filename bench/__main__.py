@@ -189,6 +189,11 @@ def glance() -> list[str]:
                        "(virtual board), sPyNNaker's own PyNN script with native connectors / snncc, wall "
                        f"(CPU): {parts} (goal: >= 3x){_when(spin, rows.values())}. "
                        "`python -m bench --only spinnaker`")
+        bound = ", ".join(f"{c} {r['ratio_bound']:.1f}x" for c, r in rows.items() if r.get("ratio_bound"))
+        if bound:
+            out.append("- The most any path through sPyNNaker could reach, were snncc's own work free: "
+                       "sPyNNaker's script / sPyNNaker's fixed cost (the same script on one neuron, a whole "
+                       f"process): {bound}. `python -m bench --only spinnaker`")
         full_res = _load("spinnaker_full")
         full = ((full_res or {}).get("rows") or [None])[0]
         if full and full.get("snncc_s"):

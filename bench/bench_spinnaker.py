@@ -50,7 +50,10 @@ DESCRIPTION = (
     "CPU seconds of the whole process tree, the fairer figure on a shared machine. `verify_s`: `snncc "
     "verify BUILD` decoding every synapse of the machine data against the IR (not in the ratio). "
     "`snncc_spynnaker_pass_s`: the part of snncc's time spent in sPyNNaker (its start-up, mapping, data "
-    "generation and the read-back of the machine data).")
+    "generation and the read-back of the machine data). `spynnaker_floor_s`: sPyNNaker's fixed cost, the "
+    "same native script on a one-neuron network with no projections (import, setup, mapping of one core, "
+    "end) as a whole process; `ratio_bound` = sPyNNaker script / that floor, the largest ratio any path "
+    "whose machine data sPyNNaker generates could reach, were snncc's own work free.")
 
 CASES = ("cuba_4k", "brunel_12.5k", "microcircuit_10pct")
 QUICK = ("cuba_4k",)
@@ -183,6 +186,14 @@ def run_native(spec: dict, work: Path, limit: float) -> dict:
     return res
 
 
+def floor_spec(spec: dict) -> dict:
+    """The native script's spec cut to one neuron of the first population and no projections:
+    what any run through sPyNNaker pays whatever the network (its import, setup, the mapping of
+    one core, end)."""
+    pop = dict(spec["populations"][0], size=1)
+    return dict(spec, populations=[pop], projections=[])
+
+
 def one(case: str, work: Path, limit: float, native_limit: float | None = None,
         verify: bool = True, with_native: bool = True) -> tuple[dict, dict]:
     model_file, spec = model(case, work)
@@ -190,6 +201,8 @@ def one(case: str, work: Path, limit: float, native_limit: float | None = None,
     comp, ver = run_snncc(model_file, build, limit, verify)
     native = (run_native(spec, work / f"{case}-native", native_limit or limit) if with_native else
               {"rc": None, "wall_s": None, "cpu_s": None, "peak_rss_mib": None, "phases": {}})
+    floor = (run_native(floor_spec(spec), work / f"{case}-floor", native_limit or limit) if with_native
+             else {})
     rep = json.loads((build / "report.json").read_text()) if (build / "report.json").exists() else {}
     net = rep.get("network", {})
     emit = rep.get("emit", {})
@@ -208,6 +221,9 @@ def one(case: str, work: Path, limit: float, native_limit: float | None = None,
            "ratio_cpu": native["cpu_s"] / comp["cpu_s"] if ok else None,
            "snncc_peak_rss_mib": comp.get("peak_rss_mib"),
            "spynnaker_script_peak_rss_mib": native.get("peak_rss_mib"),
+           "spynnaker_floor_s": floor.get("wall_s") if floor.get("rc") == 0 else None,
+           "ratio_bound": (native["wall_s"] / floor["wall_s"]
+                           if native.get("rc") == 0 and floor.get("rc") == 0 else None),
            "verify_s": ver.get("wall_s"),
            "verify": {0: "OK", 1: "MISMATCH"}.get(ver.get("rc"), "-") if ver else "-",
            "load": _load(), "note": "; ".join(note)}
@@ -242,7 +258,7 @@ def run(quick: bool = False) -> dict:
     cases = list(QUICK if quick else CASES)
     rows, details = [], []
     print(f"{'case':>20} {'synapses':>10} {'snncc s':>9} {'sPyNNaker s':>12} {'ratio':>6} {'cpu ratio':>9} "
-          f"{'snncc GiB':>9} {'verify':>8}", flush=True)
+          f"{'floor s':>8} {'bound':>6} {'snncc GiB':>9} {'verify':>8}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-spinnaker-") as tmp:
         for case in cases:
             row, detail = one(case, Path(tmp), timeout())
@@ -251,7 +267,8 @@ def run(quick: bool = False) -> dict:
             f = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
             print(f"{case:>20} {f(row['synapses'], '>10')} {f(row['snncc_s'], '9.1f')} "
                   f"{f(row['spynnaker_script_s'], '12.1f')} {f(row['ratio'], '6.2f')} "
-                  f"{f(row['ratio_cpu'], '9.2f')} "
+                  f"{f(row['ratio_cpu'], '9.2f')} {f(row['spynnaker_floor_s'], '8.2f')} "
+                  f"{f(row['ratio_bound'], '6.2f')} "
                   f"{f(row['snncc_peak_rss_mib'] and row['snncc_peak_rss_mib'] / 1024, '9.2f')} "
                   f"{row['verify']:>8} {row['note']}", flush=True)
     return {"title": "spinnaker end to end: model file -> sPyNNaker has generated all machine data "
