@@ -92,7 +92,10 @@ def _package(tmp_path: Path, numba_import: str) -> Path:
 def _run(tmp_path: Path) -> int:
     code = "from snncc_cachetest.kern import f; print(f())"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         # no .pyc: the edit below keeps helper.py's size and may land in the
+                         # same second, and Python would then load the old bytecode
                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{tmp_path}:{ROOT}",
+                              "PYTHONDONTWRITEBYTECODE": "1",
                               "HOME": str(tmp_path), "NUMBA_CACHE_DIR": str(tmp_path / "numba")},
                          timeout=120)
     assert out.returncode == 0, out.stderr
