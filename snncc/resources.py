@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass, field
 
 from .errors import Loc, SnnccError
@@ -117,7 +118,23 @@ def _ram() -> int | None:
         return None
 
 
+#: (time read, limit) of :func:`_cgroup`: the files are read again after CGROUP_SECONDS
+_cgroup_seen: tuple[float, int | None] | None = None
+#: how long a cgroup limit read is reused (each read opens files: tens of microseconds on every run of a
+#: small network)
+CGROUP_SECONDS = 1.0
+
+
 def _cgroup() -> int | None:
+    """The memory limit of this process's cgroup, read at most once per :data:`CGROUP_SECONDS`."""
+    global _cgroup_seen
+    now = time.monotonic()
+    if _cgroup_seen is None or now - _cgroup_seen[0] > CGROUP_SECONDS:
+        _cgroup_seen = (now, _read_cgroup())
+    return _cgroup_seen[1]
+
+
+def _read_cgroup() -> int | None:
     """The memory limit of this process's cgroup (v2 memory.max or v1 limit_in_bytes)."""
     for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         try:

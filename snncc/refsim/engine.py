@@ -49,10 +49,13 @@ from ..ir import Network
 from .kernel import Kernel
 from .raster import Raster
 from .sink import MemorySink, Probe, RasterSummary
-from .wiring import BYTES_PER_SYNAPSE, Wiring
+from .wiring import BYTES_PER_SYNAPSE, Wiring, delay_range
 
 #: aim for chunks of about this many seconds (progress reports come between chunks)
 CHUNK_SECONDS = 0.2
+#: neuron updates (neurons x steps) of a run's first chunk, at least 64 steps: a small network runs whole in
+#: one call of the compiled loop (each call is ~10 us of Python), a large one measures its speed first
+FIRST_CHUNK_UPDATES = 1 << 20
 #: recorded-state buffer of one chunk, bytes at most
 RECORD_BYTES = 32 << 20
 #: estimated seconds of a numpy-only run above which the compiled engine is worth loading
@@ -154,15 +157,22 @@ def threads_available() -> int:
 BYTES_PER_WIRED_SYNAPSE = BYTES_PER_SYNAPSE
 
 
-def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = True) -> None:
+def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = True, jit: bool = False) -> None:
     """Refuse a run whose delay ring, recorded states, spike schedule and wiring would not
     fit in memory, before any of them is allocated (resources.memory_limit)."""
-    ledger = resources.Ledger()
     item = np.dtype(kernel.accum_dtype).itemsize
-    ledger.claim(8 * (steps + 1), f"a run of {count(steps)} steps (its input schedule)", net.loc,
-                 hint="run fewer steps; " + resources.RAISE_HINT)
     n_syn = net.n_synapses
     plastic = any(p.plasticity is not None for p in net.projections)
+    longest = max((delay_range(np.asarray(p.delay), jit)[1] for p in net.projections if p.n_synapses), default=1)
+    need = 8 * (steps + 1) + (BYTES_PER_WIRED_SYNAPSE + 16 * plastic) * n_syn + \
+        (longest + 1) * 2 * net.n_neurons * item
+    if record_states:
+        need += sum(8 * steps * p.size for p in net.populations for var in p.record if var != "spikes")
+    if need <= resources.memory_limit()[0]:
+        return          # within the limit: no claim refused, no message to write
+    ledger = resources.Ledger()
+    ledger.claim(8 * (steps + 1), f"a run of {count(steps)} steps (its input schedule)", net.loc,
+                 hint="run fewer steps; " + resources.RAISE_HINT)
     ledger.claim((BYTES_PER_WIRED_SYNAPSE + 16 * plastic) * n_syn, f"the wiring of {count(n_syn)} synapses",
                  net.loc)
     longest = max(net.projections, key=lambda p: int(p.delay.max()) if p.n_synapses else 0, default=None)
@@ -211,11 +221,11 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
     steps = net.steps if steps is None else int(steps)
     if steps < 0:
         raise SnnccError(f"cannot run '{net.name}' for {steps} steps", hint="give --steps >= 0")
-    plan_memory(net, steps, kernel, record_states)
     if engine not in ("auto", "numpy", "compiled"):
         raise SnnccError(f"engine '{engine}' is not auto, numpy or compiled")
     jit = engine == "compiled" or (engine == "auto" and ("numba" in sys.modules
                                                          or _numpy_seconds(net, steps) > NUMPY_SECONDS))
+    plan_memory(net, steps, kernel, record_states, jit)
     plastic = any(prj.plasticity is not None for prj in net.projections)
     parts = 1
     if jit:
@@ -276,6 +286,9 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
 
 def _record_table(probes: list[Probe], kernel: Kernel, bounds: np.ndarray):
     """(ptr, code, idx, columns) of the recorded states, grouped by partition."""
+    if not probes:
+        none = np.zeros(0, np.int64)
+        return np.zeros(bounds.shape[0], np.int64), none, none, []
     names = list(kernel.state_vars)
     code = np.concatenate([np.full(p.size, names.index(p.var), np.int64) for p in probes]) \
         if probes else np.zeros(0, np.int64)
@@ -338,7 +351,8 @@ def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, rep
     # way goes on: on a machine whose other work deschedules a team's threads, one thread wins
     team = min(threads, P, _numba_threads()) if P > 1 else 1
     use, other, rate = team, 1, {}
-    t, chunk, k = 0, min(64, rows) if m else 64, 0
+    first = max(64, FIRST_CHUNK_UPDATES // max(1, n))
+    t, chunk, k = 0, min(first, rows) if m else first, 0
     while t < steps:
         probe = team > 1 and k % PROBE == 1
         size = use if not probe else other

@@ -43,12 +43,24 @@ class _Split:
         self.hi = self.lo + np.array([sizes[n] for n in self.names], np.int64)
 
     def __call__(self, steps: np.ndarray, idx: np.ndarray):
-        for name, lo, hi in zip(self.names, self.lo, self.hi):
-            if idx.size == 0:
-                yield name, steps[:0].astype(np.int64), idx[:0].astype(np.int32)
-                continue
-            m = (idx >= lo) & (idx < hi)
-            yield name, steps[m].astype(np.int64), (idx[m] - lo).astype(np.int32)
+        if idx.size == 0 or len(self.names) < 3:
+            for name, lo, hi in zip(self.names, self.lo, self.hi):
+                m = (idx >= lo) & (idx < hi)
+                yield name, steps[m].astype(np.int64), (idx[m] - lo).astype(np.int32)
+            return
+        # many populations: one stable sort of the events by population (a small-integer key, which
+        # numpy sorts by radix), then a slice each, instead of a pass over every event per population
+        at = np.searchsorted(self.lo, idx, side="right") - 1          # the populations ascend
+        inside = (at >= 0) & (idx < self.hi[np.maximum(at, 0)])
+        key = np.where(inside, at, len(self.names)).astype(np.uint16 if len(self.names) < 65535 else np.int64)
+        order = np.argsort(key, kind="stable")
+        ends = np.cumsum(np.bincount(key, minlength=len(self.names) + 1))
+        steps, idx = steps[order], idx[order]
+        a = 0
+        for k, (name, lo) in enumerate(zip(self.names, self.lo)):
+            b = int(ends[k])
+            yield name, steps[a:b].astype(np.int64), (idx[a:b] - lo).astype(np.int32)
+            a = b
 
 
 #: spikes the in-memory sink collects before it splits them by population
@@ -101,7 +113,8 @@ class MemorySink:
                 spikes[name] = self.extra[name]
             else:
                 got = self.parts.get(name, [])
-                spikes[name] = ((np.concatenate([s for s, _ in got]), np.concatenate([i for _, i in got]))
+                spikes[name] = (got[0] if len(got) == 1 else
+                                (np.concatenate([s for s, _ in got]), np.concatenate([i for _, i in got]))
                                 if got else (np.zeros(0, np.int64), np.zeros(0, np.int32)))
         return Raster(dt=self.dt, steps=self.steps, sizes=self.sizes, spikes=spikes, states=self.traces,
                       source=self.source, weights=weights)

@@ -98,7 +98,7 @@ class Wiring:
         for prj in prjs:
             d = np.asarray(prj.delay)
             if d.size:
-                lo, hi = int(d.min()), int(d.max())
+                lo, hi = delay_range(d, jit)
                 if lo < 1:
                     k = int(np.argmin(d))
                     raise SnnccError(f"projection '{prj.name}': synapse {k} has delay {int(d[k])} steps; "
@@ -120,7 +120,11 @@ class Wiring:
         part_of = np.repeat(np.arange(bounds.shape[0] - 1, dtype=np.int32), sizes)
         plastic = any(p.plasticity is not None for p in prjs)
         geom = _Geometry(offsets, n, n_pre, bounds, part_of, min_delay or 1, max_delay, tdtype, wdtype)
-        if jit:
+        rows = None
+        if jit and not plastic and sum(p.n_synapses for p in prjs) < min(PARALLEL_FROM, ONE_CALL_BELOW):
+            row_ptr, seg, rows, target, weight = _build_small(prjs, weights, geom)
+            pos = None
+        elif jit:
             row_ptr, seg, target, weight, pos = _build_jit(prjs, weights, geom, plastic, ascending)
         else:
             row_ptr, seg, target, weight, pos = _build_numpy(prjs, weights, geom, plastic)
@@ -130,8 +134,19 @@ class Wiring:
                 positions[prj.name] = pos[start:start + prj.n_synapses]
             start += prj.n_synapses
         return cls(offsets=offsets, n_neurons=n, n_pre=n_pre, max_delay=max_delay, bounds=bounds,
-                   row_ptr=row_ptr, seg=seg, rows=_rows(row_ptr, seg), target=target, weight=weight,
+                   row_ptr=row_ptr, seg=seg, rows=_rows(row_ptr, seg) if rows is None else rows, target=target,
+                   weight=weight,
                    positions=positions)
+
+
+def delay_range(delay: np.ndarray, jit: bool) -> tuple[int, int]:
+    """(least, greatest) delay of a non-empty array: one compiled pass with ``jit`` (two numpy
+    reductions cost more than the pass on a small projection)."""
+    if jit:
+        from .loop import index_range
+        lo, hi = index_range(delay)
+        return int(lo), int(hi)
+    return int(delay.min()), int(delay.max())
 
 
 def _rows(row_ptr: np.ndarray, seg: np.ndarray) -> np.ndarray:
@@ -250,6 +265,10 @@ BYTES_PER_SYNAPSE = 22
 PARALLEL_FROM = 1 << 18
 
 
+#: synapses below which the compiled builder makes every table in one call (:func:`_build_small`)
+ONE_CALL_BELOW = 1 << 18
+
+
 def _threads(parts: int) -> int:
     import numba
     return max(1, min(parts, numba.get_num_threads()))
@@ -276,6 +295,35 @@ def _on_threads(threads: int, work) -> None:
         th.join()
     if errors:
         raise errors[0]
+
+
+def _build_small(prjs, weights, g: _Geometry):
+    """(row_ptr, seg, rows, target, weight): the tables of a network of fewer than
+    :data:`ONE_CALL_BELOW` (and :data:`PARALLEL_FROM`) synapses without plasticity, by one compiled call on the projections'
+    arrays laid end to end (wiring_jit.build_small; on a small network the Python between
+    :func:`_build_jit`'s passes took longer than the passes). The same tables."""
+    from . import wiring_jit as wj
+    k = len(prjs)
+    syn_start = np.zeros(k + 1, np.int64)
+    ends = np.zeros((3, k), np.int64)
+    for j, p in enumerate(prjs):
+        syn_start[j + 1] = syn_start[j] + p.n_synapses
+        ends[:, j] = g.ends(p)
+    n_syn = int(syn_start[-1])
+    if k:
+        pre = np.concatenate([p.pre_idx for p in prjs])
+        post = np.concatenate([p.post_idx for p in prjs])
+        delay = np.concatenate([p.delay for p in prjs])
+        weight = np.concatenate(weights, dtype=g.wdtype, casting="unsafe")   # every value fits (_weight_dtype)
+    else:
+        pre = post = np.zeros(0, np.int32)
+        delay = np.zeros(0, np.int16)
+        weight = np.zeros(0, g.wdtype)
+    target = np.empty(n_syn, g.tdtype)
+    weight_out = np.empty(n_syn, g.wdtype)
+    row_ptr, seg, rows = wj.build_small(pre, post, delay, weight, syn_start, ends[0], ends[1], ends[2], g.part_of,
+                                        g.bounds, g.n_pre, g.min_delay, g.max_delay, target, weight_out)
+    return row_ptr, seg, rows, target, weight_out
 
 
 def _build_jit(prjs, weights, g: _Geometry, plastic, ascending=None):

@@ -253,3 +253,54 @@ def shift_right(a):
         a[i] = a[i - 1]
     if a.shape[0]:
         a[0] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def build_small(pre, post, delay, weight, syn_start, pre_off, post_off, rec, part_of, bounds, n_pre, min_delay,
+                max_delay, target, weight_out):
+    """Every table of a network built by one thread in one call (wiring._build_small): the synapses of
+    every projection concatenated (projection j is ``syn_start[j] .. syn_start[j+1]``, its offsets and
+    receptor ``pre_off[j]``, ``post_off[j]``, ``rec[j]``), counted by row, scattered into rows (stable)
+    and each row sorted by delay (:func:`sort_rows`) - the tables of the blocks' path, without its
+    Python between the passes. Fills ``target`` and ``weight_out``; returns (row_ptr, seg, rows)."""
+    P = bounds.shape[0] - 1
+    n_rows = P * n_pre
+    n_syn = pre.shape[0]
+    fixed = 0 if P == 1 else -1
+    start = np.zeros(n_rows + 1, np.int64)
+    counts = start[1:]
+    for j in range(syn_start.shape[0] - 1):
+        count_rows(pre, post, pre_off[j], post_off[j], part_of, n_pre, counts, syn_start[j], syn_start[j + 1],
+                   0, P, fixed)
+    room = 1
+    span = max_delay - min_delay + 1
+    for r in range(n_rows):
+        room += min(counts[r], span)
+        start[r + 1] += start[r]
+    cursor = start[:-1].copy()
+    delay_out = np.empty(n_syn, delay.dtype)
+    inv = np.empty(0, np.int64)
+    for j in range(syn_start.shape[0] - 1):
+        scatter_rows(pre, post, delay, weight, pre_off[j], post_off[j], rec[j], part_of, bounds, n_pre, cursor,
+                     target, weight_out, delay_out, inv, 0, syn_start[j], syn_start[j + 1], 0, P, fixed)
+    nseg = np.empty(n_rows, np.int64)
+    seg = np.empty((room, 2), np.int64)
+    s = sort_rows(start, delay_out, target, weight_out, inv, 0, n_rows, nseg, seg, 0, min_delay, max_delay)
+    seg[s, 0] = n_syn
+    seg[s, 1] = 0
+    row_ptr = np.empty(n_rows + 1, np.int64)
+    row_ptr[0] = 0
+    rows = np.empty((n_rows, 3), np.int64)
+    for r in range(n_rows):
+        first = row_ptr[r]
+        end = first + nseg[r]
+        row_ptr[r + 1] = end
+        if end - first == 1:                 # wiring._rows: a row of one delay points at its synapses
+            rows[r, 0] = seg[first, 0]
+            rows[r, 1] = seg[first + 1, 0]
+            rows[r, 2] = seg[first, 1]
+        else:
+            rows[r, 0] = first
+            rows[r, 1] = end
+            rows[r, 2] = 0
+    return row_ptr, seg[:s + 1].copy(), rows
