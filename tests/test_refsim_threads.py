@@ -450,3 +450,17 @@ def test_split_by_population_sorts_like_one_mask_each(seed):
         assert np.array_equal(s, steps[m]) and np.array_equal(i, idx[m] - lo), name
     wrong = dict((name, (s, i)) for name, s, i in _Split(recorded, offsets, names)(steps[::-1].copy(), idx))
     assert any(not np.array_equal(wrong[k][0], split[k][0]) for k in split if split[k][0].size)
+
+
+def test_param_runs_find_runs_of_bit_identical_rows():
+    """Runs of identical parameter rows, compared by their bits (0.0 and -0.0 apart); it can fail."""
+    from snncc.refsim.kernel import param_runs
+    rng = np.random.default_rng(3)
+    t = rng.integers(0, 2, (200, 3)).astype(np.float64)
+    t[rng.random(200) < 0.1, 1] = -0.0
+    bits = t.view(np.uint8)
+    new = np.concatenate(([True], np.any(bits[1:] != bits[:-1], axis=1)))
+    start, first = param_runs(t)
+    assert np.array_equal(start, np.append(np.flatnonzero(new), 200)) and np.array_equal(first, start[:-1])
+    assert not np.array_equal(param_runs(np.abs(t))[0], start)     # -0.0 made 0.0: fewer runs
+    assert [a.tolist() for a in param_runs(np.zeros((0, 3)))] == [[0], []]

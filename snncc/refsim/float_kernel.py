@@ -23,13 +23,17 @@ class FloatKernel(Kernel):
 
     def __init__(self, net, strict: bool = False):
         super().__init__(net, strict)
-        c = {k: self.concat(k, np.float64) for k in (*COLUMNS, "v_init")}
+        coefs = [p.coef for p in net.populations]
+        try:        # each coefficient over all neurons (Kernel.concat, without its checks per population)
+            c = {k: np.concatenate([q[k] for q in coefs], dtype=np.float64) if coefs else np.zeros(0)
+                 for k in (*COLUMNS, "v_init")}
+        except KeyError:
+            c = {k: self.concat(k, np.float64) for k in (*COLUMNS, "v_init")}    # names the missing one
         self._c = c
         self._refrac = self.concat("refrac", np.int64)
         # 1.0 where input adds straight to v (delta synapses), 0.0 where it enters I_E/I_I
-        self._direct = np.concatenate(
-            [np.full(p.size, float(p.synapse == "delta")) for p in net.populations]) if net.populations \
-            else np.zeros(0)
+        self._direct = np.repeat(np.array([float(p.synapse == "delta") for p in net.populations]),
+                                 [p.size for p in net.populations])
 
     @property
     def state_vars(self):

@@ -145,10 +145,9 @@ def param_runs(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = table.shape[0]
     if n == 0:
         return np.zeros(1, np.int64), np.zeros(0, np.int64)
-    bits = np.ascontiguousarray(table).view(np.uint8).reshape(n, -1)
-    new = np.any(bits[1:] != bits[:-1], axis=1)
-    first = np.concatenate(([0], np.flatnonzero(new) + 1)).astype(np.int64)
-    return np.concatenate((first, [n])).astype(np.int64), first
+    from .loop import row_runs          # one compiled pass (compiled loops only: numba is loaded)
+    run_start = row_runs(np.ascontiguousarray(table).view(np.uint8).reshape(n, -1))
+    return run_start, run_start[:-1].copy()
 
 
 def fired_flags(n: int) -> np.ndarray:

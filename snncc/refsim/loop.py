@@ -209,6 +209,24 @@ def index_range(index):
     return lo, hi
 
 
+@numba.njit(cache=True, nogil=True)
+def row_runs(bits):
+    """kernel.param_runs: the first row of every run of identical rows of ``bits`` (n >= 1 rows of
+    bytes), then n."""
+    n, w = bits.shape
+    out = np.empty(n + 1, np.int64)
+    out[0] = 0
+    c = 1
+    for i in range(1, n):
+        for b in range(w):
+            if bits[i, b] != bits[i - 1, b]:
+                out[c] = i
+                c += 1
+                break
+    out[c] = n
+    return out[:c + 1].copy()
+
+
 # ------------------------------------------------------------------------- the team of threads
 #
 # A parallel chunk is one ``prange`` over the T threads of a team (not one per step): every

@@ -143,10 +143,15 @@ def delay_range(delay: np.ndarray, jit: bool) -> tuple[int, int]:
     """(least, greatest) delay of a non-empty array: one compiled pass with ``jit`` (two numpy
     reductions cost more than the pass on a small projection)."""
     if jit:
-        from .loop import index_range
-        lo, hi = index_range(delay)
+        global _index_range
+        if _index_range is None:
+            from .loop import index_range as _index_range
+        lo, hi = _index_range(delay)
         return int(lo), int(hi)
     return int(delay.min()), int(delay.max())
+
+
+_index_range = None         # loop.index_range, imported at the first compiled use (numba)
 
 
 def _rows(row_ptr: np.ndarray, seg: np.ndarray) -> np.ndarray:

@@ -281,6 +281,17 @@ def build_small(pre, post, delay, weight, syn_start, pre_off, post_off, rec, par
     delay_out = np.empty(n_syn, delay.dtype)
     inv = np.empty(0, np.int64)
     for j in range(syn_start.shape[0] - 1):
+        if P == 1:          # scatter_rows with one partition, unsigned indices (no tests for negative ones)
+            t_off = rec[j] * bounds[1] + post_off[j]
+            p_off = pre_off[j]
+            for k in range(np.uint64(syn_start[j]), np.uint64(syn_start[j + 1])):
+                row = np.uint64(pre[k] + p_off)
+                at = np.uint64(cursor[row])
+                cursor[row] = at + np.uint64(1)
+                target[at] = post[k] + t_off
+                weight_out[at] = weight[k]
+                delay_out[at] = delay[k]
+            continue
         scatter_rows(pre, post, delay, weight, pre_off[j], post_off[j], rec[j], part_of, bounds, n_pre, cursor,
                      target, weight_out, delay_out, inv, 0, syn_start[j], syn_start[j + 1], 0, P, fixed)
     nseg = np.empty(n_rows, np.int64)
