@@ -429,18 +429,22 @@ def test_a_streamed_raster_keeps_memory_bounded(tmp_path):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_split_by_population_sorts_like_one_mask_each(seed):
-    """The sink's split of events by population (a sort by population where there are many) gives each
-    population's events in their order, with empty, unrecorded and neighbouring populations; it can fail."""
+@pytest.mark.parametrize("jit", [True, False])
+def test_split_by_population_sorts_like_one_mask_each(seed, jit, monkeypatch):
+    """The sink's split of events by population (compiled, or numpy: a sort by population where there are
+    many) gives each population's events in their order, with empty, unrecorded and neighbouring
+    populations; it can fail."""
+    from snncc.refsim import loop, sink  # noqa: F401 - the compiled split runs where loop is loaded
     from snncc.refsim.sink import _Split
+    monkeypatch.setattr(sink, "JIT_SPLIT", jit)
     rng = np.random.default_rng(seed)
     sizes = [int(s) for s in rng.integers(0, 30, 12)]
     names = [f"p{k}" for k in range(12)]
     offsets = dict(zip(names, np.concatenate(([0], np.cumsum(sizes)[:-1])).tolist()))
     recorded = {n: s for n, s in zip(names, sizes) if n != "p3"}
     n = sum(sizes)
-    steps = np.sort(rng.integers(0, 50, 400))
-    idx = rng.integers(0, n, 400)
+    steps = np.sort(rng.integers(0, 50, 400)).astype(np.int32 if seed else np.int64)
+    idx = rng.integers(0, n, 400).astype(np.int32 if seed else np.int64)
     split = dict((name, (s, i)) for name, s, i in _Split(recorded, offsets, names)(steps, idx))
     assert list(split) == [m for m in names if m in recorded]
     for name, (s, i) in split.items():

@@ -227,6 +227,42 @@ def row_runs(bits):
     return out[:c + 1].copy()
 
 
+@numba.njit(cache=True, nogil=True)
+def split_events(steps, idx, lo, hi, out_s, out_i):
+    """sink._Split in two passes: the events (steps, global idx) of population k (neurons lo[k] ..
+    hi[k], ascending and disjoint) to ``out_s[ends[k-1]:ends[k]]`` (int64) and ``out_i`` (index within
+    the population), in their order; events of no listed population are left out. Returns ends."""
+    P = lo.shape[0]
+    n = idx.shape[0]
+    which = np.empty(n, np.int64)
+    ends = np.zeros(P + 1, np.int64)
+    for e in range(n):
+        j = idx[e]
+        a, b = 0, P                         # the last population whose lo <= j
+        while a < b:
+            m = (a + b) >> 1
+            if lo[m] <= j:
+                a = m + 1
+            else:
+                b = m
+        k = a - 1
+        if k < 0 or j >= hi[k]:
+            k = P                           # no listed population's
+        which[e] = k
+        ends[k + 1] += 1 if k < P else 0
+    for k in range(P):
+        ends[k + 1] += ends[k]
+    at = ends[:P].copy()
+    for e in range(n):
+        k = which[e]
+        if k < P:
+            c = at[k]
+            at[k] = c + 1
+            out_s[c] = steps[e]
+            out_i[c] = idx[e] - lo[k]
+    return ends[1:]
+
+
 # ------------------------------------------------------------------------- the team of threads
 #
 # A parallel chunk is one ``prange`` over the T threads of a team (not one per step): every

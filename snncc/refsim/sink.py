@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -43,6 +44,16 @@ class _Split:
         self.hi = self.lo + np.array([sizes[n] for n in self.names], np.int64)
 
     def __call__(self, steps: np.ndarray, idx: np.ndarray):
+        loop = sys.modules.get("snncc.refsim.loop") if JIT_SPLIT else None
+        if loop is not None and idx.size:
+            # the compiled engine ran (numba is loaded): two compiled passes over the events
+            out_s, out_i = np.empty(idx.size, np.int64), np.empty(idx.size, np.int32)
+            ends = loop.split_events(steps, idx, self.lo, self.hi, out_s, out_i)
+            a = 0
+            for name, b in zip(self.names, ends.tolist()):
+                yield name, out_s[a:b], out_i[a:b]
+                a = b
+            return
         if idx.size == 0 or len(self.names) < 3:
             for name, lo, hi in zip(self.names, self.lo, self.hi):
                 m = (idx >= lo) & (idx < hi)
@@ -63,6 +74,8 @@ class _Split:
             a = b
 
 
+#: split events by a compiled pass where the compiled engine is loaded (tests turn it off)
+JIT_SPLIT = True
 #: spikes the in-memory sink collects before it splits them by population
 SPLIT_SPIKES = 1 << 20
 
@@ -91,8 +104,8 @@ class MemorySink:
 
     def _split(self) -> None:
         if self.chunks:
-            steps = np.concatenate([s for s, _ in self.chunks])
-            idx = np.concatenate([i for _, i in self.chunks])
+            steps, idx = self.chunks[0] if len(self.chunks) == 1 else \
+                (np.concatenate([s for s, _ in self.chunks]), np.concatenate([i for _, i in self.chunks]))
             for name, s, i in self.split(steps, idx):
                 if s.size:
                     self.parts[name].append((s, i))

@@ -278,7 +278,8 @@ def build_small(pre, post, delay, weight, syn_start, pre_off, post_off, rec, par
         room += min(counts[r], span)
         start[r + 1] += start[r]
     cursor = start[:-1].copy()
-    delay_out = np.empty(n_syn, delay.dtype)
+    one_delay = min_delay == max_delay        # every row is one segment: no delays to sort by
+    delay_out = np.empty(0 if one_delay and P == 1 else n_syn, delay.dtype)
     inv = np.empty(0, np.int64)
     for j in range(syn_start.shape[0] - 1):
         if P == 1:          # scatter_rows with one partition, unsigned indices (no tests for negative ones)
@@ -290,13 +291,23 @@ def build_small(pre, post, delay, weight, syn_start, pre_off, post_off, rec, par
                 cursor[row] = at + np.uint64(1)
                 target[at] = post[k] + t_off
                 weight_out[at] = weight[k]
-                delay_out[at] = delay[k]
+                if not one_delay:
+                    delay_out[at] = delay[k]
             continue
         scatter_rows(pre, post, delay, weight, pre_off[j], post_off[j], rec[j], part_of, bounds, n_pre, cursor,
                      target, weight_out, delay_out, inv, 0, syn_start[j], syn_start[j + 1], 0, P, fixed)
     nseg = np.empty(n_rows, np.int64)
     seg = np.empty((room, 2), np.int64)
-    s = sort_rows(start, delay_out, target, weight_out, inv, 0, n_rows, nseg, seg, 0, min_delay, max_delay)
+    if one_delay:
+        s = 0
+        for r in range(n_rows):
+            nseg[r] = start[r + 1] > start[r]
+            if start[r + 1] > start[r]:
+                seg[s, 0] = start[r]
+                seg[s, 1] = min_delay
+                s += 1
+    else:
+        s = sort_rows(start, delay_out, target, weight_out, inv, 0, n_rows, nseg, seg, 0, min_delay, max_delay)
     seg[s, 0] = n_syn
     seg[s, 1] = 0
     row_ptr = np.empty(n_rows + 1, np.int64)
