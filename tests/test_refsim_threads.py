@@ -468,3 +468,24 @@ def test_param_runs_find_runs_of_bit_identical_rows():
     assert np.array_equal(start, np.append(np.flatnonzero(new), 200)) and np.array_equal(first, start[:-1])
     assert not np.array_equal(param_runs(np.abs(t))[0], start)     # -0.0 made 0.0: fewer runs
     assert [a.tolist() for a in param_runs(np.zeros((0, 3)))] == [[0], []]
+
+
+@pytest.mark.parametrize("hetero", [True, False])
+def test_float_kernel_runs_of_coefficients_match_param_runs(hetero):
+    """The float kernel's compiled table (runs of bit-identical coefficients, one pass) equals param_runs over
+    the stacked columns, with -0.0 and 0.0 apart; it can fail."""
+    from snncc.refsim import float_jit
+    from snncc.refsim.float_kernel import COLUMNS
+    from snncc.refsim.kernel import param_runs
+    net = discretise_network(random_float_net(6, hetero=hetero))
+    k = FloatKernel(net)
+    cols = k._cols.copy()
+    cols[5, 3] = -cols[5, 3] if cols[5, 3] == 0 else cols[5, 3]           # a bias of -0.0 when it was 0.0
+    table = np.stack([*cols[:len(COLUMNS)], k._direct], axis=1)
+    start, first = param_runs(np.concatenate((table, k._refrac.view(np.float64)[:, None]), axis=1))
+    got = float_jit.coef_runs(cols, len(COLUMNS), k._direct, k._refrac)
+    assert len(start) < net.n_neurons + 1 if not hetero else True
+    assert np.array_equal(got[0], start)
+    assert got[1].tobytes() == table[first].tobytes() and np.array_equal(got[2], k._refrac[first])
+    other = float_jit.coef_runs(np.abs(cols), len(COLUMNS), k._direct, k._refrac)
+    assert len(other[0]) != len(start) or other[1].tobytes() != got[1].tobytes()

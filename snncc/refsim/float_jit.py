@@ -23,6 +23,37 @@ import numpy as np
 from .loop import compact, deliver_part, record_part, slot_of, steps_seq, steps_team
 
 
+@numba.njit(cache=True, nogil=True)
+def coef_runs(cols, k, direct, refrac):
+    """(run_start, table, refrac) of the compiled loop: the runs of neurons whose coefficients - rows
+    0 .. k-1 of ``cols`` (one row per coefficient), ``direct`` and ``refrac`` - are bit-identical (as
+    kernel.param_runs finds them), each run's k + 1 coefficients (``direct`` last) and refractory period."""
+    n = direct.shape[0]
+    bits = cols[:k].view(np.int64)
+    dbits = direct.view(np.int64)
+    start = np.empty(n + 1, np.int64)
+    runs = 0
+    for i in range(n):
+        new = i == 0 or dbits[i] != dbits[i - 1] or refrac[i] != refrac[i - 1]
+        j = 0
+        while not new and j < k:
+            new = bits[j, i] != bits[j, i - 1]
+            j += 1
+        if new:
+            start[runs] = i
+            runs += 1
+    start[runs] = n
+    table = np.empty((runs, k + 1))
+    ref = np.empty(runs, np.int64)
+    for q in range(runs):
+        i = start[q]
+        for j in range(k):
+            table[q, j] = cols[j, i]
+        table[q, k] = direct[i]
+        ref[q] = refrac[i]
+    return start[:runs + 1].copy(), table, ref
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _run_of(m, xe, xi, v, i_e, i_i, r, decay_v, gain_e, gain_i, decay_e, decay_i, bias, vth, vreset,
             direct, rf, fired):

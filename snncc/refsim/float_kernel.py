@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import Kernel, StateVar, fired_flags, param_runs
+from .kernel import Kernel, StateVar, fired_flags
 
 #: coefficient columns of the compiled loop's parameter table, in its order
 COLUMNS = ("decay_v", "gain_E", "gain_I", "decay_E", "decay_I", "bias", "v_thresh", "v_reset")
@@ -23,13 +23,15 @@ class FloatKernel(Kernel):
 
     def __init__(self, net, strict: bool = False):
         super().__init__(net, strict)
+        keys = (*COLUMNS, "v_init")
         coefs = [p.coef for p in net.populations]
-        try:        # each coefficient over all neurons (Kernel.concat, without its checks per population)
-            c = {k: np.concatenate([q[k] for q in coefs], dtype=np.float64) if coefs else np.zeros(0)
-                 for k in (*COLUMNS, "v_init")}
+        try:        # every coefficient over all neurons in one concatenation: row k is keys[k]
+            cols = np.concatenate([q[k] for k in keys for q in coefs], dtype=np.float64).reshape(len(keys), -1) \
+                if coefs else np.zeros((len(keys), 0))
         except KeyError:
-            c = {k: self.concat(k, np.float64) for k in (*COLUMNS, "v_init")}    # names the missing one
-        self._c = c
+            cols = np.stack([self.concat(k, np.float64) for k in keys])    # Kernel.concat names the missing one
+        self._cols = cols
+        self._c = dict(zip(keys, cols))
         self._refrac = self.concat("refrac", np.int64)
         # 1.0 where input adds straight to v (delta synapses), 0.0 where it enters I_E/I_I
         self._direct = np.repeat(np.array([float(p.synapse == "delta") for p in net.populations]),
@@ -73,12 +75,10 @@ class FloatKernel(Kernel):
     def compiled(self, state):
         from . import float_jit
         from .loop import runner
-        table = np.stack([self._c[k] for k in COLUMNS] + [self._direct], axis=1) if self.n \
-            else np.zeros((0, len(COLUMNS) + 1))
-        keyed = np.concatenate((table, self._refrac.view(np.float64)[:, None]), axis=1)
-        run_start, first = param_runs(keyed)
+        # runs of neurons whose coefficients (COLUMNS, direct, refrac) are bit-identical (param_runs), one row of
+        # the table and one refractory period each, in one compiled pass
+        run_start, table, refrac = float_jit.coef_runs(self._cols, len(COLUMNS), self._direct, self._refrac)
         fired = fired_flags(self.n)
-        K = (state["v"], state["i_E"], state["i_I"], state["refrac"], run_start,
-             np.ascontiguousarray(table[first]), np.ascontiguousarray(self._refrac[first]),
+        K = (state["v"], state["i_E"], state["i_I"], state["refrac"], run_start, table, refrac,
              fired, fired.view(np.uint64))
         return runner(float_jit.run_par, float_jit.run_seq, K)
