@@ -122,7 +122,7 @@ class Wiring:
         geom = _Geometry(offsets, n, n_pre, bounds, part_of, min_delay or 1, max_delay, tdtype, wdtype)
         rows = None
         if jit and not plastic and sum(p.n_synapses for p in prjs) < min(PARALLEL_FROM, ONE_CALL_BELOW):
-            row_ptr, seg, rows, target, weight = _build_small(prjs, weights, geom)
+            row_ptr, seg, rows, target, weight = _build_small(prjs, weights, geom, ascending)
             pos = None
         elif jit:
             row_ptr, seg, target, weight, pos = _build_jit(prjs, weights, geom, plastic, ascending)
@@ -302,19 +302,26 @@ def _on_threads(threads: int, work) -> None:
         raise errors[0]
 
 
-def _build_small(prjs, weights, g: _Geometry):
+def _build_small(prjs, weights, g: _Geometry, ascending=None):
     """(row_ptr, seg, rows, target, weight): the tables of a network of fewer than
-    :data:`ONE_CALL_BELOW` (and :data:`PARALLEL_FROM`) synapses without plasticity, by one compiled call on the projections'
-    arrays laid end to end (wiring_jit.build_small; on a small network the Python between
-    :func:`_build_jit`'s passes took longer than the passes). The same tables."""
+    :data:`ONE_CALL_BELOW` (and :data:`PARALLEL_FROM`) synapses without plasticity, by one compiled call on
+    the projections' arrays laid end to end (wiring_jit.build_small; on a small network the Python between
+    :func:`_build_jit`'s passes took longer than the passes). ``ascending`` as :func:`_build_jit`'s: a
+    projection sorted by target is cut into its ranges onto each partition. The same tables."""
     from . import wiring_jit as wj
     k = len(prjs)
-    syn_start = np.zeros(k + 1, np.int64)
     ends = np.zeros((3, k), np.int64)
+    jobs, at = [], 0
     for j, p in enumerate(prjs):
-        syn_start[j + 1] = syn_start[j] + p.n_synapses
         ends[:, j] = g.ends(p)
-    n_syn = int(syn_start[-1])
+        if g.parts == 1:
+            jobs.append((j, at, at + p.n_synapses, 0))
+        elif ascending is not None and ascending[j]:
+            cut = (np.searchsorted(p.post_idx, g.bounds - ends[1, j]) + at).tolist()
+            jobs += [(j, cut[q], cut[q + 1], q) for q in range(g.parts) if cut[q + 1] > cut[q]]
+        else:
+            jobs.append((j, at, at + p.n_synapses, -1))
+        at += p.n_synapses
     if k:
         pre = np.concatenate([p.pre_idx for p in prjs])
         post = np.concatenate([p.post_idx for p in prjs])
@@ -324,10 +331,11 @@ def _build_small(prjs, weights, g: _Geometry):
         pre = post = np.zeros(0, np.int32)
         delay = np.zeros(0, np.int16)
         weight = np.zeros(0, g.wdtype)
-    target = np.empty(n_syn, g.tdtype)
-    weight_out = np.empty(n_syn, g.wdtype)
-    row_ptr, seg, rows = wj.build_small(pre, post, delay, weight, syn_start, ends[0], ends[1], ends[2], g.part_of,
-                                        g.bounds, g.n_pre, g.min_delay, g.max_delay, target, weight_out)
+    target = np.empty(at, g.tdtype)
+    weight_out = np.empty(at, g.wdtype)
+    row_ptr, seg, rows = wj.build_small(pre, post, delay, weight, np.array(jobs, np.int64).reshape(-1, 4), ends[0],
+                                        ends[1], ends[2], g.part_of, g.bounds, g.n_pre, g.min_delay, g.max_delay,
+                                        target, weight_out)
     return row_ptr, seg, rows, target, weight_out
 
 

@@ -256,22 +256,22 @@ def shift_right(a):
 
 
 @numba.njit(cache=True, nogil=True)
-def build_small(pre, post, delay, weight, syn_start, pre_off, post_off, rec, part_of, bounds, n_pre, min_delay,
+def build_small(pre, post, delay, weight, jobs, pre_off, post_off, rec, part_of, bounds, n_pre, min_delay,
                 max_delay, target, weight_out):
     """Every table of a network built by one thread in one call (wiring._build_small): the synapses of
-    every projection concatenated (projection j is ``syn_start[j] .. syn_start[j+1]``, its offsets and
-    receptor ``pre_off[j]``, ``post_off[j]``, ``rec[j]``), counted by row, scattered into rows (stable)
-    and each row sorted by delay (:func:`sort_rows`) - the tables of the blocks' path, without its
-    Python between the passes. Fills ``target`` and ``weight_out``; returns (row_ptr, seg, rows)."""
+    every projection concatenated; job i = ``jobs[i]`` = (projection j, synapses a .. b of the
+    concatenation, partition they all reach or -1); projection j's offsets and receptor ``pre_off[j]``,
+    ``post_off[j]``, ``rec[j]``. Counted by row, scattered into rows (stable) and each row sorted by
+    delay (:func:`sort_rows`) - the tables of the blocks' path, without its Python between the passes.
+    Fills ``target`` and ``weight_out``; returns (row_ptr, seg, rows)."""
     P = bounds.shape[0] - 1
     n_rows = P * n_pre
     n_syn = pre.shape[0]
-    fixed = 0 if P == 1 else -1
     start = np.zeros(n_rows + 1, np.int64)
     counts = start[1:]
-    for j in range(syn_start.shape[0] - 1):
-        count_rows(pre, post, pre_off[j], post_off[j], part_of, n_pre, counts, syn_start[j], syn_start[j + 1],
-                   0, P, fixed)
+    for i in range(jobs.shape[0]):
+        j, a, b, fixed = jobs[i, 0], jobs[i, 1], jobs[i, 2], jobs[i, 3]
+        count_rows(pre, post, pre_off[j], post_off[j], part_of, n_pre, counts, a, b, 0, P, fixed)
     room = 1
     span = max_delay - min_delay + 1
     for r in range(n_rows):
@@ -279,23 +279,29 @@ def build_small(pre, post, delay, weight, syn_start, pre_off, post_off, rec, par
         start[r + 1] += start[r]
     cursor = start[:-1].copy()
     one_delay = min_delay == max_delay        # every row is one segment: no delays to sort by
-    delay_out = np.empty(0 if one_delay and P == 1 else n_syn, delay.dtype)
+    scan = False                              # a job scans for its partitions (scatter_rows writes delays)
+    for i in range(jobs.shape[0]):
+        scan = scan or jobs[i, 3] < 0
+    delay_out = np.empty(0 if one_delay and not scan else n_syn, delay.dtype)
     inv = np.empty(0, np.int64)
-    for j in range(syn_start.shape[0] - 1):
-        if P == 1:          # scatter_rows with one partition, unsigned indices (no tests for negative ones)
-            t_off = rec[j] * bounds[1] + post_off[j]
-            p_off = pre_off[j]
-            for k in range(np.uint64(syn_start[j]), np.uint64(syn_start[j + 1])):
-                row = np.uint64(pre[k] + p_off)
-                at = np.uint64(cursor[row])
-                cursor[row] = at + np.uint64(1)
-                target[at] = post[k] + t_off
-                weight_out[at] = weight[k]
-                if not one_delay:
-                    delay_out[at] = delay[k]
+    for i in range(jobs.shape[0]):
+        j, a, b, fixed = jobs[i, 0], jobs[i, 1], jobs[i, 2], jobs[i, 3]
+        if fixed < 0:
+            scatter_rows(pre, post, delay, weight, pre_off[j], post_off[j], rec[j], part_of, bounds, n_pre, cursor,
+                         target, weight_out, delay_out, inv, 0, a, b, 0, P, -1)
             continue
-        scatter_rows(pre, post, delay, weight, pre_off[j], post_off[j], rec[j], part_of, bounds, n_pre, cursor,
-                     target, weight_out, delay_out, inv, 0, syn_start[j], syn_start[j + 1], 0, P, fixed)
+        # every synapse onto one partition: scatter_rows without a look-up per synapse, unsigned indices
+        lo = bounds[fixed]
+        t_off = rec[j] * (bounds[fixed + 1] - lo) + post_off[j] - lo
+        r_off = fixed * n_pre + pre_off[j]
+        for k in range(np.uint64(a), np.uint64(b)):
+            row = np.uint64(pre[k] + r_off)
+            at = np.uint64(cursor[row])
+            cursor[row] = at + np.uint64(1)
+            target[at] = post[k] + t_off
+            weight_out[at] = weight[k]
+            if not one_delay:
+                delay_out[at] = delay[k]
     nseg = np.empty(n_rows, np.int64)
     seg = np.empty((room, 2), np.int64)
     if one_delay:
