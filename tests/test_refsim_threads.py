@@ -489,3 +489,15 @@ def test_float_kernel_runs_of_coefficients_match_param_runs(hetero):
     assert got[1].tobytes() == table[first].tobytes() and np.array_equal(got[2], k._refrac[first])
     other = float_jit.coef_runs(np.abs(cols), len(COLUMNS), k._direct, k._refrac)
     assert len(other[0]) != len(start) or other[1].tobytes() != got[1].tobytes()
+
+
+def test_input_schedule_compiled_equals_numpy():
+    """The input-spike schedule of the compiled path (galloping search, copy by steps) equals numpy's sort; a
+    wrong one fails."""
+    net = discretise_network(random_float_net(7))
+    offsets = net.offsets()[0]
+    ref = engine.source_schedule(net, offsets, net.steps)
+    got = engine.source_schedule(net, offsets, net.steps, jit=True)
+    assert ref[1].size == 400 and np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    bad = engine.source_schedule(net, offsets, net.steps - 1, jit=True)
+    assert not np.array_equal(bad[1], ref[1])

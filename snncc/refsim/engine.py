@@ -356,7 +356,7 @@ def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, rep
     while t < steps:
         probe = team > 1 and k % PROBE == 1
         size = use if not probe else other
-        t1 = min(steps, t + (max(1, chunk // 8) if probe else chunk))
+        t1 = min(steps, t + (max(1, min(chunk, first) // 8) if probe else chunk))
         tick = time.perf_counter()
         args = (t, t1, ring, route, src, buf, (rec_ptr, rec_code, rec_idx, rec_buf, t), ev, err)
         t_done, n_ev, failed = runner(new_team(size) if size > 1 else None, *args)
