@@ -188,6 +188,20 @@ def memory_limit() -> tuple[int, str]:
     return min(options)
 
 
+def memory_limit_bytes() -> int:
+    """``memory_limit()[0]`` without the words (a check that passes needs only the figure)."""
+    if _override is not None:
+        return _override[0]
+    env = os.environ.get(MEMORY_ENV)
+    if env:
+        return parse_size(env, MEMORY_ENV)
+    options = [int(x * MEMORY_SHARE) for x in (_ram(), _cgroup()) if x]
+    left = _address_space_left()
+    if left is not None:
+        options.append(int(left * MEMORY_SHARE))
+    return min(options) if options else 1 << 62
+
+
 RAISE_HINT = (f"if this computer really has the memory, raise the limit with --memory-limit SIZE or "
               f"{MEMORY_ENV}=SIZE")
 HINT = "make the model smaller; " + RAISE_HINT

@@ -338,3 +338,18 @@ def test_the_ledger_refuses_the_claim_that_crosses(monkeypatch):
             led.claim(2048, "huge")
     finally:
         resources.set_memory_limit(None)
+
+
+def test_the_limits_figure_alone_is_the_same(monkeypatch):
+    """memory_limit_bytes (the refsim's quick check) gives memory_limit's figure: default, environment,
+    --memory-limit; a different figure would fail."""
+    monkeypatch.setattr(resources, "_override", None)
+    monkeypatch.delenv(resources.MEMORY_ENV, raising=False)
+    assert resources.memory_limit_bytes() == resources.memory_limit()[0] > 0
+    monkeypatch.setenv(resources.MEMORY_ENV, "3G")
+    assert resources.memory_limit_bytes() == resources.memory_limit()[0] == 3 << 30
+    resources.set_memory_limit("5M")
+    try:
+        assert resources.memory_limit_bytes() == resources.memory_limit()[0] == 5 << 20
+    finally:
+        resources.set_memory_limit(None)

@@ -168,7 +168,7 @@ def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = 
         (longest + 1) * 2 * net.n_neurons * item
     if record_states:
         need += sum(8 * steps * p.size for p in net.populations for var in p.record if var != "spikes")
-    if need <= resources.memory_limit()[0]:
+    if need <= resources.memory_limit_bytes():
         return          # within the limit: no claim refused, no message to write
     ledger = resources.Ledger()
     ledger.claim(8 * (steps + 1), f"a run of {count(steps)} steps (its input schedule)", net.loc,

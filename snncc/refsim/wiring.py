@@ -310,10 +310,9 @@ def _build_small(prjs, weights, g: _Geometry, ascending=None):
     projection sorted by target is cut into its ranges onto each partition. The same tables."""
     from . import wiring_jit as wj
     k = len(prjs)
-    ends = np.zeros((3, k), np.int64)
+    ends = np.array([g.ends(p) for p in prjs], np.int64).reshape(k, 3).T.copy()
     jobs, at = [], 0
     for j, p in enumerate(prjs):
-        ends[:, j] = g.ends(p)
         if g.parts == 1:
             jobs.append((j, at, at + p.n_synapses, 0))
         elif ascending is not None and ascending[j]:
