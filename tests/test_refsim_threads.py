@@ -491,13 +491,18 @@ def test_float_kernel_runs_of_coefficients_match_param_runs(hetero):
     assert len(other[0]) != len(start) or other[1].tobytes() != got[1].tobytes()
 
 
-def test_input_schedule_compiled_equals_numpy():
-    """The input-spike schedule of the compiled path (galloping search, copy by steps) equals numpy's sort; a
-    wrong one fails."""
+@pytest.mark.parametrize("sources", [1, 2])
+def test_input_schedule_compiled_equals_numpy(sources):
+    """The input-spike schedule of the compiled path (one source: its own spikes; several: galloping search,
+    copy by steps) equals numpy's sort; a wrong one fails."""
     net = discretise_network(random_float_net(7))
+    if sources == 2:
+        s = net.sources[0]
+        net = net.with_(sources=(s, s.__class__(**{**s.__dict__, "name": "in2", "index": s.index[::-1] % 7})))
     offsets = net.offsets()[0]
     ref = engine.source_schedule(net, offsets, net.steps)
     got = engine.source_schedule(net, offsets, net.steps, jit=True)
-    assert ref[1].size == 400 and np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    assert ref[1].size == 400 * sources and np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    assert got[1].dtype == ref[1].dtype == np.int32
     bad = engine.source_schedule(net, offsets, net.steps - 1, jit=True)
     assert not np.array_equal(bad[1], ref[1])

@@ -86,20 +86,25 @@ def source_schedule(net: Network, offsets: dict[str, int], steps: int,
                     jit: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(ptr, idx): the global indices of the sources firing at step t are idx[ptr[t]:ptr[t+1]],
     ascending (every StepSource is sorted by (step, index) and sources follow in network order)."""
+    if jit:
+        from . import loop
     for s in net.sources:
         if s.index.size:
             if jit:
-                from .loop import index_range
-                lo, hi = (int(v) for v in index_range(s.index))
+                lo, hi = (int(v) for v in loop.index_range(s.index))
             else:
                 lo, hi = int(s.index.min()), int(s.index.max())
             if lo < 0 or hi >= s.size:
                 bad = hi if hi >= s.size else lo
                 raise SnnccError(f"spike source '{s.name}': neuron index {bad} out of range for its "
                                  f"{s.size} neurons", s.loc)
+    if jit and len(net.sources) == 1:      # one source: its spikes of steps 0 .. steps-1, as they are
+        s = net.sources[0]
+        own = np.empty(steps + 1, np.int64)
+        loop.step_starts(s.step, steps, own)
+        return own - own[0], np.add(s.index[own[0]:own[-1]], np.int32(offsets[s.name]))   # < 2**31: int32
     ptr = np.zeros(steps + 1, np.int64)
     if jit:
-        from . import loop
         # each source's spikes of step t (its steps are sorted), then merged in network order
         own = []
         for s in net.sources:
@@ -335,13 +340,14 @@ def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, rep
     from .loop import new_team
     P = w.parts
     n = w.n_neurons
-    width = max(1, int(np.diff(w.bounds).max()) if P else 1)
+    bl = w.bounds.tolist()
+    width = max([1] + [b - a for a, b in zip(bl, bl[1:])])
     buf = (w.bounds, np.zeros((2, P, width), np.int32), np.zeros((2, P), np.int64))
     rec_ptr, rec_code, rec_idx, cols = _record_table(probes, kernel, w.bounds)
     m = rec_idx.size
     rows = max(1, min(steps, RECORD_BYTES // max(1, 8 * m))) if m else 1
     rec_buf = np.zeros((rows, m), dtype=kernel.accum_dtype)
-    cap = max(1 << 16, 4 * n) + n
+    cap = min(max(1 << 16, 4 * n), steps * n) + n        # a short run needs no more room than it has events
     ev = (np.empty(cap, np.int32), np.empty(cap, np.int32))
     err = np.zeros((P, 3), np.int64)
     route = w.route()
