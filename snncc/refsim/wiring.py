@@ -26,7 +26,10 @@ synapses: it counts each row's synapses, places every synapse as a small record 
 256 rows, then sorts each block by row and each row by delay into place (stable counting sorts
 that run in cache), writing the segments as it goes. Each thread builds the rows of its own
 partitions; a projection whose synapses are sorted by target (as the discretised models' are) is
-read by each thread only over the range onto its partitions. The numpy builder makes the same
+read by each thread only over the range onto its partitions. A network of fewer than
+:data:`ONE_CALL_BELOW` synapses without plasticity (one thread builds it) has its tables made by one
+compiled call instead (the same counting sorts by row and then by delay, straight into rows), where
+the Python between the passes would cost more than the passes. The numpy builder makes the same
 tables with one stable argsort.
 """
 from __future__ import annotations
