@@ -230,6 +230,39 @@ def test_team_size_follows_the_neurons(per_thread, teams, monkeypatch):
     assert bool(made) == teams and same(ref, r)
 
 
+def test_a_slow_first_chunk_does_not_turn_the_team_off(monkeypatch):
+    """A network's first chunk is seldom like the rest (a burst of spikes, fresh memory, the pool's
+    threads waking); it is not timed, so a team that is faster per step keeps the run. A fake clock:
+    the team takes 1 us a step, one thread 1.5 us, the first chunk 1 ms more."""
+    import numba
+
+    from snncc.refsim import loop
+    if numba.get_num_threads() < 2:
+        pytest.skip("one numba thread")
+    net = discretise_network(random_float_net(4, steps=3000))
+    ref = simulate(net, engine="compiled", threads=1)
+    now, calls = [0.0], []
+
+    class Timed(FloatKernel):
+        def compiled(self, state):
+            run = super().compiled(state)
+
+            def timed(team, t0, t1, *rest):
+                done = run(team, t0, t1, *rest)
+                size = 1 if team is None else int(loop.team_size(team))
+                now[0] += (done[0] - t0) * (1e-6 if size > 1 else 1.5e-6) + (1e-3 if not calls else 0.0)
+                calls.append((size, done[0] - t0))
+                return done
+            return timed
+
+    monkeypatch.setattr(engine, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: now[0])}))
+    monkeypatch.setattr(engine, "TEAM_NEURONS_PER_THREAD", 1)
+    r = simulate(net, kernel=Timed(net), engine="compiled", threads=2)
+    assert same(ref, r)
+    assert calls[0][0] == 2 and 1 in [c[0] for c in calls], calls          # the other way was probed
+    assert calls[-1][0] == 2 and sum(n for k, n in calls if k == 2) > 0.8 * 3000, calls
+
+
 def test_memory_sink_splits_the_same_at_any_moment(monkeypatch):
     """The in-memory raster splits spikes by population once at the end or every few spikes: same raster."""
     from snncc.refsim import sink
