@@ -359,7 +359,9 @@ def _build_jit(prjs, weights, g: _Geometry, plastic, ascending=None):
         if g.parts == 1:
             jobs[0].append((j, 0, p.n_synapses, 0, 1, 0))
         elif ascending is not None and ascending[j]:
-            cut = np.searchsorted(p.post_idx, g.bounds - g.ends(p)[1])
+            # the bounds as int32, the targets' dtype (numpy would otherwise convert every target to
+            # int64 first); |bounds - offset| < 2**30
+            cut = np.searchsorted(p.post_idx, (g.bounds - g.ends(p)[1]).astype(p.post_idx.dtype))
             for i in range(threads):
                 for q in range(split[i], split[i + 1]):
                     if cut[q + 1] > cut[q]:
