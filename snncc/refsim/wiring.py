@@ -222,11 +222,27 @@ def _balance(net: Network, parts: int, jit: bool) -> tuple[np.ndarray, list[bool
     offsets, _, _ = net.offsets()
     indeg = np.zeros(n, np.int64)
     ascending = []
-    for prj in net.projections:
-        if jit:
-            from .wiring_jit import count_targets
-            ascending.append(bool(count_targets(prj.post_idx, offsets[prj.post], indeg)))
-        else:
+    if jit:
+        # the projections shared among threads by synapses, each thread counting into its own array
+        from .wiring_jit import count_targets
+        prjs = list(net.projections)
+        n_syn = sum(p.n_synapses for p in prjs)
+        threads = _threads(parts) if n_syn >= PARALLEL_FROM else 1
+        first = np.searchsorted(np.cumsum([p.n_synapses for p in prjs]),
+                                np.arange(threads + 1) * n_syn / threads)
+        first[0], first[-1] = 0, len(prjs)
+        counts = [indeg] + [np.zeros(n, np.int64) for _ in range(threads - 1)]
+        ascending = [False] * len(prjs)
+
+        def count(i):
+            for j in range(first[i], first[i + 1]):
+                ascending[j] = bool(count_targets(prjs[j].post_idx, offsets[prjs[j].post], counts[i]))
+
+        _on_threads(threads, count)
+        for c in counts[1:]:
+            indeg += c
+    else:
+        for prj in net.projections:
             indeg[offsets[prj.post]:offsets[prj.post] + net.size_of(prj.post)] += np.bincount(
                 prj.post_idx, minlength=net.size_of(prj.post))
     cost = np.cumsum(1.0 + 0.01 * indeg)
