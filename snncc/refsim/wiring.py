@@ -359,8 +359,10 @@ def _build_small(prjs, weights, g: _Geometry, ascending=None):
 
 def _build_jit(prjs, weights, g: _Geometry, plastic, ascending=None):
     """The tables by stable counting sorts (wiring_jit.py; see the module doc), each thread building
-    the rows of its own partitions. ``ascending[i]``: projection i's synapses are sorted by target
-    (each thread then reads only the synapses onto its partitions)."""
+    the rows of its own partitions, one partition after the other through a buffer of records for one
+    partition (with more partitions than threads - over 32768 neurons a thread - a fraction of the
+    synapses at once). ``ascending[i]``: projection i's synapses are sorted by target (each thread
+    then reads only the synapses onto its partitions)."""
     from . import wiring_jit as wj
     n_syn = sum(p.n_synapses for p in prjs)
     n_rows = g.parts * g.n_pre
@@ -416,7 +418,10 @@ def _build_jit(prjs, weights, g: _Geometry, plastic, ascending=None):
         rec_dtype.itemsize + target.itemsize + weight.itemsize <= BYTES_PER_SYNAPSE
     blocks = -(-g.n_pre >> wj.BLOCK_BITS)            # blocks of rows per partition
     if records:
-        recs = np.empty(n_syn, rec_dtype)
+        # each thread sorts its partitions one after the other through a buffer of records that holds
+        # the synapses of one of them (with more partitions than threads, a fraction of the synapses)
+        psyn = start[(np.arange(g.parts) + 1) * g.n_pre] - start[np.arange(g.parts) * g.n_pre]
+        recs = [np.empty(int(psyn[split[i]:split[i + 1]].max(initial=0)), rec_dtype) for i in range(threads)]
         first = np.minimum((np.arange(g.parts * blocks) % blocks << wj.BLOCK_BITS), g.n_pre) + \
             np.arange(g.parts * blocks) // blocks * g.n_pre
         cursor = start[first]
@@ -431,24 +436,32 @@ def _build_jit(prjs, weights, g: _Geometry, plastic, ascending=None):
     base = np.cumsum([0] + [p.n_synapses for p in prjs])       # global number of each projection's first synapse
 
     def scatter(i):
+        if records:
+            end = room[i]
+            tmp = np.empty(longest, rec_dtype)
+            for q in range(split[i], split[i + 1]):
+                off = int(start[q * g.n_pre])
+                for j, a, b, plo, phi, fixed in jobs[i]:
+                    if (fixed >= 0 and fixed != q) or not plo <= q < phi:
+                        continue
+                    p = prjs[j]
+                    pre_off, post_off, rec = g.ends(p)
+                    wj.scatter_blocks(p.pre_idx, p.post_idx, p.delay, wts[j], pre_off, post_off, rec,
+                                      g.part_of, g.bounds, g.n_pre, blocks, cursor, recs[i], off, a, b, q,
+                                      q + 1, fixed)
+                end = wj.sort_blocks(start, recs[i], off, tmp, target, weight, g.n_pre, blocks, q, q + 1,
+                                     nseg, seg_buf, end, g.min_delay, g.max_delay)
+            used[i] = end - room[i]
+            return
         for j, a, b, plo, phi, fixed in jobs[i]:
             p = prjs[j]
             pre_off, post_off, rec = g.ends(p)
-            if records:
-                wj.scatter_blocks(p.pre_idx, p.post_idx, p.delay, wts[j], pre_off, post_off, rec, g.part_of,
-                                  g.bounds, g.n_pre, blocks, cursor, recs, a, b, plo, phi, fixed)
-            else:
-                wj.scatter_rows(p.pre_idx, p.post_idx, p.delay, wts[j], pre_off, post_off, rec, g.part_of,
-                                g.bounds, g.n_pre, cursor, target, weight, delay, inv, int(base[j]), a, b,
-                                plo, phi, fixed)
-        if records:
-            end = wj.sort_blocks(start, recs, np.empty(longest, recs.dtype), target, weight, g.n_pre, blocks,
-                                 split[i], split[i + 1], nseg, seg_buf, room[i], g.min_delay,
-                                 g.max_delay)
-        else:
-            r0, r1 = first_row[i], first_row[i + 1]
-            end = wj.sort_rows(start, delay, target, weight, inv, r0, r1, nseg, seg_buf, room[i], g.min_delay,
-                               g.max_delay)
+            wj.scatter_rows(p.pre_idx, p.post_idx, p.delay, wts[j], pre_off, post_off, rec, g.part_of,
+                            g.bounds, g.n_pre, cursor, target, weight, delay, inv, int(base[j]), a, b,
+                            plo, phi, fixed)
+        r0, r1 = first_row[i], first_row[i + 1]
+        end = wj.sort_rows(start, delay, target, weight, inv, r0, r1, nseg, seg_buf, room[i], g.min_delay,
+                           g.max_delay)
         used[i] = end - room[i]
 
     _on_threads(threads, scatter)

@@ -58,12 +58,13 @@ BLOCK_BITS = 8
 
 @numba.njit(cache=True, nogil=True)
 def scatter_blocks(pre, post, delay, weight, pre_off, post_off, rec, part_of, bounds, n_pre, blocks, cursor,
-                   out, a, b, plo, phi, fixed):
+                   out, off, a, b, plo, phi, fixed):
     """Place synapses a .. b-1 onto partitions plo .. phi-1 (all onto ``fixed`` when it is not
     negative) in their block of rows, in projection order (stable), as records (w, t, d, r) in
     ``out`` (r: the row within the block). Block q*blocks + (j >> BLOCK_BITS) holds the rows of
-    presynaptic neurons j of partition q; ``cursor`` is the next position of each block. A few
-    blocks to write to, where rows would be thousands: the writes stay in cache."""
+    presynaptic neurons j of partition q; ``cursor`` is the next position of each block, ``out[at -
+    off]`` the record at position ``at``. A few blocks to write to, where rows would be thousands:
+    the writes stay in cache."""
     if fixed >= 0:
         lo = bounds[fixed]
         t_off = rec * (bounds[fixed + 1] - lo) + post_off - lo
@@ -73,7 +74,7 @@ def scatter_blocks(pre, post, delay, weight, pre_off, post_off, rec, part_of, bo
             blk = (j >> np.uint64(BLOCK_BITS)) + b_off
             at = cursor[blk]
             cursor[blk] = at + 1
-            o = out[np.uint64(at)]
+            o = out[np.uint64(at - off)]
             o.t = post[k] + t_off
             o.w = weight[k]
             o.d = delay[k]
@@ -89,7 +90,7 @@ def scatter_blocks(pre, post, delay, weight, pre_off, post_off, rec, part_of, bo
         at = cursor[blk]
         cursor[blk] = at + 1
         lo = bounds[p]
-        o = out[at]
+        o = out[at - off]
         o.t = rec * (bounds[p + 1] - lo) + gp - lo
         o.w = weight[k]
         o.d = delay[k]
@@ -97,8 +98,10 @@ def scatter_blocks(pre, post, delay, weight, pre_off, post_off, rec, part_of, bo
 
 
 @numba.njit(cache=True, nogil=True)
-def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg, seg, s, min_delay, max_delay):
-    """The blocks of partitions plo .. phi-1 (scatter_blocks) to ``target`` and ``weight``: each
+def sort_blocks(start, recs, off, tmp, target, weight, n_pre, blocks, plo, phi, nseg, seg, s, min_delay,
+                max_delay):
+    """The blocks of partitions plo .. phi-1 (scatter_blocks; the record at position k is ``recs[k -
+    off]``) to ``target`` and ``weight``: each
     block's records sorted by row into ``tmp``, then each row by delay into place (stable counting
     sorts, in cache). Writes each row's number of segments (distinct delays) to ``nseg`` and the
     segments to ``seg`` from entry ``s`` on; returns the entry after the last. (Unsigned indices:
@@ -115,7 +118,7 @@ def sort_blocks(start, recs, tmp, target, weight, n_pre, blocks, plo, phi, nseg,
             base = start[r_lo]
             for i in range(r_hi - r_lo):
                 cur[i] = start[r_lo + i] - base
-            for k in range(np.uint64(base), np.uint64(start[r_hi])):
+            for k in range(np.uint64(base - off), np.uint64(start[r_hi] - off)):
                 x = recs[k]
                 i = np.uint64(x.r)
                 at = cur[i]
