@@ -257,6 +257,7 @@ def test_a_slow_first_chunk_does_not_turn_the_team_off(monkeypatch):
 
     monkeypatch.setattr(engine, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: now[0])}))
     monkeypatch.setattr(engine, "TEAM_NEURONS_PER_THREAD", 1)
+    monkeypatch.setattr(engine, "FIRST_CHUNK_UPDATES", 0)       # a first chunk of 64 steps, not the run
     r = simulate(net, kernel=Timed(net), engine="compiled", threads=2)
     assert same(ref, r)
     assert calls[0][0] == 2 and 1 in [c[0] for c in calls], calls          # the other way was probed
