@@ -32,22 +32,34 @@ from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled cod
 import numpy as np
 
 from snncc.plugin import (
-    Kernel, StateVar, compact, deliver_part, fired_flags, param_runs, record_part, runner, slot_of, steps_seq,
-    steps_team,
+    Kernel, SnnccError, StateVar, compact, deliver_part, fired_flags, param_runs, record_part, runner,
+    slot_of, steps_seq, steps_team,
 )
 
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
+#: table rows holding u0.32 fractions (decay_t): stored as their 32-bit pattern, negative from 0.5 up
+U032_ROWS = ("init_E", "init_I", "decay_E", "decay_I")
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _wrap32(x):
-    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    # truncate and sign-extend: LLVM then knows the value has 33 sign bits and multiplies two such
+    # values with one 32x32->64 instruction (vpmuldq) rather than a full 64-bit multiply
+    return np.int64(np.int32(x))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _mul_accum(a, b):
-    """s16.15 x s16.15 -> s16.15, round to nearest, saturating."""
-    return min(max((a * b + (1 << 14)) >> 15, I32_MIN), I32_MAX)
+    """s16.15 x s16.15 -> s16.15, round to nearest, saturating (a, b 32-bit values)."""
+    return min(max((np.int64(a) * np.int64(b) + (1 << 14)) >> 15, I32_MIN), I32_MAX)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mul_u032(a, u, u_hi):
+    """(a * U) >> 32 for a 32-bit signed ``a`` and a u0.32 fraction U whose 32-bit pattern read as
+    signed is ``u``. ``u_hi`` is -1 where U >= 2**31 (then U = u + 2**32 and a*U = a*u + (a << 32): the
+    shifted product gains exactly ``a``), else 0."""
+    return ((np.int64(a) * np.int64(u)) >> 32) + (a & u_hi)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -55,33 +67,52 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
     """Neurons 0..m-1 of slices sharing the parameter set ``c`` (SpinnakerKernel.ROWS).
 
     Branch-free, so LLVM vectorises it: an input of 0 adds 0 (the C code skips it), and the
-    membrane update of a refractory neuron is computed and discarded (the C code skips it)."""
-    shift_e, shift_i, init_e, init_i, decay_e, decay_i = c[0], c[1], c[2], c[3], c[4], c[5]
+    membrane update of a refractory neuron is computed and discarded (the C code skips it). State
+    and parameters are int32 (every value is 32-bit) and the loads come first: LLVM then widens
+    them only inside the products, each one 32x32->64 multiply (vpmuldq). One loop per synapse
+    type, so the exponential one holds no test of the type."""
+    shift_e, shift_i = np.int64(c[0]), np.int64(c[1])
+    init_e, init_i, decay_e, decay_i = c[2], c[3], c[4], c[5]
+    # -1 where the u0.32 fraction is 0.5 or more (its int32 pattern negative), else 0: see _mul_u032
+    init_e_hi, init_i_hi = -np.int64(init_e < 0), -np.int64(init_i < 0)
+    decay_e_hi, decay_i_hi = -np.int64(decay_e < 0), -np.int64(decay_i < 0)
     r_mem, exp_tc, v_rest, i_offset, v_thresh, v_reset = c[6], c[7], c[8], c[9], c[10], c[11]
     t_refract, delta, in_scale = c[12], c[13] != 0, c[14]
-    for k in range(m):
-        qe = min(xe[k], 0xFFFF)
-        qi = min(xi[k], 0xFFFF)
-        ine = _wrap32(qe << shift_e) if qe > 0 else 0
-        ini = _wrap32(qi << shift_i) if qi > 0 else 0
-        ie = _wrap32(i_e[k] + (ine if delta else (ine * init_e) >> 32))
-        ii = _wrap32(i_i[k] + (ini if delta else (ini * init_i) >> 32))
-        if delta:
-            total = _wrap32(_wrap32(_mul_accum(ie, in_scale) - _mul_accum(ii, in_scale)) + i_offset)
-        else:
+    if not delta:
+        for k in range(m):
+            ie0, ii0, vk, rk = np.int64(i_e[k]), np.int64(i_i[k]), np.int64(v[k]), np.int64(r[k])
+            # a negative sum cannot occur (16-bit magnitudes); were it there, it would add 0 as before
+            ine = _wrap32(max(min(xe[k], 0xFFFF), 0) << shift_e)
+            ini = _wrap32(max(min(xi[k], 0xFFFF), 0) << shift_i)
+            ie = _wrap32(ie0 + _mul_u032(ine, init_e, init_e_hi))
+            ii = _wrap32(ii0 + _mul_u032(ini, init_i, init_i_hi))
             total = _wrap32(ie - ii + i_offset)
-        alpha = _wrap32(_mul_accum(total, r_mem) + v_rest)
-        vk = v[k]
-        rk = r[k]
-        active = rk <= 0
-        vk = _wrap32(alpha - _mul_accum(exp_tc, _wrap32(alpha - vk))) if active else vk
-        rk = rk if active else rk - 1
-        spike = vk >= v_thresh
-        fired[k] = spike
-        v[k] = v_reset if spike else vk
-        r[k] = t_refract if spike else rk
-        i_e[k] = (ie * decay_e) >> 32
-        i_i[k] = (ii * decay_i) >> 32
+            alpha = _wrap32(_mul_accum(total, r_mem) + v_rest)
+            active = rk <= 0
+            vk = _wrap32(alpha - _mul_accum(exp_tc, _wrap32(alpha - vk))) if active else vk
+            rk = rk if active else rk - 1
+            spike = vk >= v_thresh
+            fired[k] = spike
+            v[k] = v_reset if spike else vk
+            r[k] = t_refract if spike else rk
+            i_e[k] = _mul_u032(ie, decay_e, decay_e_hi)
+            i_i[k] = _mul_u032(ii, decay_i, decay_i_hi)
+    else:
+        for k in range(m):
+            ie0, ii0, vk, rk = np.int64(i_e[k]), np.int64(i_i[k]), np.int64(v[k]), np.int64(r[k])
+            ie = _wrap32(ie0 + _wrap32(max(min(xe[k], 0xFFFF), 0) << shift_e))
+            ii = _wrap32(ii0 + _wrap32(max(min(xi[k], 0xFFFF), 0) << shift_i))
+            total = _wrap32(_wrap32(_mul_accum(ie, in_scale) - _mul_accum(ii, in_scale)) + i_offset)
+            alpha = _wrap32(_mul_accum(total, r_mem) + v_rest)
+            active = rk <= 0
+            vk = _wrap32(alpha - _mul_accum(exp_tc, _wrap32(alpha - vk))) if active else vk
+            rk = rk if active else rk - 1
+            spike = vk >= v_thresh
+            fired[k] = spike
+            v[k] = v_reset if spike else vk
+            r[k] = t_refract if spike else rk
+            i_e[k] = _mul_u032(ie, decay_e, decay_e_hi)
+            i_i[k] = _mul_u032(ii, decay_i, decay_i_hi)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -149,21 +180,36 @@ class SpinnakerKernel(Kernel):
             parts = [np.asarray(p.params[k]) if k in p.params else np.full(p.size, default)
                      for p in net.populations]
             self._c[k] = np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0), dtype=np.int64)
-        table = np.stack([self._c[k] for k in self.ROWS], axis=1) if self.n \
-            else np.zeros((0, len(self.ROWS)), np.int64)
+        table = np.stack([self._int32(k) for k in self.ROWS], axis=1) if self.n \
+            else np.zeros((0, len(self.ROWS)), np.int32)
+        self._v_init = self._int32("v_init")
         self._run_start, first = param_runs(table)
         self._tab = np.ascontiguousarray(table[first])
         self._out = np.empty(self.n, dtype=np.int64)
         self._fired = fired_flags(self.n)
 
+    def _int32(self, key: str) -> np.ndarray:
+        """Parameter ``key`` as the kernel holds it: int32, a u0.32 fraction as its 32-bit pattern."""
+        a = self._c[key]
+        lo, hi = (0, (1 << 32) - 1) if key in U032_ROWS else (I32_MIN, I32_MAX)
+        bad = np.flatnonzero((a < lo) | (a > hi))
+        if bad.size:
+            pop, idx = self.locate(int(bad[0]))
+            raise SnnccError(f"{self.name} kernel: {key} of neuron {idx} in '{pop}' = {int(a[bad[0]])} is "
+                             f"outside its 32-bit range [{lo}, {hi}]",
+                             hint="run a network lowered for the spinnaker target (its lowering "
+                                  "refuses such values)")
+        return (a if key not in U032_ROWS else np.where(a > I32_MAX, a - (1 << 32), a)).astype(np.int32)
+
     @property
     def state_vars(self):
+        # held as int32 (the update loads and stores half the bytes); recorded as int64, as before
         return {"v": StateVar("v", np.int64, 32), "i_E": StateVar("i_E", np.int64, 32),
                 "i_I": StateVar("i_I", np.int64, 32), "refrac": StateVar("refrac", np.int64, 32)}
 
     def init_state(self):
-        return {"v": self._c["v_init"].copy(), "i_E": np.zeros(self.n, np.int64),
-                "i_I": np.zeros(self.n, np.int64), "refrac": np.zeros(self.n, np.int64)}
+        return {"v": self._v_init.copy(), "i_E": np.zeros(self.n, np.int32),
+                "i_I": np.zeros(self.n, np.int32), "refrac": np.zeros(self.n, np.int32)}
 
     def synapse_weights(self, prj):
         # the 16-bit magnitude (uint16 in the image); the receptor carries the sign
