@@ -242,3 +242,28 @@ def test_compiled_loop_equals_per_step_path():
         assert np.array_equal(a.spikes[name][1], b.spikes[name][1])
     for key in a.states:
         assert np.array_equal(a.states[key], b.states[key])
+
+
+def test_u032_product_on_int32_patterns_is_exact():
+    """The kernel holds a u0.32 fraction U as its int32 pattern u; (a * U) >> 32 rebuilt from
+    a * u equals Python's for the whole ranges (a change of the correction term fails here)."""
+    from snncc_spinnaker.kernel import _mul_u032
+    rng = np.random.default_rng(5)
+    a = np.concatenate([[-(1 << 31), -1, 0, 1, (1 << 31) - 1], rng.integers(-(1 << 31), 1 << 31, 300)])
+    u = np.concatenate([[0, 1, (1 << 31) - 1, 1 << 31, (1 << 32) - 1], rng.integers(0, 1 << 32, 300)])
+    for x, big in zip(a.tolist(), u.tolist()):
+        pattern = big - (1 << 32) if big >= 1 << 31 else big
+        assert _mul_u032(x, pattern, -1 if pattern < 0 else 0) == (x * big) >> 32, (x, big)
+
+
+def test_parameter_outside_32_bits_is_refused():
+    """Every parameter is held in 32 bits: a value beyond them is refused by name, not wrapped."""
+    import dataclasses
+
+    from snncc.errors import SnnccError
+    net = fixed(random_net(3, 3, 3, 10))
+    SpinnakerKernel(net)                                   # as lowered: accepted
+    pop = net.populations[1]
+    bad = dataclasses.replace(pop, params={**pop.params, "r_mem": np.full(pop.size, 1 << 31)})
+    with pytest.raises(SnnccError, match=r"r_mem of neuron 0 in 'b' = 2147483648"):
+        SpinnakerKernel(net.with_(populations=(net.populations[0], bad)))
