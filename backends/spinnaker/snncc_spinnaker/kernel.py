@@ -81,9 +81,12 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
     if not delta:
         for k in range(m):
             ie0, ii0, vk, rk = np.int64(i_e[k]), np.int64(i_i[k]), np.int64(v[k]), np.int64(r[k])
+            xek, xik = xe[k], xi[k]
+            xe[k] = 0
+            xi[k] = 0
             # a negative sum cannot occur (16-bit magnitudes); were it there, it would add 0 as before
-            ine = _wrap32(max(min(xe[k], 0xFFFF), 0) << shift_e)
-            ini = _wrap32(max(min(xi[k], 0xFFFF), 0) << shift_i)
+            ine = _wrap32(max(min(xek, 0xFFFF), 0) << shift_e)
+            ini = _wrap32(max(min(xik, 0xFFFF), 0) << shift_i)
             ie = _wrap32(ie0 + _mul_u032(ine, init_e, init_e_hi))
             ii = _wrap32(ii0 + _mul_u032(ini, init_i, init_i_hi))
             total = _wrap32(ie - ii + i_offset)
@@ -100,8 +103,11 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
     else:
         for k in range(m):
             ie0, ii0, vk, rk = np.int64(i_e[k]), np.int64(i_i[k]), np.int64(v[k]), np.int64(r[k])
-            ie = _wrap32(ie0 + _wrap32(max(min(xe[k], 0xFFFF), 0) << shift_e))
-            ii = _wrap32(ii0 + _wrap32(max(min(xi[k], 0xFFFF), 0) << shift_i))
+            xek, xik = xe[k], xi[k]
+            xe[k] = 0
+            xi[k] = 0
+            ie = _wrap32(ie0 + _wrap32(max(min(xek, 0xFFFF), 0) << shift_e))
+            ii = _wrap32(ii0 + _wrap32(max(min(xik, 0xFFFF), 0) << shift_i))
             total = _wrap32(_wrap32(_mul_accum(ie, in_scale) - _mul_accum(ii, in_scale)) + i_offset)
             alpha = _wrap32(_mul_accum(total, r_mem) + v_rest)
             active = rk <= 0
@@ -143,9 +149,7 @@ def _part(p, t, ring, route, src, buf, rec, err, K):
     bounds, spk, cnt = buf
     lo, hi = bounds[p], bounds[p + 1]
     xe, xi = slot_of(p, t, ring, route)
-    _update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, fired)
-    xe[:] = 0
-    xi[:] = 0
+    _update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, fired)     # clears xe, xi as it reads them
     cnt[t & 1, p] = compact(lo, hi, fired, words, spk[t & 1, p])
     record_part(p, t, rec, v, i_e, i_i, r)
 
@@ -216,8 +220,9 @@ class SpinnakerKernel(Kernel):
         return prj.weight
 
     def step(self, state, x):
-        n = _step(state["v"], state["i_E"], state["i_I"], state["refrac"], x, self._run_start, self._tab,
-                  self._fired, self._fired.view(np.uint64), self._out)
+        # the update clears the inputs it reads (the compiled loop's ring slot): here on a copy
+        n = _step(state["v"], state["i_E"], state["i_I"], state["refrac"], np.array(x, np.int64),
+                  self._run_start, self._tab, self._fired, self._fired.view(np.uint64), self._out)
         return self._out[:n].copy()
 
     def compiled(self, state):
