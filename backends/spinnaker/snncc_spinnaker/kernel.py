@@ -70,7 +70,8 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
     membrane update of a refractory neuron is computed and discarded (the C code skips it). State
     and parameters are int32 (every value is 32-bit) and the loads come first: LLVM then widens
     them only inside the products, each one 32x32->64 multiply (vpmuldq). One loop per synapse
-    type, so the exponential one holds no test of the type."""
+    type, so the exponential one holds no test of the type. Each input cell is cleared as it is read
+    (the ring slot is then ready for its next step without a second pass over it)."""
     shift_e, shift_i = np.int64(c[0]), np.int64(c[1])
     init_e, init_i, decay_e, decay_i = c[2], c[3], c[4], c[5]
     # -1 where the u0.32 fraction is 0.5 or more (its int32 pattern negative), else 0: see _mul_u032
@@ -123,7 +124,7 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, fired):
-    """Neurons lo..hi-1 (inputs indexed from 0), run by run of equal parameters."""
+    """Neurons lo..hi-1 (inputs indexed from 0, cleared), run by run of equal parameters."""
     q = np.searchsorted(run_start, lo, side="right") - 1
     a = lo
     while a < hi:
