@@ -164,6 +164,20 @@ def _address_space_left() -> int | None:
     return max(soft - mapped, 0)
 
 
+def _found() -> list[tuple[int, str, int]]:
+    """(bytes snncc may plan to use, which limit, that limit in bytes) of each limit found."""
+    out = [(int(x * MEMORY_SHARE), kind, x) for kind, x in (("ram", _ram()), ("cgroup", _cgroup())) if x]
+    left = _address_space_left()
+    if left is not None:
+        out.append((int(left * MEMORY_SHARE), "ulimit", left))
+    return out
+
+
+_WORDS = {"ram": "{pct} of this computer's {size} of RAM",
+          "cgroup": "{pct} of the {size} cgroup memory limit",
+          "ulimit": "{pct} of the {size} address space that ulimit -v leaves"}
+
+
 def memory_limit() -> tuple[int, str]:
     """(bytes snncc may plan to use, where that figure comes from, in words)."""
     if _override is not None:
@@ -171,21 +185,8 @@ def memory_limit() -> tuple[int, str]:
     env = os.environ.get(MEMORY_ENV)
     if env:
         return parse_size(env, MEMORY_ENV), f"{MEMORY_ENV}={env}"
-    pct = f"{MEMORY_SHARE:.0%}"
-    options = []
-    ram = _ram()
-    if ram:
-        options.append((int(ram * MEMORY_SHARE), f"{pct} of this computer's {nbytes(ram)} of RAM"))
-    cg = _cgroup()
-    if cg:
-        options.append((int(cg * MEMORY_SHARE), f"{pct} of the {nbytes(cg)} cgroup memory limit"))
-    left = _address_space_left()
-    if left is not None:
-        options.append((int(left * MEMORY_SHARE), f"{pct} of the {nbytes(left)} address space that "
-                                                   "ulimit -v leaves"))
-    if not options:
-        return 1 << 62, "no limit found"
-    return min(options)
+    options = [(n, _WORDS[kind].format(pct=f"{MEMORY_SHARE:.0%}", size=nbytes(raw))) for n, kind, raw in _found()]
+    return min(options) if options else (1 << 62, "no limit found")
 
 
 def memory_limit_bytes() -> int:
@@ -195,11 +196,7 @@ def memory_limit_bytes() -> int:
     env = os.environ.get(MEMORY_ENV)
     if env:
         return parse_size(env, MEMORY_ENV)
-    options = [int(x * MEMORY_SHARE) for x in (_ram(), _cgroup()) if x]
-    left = _address_space_left()
-    if left is not None:
-        options.append(int(left * MEMORY_SHARE))
-    return min(options) if options else 1 << 62
+    return min((n for n, _, _ in _found()), default=1 << 62)
 
 
 RAISE_HINT = (f"if this computer really has the memory, raise the limit with --memory-limit SIZE or "
