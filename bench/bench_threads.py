@@ -11,8 +11,10 @@ process of its own:
 * NEST 3.10 with 1 and 2 threads, ``python -m bench.peer_nest``.
 
 ``sim_s`` is simulation alone: snncc's fastest whole ``simulate()`` call after a first
-one (routing tables, state and stepping; the first call also loads numba's cache), the
-Brian2 binary's own ``device._last_run_time``, NEST's ``nest.Simulate`` wall time.
+one (routing tables, state and stepping; the first call also loads numba's cache), the same
+inside the Brian2 binary (initial state, synapses and spike queues - its routing tables - and every
+step, timed in its ``main()``, bench/peer_brian2.py), NEST's ``nest.Simulate`` wall time;
+``stepping_s`` the steps alone (Brian2: its own ``device._last_run_time``).
 ``ratio`` = tool / snncc float kernel on 2 threads (above 1: snncc is faster);
 ``bit_exact`` compares the raster of the 2-thread run with the 1-thread run's byte for byte.
 On CUBA 4k and Brunel 1.25k, ``process_s`` adds the whole process a user waits for on a
@@ -326,7 +328,10 @@ def run(quick: bool, only: tuple[str, ...] = ()) -> dict:
     notes += [
         "snncc's `sim_s` is its whole simulate() call (routing tables built, state, every step; the fastest "
         "of several after a first call that loads numba's cache); `stepping_s` the steps alone. Brian2's is "
-        "the binary's `device._last_run_time` (its spike queues' set-up included), NEST's `nest.Simulate`.",
+        "the same work inside its binary: from the network's construction in `main()` (after its arrays are "
+        "loaded from disk) to the end of the run - initial state, synapses made, spike queues prepared, every "
+        "step; its `stepping_s` is its own `device._last_run_time` (`Network::run`, which leaves out the "
+        "synapses and spike queues; until 2026-12-04 that alone was its `sim_s`). NEST's is `nest.Simulate`.",
         "Integer kernels run the target's lowering of the network (loihi: delays over 64 steps through relay "
         "neurons, and refractory=ignore, tau_syn=mean where needed; fpga: networks that fit one 256-neuron "
         "core), so their spike counts differ from the float kernel's by design; compare their times with "

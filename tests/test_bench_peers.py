@@ -61,6 +61,27 @@ def test_brian2_peer_makes_uniform_parameters_constants_and_keeps_varying_ones_p
     assert "tau_m" in next(o for o in objs if isinstance(o, b2.NeuronGroup)).variables
 
 
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_brian2_peer_times_its_tables_and_state_with_its_steps(tmp_path):
+    """sim_s covers what snncc's simulate() call does - synapses, spike queues, state, steps - so it is
+    at least Brian2's own run time (the steps alone), and the binary wrote it."""
+    pytest.importorskip("brian2")
+    import json
+    import subprocess
+    import sys
+
+    from bench.common import ROOT
+    from snncc.ir import save
+    save(driven_net("lif"), tmp_path / "net.snn")
+    out = subprocess.run([sys.executable, "-m", "bench.peer_brian2", str(tmp_path / "net.snn"), "--dir",
+                          str(tmp_path / "b2")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    res = json.loads(out.stdout.splitlines()[-1])
+    assert (tmp_path / "b2" / "results" / "snncc_sim_s.txt").exists()
+    assert 0 < res["run_s"] == res["stepping_s"] < res["sim_s"] < res["binary_s"]
+    assert res["setup_s"] == pytest.approx(res["sim_s"] - res["run_s"])
+
+
 @pytest.mark.parametrize("model", ["lif", "lif_delta"])
 def test_nest_peer_fires_like_the_float_kernel(model):
     nest = pytest.importorskip("nest")
