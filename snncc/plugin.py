@@ -83,7 +83,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "param_runs": ("snncc.refsim.kernel", "param_runs"),
     # the compiled engine's building blocks a target's jitted kernel step is made of
     **{name: ("snncc.refsim.loop", name) for name in (
-        "compact", "deliver_part", "record_part", "runner", "slot_of", "steps_seq", "steps_team")},
+        "STEP", "compact", "deliver_part", "record_part", "runner", "slot_of", "steps_seq", "steps_team")},
     "PlasticityHook": ("snncc.refsim.plasticity", "PlasticityHook"),
     "Raster": ("snncc.refsim", "Raster"),
     "simulate": ("snncc.refsim", "simulate"),

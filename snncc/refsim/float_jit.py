@@ -20,7 +20,7 @@ from __future__ import annotations
 from ..jitcache import numba  # numba's cache keyed by the engine's sources
 import numpy as np
 
-from .loop import compact, deliver_part, record_part, slot_of, steps_seq, steps_team
+from .loop import STEP, compact, deliver_part, record_part, slot_at, steps_seq, steps_team
 
 
 @numba.njit(cache=True, nogil=True)
@@ -55,57 +55,83 @@ def coef_runs(cols, k, direct, refrac):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _run_of(m, xe, xi, v, i_e, i_i, r, decay_v, gain_e, gain_i, decay_e, decay_i, bias, vth, vreset,
+def _run_of(a, m, x, xe, xi, v, i_e, i_i, r, decay_v, gain_e, gain_i, decay_e, decay_i, bias, vth, vreset,
             direct, rf, fired):
-    # One run of neurons with the same coefficients, indexed from 0 (numba then knows no index
-    # is negative and LLVM vectorises the loop). Branch-free; the same operations in the same
-    # order as docs/numerics.md (a delta population has gain = decay_X = 0 and direct = 1, and
-    # adding the exact zeros changes no value).
+    # One run of m neurons with the same coefficients, from neuron a (unsigned: numba then emits
+    # no test for negative indices, and there are no slices, whose references it would count);
+    # neuron a + k reads its inputs at x[xe + k] and x[xi + k] and clears them as it reads them.
+    # Branch-free; the same operations in the same order as docs/numerics.md (a delta population
+    # has gain = decay_X = 0 and direct = 1, and adding the exact zeros changes no value).
     for k in range(m):
-        ie = i_e[k] + xe[k]
-        ii = i_i[k] + xi[k]
-        vn = decay_v * v[k] + gain_e * ie + gain_i * ii + bias + direct * (xe[k] + xi[k])
-        rk = r[k]
+        j = a + k
+        x_e = x[xe + k]
+        x_i = x[xi + k]
+        x[xe + k] = 0.0
+        x[xi + k] = 0.0
+        ie = i_e[j] + x_e
+        ii = i_i[j] + x_i
+        vn = decay_v * v[j] + gain_e * ie + gain_i * ii + bias + direct * (x_e + x_i)
+        rk = r[j]
         held = rk > 0
-        vk = v[k] if held else vn
+        vk = v[j] if held else vn
         rk = rk - 1 if held else rk
-        i_e[k] = ie * decay_e
-        i_i[k] = ii * decay_i
+        i_e[j] = ie * decay_e
+        i_i[j] = ii * decay_i
         spike = vk >= vth
-        fired[k] = spike
-        v[k] = vreset if spike else vk
-        r[k] = rf if spike else rk
+        fired[j] = spike
+        v[j] = vreset if spike else vk
+        r[j] = rf if spike else rk
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def update(lo, hi, xe, xi, v, i_e, i_i, r, run_start, tab, refrac, fired, words, out):
-    """Neurons lo..hi-1 (inputs ``xe``/``xi`` indexed from 0): update, clear the inputs, return the
-    spike count (spikes written ascending to ``out``)."""
-    q = np.searchsorted(run_start, lo, side="right") - 1
+def run_of(run_start, i):
+    """The run holding neuron i: the last q with run_start[q] <= i (a search written out: numba's
+    np.searchsorted costs more than a small partition's whole update)."""
+    a, b = 0, run_start.shape[0]
+    while a < b:
+        m = (a + b) >> 1
+        if run_start[m] <= i:
+            a = m + 1
+        else:
+            b = m
+    return a - 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def update(lo, hi, x, xe, v, i_e, i_i, r, run_start, tab, refrac, fired, words, out):
+    """Neurons lo..hi-1, their inputs at ``x[xe + i]`` (excitatory) and ``x[xe + (hi - lo) + i]`` for
+    neuron lo + i: update, clear the inputs as they are read, return the spike count (spikes written
+    ascending to ``out``)."""
+    q = run_of(run_start, lo)
     a = lo
+    xi = np.uint64(xe + hi - lo)
     while a < hi:
         b = min(hi, run_start[q + 1])
-        _run_of(b - a, xe[a - lo:b - lo], xi[a - lo:b - lo], v[a:b], i_e[a:b], i_i[a:b], r[a:b], tab[q, 0],
+        k = np.uint64(a - lo)
+        _run_of(np.uint64(a), np.uint64(b - a), x, np.uint64(xe) + k, xi + k, v, i_e, i_i, r, tab[q, 0],
                 tab[q, 1], tab[q, 2], tab[q, 3], tab[q, 4], tab[q, 5], tab[q, 6], tab[q, 7], tab[q, 8],
-                refrac[q], fired[a:b])
+                refrac[q], fired)
         a = b
         q += 1
-    xe[:] = 0.0
-    xi[:] = 0.0
     return compact(lo, hi, fired, words, out)
 
 
-@numba.njit(cache=True, nogil=True)
-def part(p, t, ring, route, src, buf, rec, err, K):
+@numba.njit(cache=True, nogil=True, inline="always")
+def part_inline(p, t, ring, route, src, buf, rec, err, K):
     """Partition p's share of step t: deliver step t-1's spikes to its neurons, then update them."""
     v, i_e, i_i, r, run_start, tab, refrac, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
     bounds, spk, cnt = buf
     b = t & 1
-    xe, xi = slot_of(p, t, ring, route)
-    cnt[b, p] = update(bounds[p], bounds[p + 1], xe, xi, v, i_e, i_i, r, run_start, tab, refrac, fired,
-                       words, spk[b, p])
+    cnt[b, p] = update(bounds[p], bounds[p + 1], ring, slot_at(p, t, route), v, i_e, i_i, r, run_start, tab,
+                       refrac, fired, words, spk[b, p])
     record_part(p, t, rec, v, i_e, i_i, r)
+
+
+@numba.njit(**STEP)
+def part(p, t, ring, route, src, buf, rec, err, K):
+    """:func:`part_inline` as a call of its own (the parallel loop's)."""
+    part_inline(p, t, ring, route, src, buf, rec, err, K)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -113,6 +139,6 @@ def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
     steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, part)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**STEP)
 def run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
-    return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, part)
+    return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, part_inline)

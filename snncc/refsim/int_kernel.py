@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import detmath
 from ..ir import FixedPopulation, FixedProjection, Network
-from .loop import deliver_part, record_part, runner, slot_of, steps_seq, steps_team
+from .loop import STEP, deliver_part, record_part, runner, slot_of, steps_seq, steps_team
 from .kernel import Kernel, OverflowInKernel, StateVar
 
 PARAMS = ("shift_v", "shift_g", "shift_E", "shift_I", "bias", "v_thresh", "v_reset", "refrac")
@@ -79,7 +79,7 @@ def _step(v, ue, ui, r, x, p, vbits, ubits, strict, out, err):
     return _update(0, v.shape[0], x[0], x[1], v, ue, ui, r, p, vbits, ubits, strict, out, err)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**STEP)
 def _part(p, t, ring, route, src, buf, rec, err, K):
     v, ue, ui, r, prm, vbits, ubits, strict = K
     deliver_part(p, t - 1, ring, route, src, buf)
@@ -98,7 +98,7 @@ def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
     steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, _part)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**STEP)
 def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
     return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, _part)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled code
 import numpy as np
 
-from snncc.plugin import compact, deliver_part, record_part, slot_of, steps_seq, steps_team
+from snncc.plugin import STEP, compact, deliver_part, record_part, slot_of, steps_seq, steps_team
 
 from .limits import ACC_BITS, FINE_BITS, I_BITS, V_BITS
 
@@ -54,7 +54,7 @@ def _run_of(m, xe, xi, v, i_e, i_i, r, c, fired):
         i_i[k] = ii1 - ((ii1 * m_i) >> FINE_BITS if fine_i else ii1 >> k_i)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**STEP)
 def _part(p, t, ring, route, src, buf, rec, err, K):
     v, i_e, i_i, r, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
@@ -80,6 +80,6 @@ def run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
     steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, _part)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**STEP)
 def run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
     return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, _part)

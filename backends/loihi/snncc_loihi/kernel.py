@@ -25,8 +25,8 @@ from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled cod
 import numpy as np
 
 from snncc.plugin import (
-    Kernel, OverflowInKernel, StateVar, compact, deliver_part, fired_flags, param_runs, record_part, runner,
-    slot_of, steps_seq, steps_team,
+    STEP, Kernel, OverflowInKernel, StateVar, compact, deliver_part, fired_flags, param_runs, record_part,
+    runner, slot_of, steps_seq, steps_team,
 )
 
 from . import limits as L
@@ -90,7 +90,7 @@ def _step(u, v, r, x, run_start, tab, fired, words, out, wrapped):
     return compact(0, n, fired, words, out)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**STEP)
 def _part(p, t, ring, route, src, buf, rec, err, K):
     u, v, r, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
@@ -109,7 +109,7 @@ def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
     steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, _part)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**STEP)
 def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
     return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, _part)
 

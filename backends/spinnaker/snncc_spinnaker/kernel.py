@@ -32,7 +32,7 @@ from snncc.plugin import numba  # numba, its cache keyed by snncc's compiled cod
 import numpy as np
 
 from snncc.plugin import (
-    Kernel, SnnccError, StateVar, compact, deliver_part, fired_flags, param_runs, record_part, runner,
+    STEP, Kernel, SnnccError, StateVar, compact, deliver_part, fired_flags, param_runs, record_part, runner,
     slot_of, steps_seq, steps_team,
 )
 
@@ -143,7 +143,7 @@ def _step(v, i_e, i_i, r, x, run_start, tab, fired, words, out):
     return compact(0, n, fired, words, out)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**STEP)
 def _part(p, t, ring, route, src, buf, rec, err, K):
     v, i_e, i_i, r, run_start, tab, fired, words = K
     deliver_part(p, t - 1, ring, route, src, buf)
@@ -160,7 +160,7 @@ def _run_par(t0, t1, ring, route, src, buf, rec, ev, err, K, team):
     steps_team(t0, t1, ring, route, src, buf, rec, ev, err, K, team, _part)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(**STEP)
 def _run_seq(t0, t1, ring, route, src, buf, rec, ev, err, K):
     return steps_seq(t0, t1, ring, route, src, buf, rec, ev, err, K, _part)
 
