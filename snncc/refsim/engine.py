@@ -49,7 +49,7 @@ from ..ir import Network
 from .kernel import Kernel
 from .raster import Raster
 from .sink import MemorySink, Probe, RasterSummary
-from .wiring import BYTES_PER_SYNAPSE, Wiring, delay_range
+from .wiring import BYTES_PER_SYNAPSE, Wiring, delay_ranges
 
 #: aim for chunks of about this many seconds (progress reports come between chunks)
 CHUNK_SECONDS = 0.2
@@ -162,13 +162,16 @@ def threads_available() -> int:
 BYTES_PER_WIRED_SYNAPSE = BYTES_PER_SYNAPSE
 
 
-def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = True, jit: bool = False) -> None:
+def plan_memory(net: Network, steps: int, kernel: Kernel, record_states: bool = True, jit: bool = False,
+                ranges: list | None = None) -> None:
     """Refuse a run whose delay ring, recorded states, spike schedule and wiring would not
-    fit in memory, before any of them is allocated (resources.memory_limit)."""
+    fit in memory, before any of them is allocated (resources.memory_limit). ``ranges``: the
+    projections' :func:`~snncc.refsim.wiring.delay_ranges` where the caller has them."""
     item = np.dtype(kernel.accum_dtype).itemsize
     n_syn = net.n_synapses
     plastic = any(p.plasticity is not None for p in net.projections)
-    longest = max((delay_range(np.asarray(p.delay), jit)[1] for p in net.projections if p.n_synapses), default=1)
+    longest = max((hi for _, hi in filter(None, delay_ranges(net, jit) if ranges is None else ranges)),
+                  default=1)
     need = 8 * (steps + 1) + (BYTES_PER_WIRED_SYNAPSE + 16 * plastic) * n_syn + \
         (longest + 1) * 2 * net.n_neurons * item
     if record_states:
@@ -230,7 +233,8 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
         raise SnnccError(f"engine '{engine}' is not auto, numpy or compiled")
     jit = engine == "compiled" or (engine == "auto" and ("numba" in sys.modules
                                                          or _numpy_seconds(net, steps) > NUMPY_SECONDS))
-    plan_memory(net, steps, kernel, record_states, jit)
+    ranges = delay_ranges(net, jit)
+    plan_memory(net, steps, kernel, record_states, jit, ranges)
     plastic = any(prj.plasticity is not None for prj in net.projections)
     parts = 1
     if jit:
@@ -241,7 +245,7 @@ def simulate(net: Network, steps: int | None = None, kernel: Kernel | None = Non
     # the compiled loop gets its partitions (and 16-bit targets); the per-step path one partition,
     # whose ring block is the (depth, 2, n) array Kernel.step reads
     fast = jit and fused and not plastic and type(kernel).compiled is not Kernel.compiled
-    w = Wiring.build(net, kernel, parts if fast else 1, jit=jit, split=fast)
+    w = Wiring.build(net, kernel, parts if fast else 1, jit=jit, split=fast, ranges=ranges)
     src_ptr, src_idx = source_schedule(net, w.offsets, steps, jit)
     from .plasticity import hook_for
     hook = hook_for(net, kernel, w)

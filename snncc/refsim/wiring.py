@@ -90,19 +90,20 @@ class Wiring:
 
     @classmethod
     def build(cls, net: Network, kernel: Kernel, parts: int = 1, jit: bool = True,
-              split: bool = False) -> "Wiring":
+              split: bool = False, ranges: list | None = None) -> "Wiring":
         """The tables of ``net`` for ``kernel`` cut into ``parts`` partitions, built by compiled
         counting sorts (``jit``) or by numpy (the same tables; no numba to load). ``split`` allows a
         whole multiple of ``parts`` where a partition would exceed :data:`SMALL_PART` neurons (16-bit
-        targets: less memory, faster routing)."""
+        targets: less memory, faster routing). ``ranges``: :func:`delay_ranges` of ``net`` where the
+        caller has them."""
         offsets, n, n_pre = net.offsets()
         prjs = list(net.projections)
         min_delay, max_delay = None, 1
-        for prj in prjs:
-            d = np.asarray(prj.delay)
-            if d.size:
-                lo, hi = delay_range(d, jit)
+        for prj, lo_hi in zip(prjs, delay_ranges(net, jit) if ranges is None else ranges):
+            if lo_hi is not None:
+                lo, hi = lo_hi
                 if lo < 1:
+                    d = np.asarray(prj.delay)
                     k = int(np.argmin(d))
                     raise SnnccError(f"projection '{prj.name}': synapse {k} has delay {int(d[k])} steps; "
                                      "delays must be at least 1 step", prj.loc,
@@ -120,7 +121,8 @@ class Wiring:
         bounds, ascending = _balance(net, parts, jit)
         sizes = np.diff(bounds)
         tdtype = np.uint16 if sizes.size and int(sizes.max()) <= SMALL_PART else np.int32
-        part_of = np.repeat(np.arange(bounds.shape[0] - 1, dtype=np.int32), sizes)
+        part_of = np.repeat(np.arange(bounds.shape[0] - 1, dtype=np.int32), sizes) if sizes.size > 1 else \
+            np.zeros(n, np.int32)
         plastic = any(p.plasticity is not None for p in prjs)
         geom = _Geometry(offsets, n, n_pre, bounds, part_of, min_delay or 1, max_delay, tdtype, wdtype)
         rows = None
@@ -140,6 +142,11 @@ class Wiring:
                    row_ptr=row_ptr, seg=seg, rows=_rows(row_ptr, seg) if rows is None else rows, target=target,
                    weight=weight,
                    positions=positions)
+
+
+def delay_ranges(net: Network, jit: bool) -> list[tuple[int, int] | None]:
+    """(least, greatest) delay of each projection of ``net``, None for one without synapses."""
+    return [delay_range(np.asarray(p.delay), jit) if p.n_synapses else None for p in net.projections]
 
 
 def delay_range(delay: np.ndarray, jit: bool) -> tuple[int, int]:
