@@ -119,10 +119,10 @@ class Wiring:
         if split:
             parts *= -(-n // (SMALL_PART * parts))
         bounds, ascending = _balance(net, parts, jit)
-        sizes = np.diff(bounds)
-        tdtype = np.uint16 if sizes.size and int(sizes.max()) <= SMALL_PART else np.int32
-        part_of = np.repeat(np.arange(bounds.shape[0] - 1, dtype=np.int32), sizes) if sizes.size > 1 else \
-            np.zeros(n, np.int32)
+        bl = bounds.tolist()
+        sizes = [b - a for a, b in zip(bl, bl[1:])]
+        tdtype = np.uint16 if max(sizes) <= SMALL_PART else np.int32
+        part_of = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes) if len(sizes) > 1 else np.zeros(n, np.int32)
         plastic = any(p.plasticity is not None for p in prjs)
         geom = _Geometry(offsets, n, n_pre, bounds, part_of, min_delay or 1, max_delay, tdtype, wdtype)
         rows = None
@@ -336,7 +336,8 @@ def _build_small(prjs, weights, g: _Geometry, ascending=None):
     projection sorted by target is cut into its ranges onto each partition. The same tables."""
     from . import wiring_jit as wj
     k = len(prjs)
-    ends = np.array([g.ends(p) for p in prjs], np.int64).reshape(k, 3).T.copy()
+    ends = np.array([[g.offsets[p.pre] for p in prjs], [g.offsets[p.post] for p in prjs],
+                     [RECEPTOR_INDEX[p.receptor] for p in prjs]], np.int64).reshape(3, k)
     jobs, at = [], 0
     for j, p in enumerate(prjs):
         if g.parts == 1:
