@@ -188,7 +188,7 @@ def main(argv=None) -> int:
             t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
             b2.device.run(directory=args.dir, with_output=False)
             r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            whole = float((Path(args.dir) / "results" / _TIMER_FILE).read_text())
+            whole = float((Path(b2.device.results_dir) / _TIMER_FILE).read_text())
             runs.append((whole, float(b2.device._last_run_time), time.perf_counter() - t0))
             cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
         sim_s, run_s, binary_s = min(runs)
