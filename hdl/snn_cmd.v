@@ -98,10 +98,10 @@ module snn_cmd #(
 `include "snn_crc.vh"
     localparam CW = (CORES > 1) ? $clog2(CORES) : 1;
     localparam [31:0] CAP_NEUR = CORES << LOG2N, CAP_SYN = CORES << LOG2S;
-    localparam [31:0] CAP_SRC = (CORES > 1) ? (1 << LOG2SRC) : (1 << LOG2R);
+    localparam [31:0] CAP_SRC = 1 << LOG2SRC;
     // the CLEAR sweep: the deepest memory's halfword addresses
     localparam CLW0 = (LOG2S > LOG2R + 1) ? LOG2S : LOG2R + 1;
-    localparam CLW1 = (CORES > 1 && LOG2SRC + 1 > CLW0) ? LOG2SRC + 1 : CLW0;
+    localparam CLW1 = (LOG2SRC + 1 > CLW0) ? LOG2SRC + 1 : CLW0;
     localparam CLW = (CORES > 1 && LOG2A > CLW1) ? LOG2A : CLW1;
     localparam [CLW:0] CLR_LAST = (1 << CLW) - 1;
 
@@ -183,7 +183,7 @@ module snn_cmd #(
 
     // region sizes in halfwords, and whether a region has one instance per core
     localparam [16:0] SZ_NEURON = 2 << LOG2N, SZ_ROW = 2 << LOG2R, SZ_SYN = 2 << LOG2S;
-    localparam [16:0] SZ_ROUTE = (CORES > 1) ? (2 << LOG2SRC) : 0, SZ_AXON = (CORES > 1) ? (1 << LOG2A) : 0;
+    localparam [16:0] SZ_ROUTE = 2 << LOG2SRC, SZ_AXON = (CORES > 1) ? (1 << LOG2A) : 0;
     function [16:0] region_size;
         input [2:0] g;
         case (g)
@@ -532,7 +532,7 @@ module snn_cmd #(
             // ---------- COMMIT: CRC-32 of the first `ext` halfwords of every region of every core
             // Why that checks all a run reads (docs/uart-protocol.md, Image and commit): the run
             // reads PARAM (sent whole), neurons below CFG n_neurons, the rows of source ids below
-            // n_sources (ROW with one core, ROUTE with more), the synapses and AXON entries those
+            // n_sources (ROUTE), the synapses and AXON entries those
             // rows point to - all inside the host's extents, through pointers and counts that are
             // inside them too; beyond the extents lie CLEAR's zeros, which no run reads.
             // The region's extent: payload bytes COMMIT_HEADER + 4 x region (u32), one read a clock

@@ -1,6 +1,8 @@
 // Spike delivery of one neuron core: takes packets (a row of this core) from the router
 // and adds the weight of every synapse of the row into the delay ring at
 // slot + delay, so a spike of step t over delay d enters its target's input at step t + d.
+// Every synapse of a row has the row's delay and receptor (read once, with the row); a
+// synapse is one word {post, weight}.
 // With pair STDP on, a plastic synapse is depressed right after it is routed (it routes
 // the weight it had before), and the row's flag is set for the pre-trace increment.
 `default_nettype none
@@ -19,7 +21,9 @@ module snn_deliver #(
     input  wire                 i_stdp_on,
     // ROW (read)
     output reg  [LOG2R:0]       o_row_addr,
-    input  wire [15:0]          i_row_q,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [15:0]          i_row_q,       // first's bits above LOG2S unused
+    /* verilator lint_on UNUSEDSIGNAL */
     // SYN: both halfwords of a synapse at once (read, and written back by STDP)
     output reg  [LOG2S-1:0]     o_syn_addr,
     output reg                  o_syn_we,
@@ -52,12 +56,14 @@ module snn_deliver #(
     reg [3:0] st;
     assign o_ready = (st == S_IDLE);
 
+    localparam CNTW = `SNN_ROW_COUNT_W;
     reg [LOG2R-1:0] row;
     reg [LOG2S-1:0] ia;                // synapse index
-    reg [LOG2S:0] cnt;                 // synapses left in the row
-    // the synapse read: the SYN memories hold it while their address stays (no register)
+    reg [CNTW-1:0] cnt;                // synapses left in the row
+    reg receptor;                      // the row's
+    reg [LOG2D-1:0] dly;               // the row's delay - 1
+    // the synapse read: the SYN memory holds it while its address stays (no register)
     wire [15:0] syn_lo = i_syn_lo, syn_hi = i_syn_hi;
-    wire receptor = syn_lo[`SNN_SYN_RECEPTOR_LSB];
     wire plastic = syn_lo[`SNN_SYN_PLASTIC_LSB];
     wire [LOG2N-1:0] post = syn_hi[`SNN_SYN_POST_LSB +: LOG2N];
     wire [7:0] weight = syn_lo[`SNN_SYN_WEIGHT_LSB +: 8];
@@ -78,14 +84,19 @@ module snn_deliver #(
                 st <= S_ROW_COUNT;
             end
             S_ROW_COUNT: begin o_row_addr <= {row, 1'b1}; st <= S_ROW_FIRST; end
-            S_ROW_FIRST: begin ia <= i_row_q[LOG2S-1:0]; st <= S_ROW_N; end
-            S_ROW_N: begin cnt <= i_row_q[LOG2S:0]; st <= (i_row_q == 16'd0) ? S_IDLE : S_SYN_ADDR; end
+            S_ROW_FIRST: begin
+                ia <= i_row_q[`SNN_ROW_FIRST_LSB +: LOG2S]; receptor <= i_row_q[`SNN_ROW_RECEPTOR_LSB];
+                st <= S_ROW_N;
+            end
+            S_ROW_N: begin
+                cnt <= i_row_q[`SNN_ROW_COUNT_LSB +: CNTW]; dly <= i_row_q[`SNN_ROW_DELAY_LSB +: LOG2D];
+                st <= (i_row_q[`SNN_ROW_COUNT_LSB +: CNTW] == 0) ? S_IDLE : S_SYN_ADDR;
+            end
             S_SYN_ADDR: begin o_syn_addr <= ia; st <= S_SYN_WAIT; end
             S_SYN_WAIT: st <= S_SYN_READ;
             S_SYN_READ: begin
                 // ring slot t + d: the delay field holds d - 1
-                o_rng_addr <= {i_slot + i_syn_lo[`SNN_SYN_DELAY_LSB +: LOG2D] + 1'b1,
-                               i_syn_hi[`SNN_SYN_POST_LSB +: LOG2N], i_syn_lo[`SNN_SYN_RECEPTOR_LSB]};
+                o_rng_addr <= {i_slot + dly + 1'b1, post, receptor};
                 st <= S_RING_WAIT;
             end
             S_RING_WAIT: st <= S_RING_ADD;

@@ -17,7 +17,8 @@ module snn_icebreaker #(
     parameter RT = 0,                  // host-stepped: the free-running logic does not fit the UP5K
     parameter LOG2Q = 8,
     parameter LOG2P = 4,
-    parameter FINE = 0
+    parameter FINE = 0,
+    parameter ROW_SPRAM = 0            // 1: ROW in the fourth SPRAM (LOG2R = 10 fits the EBR then; +31 logic cells)
 ) (
     input  wire i_clk,
     input  wire i_rx,
@@ -32,7 +33,8 @@ module snn_icebreaker #(
     wire busy;
     snn_core #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D),
                .LOG2SRC(LOG2SRC), .LOG2A(LOG2A), .STDP(STDP), .CLKS_PER_BIT(CLKS_PER_BIT),
-               .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE)) u_core (
+               .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE),
+               .ROW_SPRAM(ROW_SPRAM)) u_core (
         .i_clk(i_clk), .i_rst(rst), .i_rx(i_rx), .o_tx(o_tx), .o_busy(busy));
     assign o_led = busy;
 endmodule

@@ -21,7 +21,8 @@ module snn_neuron_core #(
     parameter STDP = 1,
     parameter LOG2P = 4,
     parameter FINE = 0,
-    parameter HAS_BASE = 1
+    parameter HAS_BASE = 1,
+    parameter ROW_SPRAM = 0            // 1: the ROW memory in an iCE40 SPRAM (the UP5K's fourth)
 ) (
     input  wire                   i_clk,
     input  wire                   i_rst,
@@ -60,8 +61,6 @@ module snn_neuron_core #(
 `include "snn_protocol.vh"
 `include "snn_phases.vh"
     localparam RAW = LOG2D + LOG2N + 1;
-    localparam SLW = 8 + LOG2D + 1 + STDP;          // stored synapse halfword 0: weight, delay, receptor, plastic
-    localparam SHW = LOG2N + 8 * STDP;              // stored halfword 1: post, weight fraction
 
     reg [2:0] ph;
     always @(posedge i_clk) ph <= i_rst ? PH_IDLE : i_phase;
@@ -199,45 +198,55 @@ module snn_neuron_core #(
     snn_ram #(.AW(RAW), .DW(16)) u_ring (
         .i_clk(i_clk), .i_we(rng_dlv ? dlv_rng_we : lif_rng_we), .i_addr(rng_dlv ? dlv_rng_addr : lif_rng_addr),
         .i_wdata(rng_dlv ? dlv_rng_wd : lif_rng_wd), .o_rdata(rng_q));
-    snn_ram #(.AW(LOG2R+1), .DW(16)) u_row (
-        .i_clk(i_clk), .i_we(cb_w && rg_row),
-        .i_addr(cb ? i_cb_addr[LOG2R:0] : ph == PH_ROUTE ? dlv_row_addr : stdp_row_addr),
-        .i_wdata(cb_wd), .o_rdata(row_q));
-    // SYN: halfword 2k+0 -> lo[k], 2k+1 -> hi[k], each compacted to the bits in use
+    wire [LOG2R:0] row_addr = cb ? i_cb_addr[LOG2R:0] : ph == PH_ROUTE ? dlv_row_addr : stdp_row_addr;
+    generate if (ROW_SPRAM != 0) begin : g_row_spram
+        snn_ram_huge #(.AW(LOG2R+1), .DW(16)) u_row (
+            .i_clk(i_clk), .i_we(cb_w && rg_row), .i_addr(row_addr), .i_wdata(cb_wd), .o_rdata(row_q));
+    end else begin : g_row
+        snn_ram #(.AW(LOG2R+1), .DW(16)) u_row (
+            .i_clk(i_clk), .i_we(cb_w && rg_row), .i_addr(row_addr), .i_wdata(cb_wd), .o_rdata(row_q));
+    end endgenerate
+    // SYN: item k is halfwords 2k (weight, plastic) and 2k+1 (post, frac). Without STDP one
+    // word {post, weight} (18 bits at 1,024 neurons: an EBR's width), stored when halfword 2k+1
+    // is written, with the halfword 0 last written before it (held in syn_w0); with STDP two
+    // memories (9 + 16 bits, no word to fill), each halfword stored as it comes
     wire syn_dlv = (ph == PH_ROUTE);
     wire [LOG2S-1:0] syn_addr = cb ? (i_cb_clear ? i_cb_addr[LOG2S-1:0] : i_cb_addr[LOG2S:1])
                                    : syn_dlv ? dlv_syn_addr : stdp_syn_addr;
     wire syn_eng_we = syn_dlv ? dlv_syn_we : stdp_syn_we;
+    wire syn_cb_hi = cb_w && rg_syn && (i_cb_clear || i_cb_addr[0]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [15:0] lo_wd = cb ? cb_wd : syn_dlv ? dlv_syn_lo : stdp_syn_lo;
     wire [15:0] hi_wd = cb ? cb_wd : syn_dlv ? dlv_syn_hi : stdp_syn_hi;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [SLW-1:0] lo_store, lo_mem;
-    wire [SHW-1:0] hi_store, hi_mem;
-    assign lo_store[7:0] = lo_wd[`SNN_SYN_WEIGHT_LSB +: 8];
-    assign lo_store[8 +: LOG2D] = lo_wd[`SNN_SYN_DELAY_LSB +: LOG2D];
-    assign lo_store[8 + LOG2D] = lo_wd[`SNN_SYN_RECEPTOR_LSB];
-    assign hi_store[LOG2N-1:0] = hi_wd[`SNN_SYN_POST_LSB +: LOG2N];
-    // expanded back to the image's layout (unused bits 0)
-    wire [15:0] w_part = {8'd0, lo_mem[7:0]};
-    wire [15:0] d_part = {{(16 - LOG2D){1'b0}}, lo_mem[8 +: LOG2D]} << `SNN_SYN_DELAY_LSB;
-    wire [15:0] r_part = {15'd0, lo_mem[8 + LOG2D]} << `SNN_SYN_RECEPTOR_LSB;
-    wire [15:0] p_part = (STDP != 0) ? ({15'd0, lo_mem[SLW-1]} << `SNN_SYN_PLASTIC_LSB) : 16'd0;
-    wire [15:0] post_part = {{(16 - LOG2N){1'b0}}, hi_mem[LOG2N-1:0]} << `SNN_SYN_POST_LSB;
-    assign syn_lo_q = w_part | d_part | r_part | p_part;
-    generate if (STDP != 0) begin : g_syn_stdp
-        assign lo_store[SLW-1] = lo_wd[`SNN_SYN_PLASTIC_LSB];
-        assign hi_store[SHW-1:LOG2N] = hi_wd[`SNN_SYN_FRAC_LSB +: 8];
-        assign syn_hi_q = post_part | ({8'd0, hi_mem[SHW-1:LOG2N]} << `SNN_SYN_FRAC_LSB);
-    end else begin : g_syn_plain
-        assign syn_hi_q = post_part;
+    generate if (STDP != 0) begin : g_syn2   // two memories
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [15:0] lo_wd = cb ? cb_wd : syn_dlv ? dlv_syn_lo : stdp_syn_lo;
+        /* verilator lint_on UNUSEDSIGNAL */
+        wire [8:0] lo_mem;
+        wire [LOG2N+7:0] hi_mem;
+        snn_ram #(.AW(LOG2S), .DW(9)) u_syn_lo (
+            .i_clk(i_clk), .i_we(cb ? cb_w && rg_syn && (i_cb_clear || !i_cb_addr[0]) : syn_eng_we), .i_addr(syn_addr),
+            .i_wdata({lo_wd[`SNN_SYN_PLASTIC_LSB], lo_wd[`SNN_SYN_WEIGHT_LSB +: 8]}), .o_rdata(lo_mem));
+        snn_ram #(.AW(LOG2S), .DW(LOG2N + 8)) u_syn_hi (
+            .i_clk(i_clk), .i_we(cb ? syn_cb_hi : syn_eng_we), .i_addr(syn_addr),
+            .i_wdata({hi_wd[`SNN_SYN_FRAC_LSB +: 8], hi_wd[`SNN_SYN_POST_LSB +: LOG2N]}), .o_rdata(hi_mem));
+        assign syn_lo_q = ({8'd0, lo_mem[7:0]} << `SNN_SYN_WEIGHT_LSB) | ({15'd0, lo_mem[8]} << `SNN_SYN_PLASTIC_LSB);
+        assign syn_hi_q = ({{(16 - LOG2N){1'b0}}, hi_mem[LOG2N-1:0]} << `SNN_SYN_POST_LSB)
+                        | ({8'd0, hi_mem[LOG2N +: 8]} << `SNN_SYN_FRAC_LSB);
+    end else begin : g_syn1   // one word
+        reg [7:0] syn_w0;
+        always @(posedge i_clk)
+            if (cb_w && rg_syn && !i_cb_clear && !i_cb_addr[0]) syn_w0 <= cb_wd[`SNN_SYN_WEIGHT_LSB +: 8];
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [15:0] lo_wd = cb ? {8'd0, i_cb_clear ? 8'd0 : syn_w0} : syn_dlv ? dlv_syn_lo : stdp_syn_lo;
+        /* verilator lint_on UNUSEDSIGNAL */
+        wire [LOG2N+7:0] syn_mem;
+        snn_ram #(.AW(LOG2S), .DW(LOG2N + 8)) u_syn (
+            .i_clk(i_clk), .i_we(cb ? syn_cb_hi : syn_eng_we), .i_addr(syn_addr),
+            .i_wdata({hi_wd[`SNN_SYN_POST_LSB +: LOG2N], lo_wd[`SNN_SYN_WEIGHT_LSB +: 8]}), .o_rdata(syn_mem));
+        assign syn_lo_q = {8'd0, syn_mem[7:0]} << `SNN_SYN_WEIGHT_LSB;
+        assign syn_hi_q = {{(16 - LOG2N){1'b0}}, syn_mem[8 +: LOG2N]} << `SNN_SYN_POST_LSB;
     end endgenerate
-    snn_ram #(.AW(LOG2S), .DW(SLW)) u_syn_lo (
-        .i_clk(i_clk), .i_we(cb ? cb_w && rg_syn && (i_cb_clear || !i_cb_addr[0]) : syn_eng_we),
-        .i_addr(syn_addr), .i_wdata(lo_store), .o_rdata(lo_mem));
-    snn_ram #(.AW(LOG2S), .DW(SHW)) u_syn_hi (
-        .i_clk(i_clk), .i_we(cb ? cb_w && rg_syn && (i_cb_clear || i_cb_addr[0]) : syn_eng_we),
-        .i_addr(syn_addr), .i_wdata(hi_store), .o_rdata(hi_mem));
     // this step's spikes in the bank of its parity: one copy for the router, one for the answer
     wire bank = i_slot[0];
     snn_ram_dp #(.AW(LOG2N+1), .DW(LOG2N)) u_spikes (

@@ -2,7 +2,7 @@
 // Do not edit: change the Python table and regenerate.
 `ifndef SNN_PROTOCOL_VH
 `define SNN_PROTOCOL_VH
-`define SNN_VERSION 16'd4
+`define SNN_VERSION 16'd5
 `define SNN_SOF 8'hA5
 `define SNN_ACK_BIT 8'h80
 `define SNN_MAX_PAYLOAD 510
@@ -103,21 +103,21 @@
 `define SNN_NEURON_V_INIT_W 16
 `define SNN_ROW_FIRST_WORD 0
 `define SNN_ROW_FIRST_LSB 0
-`define SNN_ROW_FIRST_W 16
+`define SNN_ROW_FIRST_W 15
+`define SNN_ROW_RECEPTOR_WORD 0
+`define SNN_ROW_RECEPTOR_LSB 15
+`define SNN_ROW_RECEPTOR_W 1
 `define SNN_ROW_COUNT_WORD 1
 `define SNN_ROW_COUNT_LSB 0
-`define SNN_ROW_COUNT_W 16
+`define SNN_ROW_COUNT_W 11
+`define SNN_ROW_DELAY_WORD 1
+`define SNN_ROW_DELAY_LSB 11
+`define SNN_ROW_DELAY_W 5
 `define SNN_SYN_WEIGHT_WORD 0
 `define SNN_SYN_WEIGHT_LSB 0
 `define SNN_SYN_WEIGHT_W 8
-`define SNN_SYN_DELAY_WORD 0
-`define SNN_SYN_DELAY_LSB 8
-`define SNN_SYN_DELAY_W 5
-`define SNN_SYN_RECEPTOR_WORD 0
-`define SNN_SYN_RECEPTOR_LSB 13
-`define SNN_SYN_RECEPTOR_W 1
 `define SNN_SYN_PLASTIC_WORD 0
-`define SNN_SYN_PLASTIC_LSB 14
+`define SNN_SYN_PLASTIC_LSB 8
 `define SNN_SYN_PLASTIC_W 1
 `define SNN_SYN_POST_WORD 1
 `define SNN_SYN_POST_LSB 0

@@ -1,10 +1,11 @@
 // The on-chip spike router. In phase ROUTE it walks this step's spikes, core by core
 // (source id = the core's src_base + neuron index), then the input source ids of the STEP
 // frame (host-stepped) or the input queue's entries for this step (free-running, i_from_q),
-// and sends each source's packets: one (core, row) per core the source has
-// synapses on, from its ROUTE entry (first, count) into the AXON list. A packet waits until
-// its core's delivery engine is free; cores deliver in parallel. With one core there are
-// no tables: the packet's row is the source id. Every packet of a step is delivered within
+// and sends each source's packets: one (core, row) per row of the source (a row holds its
+// synapses of one delay and receptor on one core), from its ROUTE entry (first, count) into
+// the AXON list. A packet waits until its core's delivery engine is free; cores deliver in
+// parallel. A one-core build keeps ROUTE only: a source's rows are contiguous there, its
+// entry names them directly (first row, count). Every packet of a step is delivered within
 // that step, so a spike at t over delay d reaches its target at t + d on whatever core.
 `default_nettype none
 module snn_router #(
@@ -52,6 +53,7 @@ module snn_router #(
 );
 `include "snn_protocol.vh"
     localparam CW = (CORES > 1) ? $clog2(CORES) : 1;
+    localparam AXW = (CORES > 1) ? LOG2A : LOG2R;      // an AXON entry's index (one core: a row's)
     localparam [3:0] S_IDLE = 4'd0, S_SPIKE = 4'd1, S_SPIKE_WAIT = 4'd2, S_SPIKE_READ = 4'd3,
                      S_INPUT = 4'd4, S_INPUT_HI = 4'd5, S_INPUT_LO = 4'd6, S_INPUT_READ = 4'd7,
                      S_SOURCE = 4'd8, S_ROUTE_FIRST = 4'd10, S_ROUTE_COUNT = 4'd11,
@@ -63,8 +65,8 @@ module snn_router #(
     reg [CW-1:0] c;
     reg [LOG2N:0] i;
     reg [8:0] j;                       // input index (a STEP frame carries at most 254)
-    reg [LOG2A-1:0] ax;                // axon entry
-    reg [CW:0] ax_n;                   // axon entries left (a source reaches at most CORES cores)
+    reg [AXW-1:0] ax;                  // axon entry (one core: row)
+    reg [AXW:0] ax_n;                  // axon entries left (the compiler bounds a source's)
     /* verilator lint_off UNUSEDSIGNAL */
     reg [15:0] src;                    // a source id; its low bits address ROUTE (or are the row)
     /* verilator lint_on UNUSEDSIGNAL */
@@ -122,15 +124,21 @@ module snn_router #(
                 st <= ({i_pb_data, lo_b} < i_n_src) ? S_SOURCE : S_INPUT;   // the host checks ids
             end
             // ---------------------------------------------- one source's packets
-            S_SOURCE: begin
-                if (CORES == 1) begin
-                    o_pkt_core <= 0; o_pkt_row <= src[LOG2R-1:0]; o_pkt_valid <= 1'b1;
-                    ax_n <= 1;
-                    st <= S_SEND;
-                end else st <= S_ROUTE_FIRST;
+            S_SOURCE: st <= S_ROUTE_FIRST;
+            // one core: the packet's row counts through the source's rows (no AXON read)
+            S_ROUTE_FIRST: begin
+                ax <= route_q[AXW-1:0];
+                if (CORES == 1) o_pkt_row <= route_q[LOG2R-1:0];
+                st <= S_ROUTE_COUNT;
             end
-            S_ROUTE_FIRST: begin ax <= route_q[LOG2A-1:0]; st <= S_ROUTE_COUNT; end
-            S_ROUTE_COUNT: begin ax_n <= route_q[CW:0]; st <= (route_q == 16'd0) ? after_send : S_AXON; end
+            S_ROUTE_COUNT: begin
+                ax_n <= route_q[AXW:0];
+                if (CORES == 1) begin
+                    o_pkt_core <= {CW{1'b0}};
+                    o_pkt_valid <= (route_q[AXW:0] != 0);
+                    st <= (route_q[AXW:0] == 0) ? after_send : S_SEND;
+                end else st <= (route_q[AXW:0] == 0) ? after_send : S_AXON;
+            end
             S_AXON: st <= S_AXON_WAIT;
             S_AXON_WAIT: st <= S_AXON_READ;
             S_AXON_READ: begin
@@ -139,35 +147,42 @@ module snn_router #(
                 o_pkt_valid <= 1'b1;
                 st <= S_SEND;
             end
+            // a core takes the packet when it is ready; with one core the next row follows at once
             S_SEND: if (i_pkt_ready[o_pkt_core]) begin
-                o_pkt_valid <= 1'b0;
-                ax <= ax + 1'b1;
                 ax_n <= ax_n - 1'b1;
-                st <= (ax_n == 1) ? after_send : S_AXON;
+                if (CORES == 1) begin
+                    o_pkt_row <= o_pkt_row + 1'b1;
+                    o_pkt_valid <= (ax_n != 1);
+                    st <= (ax_n == 1) ? after_send : S_SEND;
+                end else begin
+                    o_pkt_valid <= 1'b0;
+                    ax <= ax + 1'b1;
+                    st <= (ax_n == 1) ? after_send : S_AXON;
+                end
             end
             default: st <= S_IDLE;
         endcase
     end
 
-    generate if (CORES > 1) begin : g_tables
-        // ROUTE: {source, word} -> first/count (read with one clock of latency: the address
-        // is not registered here); AXON: entry -> (core, row)
-        wire cb_route = i_cb_clear || (i_cb_we && i_cb_region == `SNN_REGION_ROUTE);
+    // ROUTE: {source, word} -> first/count (read with one clock of latency: the address
+    // is not registered here); AXON: entry -> (core, row), with more than one core
+    wire cb_route = i_cb_clear || (i_cb_we && i_cb_region == `SNN_REGION_ROUTE);
+    wire busy = (st != S_IDLE);
+    wire [LOG2SRC:0] route_addr = busy ? {src[LOG2SRC-1:0], st == S_ROUTE_FIRST} : i_cb_addr[LOG2SRC:0];
+    snn_ram #(.AW(LOG2SRC+1), .DW(16)) u_route (
+        .i_clk(i_clk), .i_we(!busy && cb_route), .i_addr(route_addr),
+        .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(route_q));
+    reg [2:0] q_region;
+    always @(posedge i_clk) q_region <= i_cb_region;
+    generate if (CORES > 1) begin : g_axon
         wire cb_axon = i_cb_clear || (i_cb_we && i_cb_region == `SNN_REGION_AXON);
-        wire busy = (st != S_IDLE);
-        wire [LOG2SRC:0] route_addr = busy ? {src[LOG2SRC-1:0], st == S_ROUTE_FIRST}
-                                           : i_cb_addr[LOG2SRC:0];
-        snn_ram #(.AW(LOG2SRC+1), .DW(16)) u_route (
-            .i_clk(i_clk), .i_we(!busy && cb_route), .i_addr(route_addr),
-            .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(route_q));
         snn_ram #(.AW(LOG2A), .DW(16)) u_axon (
             .i_clk(i_clk), .i_we(!busy && cb_axon), .i_addr(busy ? ax : i_cb_addr[LOG2A-1:0]),
             .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(axon_q));
-        reg [2:0] q_region;
-        always @(posedge i_clk) q_region <= i_cb_region;
         assign o_cb_q = (q_region == `SNN_REGION_ROUTE) ? route_q : (q_region == `SNN_REGION_AXON) ? axon_q : 16'd0;
-    end else begin : g_no_tables
-        assign route_q = 16'd0; assign axon_q = 16'd0; assign o_cb_q = 16'd0;
+    end else begin : g_no_axon
+        assign axon_q = 16'd0;
+        assign o_cb_q = (q_region == `SNN_REGION_ROUTE) ? route_q : 16'd0;
     end endgenerate
 endmodule
 `default_nettype wire

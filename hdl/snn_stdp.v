@@ -35,7 +35,9 @@ module snn_stdp #(
     output reg  [15:0]          o_tr_wd,
     input  wire [15:0]          i_tr_q,
     output reg  [LOG2R:0]       o_row_addr,
-    input  wire [15:0]          i_row_q,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [15:0]          i_row_q,       // the row's delay and unstored bits unused
+    /* verilator lint_on UNUSEDSIGNAL */
     output reg  [LOG2S-1:0]     o_syn_addr,
     output reg                  o_syn_we,
     output reg  [15:0]          o_syn_wd_lo,
@@ -71,7 +73,9 @@ module snn_stdp #(
     reg y_side;                        // DECAY/INC: 0 the rows' x traces, 1 the neurons' y traces
     reg [LOG2R:0] ia, qa;              // sweep indices (rows, neurons)
     reg [LOG2S-1:0] si;                // synapse index (POT)
-    reg [LOG2S:0] cnt;                 // synapses left in the row (POT)
+    localparam CNTW = `SNN_ROW_COUNT_W;
+    reg [CNTW-1:0] cnt;                // synapses left in the row (POT)
+    reg receptor;                      // the row's (POT)
     reg [15:0] qx;                     // the row's pre trace (POT)
     // the synapse read: the SYN memories hold it while their address stays (no register)
     wire [15:0] syn_lo = i_syn_lo, syn_hi = i_syn_hi;
@@ -80,7 +84,6 @@ module snn_stdp #(
     wire [LOG2R:0] tr_of = y_side ? {1'b1, {(LOG2R-LOG2N){1'b0}}, ia[LOG2N-1:0]} : {1'b0, ia[LOG2R-1:0]};
     wire [16:0] tr_inc = {1'b0, i_tr_q} + 17'd4096;          // + 1.0, saturating
     wire [15:0] tr_sat = tr_inc[16] ? 16'hFFFF : tr_inc[15:0];
-    wire receptor = syn_lo[`SNN_SYN_RECEPTOR_LSB];
     wire [7:0] weight = syn_lo[`SNN_SYN_WEIGHT_LSB +: 8];
     wire [7:0] w_mag = receptor ? (8'd0 - weight) : weight;
     assign o_upd_w = {w_mag, syn_hi[`SNN_SYN_FRAC_LSB +: 8]};
@@ -136,10 +139,13 @@ module snn_stdp #(
                 end
             end
             S_POT_ROW2: begin o_row_addr <= {qa[LOG2R-1:0], 1'b1}; st <= S_POT_FIRST; end
-            S_POT_FIRST: begin si <= i_row_q[LOG2S-1:0]; qx <= i_tr_q; st <= S_POT_COUNT; end
+            S_POT_FIRST: begin
+                si <= i_row_q[`SNN_ROW_FIRST_LSB +: LOG2S]; receptor <= i_row_q[`SNN_ROW_RECEPTOR_LSB];
+                qx <= i_tr_q; st <= S_POT_COUNT;
+            end
             S_POT_COUNT: begin
-                cnt <= i_row_q[LOG2S:0];
-                if (i_row_q == 16'd0) begin qa <= qa + 1'b1; st <= S_POT_ROW; end
+                cnt <= i_row_q[`SNN_ROW_COUNT_LSB +: CNTW];
+                if (i_row_q[`SNN_ROW_COUNT_LSB +: CNTW] == 0) begin qa <= qa + 1'b1; st <= S_POT_ROW; end
                 else st <= S_POT_SYN;
             end
             S_POT_SYN: begin o_syn_addr <= si; st <= S_POT_SYN_WAIT; end

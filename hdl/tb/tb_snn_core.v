@@ -19,7 +19,7 @@ module tb_snn_core;
     reg clk = 1'b0, rst = 1'b1, rx = 1'b1;
     wire tx, busy;
     integer seed = 1, seed0;
-    snn_core #(.LOG2N(4), .LOG2R(5), .LOG2S(6), .LOG2D(3), .CLKS_PER_BIT(CPB), .TIMEOUT_BYTES(16),
+    snn_core #(.LOG2N(4), .LOG2R(5), .LOG2S(6), .LOG2D(3), .LOG2SRC(5), .LOG2A(5), .CLKS_PER_BIT(CPB), .TIMEOUT_BYTES(16),
                .LOG2Q(4), .LOG2P(2)) dut (
         .i_clk(clk), .i_rst(rst), .i_rx(rx), .o_tx(tx), .o_busy(busy));
     always #5 clk = !clk;
@@ -167,7 +167,7 @@ module tb_snn_core;
     endtask
 
     // COMMIT's payload into pl[]: CRC, sizes (1 neuron, 2 sources, 1 synapse), the extents
-    // (halfwords) of PARAM, NEURON, ROW, SYN; CFG 4, ROUTE and AXON 0
+    // (halfwords) of PARAM, NEURON, ROW, SYN; CFG 4, ROUTE 4 (2 sources), AXON 0
     task commit_payload(input [31:0] c, input [31:0] e_param, input [31:0] e_neuron, input [31:0] e_row,
                         input [31:0] e_syn);
         integer r;
@@ -178,7 +178,7 @@ module tb_snn_core;
             for (r = 0; r < `SNN_REGIONS; r = r + 1) begin
                 e = (r == `SNN_REGION_PARAM) ? e_param : (r == `SNN_REGION_NEURON) ? e_neuron :
                     (r == `SNN_REGION_ROW) ? e_row : (r == `SNN_REGION_SYN) ? e_syn :
-                    (r == `SNN_REGION_CFG) ? 32'd4 : 32'd0;
+                    (r == `SNN_REGION_CFG || r == `SNN_REGION_ROUTE) ? 32'd4 : 32'd0;
                 pl[`SNN_COMMIT_HEADER + 4 * r] = e[7:0]; pl[`SNN_COMMIT_HEADER + 4 * r + 1] = e[15:8];
                 pl[`SNN_COMMIT_HEADER + 4 * r + 2] = e[23:16]; pl[`SNN_COMMIT_HEADER + 4 * r + 3] = e[31:24];
             end
@@ -218,15 +218,21 @@ module tb_snn_core;
         pl[0] = `SNN_REGION_NEURON; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 8'd8; pl[5] = 0;
         send_frame(8'd11, `SNN_CMD_WRITE, 6, 0);
         expect_ack(8'd11, `SNN_CMD_WRITE, 0);
-        // ROW 0 (neuron 0): none; ROW 1 (input): synapse 0
+        // ROW 0: synapse 0 (count 1), excitatory, delay 2 (field 1)
         pl[0] = `SNN_REGION_ROW; pl[1] = 0; pl[2] = 0; pl[3] = 0;
-        pl[4] = 0; pl[5] = 0; pl[6] = 0; pl[7] = 0; pl[8] = 0; pl[9] = 0; pl[10] = 1; pl[11] = 0;
-        send_frame(8'd6, `SNN_CMD_WRITE, 12, 0);
+        pl[4] = 0; pl[5] = 0; pl[6] = 8'd1; pl[7] = 8'd1 << (`SNN_ROW_DELAY_LSB - 8);
+        send_frame(8'd6, `SNN_CMD_WRITE, 8, 0);
         expect_ack(8'd6, `SNN_CMD_WRITE, 0);
-        // SYN 0: weight 10, delay 2 (field 1), excitatory, post 0
-        pl[0] = `SNN_REGION_SYN; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 8'd10; pl[5] = 8'd1; pl[6] = 0; pl[7] = 0;
+        // SYN 0: weight 10, post 0
+        pl[0] = `SNN_REGION_SYN; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 8'd10; pl[5] = 8'd0; pl[6] = 0; pl[7] = 0;
         send_frame(8'd7, `SNN_CMD_WRITE, 8, 0);
         expect_ack(8'd7, `SNN_CMD_WRITE, 0);
+        // ROUTE: source 0 (neuron 0) none, source 1 (the input) row 0 (one core: no AXON)
+        pl[0] = `SNN_REGION_ROUTE; pl[1] = 0; pl[2] = 0; pl[3] = 0;
+        for (k = 4; k < 12; k = k + 1) pl[k] = 8'd0;
+        pl[10] = 8'd1;
+        send_frame(8'd12, `SNN_CMD_WRITE, 12, 0);
+        expect_ack(8'd12, `SNN_CMD_WRITE, 0);
         // CFG: 1 neuron, 2 rows, source ids from 0
         pl[0] = `SNN_REGION_CFG; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 1; pl[5] = 0; pl[6] = 2; pl[7] = 0;
         send_frame(8'd8, `SNN_CMD_WRITE, 8, 0);
@@ -240,27 +246,28 @@ module tb_snn_core;
         send_frame(8'd10, `SNN_CMD_STEP, 1, 0);
         expect_nak(`SNN_NAK_NOT_COMMITTED);
 
-        // COMMIT's extents (halfwords): PARAM 64, NEURON 2, ROW 4, SYN 2, CFG 4, ROUTE 0, AXON 0;
+        // COMMIT's extents (halfwords): PARAM 64, NEURON 2, ROW 2, SYN 2, CFG 4, ROUTE 4, AXON 0;
         // the CRC-32 covers those halfwords of each region
         img_crc = 32'hFFFFFFFF;
         crc_hw(16'd15); for (k = 1; k < 4; k = k + 1) crc_hw(16'd0); crc_hw(16'h0200);
         for (k = 5; k < 64; k = k + 1) crc_hw(16'd0);
         crc_hw(16'd8); crc_hw(16'd0);
-        crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd1);
-        crc_hw(16'h010A); crc_hw(16'd0);
+        crc_hw(16'd0); crc_hw(16'd1 | (16'd1 << `SNN_ROW_DELAY_LSB));
+        crc_hw(16'd10); crc_hw(16'd0);
         crc_hw(16'd1); crc_hw(16'd2); crc_hw(16'd0); crc_hw(16'd0);
+        crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd1);
         img_crc = ~img_crc;
 
-        commit_payload(img_crc ^ 32'd1, 64, 2, 4, 2);
+        commit_payload(img_crc ^ 32'd1, 64, 2, 2, 2);
         send_frame(8'd80, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
         expect_nak(`SNN_NAK_IMAGE_CRC);
-        commit_payload(img_crc, 64, 2, 4, 2);
+        commit_payload(img_crc, 64, 2, 2, 2);
         send_frame(8'd84, `SNN_CMD_COMMIT, 12, 0);               // without its extents
         expect_nak(`SNN_NAK_BAD_LEN);
-        commit_payload(img_crc, 64, 33, 4, 2);                   // NEURON holds 32 halfwords
+        commit_payload(img_crc, 64, 33, 2, 2);                   // NEURON holds 32 halfwords
         send_frame(8'd85, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
         expect_nak(`SNN_NAK_BAD_SIZE);
-        commit_payload(img_crc, 64, 2, 4, 2);
+        commit_payload(img_crc, 64, 2, 2, 2);
         pl[`SNN_COMMIT_HEADER + 4 * `SNN_REGION_AXON + 3] = 8'h80;  // AXON's extent 2**31
         send_frame(8'd86, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
         expect_nak(`SNN_NAK_BAD_SIZE);
@@ -268,13 +275,13 @@ module tb_snn_core;
         pl[0] = `SNN_REGION_SYN; pl[1] = 0; pl[2] = 1; pl[3] = 0; pl[4] = 8'd4; pl[5] = 8'd0;
         send_frame(8'd87, `SNN_CMD_WRITE, 6, 0);
         expect_ack(8'd87, `SNN_CMD_WRITE, 0);
-        commit_payload(img_crc, 64, 2, 4, 2);
+        commit_payload(img_crc, 64, 2, 2, 2);
         send_frame(8'd88, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
         expect_nak(`SNN_NAK_IMAGE_CRC);
         pl[0] = `SNN_REGION_SYN; pl[1] = 0; pl[2] = 1; pl[3] = 0; pl[4] = 8'd0; pl[5] = 8'd0;
         send_frame(8'd89, `SNN_CMD_WRITE, 6, 0);
         expect_ack(8'd89, `SNN_CMD_WRITE, 0);
-        commit_payload(img_crc, 64, 2, 4, 2);
+        commit_payload(img_crc, 64, 2, 2, 2);
         send_frame(8'd81, `SNN_CMD_COMMIT, `SNN_COMMIT_LEN, 0);
         expect_ack(8'd81, `SNN_CMD_COMMIT, 0);
 

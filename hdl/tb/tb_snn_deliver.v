@@ -1,7 +1,8 @@
-// Self-checking testbench of snn_deliver with real RAMs: a packet for a row of three
-// synapses adds each weight into the delay ring at slot + delay (two of them into the same
-// entry, one inhibitory with a wrap-around slot), an empty row changes nothing, and both
-// rows are flagged for the STDP pre-trace. $fatal on the first mismatch.
+// Self-checking testbench of snn_deliver with real RAMs: a packet for a row of two synapses
+// (the row's delay 1, excitatory) adds each weight into the delay ring at slot + delay (both
+// into the same entry), one for an inhibitory row of delay 3 into a wrap-around slot, an
+// empty row changes nothing, and the rows are flagged for the STDP pre-trace. $fatal on the
+// first mismatch.
 `timescale 1ns / 1ps
 `default_nettype none
 module tb_snn_deliver;
@@ -48,22 +49,28 @@ module tb_snn_deliver;
             @(negedge clk);
         end
     endtask
-    function [15:0] syn0(input [7:0] w, input [4:0] d, input rec);
-        syn0 = {1'b0, 1'b0, rec, d - 5'd1, w};
+    // a row's halfwords: first synapse and receptor; count and delay - 1
+    function [15:0] row0(input [14:0] first, input rec);
+        row0 = {rec, first};
+    endfunction
+    function [15:0] row1(input [10:0] count, input [4:0] d);
+        row1 = {d - 5'd1, count};
     endfunction
 
     initial begin
         for (k = 0; k < (1 << RAW); k = k + 1) u_rng.mem[k] = 16'd0;
         for (k = 0; k < (1 << LOG2R); k = k + 1) u_rf.mem[k] = 1'b0;
         for (k = 0; k < 2 << LOG2R; k = k + 1) u_row.mem[k] = 16'd0;
-        u_row.mem[10] = 16'd2; u_row.mem[11] = 16'd3;            // row 5: synapses 2, 3, 4
-        u_lo.mem[2] = syn0(8'd10, 5'd1, 1'b0); u_hi.mem[2] = 16'd1;
-        u_lo.mem[3] = syn0(8'hFB, 5'd3, 1'b1); u_hi.mem[3] = 16'd3;
-        u_lo.mem[4] = syn0(8'd7, 5'd1, 1'b0); u_hi.mem[4] = 16'd1;
+        u_row.mem[10] = row0(15'd2, 1'b0); u_row.mem[11] = row1(11'd2, 5'd1);   // row 5: synapses 2, 3
+        u_row.mem[12] = row0(15'd4, 1'b1); u_row.mem[13] = row1(11'd1, 5'd3);   // row 6: synapse 4
+        u_lo.mem[2] = 16'd10; u_hi.mem[2] = 16'd1;
+        u_lo.mem[3] = 16'd7; u_hi.mem[3] = 16'd1;
+        u_lo.mem[4] = 16'hFB; u_hi.mem[4] = 16'd3;
         u_rng.mem[{2'd3, 2'd1, 1'b0}] = 16'd100;
         repeat (3) @(negedge clk);
         rst = 1'b0;
         send(3'd5);
+        send(3'd6);
         // slot 2: delay 1 -> slot 3 (100 + 10 + 7); delay 3 -> slot 1, inhibitory, post 3
         if (u_rng.mem[{2'd3, 2'd1, 1'b0}] !== 16'd117) fail("excitatory sum in slot 3 is wrong");
         if (u_rng.mem[{2'd1, 2'd3, 1'b1}] !== 16'hFFFB) fail("inhibitory weight not in slot 1");
@@ -72,7 +79,8 @@ module tb_snn_deliver;
                 fail("a ring entry changed that no synapse names");
         send(3'd2);                                             // an empty row
         if (u_rng.mem[{2'd3, 2'd1, 1'b0}] !== 16'd117) fail("an empty row changed the ring");
-        if (u_rf.mem[5] !== 1'b1 || u_rf.mem[2] !== 1'b1 || u_rf.mem[0] !== 1'b0) fail("row flags wrong");
+        if (u_rf.mem[5] !== 1'b1 || u_rf.mem[6] !== 1'b1 || u_rf.mem[2] !== 1'b1 || u_rf.mem[0] !== 1'b0)
+            fail("row flags wrong");
         $display("ALL TESTS PASSED (seed 1)");
         $finish;
     end

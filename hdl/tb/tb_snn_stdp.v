@@ -73,8 +73,8 @@ module tb_snn_stdp;
         u_tr.mem[0] = 16'd1000; u_tr.mem[1] = 16'd4096; u_tr.mem[2] = 16'd0;   // x of rows 0..2
         u_tr.mem[8] = 16'd2000; u_tr.mem[9] = 16'd100;                        // y of neurons 0, 1
         u_row.mem[2] = 16'd0; u_row.mem[3] = 16'd2;                           // row 1: synapses 0, 1
-        u_lo.mem[0] = {1'b0, 1'b1, 1'b0, 5'd0, 8'd10}; u_hi.mem[0] = {8'h80, 8'd0};   // plastic, post 0
-        u_lo.mem[1] = {1'b0, 1'b0, 1'b0, 5'd0, 8'd20}; u_hi.mem[1] = {8'h00, 8'd0};   // static, post 0
+        u_lo.mem[0] = {7'd0, 1'b1, 8'd10}; u_hi.mem[0] = {8'h80, 8'd0};   // plastic, post 0
+        u_lo.mem[1] = {7'd0, 1'b0, 8'd20}; u_hi.mem[1] = {8'h00, 8'd0};   // static, post 0
         u_fr.mem[0] = 1'b1; u_fr.mem[1] = 1'b0;
         for (k = 0; k < 8; k = k + 1) u_rf.mem[k] = 1'b0;
         u_rf.mem[1] = 1'b1;

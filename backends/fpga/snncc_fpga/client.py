@@ -366,8 +366,7 @@ class Board:
         c = self._caps
         if c is None:
             return 1 << 17                         # no CAPS yet: more than any build's sweep
-        return max(2 * c.neurons_per_core, 2 * c.rows_per_core, 2 * c.synapses_per_core,
-                   2 * c.sources if c.cores > 1 else 0, c.axons if c.cores > 1 else 0)
+        return max(2 * c.neurons_per_core, 2 * c.rows_per_core, 2 * c.synapses_per_core, 2 * c.sources, c.axons)
 
     def _third_is_safe(self, frames, j: int) -> bool:
         """May frame ``j`` go out while frames j-2 and j-1 are unacknowledged? The core's two slots

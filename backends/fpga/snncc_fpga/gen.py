@@ -149,20 +149,23 @@ def markdown() -> str:
         "",
         "Why the extents check what a run reads as well as a CRC of whole memories would: a run "
         "reads only the parameter sets (PARAM, always sent whole), the neurons below its core's "
-        "CFG n_neurons, the rows of the source ids below n_sources (with one core ROW holds a row "
-        "per source id, with more ROUTE does; CFG n_rows bounds the STDP sweep), the synapses "
+        "CFG n_neurons, the rows the ROUTE entries of the source ids below n_sources name (CFG "
+        "n_rows bounds the STDP sweep), the synapses "
         "[first, first + count) of those rows and the AXON entries the ROUTE entries name - all "
         "inside the extents, all by pointers and counts that are themselves inside the extents, "
         "so covered by the CRC. What lies beyond the extents is whatever CLEAR left (zeros) and "
         "is never read by the run.",
         "",
-        "A network is sent sparse: per core one ROW entry per presynaptic source with synapses "
-        "there (first synapse, count) and one SYN entry (4 bytes) per existing synapse; nothing is "
-        "sent for absent synapses. Source ids: the neurons of core c are CFG.src_base .. "
-        "src_base + n_neurons - 1, the external inputs follow all neurons; STEP names inputs by "
-        "source id and answers spikes by source id. With more than one core the router sends "
-        "each spike to the (core, row) entries of its source (ROUTE, AXON); a one-core build has "
-        "no router tables and row = source id.",
+        "A network is sent sparse: per core one ROW entry per presynaptic source, delay and "
+        "receptor with synapses there (first synapse, count, the delay and receptor of all of "
+        "them; a group of more than MAX_ROW synapses takes several rows) and one SYN entry "
+        "({target, weight}: 4 bytes, stored in 8 + LOG2N bits) per existing synapse; nothing is "
+        "sent for absent synapses. A synapse is stored when its halfword 1 is written, with the "
+        "halfword 0 last written before it: the host writes both in one WRITE. Source ids: the "
+        "neurons of core c are CFG.src_base .. src_base + n_neurons - 1, the external inputs "
+        "follow all neurons; STEP names inputs by source id and answers spikes by source id. "
+        "The router (in every build, one core too) sends each spike to the (core, row) entries "
+        "of its source (ROUTE, AXON): one per row.",
         "",
         "## Flow control",
         "",

@@ -5,10 +5,10 @@ network order: core c holds the contiguous neurons ``src_base .. src_base + n - 
 partition of the fpga pipeline is contiguous), so a neuron's source id is its network
 index and an input neuron's is n_neurons + its row among the inputs, exactly as the
 board names spikes in STEP. Per core: PARAM (up to 8 parameter sets of its neurons, and
-the STDP rule), NEURON (set, v_init), ROW (first synapse, count per source with synapses
-on the core; with one core the row is the source id), SYN (4 bytes per synapse), CFG.
-With more than one core the router's ROUTE (per source: its axon entries) and AXON
-((core, row) per entry) say where each spike goes. The image is stored sparse (the used
+the STDP rule), NEURON (set, v_init), ROW (first synapse, count, delay and receptor of
+each row: the synapses of one source of one delay and one receptor on the core), SYN
+({target, weight} per synapse), CFG. The router's ROUTE (per source: its axon entries) and
+AXON ((core, row) per entry) say where each spike goes. The image is stored sparse (the used
 part of each region); its CRC-32, what COMMIT carries, covers each region up to its extent
 (the largest used part over the cores) with zeros between a core's used part and the extent
 (the board is CLEARed before an upload).
@@ -132,10 +132,13 @@ class Image:
             off += n
         img = cls(cfg, parts, meta["n_neurons"], meta["n_rows"], meta["n_syn"], meta["offsets"],
                   meta.get("board", L.DEFAULT_BOARD), meta.get("core_ranges", []), meta.get("baud"))
-        if f"{img.crc:08x}" != meta["crc32"] and meta.get("protocol") != P.VERSION:
-            # the CRC's definition follows COMMIT's (protocol version 4: up to the extents)
-            raise SnnccError(f"{build_dir / MAP_FILE}: built for protocol version {shown(str(meta.get('protocol', '3 or older')), 20)}, "
-                             f"whose image CRC-32 differs from this snncc's ({P.VERSION})", hint=again)
+        if meta.get("protocol") != P.VERSION:
+            # the layout follows the protocol (version 5: delay and receptor in the rows)
+            v = meta.get("protocol", "3 or older")
+            v = str(v) if isinstance(v, (int, str)) and not isinstance(v, bool) and len(str(v)) < 12 \
+                and str(v).replace(" ", "").isalnum() else shown(str(v), 20)
+            raise SnnccError(f"{build_dir / MAP_FILE}: built for protocol version {v}, whose image layout "
+                             f"differs from this snncc's ({P.VERSION})", hint=again)
         if f"{img.crc:08x}" != meta["crc32"]:
             raise SnnccError(f"{build_dir / IMAGE_FILE}: CRC-32 {img.crc:08x} differs from the recorded "
                              f"{shown(str(meta['crc32']), 20)}; the file was damaged", hint=again)
@@ -275,38 +278,15 @@ def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = No
     v_init = (np.concatenate([np.asarray(p.params["v_init"]) for p in net.populations]).astype(np.int64)
               if n else np.zeros(0, np.int64))
     probe = probe_mask(net, n)
-    pre_l, post_l, lo_l = [], [], []
-    for prj in net.projections:
-        plastic = 1 if prj.plasticity is not None else 0
-        w = prj.weight.astype(np.int64) if plastic == 0 else initial_weights(prj, rule)
-        k = prj.pre_idx.size
-        pre_l.append(prj.pre_idx.astype(np.int64) + offsets[prj.pre])
-        post_l.append(prj.post_idx.astype(np.int64) + offsets[prj.post])
-        lo_l.append(P.pack(P.SYN_FIELDS, 2, k, weight=w & 0xFF, delay=prj.delay.astype(np.int64) - 1,
-                           receptor=0 if prj.receptor == "excitatory" else 1, plastic=plastic)[0::2])
-    cat = (lambda xs, dt=np.int64: np.concatenate(xs) if xs else np.zeros(0, dt))
-    pre_a, post_a, lo_a = cat(pre_l), cat(post_l), cat(lo_l, np.uint16)
+    syn = synapse_arrays(net, rule)
     ranges = core_ranges(net, cfg)
     if len(ranges) > cfg.cores:
         raise SnnccError(f"network '{net.name}' needs {len(ranges)} cores; the board has {cfg.cores}")
+    plan = row_plan(syn, ranges, n)
+    check_rows(net, plan, cfg, rows, board)
     parts: dict[tuple[int, int], np.ndarray] = {}
-    core_of = np.zeros(n, dtype=np.int64)
     for c, (a, b) in enumerate(ranges):
-        core_of[a:b] = c
-    syn_core = core_of[post_a] if post_a.size else np.zeros(0, np.int64)
-    axons: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []     # (source, core, row) per core
-    for c, (a, b) in enumerate(ranges):
-        keep = np.flatnonzero(syn_core == c)
-        src, post, lo = pre_a[keep], post_a[keep] - a, lo_a[keep]
-        if cfg.cores == 1:
-            row_src = np.arange(rows, dtype=np.int64)            # row = source id
-            row_of = src
-        else:
-            row_src, row_of = np.unique(src, return_inverse=True)
-        n_rows_c = row_src.size
-        order = np.argsort(row_of, kind="stable")
-        counts = np.bincount(row_of, minlength=n_rows_c).astype(np.int64)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        p = plan[c]
         local_sets, local_idx = np.unique(set_idx[a:b], return_inverse=True)
         sets = [table[int(s)] for s in local_sets]
         parts[(P.REGION["PARAM"], c)] = _param_halfwords(sets, rule, cfg)
@@ -316,40 +296,131 @@ def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = No
                              hint="record the state of fewer neurons (a smaller population, or spikes only)")
         parts[(P.REGION["NEURON"], c)] = P.pack(P.NEURON_FIELDS, 2, b - a, set=local_idx.reshape(-1),
                                                 probe=probe[a:b], v_init=v_init[a:b] & 0xFFFF)
-        parts[(P.REGION["ROW"], c)] = P.pack(P.ROW_FIELDS, 2, n_rows_c, first=starts, count=counts)
-        syn = np.zeros((keep.size, 2), dtype=np.uint16)
-        syn[:, 0] = lo[order]
-        syn[:, 1] = P.pack(P.SYN_FIELDS, 2, keep.size, post=post[order])[1::2]
-        parts[(P.REGION["SYN"], c)] = syn.reshape(-1)
-        parts[(P.REGION["CFG"], c)] = P.pack(P.CFG_FIELDS, 4, 1, n_neurons=b - a, n_rows=n_rows_c, src_base=a)
-        if cfg.cores > 1:
-            axons.append((row_src, np.full(n_rows_c, c), np.arange(n_rows_c)))
-    if cfg.cores > 1:
-        src = cat([x[0] for x in axons])
-        core = cat([x[1] for x in axons])
-        row = cat([x[2] for x in axons])
-        order = np.lexsort((core, src))
-        src, core, row = src[order], core[order], row[order]
-        counts = np.bincount(src, minlength=rows).astype(np.int64)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-        parts[(P.REGION["ROUTE"], 0)] = P.pack(P.ROUTE_FIELDS, 2, rows, first=starts, count=counts)
+        parts[(P.REGION["ROW"], c)] = P.pack(P.ROW_FIELDS, 2, p.n_rows, first=p.first, receptor=p.row_receptor,
+                                             count=p.count, delay=p.row_delay - 1)
+        k = p.syn.size
+        parts[(P.REGION["SYN"], c)] = P.pack(P.SYN_FIELDS, 2, k, weight=syn.weight[p.syn] & 0xFF,
+                                             plastic=syn.plastic[p.syn], post=syn.post[p.syn] - a)
+        parts[(P.REGION["CFG"], c)] = P.pack(P.CFG_FIELDS, 4, 1, n_neurons=b - a, n_rows=p.n_rows, src_base=a)
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+    src = cat([p.row_src for p in plan])
+    core = cat([np.full(p.n_rows, c, np.int64) for c, p in enumerate(plan)])
+    row = cat([np.arange(p.n_rows, dtype=np.int64) for p in plan])
+    order = np.lexsort((row, core, src))
+    src, core, row = src[order], core[order], row[order]
+    counts = np.bincount(src, minlength=rows).astype(np.int64)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    parts[(P.REGION["ROUTE"], 0)] = P.pack(P.ROUTE_FIELDS, 2, rows, first=starts, count=counts)
+    if cfg.cores > 1:      # one core: a source's rows are contiguous, ROUTE names them (no AXON)
         parts[(P.REGION["AXON"], 0)] = P.pack(P.AXON_FIELDS, 1, src.size, row=row, core=core)
-    return Image(cfg, parts, n, rows, int(pre_a.size), offsets, board, [list(r) for r in ranges])
+    return Image(cfg, parts, n, rows, int(syn.pre.size), offsets, board, [list(r) for r in ranges])
+
+
+@dataclass
+class Synapses:
+    """Every synapse of the network (projections in order), by source id and global neuron."""
+    pre: np.ndarray
+    post: np.ndarray
+    delay: np.ndarray
+    receptor: np.ndarray          # 0 excitatory, 1 inhibitory
+    weight: np.ndarray            # s8 (plastic: the initial weight)
+    plastic: np.ndarray
+
+
+def synapse_arrays(net: Network, rule=None) -> Synapses:
+    offsets, _, _ = net.offsets()
+    cols: dict[str, list] = {k: [] for k in ("pre", "post", "delay", "receptor", "weight", "plastic")}
+    for prj in net.projections:
+        plastic = 1 if prj.plasticity is not None else 0
+        k = prj.pre_idx.size
+        cols["pre"].append(prj.pre_idx.astype(np.int64) + offsets[prj.pre])
+        cols["post"].append(prj.post_idx.astype(np.int64) + offsets[prj.post])
+        cols["delay"].append(prj.delay.astype(np.int64))
+        cols["receptor"].append(np.full(k, 0 if prj.receptor == "excitatory" else 1, np.int64))
+        cols["weight"].append(initial_weights(prj, rule) if plastic and rule is not None
+                              else prj.weight.astype(np.int64))
+        cols["plastic"].append(np.full(k, plastic, np.int64))
+    return Synapses(**{k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64))
+                       for k, v in cols.items()})
+
+
+@dataclass
+class CoreRows:
+    """The rows of one core: each the synapses of one source of one delay and one receptor
+    (at most P.MAX_ROW; a longer group takes several rows), rows in (source, delay, receptor)
+    order; ``syn`` the network synapse indices in SYN order."""
+    syn: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
+    row_src: np.ndarray
+    row_delay: np.ndarray
+    row_receptor: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.first.size)
+
+
+def row_plan(syn: Synapses, ranges, n: int) -> list[CoreRows]:
+    """The rows of every core (``ranges``: [first, stop) of its neurons)."""
+    starts = np.asarray([a for a, _ in ranges] or [0], dtype=np.int64)
+    core = (np.searchsorted(starts, syn.post, side="right") - 1) if syn.post.size else np.zeros(0, np.int64)
+    # by core, then source, delay, receptor; stable: a row keeps the network's synapse order
+    order = np.lexsort((syn.receptor, syn.delay, syn.pre, core))
+    bounds = np.searchsorted(core[order], np.arange(len(ranges) + 1))
+    out = []
+    for c in range(len(ranges)):
+        idx = order[bounds[c]:bounds[c + 1]]
+        src, dly, rec = syn.pre[idx], syn.delay[idx], syn.receptor[idx]
+        k = idx.size
+        new = np.ones(k, dtype=bool)
+        new[1:] = (src[1:] != src[:-1]) | (dly[1:] != dly[:-1]) | (rec[1:] != rec[:-1])
+        group = np.flatnonzero(new)
+        pos = np.arange(k) - group[np.cumsum(new) - 1] if k else np.zeros(0, np.int64)
+        first = np.flatnonzero(new | (pos % P.MAX_ROW == 0)) if k else np.zeros(0, np.int64)
+        count = np.diff(np.append(first, k))
+        out.append(CoreRows(idx, first.astype(np.int64), count.astype(np.int64), src[first], dly[first],
+                            rec[first]))
+    return out
+
+
+def check_rows(net: Network, plan: list[CoreRows], cfg: L.CoreConfig, n_sources: int, board: str) -> int:
+    """Refuse a network whose rows or router entries exceed the build's: the rows of each core
+    (LOG2R), the axon entries in all (LOG2A) and those of one source (ROUTE's count field).
+    Returns the axon entries."""
+    where = f"the fpga core on {board}"
+    hint = ("a row holds one source's synapses of one delay and one receptor on one core: fewer distinct "
+            "delays per source, or a larger board (--board)")
+    for c, p in enumerate(plan):
+        if p.n_rows > cfg.rows_per_core:
+            raise SnnccError(f"network '{net.name}': core {c} needs {p.n_rows} synapse rows (one per source, "
+                             f"delay and receptor of its synapses into the core); {where} holds "
+                             f"{cfg.rows_per_core} a core", hint=hint)
+    axons = sum(p.n_rows for p in plan)
+    if cfg.cores > 1 and axons > cfg.axons:
+        raise SnnccError(f"network '{net.name}' needs {axons} router entries (one per synapse row: source, "
+                         f"core, delay and receptor); {where} holds {cfg.axons}", hint=hint)
+    per_src = np.bincount(np.concatenate([p.row_src for p in plan]) if plan else np.zeros(0, np.int64),
+                          minlength=n_sources)
+    lim = next(f for f in P.ROUTE_FIELDS if f.name == "count").mask
+    if per_src.size and per_src.max() > lim:
+        s = int(np.argmax(per_src))
+        raise SnnccError(f"network '{net.name}': source id {s} needs {int(per_src[s])} router entries; a "
+                         f"source's ROUTE entry counts at most {lim}", hint=hint)
+    return axons
 
 
 def synapse_slots(net: Network, image: Image) -> np.ndarray:
     """Position of every network synapse (projections in order) in the cores' SYN regions
-    concatenated core by core - the order ``encode`` writes them in."""
-    offsets, _, _ = net.offsets()
+    concatenated core by core - the order ``encode`` writes them in (rows by source, delay,
+    receptor)."""
     if not net.projections:
         return np.zeros(0, np.int64)
-    pre = np.concatenate([p.pre_idx.astype(np.int64) + offsets[p.pre] for p in net.projections])
-    post = np.concatenate([p.post_idx.astype(np.int64) + offsets[p.post] for p in net.projections])
-    starts = np.asarray([a for a, _ in image.core_ranges] or [0], dtype=np.int64)
-    core = np.searchsorted(starts, post, side="right") - 1
-    order = np.lexsort((pre, core))
-    slots = np.empty(pre.size, np.int64)
-    slots[order] = np.arange(pre.size)
+    syn = synapse_arrays(net)
+    plan = row_plan(syn, image.core_ranges or [(0, image.n_neurons)], image.n_neurons)
+    order = np.concatenate([p.syn for p in plan])
+    slots = np.empty(order.size, np.int64)
+    slots[order] = np.arange(order.size)
     return slots
 
 

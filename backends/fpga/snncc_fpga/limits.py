@@ -139,11 +139,13 @@ class CoreConfig:
 
     @property
     def sources(self) -> int:
-        """Source ids (neurons, then inputs) the core can name."""
-        return (1 << self.log2src) if self.cores > 1 else (1 << self.log2r)
+        """Source ids (neurons, then inputs) the router can name."""
+        return 1 << self.log2src
 
     @property
     def axons(self) -> int:
+        """Router entries: one per row (a source's synapses of one delay and receptor on one core);
+        none with one core (ROUTE names the rows)."""
         return (1 << self.log2a) if self.cores > 1 else 0
 
     @property
@@ -163,7 +165,8 @@ class CoreConfig:
         return asdict(self)
 
     def check(self) -> None:
-        if not (1 <= self.log2n <= (8 if self.stdp else 11) and 1 <= self.log2d <= 5 and self.log2r >= self.log2n
+        if not (1 <= self.log2n <= (8 if self.stdp else 11) and 1 <= self.log2d <= 5
+                and self.log2n <= self.log2r <= 11
                 and self.cores >= 1 and self.log2s <= 15 and self.log2src <= 15 and self.log2a <= 16
                 and self.rt in (0, 1) and 4 <= self.log2q <= 12 and 1 <= self.log2p <= min(self.log2n, 6)
                 and self.fine in (0, 1) and not (self.fine and self.stdp)):
@@ -288,7 +291,8 @@ BOARDS = {
     # the free-running timer, input queue and stream as well (docs/fpga.md: the figures)
     "icebreaker": Board("icebreaker", "iCEBreaker (Lattice iCE40 UP5K), 12 MHz, 1 Mbaud (3 Mbaud with -O baud); "
                         "host-stepped only",
-                        CoreConfig(cores=1, log2n=8, log2r=9, log2s=14, log2d=5, rt=0), "ice40", "up5k",
+                        CoreConfig(cores=1, log2n=8, log2r=9, log2s=14, log2d=5, log2src=9, rt=0),
+                        "ice40", "up5k",
                         "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf",
                         rt_note="the UP5K's 5,280 logic cells do not hold the free-running logic next to "
                                 "the STDP core", multipliers=8,
@@ -297,7 +301,8 @@ BOARDS = {
     # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP. The core
     # runs on a PLL clock (ULX3S_CLOCK_MHZ), not the 25 MHz oscillator
     "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 40 MHz (PLL), 1 Mbaud",
-                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, stdp=0), "ecp5", "12k",
+                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, log2src=9, stdp=0),
+                       "ecp5", "12k",
                        "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s", "boards/ulx3s.lpf", multipliers=28,
                        osc_mhz=ULX3S_OSC_MHZ),
     "ulx3s-45f": Board("ulx3s-45f", "ULX3S (Lattice ECP5 LFE5U-45F), 40 MHz (PLL), 1 Mbaud",

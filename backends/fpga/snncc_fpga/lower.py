@@ -362,8 +362,6 @@ class FpgaMap(Pass):
             check_inputs(net)
         _totals(net, b)
         syn = net.n_synapses
-        where = f"the fpga core on {b.name}"
-        hint = "compile for a larger board (--board), or a smaller network"
         bound = fan_in_bound(net)
         lim = (1 << (L.ACC_BITS - 1)) - 1
         if bound.size and bound.max() > lim:
@@ -388,15 +386,10 @@ class FpgaMap(Pass):
                        f"neuron parameter sets; a core has {L.PARAM_SETS}")
             raise SnnccError(msg, hint="give neurons of a population the same parameters (only v_init may "
                                        "differ), leave -O per_channel off, or merge populations")
-        if cfg.cores == 1 and rows > cfg.rows_per_core:
-            raise SnnccError(f"network '{net.name}' has {rows} presynaptic rows (neurons + input "
-                             f"neurons); {where} holds {cfg.rows_per_core}", hint=hint)
-        axons = 0
-        if cfg.cores > 1:
-            axons = _axon_entries(net, ranges)
-            if axons > cfg.axons:
-                raise SnnccError(f"network '{net.name}' needs {axons} router entries (one per source and "
-                                 f"core it reaches); {where} holds {cfg.axons}", hint=hint)
+        from .image import check_rows, row_plan, synapse_arrays
+        plan = row_plan(synapse_arrays(net), ranges, n)
+        axons = check_rows(net, plan, cfg, rows, b.name)
+        n_rows = max((p.n_rows for p in plan), default=0)
         for s in net.sources:   # counted with unique, not bincount: a late spike must not size an array
             per_step = np.unique(s.step, return_counts=True)[1].max() if s.step.size else 0
             if per_step > L.MAX_INPUTS_PER_STEP:
@@ -410,21 +403,10 @@ class FpgaMap(Pass):
             "board": b.name, "cores": len(ranges), "cores_limit": cfg.cores,
             "neurons": n, "neurons_limit": cfg.neurons, "sources": rows, "sources_limit": cfg.sources,
             "synapses": syn, "synapses_limit": cfg.synapses, "router_entries": axons,
-            "router_entries_limit": cfg.axons, "param_sets": len(sets),
+            "router_entries_limit": cfg.axons, "rows_per_core": n_rows, "rows_per_core_limit": cfg.rows_per_core,
+            "param_sets": len(sets),
             "max_ring_sum": int(bound.max()) if bound.size else 0, "ring_sum_limit": lim})
         return net.with_(attrs=attrs), report
-
-
-def _axon_entries(net: Network, ranges) -> int:
-    """Router entries: one per (source id, core it has synapses on)."""
-    offsets, _, _ = net.offsets()
-    starts = np.asarray([a for a, _ in ranges], dtype=np.int64)
-    keys = []
-    for prj in net.projections:
-        if prj.n_synapses:
-            core = np.searchsorted(starts, prj.post_idx.astype(np.int64) + offsets[prj.post], side="right") - 1
-            keys.append((prj.pre_idx.astype(np.int64) + offsets[prj.pre]) * len(ranges) + core)
-    return int(np.unique(np.concatenate(keys)).size) if keys else 0
 
 
 def _locate(net: Network, flat: int) -> tuple[str, int]:

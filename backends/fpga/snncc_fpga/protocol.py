@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-VERSION = 4
+VERSION = 5
 SOF = 0xA5
 ACK_BIT = 0x80
 HEADER_BYTES = 5      # SOF SEQ CMD LEN_lo LEN_hi
@@ -120,11 +120,12 @@ BUILD_PARAMS = (
     BuildParam("CORES", "neuron cores, each time-multiplexing its neurons"),
     BuildParam("LOG2N", "log2 neurons per core (at most 11; at most 8 with STDP, whose weight fraction "
                         "shares the post field's halfword)"),
-    BuildParam("LOG2R", "log2 presynaptic rows per core (distinct sources with synapses into it)"),
+    BuildParam("LOG2R", "log2 rows per core (one per source, delay and receptor of its synapses into it; "
+                        "at most 11)"),
     BuildParam("LOG2S", "log2 synapses per core"),
     BuildParam("LOG2D", "log2 delay slots = the longest delay in steps (at most 5)"),
     BuildParam("LOG2SRC", "log2 source ids (neurons of all cores, then inputs) the router knows"),
-    BuildParam("LOG2A", "log2 axon entries (source -> core, row) of the router"),
+    BuildParam("LOG2A", "log2 axon entries (source -> core, row) of the router: one per row"),
     BuildParam("STDP", "1: pair STDP (traces, weight fractions, the update datapath); 0: none"),
     BuildParam("CLKS_PER_BIT", "UART bit time in clocks"),
     BuildParam("CLK_KHZ", "the core's clock in kHz (on the ULX3S its PLL's output, not the 25 MHz "
@@ -205,18 +206,21 @@ NEURON_FIELDS = (
     Field("v_init", 1, 0, 16, "initial v, s16"),
 )
 ROW_FIELDS = (
-    Field("first", 0, 0, 16, "first synapse of the row"),
-    Field("count", 1, 0, 16, "synapses in the row"),
+    Field("first", 0, 0, 15, "first synapse of the row (LOG2S bits stored)"),
+    Field("receptor", 0, 15, 1, "0 excitatory, 1 inhibitory: every synapse of the row"),
+    Field("count", 1, 0, 11, "synapses in the row (a longer group is split over several rows)"),
+    Field("delay", 1, 11, 5, "delay - 1 of every synapse of the row (LOG2D bits stored)"),
 )
 SYN_FIELDS = (
     Field("weight", 0, 0, 8, "s8"),
-    Field("delay", 0, 8, 5, "delay - 1 (LOG2D bits stored)"),
-    Field("receptor", 0, 13, 1, "0 excitatory, 1 inhibitory"),
-    Field("plastic", 0, 14, 1, "under the STDP rule"),
+    Field("plastic", 0, 8, 1, "under the STDP rule (stored when STDP=1)"),
     Field("post", 1, 0, 11, "target neuron of this core (LOG2N bits stored; LOG2N <= 8 with STDP)"),
     Field("frac", 1, 8, 8, "weight fraction kept by STDP (0 in an image; stored when STDP=1, bits "
           "8..15 above an 8-bit post)"),
 )
+#: the most synapses one row holds (its count field); a longer (source, delay, receptor) group on
+#: a core takes several rows
+MAX_ROW = (1 << ROW_FIELDS[2].width) - 1
 CFG_FIELDS = (
     Field("n_neurons", 0, 0, 16, "neurons this core updates"),
     Field("n_rows", 1, 0, 16, "rows in use (STDP sweeps)"),
@@ -224,8 +228,9 @@ CFG_FIELDS = (
     Field("reserved", 3, 0, 16, "0"),
 )
 ROUTE_FIELDS = (
-    Field("first", 0, 0, 16, "first axon entry of the source"),
-    Field("count", 1, 0, 16, "axon entries (one per core the source reaches)"),
+    Field("first", 0, 0, 16, "first axon entry of the source (one core: its first row)"),
+    Field("count", 1, 0, 16, "axon entries (one per row of the source: per core it reaches, delay and "
+          "receptor)"),
 )
 AXON_FIELDS = (
     Field("row", 0, 0, 11, "row on the target core (LOG2R bits stored)"),
@@ -237,13 +242,19 @@ REGIONS = (
            "per parameter set: neuron parameters; words 5, 6, 7, 13, 14 of the region hold the STDP rule "
            "(STDP builds), words 5-7 of each set the multipliers (FINE builds)"),
     Region("NEURON", 1, True, 2, "2**LOG2N", NEURON_FIELDS, "per neuron of the core"),
-    Region("ROW", 2, True, 2, "2**LOG2R", ROW_FIELDS, "per presynaptic row of the core"),
-    Region("SYN", 3, True, 2, "2**LOG2S", SYN_FIELDS, "per synapse, rows contiguous"),
+    Region("ROW", 2, True, 2, "2**LOG2R", ROW_FIELDS,
+           "per row of the core: the synapses of one source of one delay and one receptor"),
+    Region("SYN", 3, True, 2, "2**LOG2S", SYN_FIELDS,
+           "per synapse, rows contiguous; without STDP stored as one word {post, weight} when its "
+           "halfword 1 is written, with the halfword 0 written last before it: write both, 0 first "
+           "(CLEAR zeroes both)"),
     Region("CFG", 4, True, 4, "1", CFG_FIELDS, "the core's sizes"),
-    Region("ROUTE", 5, False, 2, "2**LOG2SRC (CORES > 1)", ROUTE_FIELDS,
-           "per source id: its axon entries (the router; absent in a one-core build)"),
+    Region("ROUTE", 5, False, 2, "2**LOG2SRC", ROUTE_FIELDS,
+           "per source id: its axon entries (the router)"),
     Region("AXON", 6, False, 1, "2**LOG2A (CORES > 1)", AXON_FIELDS,
-           "per axon entry: the (core, row) a spike of the source is sent to"),
+           "per axon entry: a (core, row) a spike of the source is sent to (absent in a one-core "
+           "build, where a source's rows are contiguous and its ROUTE entry names them: first row, "
+           "count)"),
 )
 REGION = {r.name: r.code for r in REGIONS}
 #: COMMIT's payload: its header, then one extent (u32, halfwords) per region
@@ -270,8 +281,7 @@ def region_items(name: str, cfg) -> int:
     """Capacity of a region in items for a build ``cfg`` (limits.CoreConfig)."""
     return {"PARAM": PARAM_SETS, "NEURON": 1 << cfg.log2n, "ROW": 1 << cfg.log2r,
             "SYN": 1 << cfg.log2s, "CFG": 1,
-            "ROUTE": (1 << cfg.log2src) if cfg.cores > 1 else 0,
-            "AXON": (1 << cfg.log2a) if cfg.cores > 1 else 0}[name]
+            "ROUTE": 1 << cfg.log2src, "AXON": (1 << cfg.log2a) if cfg.cores > 1 else 0}[name]
 
 
 def region_halfwords(name: str, cfg) -> int:
@@ -312,15 +322,15 @@ CAPS = (
     Out("version", "H", "{16'd0, `SNN_VERSION}", "protocol version"),
     Out("cores", "B", "CORES", "neuron cores"),
     Out("neurons_per_core", "H", "1 << LOG2N", ""),
-    Out("rows_per_core", "H", "1 << LOG2R", "presynaptic rows per core"),
+    Out("rows_per_core", "H", "1 << LOG2R", "rows per core (one per source, delay and receptor)"),
     Out("synapses_per_core", "I", "1 << LOG2S", ""),
     Out("max_delay", "B", "1 << LOG2D", "steps"),
     Out("weight_bits", "B", "8", ""),
     Out("param_sets", "B", "`SNN_PARAM_SETS", "per core"),
     Out("max_payload", "H", "`SNN_MAX_PAYLOAD", "bytes"),
     Out("clks_per_bit", "H", "CLKS_PER_BIT", ""),
-    Out("sources", "H", "(CORES > 1) ? (1 << LOG2SRC) : (1 << LOG2R)", "source ids the router knows"),
-    Out("axons", "I", "(CORES > 1) ? (1 << LOG2A) : 0", "axon entries"),
+    Out("sources", "H", "1 << LOG2SRC", "source ids the router knows"),
+    Out("axons", "I", "(CORES > 1) ? (1 << LOG2A) : 0", "axon entries (one per row; none in a one-core build)"),
     Out("stdp", "B", "STDP", "1 if built with pair STDP"),
     Out("clock_khz", "H", "CLK_KHZ", "the core's clock in kHz"),
     Out("features", "B", "{30'd0, FINE != 0, RT != 0}", "bit0 free-running (RUN, STOP, INPUT), bit1 fine decay"),
@@ -368,7 +378,7 @@ def out_size(outs) -> int:
 #: and the bitstream flows all read this list through hdl/rtl.mk or this module)
 RTL = ("snn_core.v", "snn_cmd.v", "snn_step.v", "snn_timer.v", "snn_inq.v", "snn_router.v", "snn_neuron_core.v", "snn_lif.v",
        "snn_deliver.v", "snn_stdp.v", "snn_stdp_update.v", "snn_frame_rx.v", "snn_frame_tx.v",
-       "snn_uart_rx.v", "snn_uart_tx.v", "snn_ram.v", "snn_ram_dp.v")
+       "snn_uart_rx.v", "snn_uart_tx.v", "snn_ram.v", "snn_ram_dp.v", "snn_ram_huge.v")
 INCLUDES = ("snn_protocol.vh", "snn_fields.vh", "snn_phases.vh", "snn_crc.vh")
 
 

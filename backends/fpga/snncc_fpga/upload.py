@@ -23,7 +23,9 @@ from . import protocol as P
 from .client import Board, BoardError, StepAnswer
 from .image import Image, input_schedule
 
-CHUNK_WORDS = (P.MAX_PAYLOAD - P.WRITE_HEADER) // 2
+#: halfwords a WRITE carries: even, so a synapse's two halfwords travel in one WRITE (the core
+#: stores the synapse when its second halfword is written, with the first: WRITEs go in any order)
+CHUNK_WORDS = (P.MAX_PAYLOAD - P.WRITE_HEADER) // 4 * 2
 #: how often one upload may start over with the whole image after the board lost part of it
 WHOLE_RESENDS = 2
 LOST_PART = "the board lost part of the resumed upload; sending the whole image again"

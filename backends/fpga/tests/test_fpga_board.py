@@ -123,8 +123,11 @@ def fixed_networks(draw):
         a, b = np.nonzero(mask)
         if a.size == 0:
             continue
+        # a few distinct delays per projection: a source takes a row per delay and receptor on a
+        # core, and the board holds 512 rows (delays drawn per synapse from 1..32 would need more)
+        delays = rng.choice(np.arange(1, 33), int(rng.integers(1, 4)), replace=False)
         prjs.append(FixedProjection(
-            f"j{k}", pre.name, post.name, a, b, rng.integers(-128, 128, a.size), rng.integers(1, 33, a.size),
+            f"j{k}", pre.name, post.name, a, b, rng.integers(-128, 128, a.size), rng.choice(delays, a.size),
             8, "excitatory" if rng.random() < 0.6 else "inhibitory"))
     return Network("random", 1.0, 80, pops, srcs, prjs, stage="fixed", target="fpga")
 
@@ -156,7 +159,8 @@ def test_wrong_commit_crc_keeps_the_core_stopped(board):
     img = encode(net)
     upload(board, img, max_delay=2, force=True)
     assert board.status().committed
-    board.write(P.REGION["SYN"], 0, struct.pack("<H", int(img.region("SYN")[0]) ^ 1))   # an edit clears it
+    syn = img.region("SYN")        # a synapse is stored when both its halfwords are written
+    board.write(P.REGION["SYN"], 0, struct.pack("<2H", int(syn[0]) ^ 1, int(syn[1])))   # an edit clears it
     assert not board.status().committed
     with pytest.raises(BoardError, match="rejected STEP: NOT_COMMITTED"):
         board.step([], reset=True)
@@ -288,17 +292,20 @@ def test_long_delay_through_relays_arrives_on_time(board):
 
 
 def _long_then_short(n: int = 12):
-    """WRITE parts alternating a full frame (253 halfwords of SYN) and a one-halfword frame: a
-    short frame after a long one is where a third frame in flight can find both slots full."""
+    """WRITE parts alternating a full frame (252 halfwords of SYN) and a one-synapse frame: a
+    short frame after a long one is where a third frame in flight can find both slots full.
+    The words are what the iCEBreaker's SYN stores (halfword 0: weight and plastic bit;
+    halfword 1: post and fraction), so they read back as written."""
     rng = np.random.default_rng(5)
     parts, words = [], {}
     for k in range(n):
         off = 256 * k
-        data = rng.integers(0, 1 << 15, 253).astype("<u2")
+        data = rng.integers(0, 1 << 16, 252).astype("<u2")
+        data[0::2] &= 0x1FF
         parts.append((P.REGION["SYN"], 0, off, data.tobytes()))
-        parts.append((P.REGION["SYN"], 0, off + 255, struct.pack("<H", k + 1)))
+        parts.append((P.REGION["SYN"], 0, off + 254, struct.pack("<2H", k + 1, k + 2)))
         words[off] = data
-        words[off + 255] = np.array([k + 1], np.uint16)
+        words[off + 254] = np.array([k + 1, k + 2], np.uint16)
     return parts, words
 
 

@@ -22,15 +22,15 @@ def test_the_breakdown_names_every_memory_with_its_shape_and_follows_the_paramet
     board = BOARDS["ulx3s-12f"]
     c = board.config
     mems = _by_name(ebr.breakdown(board))
-    ring, lo, hi = mems["u_ring"], mems["u_syn_lo"], mems["u_syn_hi"]
+    ring, syn = mems["u_ring"], mems["u_syn"]
     assert (ring.depth, ring.width, ring.copies) == (2 << (c.log2d + c.log2n), 16, c.cores)
-    assert lo.depth == hi.depth == 1 << c.log2s and hi.width == c.log2n      # no STDP: post only
-    assert lo.width == 8 + c.log2d + 1                                     # weight, delay, receptor
+    assert syn.depth == 1 << c.log2s and syn.width == 8 + c.log2n   # {post, weight}: delay, receptor in the row
+    assert mems["u_route"].copies == 1 and "u_axon" not in mems     # one core: ROUTE names the rows
     assert mems["u_param"].ebr == 0 and mems["u_param"].lutram > 0         # 64 x 16: LUT RAM
     assert all(m.ebr * 18432 >= m.bits for m in mems.values() if m.ebr)     # nothing holds more than it can
     # half the synapses: the synapse memories shrink, nothing else moves
     half = _by_name(ebr.breakdown(ebr.board_with("ulx3s-12f", {"log2s": c.log2s - 1})))
-    assert half["u_syn_lo"].depth == lo.depth // 2 and half["u_syn_lo"].ebr < lo.ebr
+    assert half["u_syn"].depth == syn.depth // 2 and half["u_syn"].ebr < syn.ebr
     assert {k: m.ebr for k, m in half.items() if not k.startswith("u_syn")} == \
            {k: m.ebr for k, m in mems.items() if not k.startswith("u_syn")}
     text = ebr.table(board, list(mems.values()))

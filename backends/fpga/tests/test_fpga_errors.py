@@ -112,6 +112,19 @@ def test_corrupt_image(tiny_build, capsys):
     assert "image.bin: CRC-32" in err and "the file was damaged" in err
 
 
+def test_image_of_the_previous_protocol_is_refused(tiny_build, capsys):
+    """A build of protocol version 4 (delay and receptor in every synapse) has another layout:
+    refused before a port is opened, naming its version."""
+    import json
+    mp = tiny_build / "image.json"
+    meta = json.loads(mp.read_text())
+    meta["protocol"] = P.VERSION - 1
+    mp.write_text(json.dumps(meta))
+    assert main(["upload", str(tiny_build), "--port", "/dev/snncc-no-such-port"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"image.json: built for protocol version {P.VERSION - 1}, whose image layout differs" in err
+
+
 class FakeBoard:
     """A pty that answers like a core built with other capabilities."""
 
@@ -159,6 +172,8 @@ def caps(version=P.VERSION, neurons=256):
 
 @pytest.mark.parametrize("answer,message", [
     (caps(version=9), f"board on {{port}} speaks protocol version 9; this snncc speaks {P.VERSION}"),
+    (caps(version=P.VERSION - 1),      # the previous image layout (v4: delay and receptor per synapse)
+     f"board on {{port}} speaks protocol version {P.VERSION - 1}; this snncc speaks {P.VERSION}"),
     (caps(neurons=8), "board on {port} has 8 neurons; this build needs 12"),
 ])
 def test_board_with_other_capabilities(tiny_build, capsys, answer, message):
@@ -239,3 +254,29 @@ def test_fan_in_that_could_overflow_the_ring():
         lower(net, "fpga")
     assert e.value.message == ("population 'p': neuron 0 can receive a summed excitatory weight of 38100 in "
                                "one step; the core's 16-bit delay ring holds at most 32767")
+
+
+def test_more_rows_than_a_core_holds_is_refused():
+    """A row holds one source's synapses of one delay and one receptor: 40 inputs reaching one
+    neuron over 32 delays each need 1,280 rows; the iCEBreaker's core holds 1,024. Refused,
+    naming the core and both counts; with 16 delays each (640 rows) the image is built."""
+    from snncc.ir import FixedPopulation, FixedProjection, Network, StepSource
+    from snncc.plugin import SnnccError
+    from snncc_fpga import limits as L
+    from snncc_fpga.image import encode
+    from snncc_fpga.kernel import PARAMS
+    arr = {"th": 100, "reset": 0, "bias": 0, "k_leak": 4, "k_e": 4, "k_i": 4, "k_w": 0, "refrac": 0,
+           "subtract": 0, "no_leak": 0, "v_init": 0}
+    pop = FixedPopulation("p", 1, "fpga", {k: np.full(1, v) for k, v in arr.items()}, dict(PARAMS))
+    src = StepSource("in", 40, np.zeros(1, np.int64), np.zeros(1, np.int64))
+
+    def net(delays: int) -> Network:
+        pre = np.repeat(np.arange(40), delays)
+        prj = FixedProjection("j", "in", "p", pre, np.zeros(pre.size, np.int64), np.ones(pre.size, np.int64),
+                              np.tile(np.arange(1, delays + 1), 40), 8, "excitatory")
+        return Network("rows", 1.0, 10, [pop], [src], [prj], stage="fixed", target="fpga")
+    cfg = L.BOARDS["icebreaker"].config
+    with pytest.raises(SnnccError, match="network 'rows': core 0 needs 1280 synapse rows .*holds 1024 a core"):
+        encode(net(32), cfg, "icebreaker")
+    img = encode(net(16), cfg, "icebreaker")
+    assert img.region("ROW").size == 2 * 640 and img.region("ROUTE")[1::2].max() == 16

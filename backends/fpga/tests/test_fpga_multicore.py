@@ -126,7 +126,8 @@ def multicore_networks(draw):
         if a.size == 0:
             continue
         prjs.append(FixedProjection(
-            f"j{k}", pre.name, post.name, a, b, rng.integers(-128, 128, a.size), rng.integers(1, 33, a.size),
+            f"j{k}", pre.name, post.name, a, b, rng.integers(-128, 128, a.size),
+            rng.choice(rng.choice(np.arange(1, 33), int(rng.integers(1, 4)), replace=False), a.size),  # rows per delay
             8, "excitatory" if rng.random() < 0.6 else "inhibitory"))
     return Network("random", 1.0, 80, pops, srcs, prjs, stage="fixed", target="fpga")
 
@@ -142,7 +143,9 @@ def test_random_multicore_networks_bit_exact(board, net):
     try:
         actual, expected, img = on_board(board, net)
     except SnnccError as e:                  # more than four cores' worth: not this test's subject
-        assert "cores" in str(e)
+        # (the partitioner bounds a core's distinct sources; its rows, one per source, delay and
+        # receptor, can still exceed the build's and are refused by name)
+        assert "cores" in str(e) or "synapse rows" in str(e)
         hyp.assume(False)
     USED.append(len(img.core_ranges))
     assert_same(actual, expected)

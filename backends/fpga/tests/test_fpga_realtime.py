@@ -113,7 +113,8 @@ def random_network(seed: int) -> Network:
         if a.size == 0:
             continue
         prjs.append(FixedProjection(
-            f"j{k}", pre.name, post.name, a, b, rng.integers(-128, 128, a.size), rng.integers(1, 33, a.size),
+            f"j{k}", pre.name, post.name, a, b, rng.integers(-128, 128, a.size),
+            rng.choice(rng.choice(np.arange(1, 33), int(rng.integers(1, 4)), replace=False), a.size),  # rows per delay
             8, "excitatory" if rng.random() < 0.6 else "inhibitory"))
     return Network("random", 1.0, 80, pops, srcs, prjs, stage="fixed", target="fpga")
 
