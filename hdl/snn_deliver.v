@@ -60,8 +60,10 @@ module snn_deliver #(
     reg [LOG2R-1:0] row;
     reg [LOG2S-1:0] ia;                // synapse index
     reg [CNTW-1:0] cnt;                // synapses left in the row
-    reg receptor;                      // the row's
-    reg [LOG2D-1:0] dly;               // the row's delay - 1
+    reg receptor;                      // the row's (halfword 0)
+    // the row's delay - 1: halfword 1 stays on i_row_q while the row is delivered (its address
+    // is held), so the delay is read from there, not copied
+    wire [LOG2D-1:0] dly = i_row_q[`SNN_ROW_DELAY_LSB +: LOG2D];
     // the synapse read: the SYN memory holds it while its address stays (no register)
     wire [15:0] syn_lo = i_syn_lo, syn_hi = i_syn_hi;
     wire plastic = syn_lo[`SNN_SYN_PLASTIC_LSB];
@@ -89,7 +91,7 @@ module snn_deliver #(
                 st <= S_ROW_N;
             end
             S_ROW_N: begin
-                cnt <= i_row_q[`SNN_ROW_COUNT_LSB +: CNTW]; dly <= i_row_q[`SNN_ROW_DELAY_LSB +: LOG2D];
+                cnt <= i_row_q[`SNN_ROW_COUNT_LSB +: CNTW];
                 st <= (i_row_q[`SNN_ROW_COUNT_LSB +: CNTW] == 0) ? S_IDLE : S_SYN_ADDR;
             end
             S_SYN_ADDR: begin o_syn_addr <= ia; st <= S_SYN_WAIT; end

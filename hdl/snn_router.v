@@ -172,17 +172,18 @@ module snn_router #(
     snn_ram #(.AW(LOG2SRC+1), .DW(16)) u_route (
         .i_clk(i_clk), .i_we(!busy && cb_route), .i_addr(route_addr),
         .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(route_q));
-    reg [2:0] q_region;
-    always @(posedge i_clk) q_region <= i_cb_region;
     generate if (CORES > 1) begin : g_axon
+        reg [2:0] q_region;
+        always @(posedge i_clk) q_region <= i_cb_region;
         wire cb_axon = i_cb_clear || (i_cb_we && i_cb_region == `SNN_REGION_AXON);
         snn_ram #(.AW(LOG2A), .DW(16)) u_axon (
             .i_clk(i_clk), .i_we(!busy && cb_axon), .i_addr(busy ? ax : i_cb_addr[LOG2A-1:0]),
             .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(axon_q));
-        assign o_cb_q = (q_region == `SNN_REGION_ROUTE) ? route_q : (q_region == `SNN_REGION_AXON) ? axon_q : 16'd0;
+        // snn_core takes this for ROUTE and AXON only
+        assign o_cb_q = (q_region == `SNN_REGION_AXON) ? axon_q : route_q;
     end else begin : g_no_axon
         assign axon_q = 16'd0;
-        assign o_cb_q = (q_region == `SNN_REGION_ROUTE) ? route_q : 16'd0;
+        assign o_cb_q = route_q;           // no AXON to read (its capacity is 0: READ refused)
     end endgenerate
 endmodule
 `default_nettype wire

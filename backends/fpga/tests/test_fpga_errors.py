@@ -258,8 +258,9 @@ def test_fan_in_that_could_overflow_the_ring():
 
 def test_more_rows_than_a_core_holds_is_refused():
     """A row holds one source's synapses of one delay and one receptor: 40 inputs reaching one
-    neuron over 32 delays each need 1,280 rows; the iCEBreaker's core holds 1,024. Refused,
-    naming the core and both counts; with 16 delays each (640 rows) the image is built."""
+    neuron over 16 delays each need 640 rows; the iCEBreaker's core holds 512. Refused, naming
+    the core and both counts; with 8 delays each (320 rows) the image is built, each input's
+    ROUTE entry naming its 8 rows."""
     from snncc.ir import FixedPopulation, FixedProjection, Network, StepSource
     from snncc.plugin import SnnccError
     from snncc_fpga import limits as L
@@ -276,7 +277,7 @@ def test_more_rows_than_a_core_holds_is_refused():
                               np.tile(np.arange(1, delays + 1), 40), 8, "excitatory")
         return Network("rows", 1.0, 10, [pop], [src], [prj], stage="fixed", target="fpga")
     cfg = L.BOARDS["icebreaker"].config
-    with pytest.raises(SnnccError, match="network 'rows': core 0 needs 1280 synapse rows .*holds 1024 a core"):
-        encode(net(32), cfg, "icebreaker")
-    img = encode(net(16), cfg, "icebreaker")
-    assert img.region("ROW").size == 2 * 640 and img.region("ROUTE")[1::2].max() == 16
+    with pytest.raises(SnnccError, match="network 'rows': core 0 needs 640 synapse rows .*holds 512 a core"):
+        encode(net(16), cfg, "icebreaker")
+    img = encode(net(8), cfg, "icebreaker")
+    assert img.region("ROW").size == 2 * 320 and img.region("ROUTE")[1::2].max() == 8
