@@ -257,27 +257,29 @@ def test_fan_in_that_could_overflow_the_ring():
 
 
 def test_more_rows_than_a_core_holds_is_refused():
-    """A row holds one source's synapses of one delay and one receptor: 40 inputs reaching one
-    neuron over 16 delays each need 640 rows; the iCEBreaker's core holds 512. Refused, naming
-    the core and both counts; with 8 delays each (320 rows) the image is built, each input's
-    ROUTE entry naming its 8 rows."""
+    """A row holds one source's synapses of one delay and one receptor: inputs reaching one
+    neuron over 16 delays each need 16 rows apiece; one input more than the iCEBreaker's core
+    has rows for is refused, naming the core and both counts; over 8 delays each the image is
+    built, each input's ROUTE entry naming its 8 rows."""
     from snncc.ir import FixedPopulation, FixedProjection, Network, StepSource
     from snncc.plugin import SnnccError
     from snncc_fpga import limits as L
     from snncc_fpga.image import encode
     from snncc_fpga.kernel import PARAMS
+    cfg = L.BOARDS["icebreaker"].config
+    n_in = cfg.rows_per_core // 16 + 1
     arr = {"th": 100, "reset": 0, "bias": 0, "k_leak": 4, "k_e": 4, "k_i": 4, "k_w": 0, "refrac": 0,
            "subtract": 0, "no_leak": 0, "v_init": 0}
     pop = FixedPopulation("p", 1, "fpga", {k: np.full(1, v) for k, v in arr.items()}, dict(PARAMS))
-    src = StepSource("in", 40, np.zeros(1, np.int64), np.zeros(1, np.int64))
+    src = StepSource("in", n_in, np.zeros(1, np.int64), np.zeros(1, np.int64))
 
     def net(delays: int) -> Network:
-        pre = np.repeat(np.arange(40), delays)
+        pre = np.repeat(np.arange(n_in), delays)
         prj = FixedProjection("j", "in", "p", pre, np.zeros(pre.size, np.int64), np.ones(pre.size, np.int64),
-                              np.tile(np.arange(1, delays + 1), 40), 8, "excitatory")
+                              np.tile(np.arange(1, delays + 1), n_in), 8, "excitatory")
         return Network("rows", 1.0, 10, [pop], [src], [prj], stage="fixed", target="fpga")
-    cfg = L.BOARDS["icebreaker"].config
-    with pytest.raises(SnnccError, match="network 'rows': core 0 needs 640 synapse rows .*holds 512 a core"):
+    with pytest.raises(SnnccError, match=f"network 'rows': core 0 needs {16 * n_in} synapse rows .*holds "
+                                         f"{cfg.rows_per_core} a core"):
         encode(net(16), cfg, "icebreaker")
     img = encode(net(8), cfg, "icebreaker")
-    assert img.region("ROW").size == 2 * 320 and img.region("ROUTE")[1::2].max() == 8
+    assert img.region("ROW").size == 2 * 8 * n_in and img.region("ROUTE")[1::2].max() == 8
