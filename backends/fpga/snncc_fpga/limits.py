@@ -291,7 +291,7 @@ BOARDS = {
     # the free-running timer, input queue and stream as well (docs/fpga.md: the figures)
     "icebreaker": Board("icebreaker", "iCEBreaker (Lattice iCE40 UP5K), 12 MHz, 1 Mbaud (3 Mbaud with -O baud); "
                         "host-stepped only",
-                        CoreConfig(cores=1, log2n=8, log2r=9, log2s=14, log2d=5, log2src=9, rt=0),
+                        CoreConfig(cores=1, log2n=8, log2r=10, log2s=14, log2d=5, log2src=9, rt=0),
                         "ice40", "up5k",
                         "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf",
                         rt_note="the UP5K's 5,280 logic cells do not hold the free-running logic next to "
