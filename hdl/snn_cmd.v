@@ -183,7 +183,7 @@ module snn_cmd #(
 
     // region sizes in halfwords, and whether a region has one instance per core
     localparam [16:0] SZ_NEURON = 2 << LOG2N, SZ_ROW = 2 << LOG2R, SZ_SYN = 2 << LOG2S;
-    localparam [16:0] SZ_ROUTE = 2 << LOG2SRC, SZ_AXON = (CORES > 1) ? (1 << LOG2A) : 0;
+    localparam [16:0] SZ_ROUTE = `SNN_REGION_ROUTE_HALFWORDS << LOG2SRC, SZ_AXON = (CORES > 1) ? (1 << LOG2A) : 0;
     function [16:0] region_size;
         input [2:0] g;
         case (g)

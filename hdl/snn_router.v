@@ -3,7 +3,8 @@
 // frame (host-stepped) or the input queue's entries for this step (free-running, i_from_q),
 // and sends each source's packets: one (core, row) per row of the source (a row holds its
 // synapses of one delay and receptor on one core), from its ROUTE entry (first, count) into
-// the AXON list. A packet waits until its core's delivery engine is free; cores deliver in
+// the AXON list (ROUTE: one word a source, the split of its fields per build: the generated
+// SNN_ROUTE_FIRST_W). A packet waits until its core's delivery engine is free; cores deliver in
 // parallel. A one-core build keeps ROUTE only: a source's rows are contiguous there, its
 // entry names them directly (first row, count). Every packet of a step is delivered within
 // that step, so a spike at t over delay d reaches its target at t + d on whatever core.
@@ -53,10 +54,13 @@ module snn_router #(
 );
 `include "snn_protocol.vh"
     localparam CW = (CORES > 1) ? $clog2(CORES) : 1;
-    localparam AXW = (CORES > 1) ? LOG2A : LOG2R;      // an AXON entry's index (one core: a row's)
+    // ROUTE's first field: an AXON entry's index (one core: a row's); count - 1: the bits above;
+    // SNN_ROUTE_NONE: no entries
+    localparam AXW = `SNN_ROUTE_FIRST_W(CORES, LOG2A, LOG2R);
+    localparam CNW = `SNN_ROUTE_WORD_BITS - AXW;
     localparam [3:0] S_IDLE = 4'd0, S_SPIKE = 4'd1, S_SPIKE_WAIT = 4'd2, S_SPIKE_READ = 4'd3,
                      S_INPUT = 4'd4, S_INPUT_HI = 4'd5, S_INPUT_LO = 4'd6, S_INPUT_READ = 4'd7,
-                     S_SOURCE = 4'd8, S_ROUTE_FIRST = 4'd10, S_ROUTE_COUNT = 4'd11,
+                     S_SOURCE = 4'd8, S_ROUTE = 4'd10,
                      S_AXON = 4'd12, S_AXON_WAIT = 4'd13, S_AXON_READ = 4'd14, S_SEND = 4'd15;
     reg [3:0] st, after_send;
     assign o_idle = (st == S_IDLE);
@@ -66,7 +70,7 @@ module snn_router #(
     reg [LOG2N:0] i;
     reg [8:0] j;                       // input index (a STEP frame carries at most 254)
     reg [AXW-1:0] ax;                  // axon entry (one core: row)
-    reg [AXW:0] ax_n;                  // axon entries left (the compiler bounds a source's)
+    reg [CNW-1:0] ax_n;                // axon entries left - 1
     /* verilator lint_off UNUSEDSIGNAL */
     reg [15:0] src;                    // a source id; its low bits address ROUTE (or are the row)
     /* verilator lint_on UNUSEDSIGNAL */
@@ -124,20 +128,17 @@ module snn_router #(
                 st <= ({i_pb_data, lo_b} < i_n_src) ? S_SOURCE : S_INPUT;   // the host checks ids
             end
             // ---------------------------------------------- one source's packets
-            S_SOURCE: st <= S_ROUTE_FIRST;
+            S_SOURCE: st <= S_ROUTE;
             // one core: the packet's row counts through the source's rows (no AXON read)
-            S_ROUTE_FIRST: begin
+            S_ROUTE: begin
                 ax <= route_q[AXW-1:0];
-                if (CORES == 1) o_pkt_row <= route_q[LOG2R-1:0];
-                st <= S_ROUTE_COUNT;
-            end
-            S_ROUTE_COUNT: begin
-                ax_n <= route_q[AXW:0];
+                ax_n <= route_q[AXW +: CNW];
                 if (CORES == 1) begin
+                    o_pkt_row <= route_q[LOG2R-1:0];
                     o_pkt_core <= {CW{1'b0}};
-                    o_pkt_valid <= (route_q[AXW:0] != 0);
-                    st <= (route_q[AXW:0] == 0) ? after_send : S_SEND;
-                end else st <= (route_q[AXW:0] == 0) ? after_send : S_AXON;
+                    o_pkt_valid <= (route_q != `SNN_ROUTE_NONE);
+                    st <= (route_q == `SNN_ROUTE_NONE) ? after_send : S_SEND;
+                end else st <= (route_q == `SNN_ROUTE_NONE) ? after_send : S_AXON;
             end
             S_AXON: st <= S_AXON_WAIT;
             S_AXON_WAIT: st <= S_AXON_READ;
@@ -152,24 +153,24 @@ module snn_router #(
                 ax_n <= ax_n - 1'b1;
                 if (CORES == 1) begin
                     o_pkt_row <= o_pkt_row + 1'b1;
-                    o_pkt_valid <= (ax_n != 1);
-                    st <= (ax_n == 1) ? after_send : S_SEND;
+                    o_pkt_valid <= (ax_n != 0);
+                    st <= (ax_n == 0) ? after_send : S_SEND;
                 end else begin
                     o_pkt_valid <= 1'b0;
                     ax <= ax + 1'b1;
-                    st <= (ax_n == 1) ? after_send : S_AXON;
+                    st <= (ax_n == 0) ? after_send : S_AXON;
                 end
             end
             default: st <= S_IDLE;
         endcase
     end
 
-    // ROUTE: {source, word} -> first/count (read with one clock of latency: the address
-    // is not registered here); AXON: entry -> (core, row), with more than one core
+    // ROUTE: source -> {count, first} (read with one clock of latency: the address is not
+    // registered here); AXON: entry -> (core, row), with more than one core
     wire cb_route = i_cb_clear || (i_cb_we && i_cb_region == `SNN_REGION_ROUTE);
     wire busy = (st != S_IDLE);
-    wire [LOG2SRC:0] route_addr = busy ? {src[LOG2SRC-1:0], st == S_ROUTE_FIRST} : i_cb_addr[LOG2SRC:0];
-    snn_ram #(.AW(LOG2SRC+1), .DW(16)) u_route (
+    wire [LOG2SRC-1:0] route_addr = busy ? src[LOG2SRC-1:0] : i_cb_addr[LOG2SRC-1:0];
+    snn_ram #(.AW(LOG2SRC), .DW(16)) u_route (
         .i_clk(i_clk), .i_we(!busy && cb_route), .i_addr(route_addr),
         .i_wdata(i_cb_clear ? 16'd0 : i_cb_wd), .o_rdata(route_q));
     generate if (CORES > 1) begin : g_axon

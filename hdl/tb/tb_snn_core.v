@@ -167,7 +167,7 @@ module tb_snn_core;
     endtask
 
     // COMMIT's payload into pl[]: CRC, sizes (1 neuron, 2 sources, 1 synapse), the extents
-    // (halfwords) of PARAM, NEURON, ROW, SYN; CFG 4, ROUTE 4 (2 sources), AXON 0
+    // (halfwords) of PARAM, NEURON, ROW, SYN; CFG 4, ROUTE 2 (2 sources), AXON 0
     task commit_payload(input [31:0] c, input [31:0] e_param, input [31:0] e_neuron, input [31:0] e_row,
                         input [31:0] e_syn);
         integer r;
@@ -178,7 +178,7 @@ module tb_snn_core;
             for (r = 0; r < `SNN_REGIONS; r = r + 1) begin
                 e = (r == `SNN_REGION_PARAM) ? e_param : (r == `SNN_REGION_NEURON) ? e_neuron :
                     (r == `SNN_REGION_ROW) ? e_row : (r == `SNN_REGION_SYN) ? e_syn :
-                    (r == `SNN_REGION_CFG || r == `SNN_REGION_ROUTE) ? 32'd4 : 32'd0;
+                    (r == `SNN_REGION_CFG) ? 32'd4 : (r == `SNN_REGION_ROUTE) ? 32'd2 : 32'd0;
                 pl[`SNN_COMMIT_HEADER + 4 * r] = e[7:0]; pl[`SNN_COMMIT_HEADER + 4 * r + 1] = e[15:8];
                 pl[`SNN_COMMIT_HEADER + 4 * r + 2] = e[23:16]; pl[`SNN_COMMIT_HEADER + 4 * r + 3] = e[31:24];
             end
@@ -227,11 +227,11 @@ module tb_snn_core;
         pl[0] = `SNN_REGION_SYN; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 8'd10; pl[5] = 8'd0; pl[6] = 0; pl[7] = 0;
         send_frame(8'd7, `SNN_CMD_WRITE, 8, 0);
         expect_ack(8'd7, `SNN_CMD_WRITE, 0);
-        // ROUTE: source 0 (neuron 0) none, source 1 (the input) row 0 (one core: no AXON)
+        // ROUTE: source 0 (neuron 0) none, source 1 (the input) row 0: one word a source, count - 1
+        // above the first row's LOG2R bits (one core: no AXON): 0 is one row from row 0
         pl[0] = `SNN_REGION_ROUTE; pl[1] = 0; pl[2] = 0; pl[3] = 0;
-        for (k = 4; k < 12; k = k + 1) pl[k] = 8'd0;
-        pl[10] = 8'd1;
-        send_frame(8'd12, `SNN_CMD_WRITE, 12, 0);
+        pl[4] = 8'hFF; pl[5] = 8'hFF; pl[6] = 8'd0; pl[7] = 8'd0;
+        send_frame(8'd12, `SNN_CMD_WRITE, 8, 0);
         expect_ack(8'd12, `SNN_CMD_WRITE, 0);
         // CFG: 1 neuron, 2 rows, source ids from 0
         pl[0] = `SNN_REGION_CFG; pl[1] = 0; pl[2] = 0; pl[3] = 0; pl[4] = 1; pl[5] = 0; pl[6] = 2; pl[7] = 0;
@@ -246,7 +246,7 @@ module tb_snn_core;
         send_frame(8'd10, `SNN_CMD_STEP, 1, 0);
         expect_nak(`SNN_NAK_NOT_COMMITTED);
 
-        // COMMIT's extents (halfwords): PARAM 64, NEURON 2, ROW 2, SYN 2, CFG 4, ROUTE 4, AXON 0;
+        // COMMIT's extents (halfwords): PARAM 64, NEURON 2, ROW 2, SYN 2, CFG 4, ROUTE 2, AXON 0;
         // the CRC-32 covers those halfwords of each region
         img_crc = 32'hFFFFFFFF;
         crc_hw(16'd15); for (k = 1; k < 4; k = k + 1) crc_hw(16'd0); crc_hw(16'h0200);
@@ -255,7 +255,7 @@ module tb_snn_core;
         crc_hw(16'd0); crc_hw(16'd1 | (16'd1 << `SNN_ROW_DELAY_LSB));
         crc_hw(16'd10); crc_hw(16'd0);
         crc_hw(16'd1); crc_hw(16'd2); crc_hw(16'd0); crc_hw(16'd0);
-        crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd0); crc_hw(16'd1);
+        crc_hw(`SNN_ROUTE_NONE); crc_hw(16'd0);
         img_crc = ~img_crc;
 
         commit_payload(img_crc ^ 32'd1, 64, 2, 2, 2);

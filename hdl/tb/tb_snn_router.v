@@ -46,8 +46,11 @@ module tb_snn_router;
             @(negedge clk) cb_we = 1'b0;
         end
     endtask
+    // one word a source: first in the low SNN_ROUTE_FIRST_W bits (LOG2A here), count - 1 above,
+    // no entries SNN_ROUTE_NONE
+    localparam AXW = `SNN_ROUTE_FIRST_W(CORES, LOG2A, LOG2R);
     task route(input [15:0] src, input [15:0] first, input [15:0] count);
-        begin cb_write(`SNN_REGION_ROUTE, 2 * src, first); cb_write(`SNN_REGION_ROUTE, 2 * src + 1, count); end
+        begin cb_write(`SNN_REGION_ROUTE, src, (count == 0) ? `SNN_ROUTE_NONE : first | ((count - 1) << AXW)); end
     endtask
     task axon(input [15:0] entry, input [4:0] core, input [10:0] row);
         begin cb_write(`SNN_REGION_AXON, entry, {core, row}); end

@@ -41,7 +41,15 @@ def verilog() -> str:
     out += [f"`define SNN_NAK_{name} 8'd{code}" for code, (name, _) in P.NAK_REASONS.items()]
     out += [f"`define SNN_REGION_{r.name} 3'd{r.code}" for r in P.REGIONS]
     out += [f"`define SNN_REGIONS {len(P.REGIONS)}"]
+    out += [f"`define SNN_REGION_{r.name}_HALFWORDS {r.words_per_item}" for r in P.REGIONS]
+    # ROUTE's field split depends on the build (protocol.route_first_bits)
+    a, b = (x.lower() for x in P.ROUTE_FIRST)
+    out += [f"`define SNN_ROUTE_WORD_BITS {P.ROUTE_WORD_BITS}",
+            f"`define SNN_ROUTE_FIRST_W(cores, {a}, {b}) (((cores) > 1) ? ({a}) : ({b}))",
+            f"`define SNN_ROUTE_NONE 16'h{P.ROUTE_NONE:04X}"]
     for r in P.REGIONS:
+        if r.name == "ROUTE":
+            continue
         for f in r.fields:
             key = f"SNN_{r.name}_{f.name.upper()}"
             out += [f"`define {key}_WORD {f.word}", f"`define {key}_LSB {f.lsb}", f"`define {key}_W {f.width}"]
@@ -125,7 +133,9 @@ def markdown() -> str:
               f"| {r.doc} |" for r in P.REGIONS]
     lines += ["", "### Fields", "", "| region | field | halfword | bits | meaning |", "|---|---|---|---|---|"]
     for r in P.REGIONS:
-        lines += [f"| {r.name} | {f.name} | {f.word} | {f.lsb + f.width - 1}:{f.lsb} | {f.doc} |" for f in r.fields]
+        lines += [f"| {r.name} | {f.name} | {f.word} | "
+                  + ("build" if r.name == "ROUTE" else f"{f.lsb + f.width - 1}:{f.lsb}") + f" | {f.doc} |"
+                  for f in r.fields]
     lines += [f"| PARAM (STDP) | {f.name} | {f.word} | {f.lsb + f.width - 1}:{f.lsb} | {f.doc} |"
               for f in P.STDP_FIELDS]
     for title, outs in P.ANSWERS.items():

@@ -310,7 +310,7 @@ def encode(net: Network, cfg: L.CoreConfig | None = None, board: str | None = No
     src, core, row = src[order], core[order], row[order]
     counts = np.bincount(src, minlength=rows).astype(np.int64)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-    parts[(P.REGION["ROUTE"], 0)] = P.pack(P.ROUTE_FIELDS, 2, rows, first=starts, count=counts)
+    parts[(P.REGION["ROUTE"], 0)] = P.route_pack(cfg, starts, counts)
     if cfg.cores > 1:      # one core: a source's rows are contiguous, ROUTE names them (no AXON)
         parts[(P.REGION["AXON"], 0)] = P.pack(P.AXON_FIELDS, 1, src.size, row=row, core=core)
     return Image(cfg, parts, n, rows, int(syn.pre.size), offsets, board, [list(r) for r in ranges])
@@ -384,6 +384,13 @@ def row_plan(syn: Synapses, ranges, n: int) -> list[CoreRows]:
     return out
 
 
+def _source_name(net: Network, s: int) -> str:
+    """'population[index]' of source id ``s`` (populations, then sources, in network order)."""
+    offsets, _, _ = net.offsets()
+    name, first = [(k, v) for k, v in offsets.items() if v <= s][-1]      # offsets grow in order
+    return f"{L.shown_text(name)}[{s - first}]"
+
+
 def check_rows(net: Network, plan: list[CoreRows], cfg: L.CoreConfig, n_sources: int, board: str) -> int:
     """Refuse a network whose rows or router entries exceed the build's: the rows of each core
     (LOG2R), the axon entries in all (LOG2A) and those of one source (ROUTE's count field).
@@ -402,11 +409,12 @@ def check_rows(net: Network, plan: list[CoreRows], cfg: L.CoreConfig, n_sources:
                          f"core, delay and receptor); {where} holds {cfg.axons}", hint=hint)
     per_src = np.bincount(np.concatenate([p.row_src for p in plan]) if plan else np.zeros(0, np.int64),
                           minlength=n_sources)
-    lim = next(f for f in P.ROUTE_FIELDS if f.name == "count").mask
+    lim = P.route_max_entries(cfg)
     if per_src.size and per_src.max() > lim:
         s = int(np.argmax(per_src))
-        raise SnnccError(f"network '{net.name}': source id {s} needs {int(per_src[s])} router entries; a "
-                         f"source's ROUTE entry counts at most {lim}", hint=hint)
+        raise SnnccError(f"network '{net.name}': source id {s} ({_source_name(net, s)}) needs {int(per_src[s])} "
+                         f"router entries (one per core, delay and receptor of its synapses); a source's ROUTE "
+                         f"entry on {board} counts at most {lim}", hint=hint)
     return axons
 
 

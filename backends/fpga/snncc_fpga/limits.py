@@ -171,6 +171,10 @@ class CoreConfig:
                 and self.rt in (0, 1) and 4 <= self.log2q <= 12 and 1 <= self.log2p <= min(self.log2n, 6)
                 and self.fine in (0, 1) and not (self.fine and self.stdp)):
             raise ValueError(f"core configuration out of range: {self}")
+        from .protocol import ROUTE_MIN_COUNT_BITS, ROUTE_WORD_BITS, route_first_bits
+        if ROUTE_WORD_BITS - route_first_bits(self) < ROUTE_MIN_COUNT_BITS:
+            raise ValueError(f"core configuration out of range: {self} (ROUTE's first field, LOG2A or with one "
+                             f"core LOG2R, leaves fewer than {ROUTE_MIN_COUNT_BITS} bits for its count)")
 
     def limits(self) -> Limits:
         return Limits(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-VERSION = 5
+VERSION = 6
 SOF = 0xA5
 ACK_BIT = 0x80
 HEADER_BYTES = 5      # SOF SEQ CMD LEN_lo LEN_hi
@@ -227,10 +227,60 @@ CFG_FIELDS = (
     Field("src_base", 2, 0, 16, "source id of the core's neuron 0 (its spikes are src_base + index)"),
     Field("reserved", 3, 0, 16, "0"),
 )
+#: ROUTE: one 16-bit word per source id. Its first field is as wide as an index of what it names:
+#: an AXON entry (LOG2A bits) with more than one core, a row (LOG2R bits) in a one-core build;
+#: count takes the bits above it and holds entries - 1 (3 bits at LOG2A = 13: at most 8 entries
+#: a source, more are refused by name). A source without entries is the all-ones word
+#: (ROUTE_NONE: a run of entries that would end past the table, so never a real one). The
+#: Verilog side is the generated header's SNN_ROUTE_FIRST_W and SNN_ROUTE_NONE (gen.py), made
+#: from these.
+ROUTE_WORD_BITS = 16
+ROUTE_FIRST = ("LOG2A", "LOG2R")     # (CORES > 1, one core)
+ROUTE_MIN_COUNT_BITS = 3
+ROUTE_NONE = (1 << ROUTE_WORD_BITS) - 1
+
+
+def route_first_bits(cfg) -> int:
+    """Bits of ROUTE's first field in the build ``cfg`` (limits.CoreConfig)."""
+    return getattr(cfg, ROUTE_FIRST[0 if cfg.cores > 1 else 1].lower())
+
+
+def route_fields(cfg) -> tuple[Field, Field]:
+    """ROUTE's two fields in the build ``cfg``: first (the low bits), count - 1 (the rest)."""
+    w = route_first_bits(cfg)
+    return (Field("first", 0, 0, w, "first axon entry of the source (one core: its first row)"),
+            Field("count", 0, w, ROUTE_WORD_BITS - w, "axon entries - 1 (one per row of the source: per "
+                  "core it reaches, delay and receptor)"))
+
+
+def route_max_entries(cfg) -> int:
+    """The most axon entries (one core: rows) one source's ROUTE word can name in ``cfg``."""
+    return route_fields(cfg)[1].mask + 1
+
+
+def route_pack(cfg, first, count) -> np.ndarray:
+    """ROUTE words of sources with ``count`` entries from ``first`` (ROUTE_NONE where count is 0)."""
+    first, count = np.asarray(first, np.int64), np.asarray(count, np.int64)
+    has = count > 0
+    words = pack(route_fields(cfg), 1, count.size, first=np.where(has, first, 0),
+                 count=np.where(has, count - 1, 0))
+    return np.where(has, words, ROUTE_NONE).astype(np.uint16)
+
+
+def route_unpack(cfg, words) -> tuple[np.ndarray, np.ndarray]:
+    """(first, count) of each ROUTE word: count 0 for ROUTE_NONE."""
+    words = np.asarray(words, np.int64)
+    f = route_fields(cfg)
+    none = words == ROUTE_NONE
+    return (np.where(none, 0, unpack(f, 1, words, "first")), np.where(none, 0, unpack(f, 1, words, "count") + 1))
+
+
+#: ROUTE's fields as the protocol doc shows them (positions depend on the build: route_fields)
 ROUTE_FIELDS = (
-    Field("first", 0, 0, 16, "first axon entry of the source (one core: its first row)"),
-    Field("count", 1, 0, 16, "axon entries (one per row of the source: per core it reaches, delay and "
-          "receptor)"),
+    Field("first", 0, 0, 0, f"first axon entry of the source (one core: its first row): bits F-1..0, F = "
+          f"{ROUTE_FIRST[0]} (one core: {ROUTE_FIRST[1]})"),
+    Field("count", 0, 0, 0, f"axon entries of the source - 1 (one per row: per core it reaches, delay and "
+          f"receptor): bits 15..F, at least {ROUTE_MIN_COUNT_BITS}; a source without entries: 0x{ROUTE_NONE:04X}"),
 )
 AXON_FIELDS = (
     Field("row", 0, 0, 11, "row on the target core (LOG2R bits stored)"),
@@ -249,7 +299,7 @@ REGIONS = (
            "halfword 1 is written, with the halfword 0 written last before it: write both, 0 first "
            "(CLEAR zeroes both)"),
     Region("CFG", 4, True, 4, "1", CFG_FIELDS, "the core's sizes"),
-    Region("ROUTE", 5, False, 2, "2**LOG2SRC", ROUTE_FIELDS,
+    Region("ROUTE", 5, False, 1, "2**LOG2SRC", ROUTE_FIELDS,
            "per source id: its axon entries (the router)"),
     Region("AXON", 6, False, 1, "2**LOG2A (CORES > 1)", AXON_FIELDS,
            "per axon entry: a (core, row) a spike of the source is sent to (absent in a one-core "

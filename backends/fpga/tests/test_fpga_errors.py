@@ -282,4 +282,47 @@ def test_more_rows_than_a_core_holds_is_refused():
                                          f"{cfg.rows_per_core} a core"):
         encode(net(16), cfg, "icebreaker")
     img = encode(net(8), cfg, "icebreaker")
-    assert img.region("ROW").size == 2 * 8 * n_in and img.region("ROUTE")[1::2].max() == 8
+    from snncc_fpga import protocol as P
+    route = img.region("ROUTE")
+    assert img.region("ROW").size == 2 * 8 * n_in and route.size == n_in + 1       # one word a source id
+    first, count = P.route_unpack(cfg, route)
+    assert route[0] == P.ROUTE_NONE and (count == [0] + [8] * n_in).all()
+    assert (first == [0] + list(range(0, 8 * n_in, 8))).all()
+
+
+def test_a_source_with_more_router_entries_than_its_route_count_holds_is_refused():
+    """ROUTE is one 16-bit word a source: on ulx3s-85f-4k its first field takes LOG2A = 13 bits,
+    its count - 1 the 3 above (8 entries). An input reaching two cores over 4 delays each and
+    one of them over an inhibitory synapse too needs 9 rows - 9 entries - and is refused,
+    naming the source and the limit; without the inhibitory one it is built."""
+    from snncc.ir import FixedPopulation, FixedProjection, Network, StepSource
+    from snncc.plugin import SnnccError
+    from snncc_fpga import limits as L
+    from snncc_fpga import protocol as P
+    from snncc_fpga.image import encode
+    from snncc_fpga.kernel import PARAMS
+    cfg = L.BOARDS["ulx3s-85f-4k"].config
+    assert P.route_max_entries(cfg) == 8
+    n = cfg.neurons_per_core + 1                      # neuron n - 1 on core 1
+    arr = {"th": 100, "reset": 0, "bias": 0, "k_leak": 4, "k_e": 4, "k_i": 4, "k_w": 0, "refrac": 0,
+           "subtract": 0, "no_leak": 0, "v_init": 0}
+    pop = FixedPopulation("p", n, "fpga", {k: np.full(n, v) for k, v in arr.items()}, dict(PARAMS))
+    src = StepSource("drive", 1, np.zeros(1, np.int64), np.zeros(1, np.int64))
+
+    def net(inhibitory: bool) -> Network:
+        d = np.tile(np.arange(1, 5), 2)
+        post = np.repeat([0, n - 1], 4)
+        prj = [FixedProjection("e", "drive", "p", np.zeros(8, np.int64), post, np.ones(8, np.int64), d, 8,
+                               "excitatory")]
+        if inhibitory:
+            prj.append(FixedProjection("i", "drive", "p", np.zeros(1, np.int64), np.zeros(1, np.int64),
+                                       np.ones(1, np.int64), np.ones(1, np.int64), 8, "inhibitory"))
+        out = Network("fan", 1.0, 10, [pop], [src], prj, stage="fixed", target="fpga")
+        out.attrs["partition"] = {"cores": 2, "populations": {"p": {"slices": [(0, n - 1), (n - 1, n)],
+                                                                     "cores": [0, 1]}}}
+        return out
+    with pytest.raises(SnnccError, match=rf"source id {n} \(drive\[0\]\) needs 9 router entries .*counts at most 8"):
+        encode(net(True), cfg, "ulx3s-85f-4k")
+    img = encode(net(False), cfg, "ulx3s-85f-4k")
+    first, count = P.route_unpack(cfg, img.region("ROUTE"))
+    assert count.tolist() == [0] * n + [8] and first[n] == 0

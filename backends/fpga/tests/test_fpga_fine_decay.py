@@ -263,9 +263,13 @@ def _random_fine_network(seed: int) -> Network:
         pre = nodes[int(rng.integers(len(nodes)))]
         post = pops[int(rng.integers(len(pops)))]
         a, b = np.nonzero(rng.random((pre.size, post.size)) < rng.uniform(0.1, 0.9))
+        # a few distinct delays per projection: a source takes a router entry (ROUTE counts at most
+        # 15 on this board) and a row per delay and receptor
+        delays = rng.choice(np.arange(1, L.BOARDS[BOARD].config.max_delay + 1), int(rng.integers(1, 4)),
+                            replace=False)
         if a.size:
             prjs.append(FixedProjection(f"j{k}", pre.name, post.name, a, b, rng.integers(-128, 128, a.size),
-                                        rng.integers(1, L.BOARDS[BOARD].config.max_delay + 1, a.size), 8,
+                                        rng.choice(delays, a.size), 8,
                                         "excitatory" if rng.random() < 0.6 else "inhibitory"))
     return Network("random", 1.0, 80, pops, srcs, prjs, stage="fixed", target="fpga")
 

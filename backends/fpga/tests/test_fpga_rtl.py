@@ -45,7 +45,7 @@ FAULTS = {
     "tb_snn_lif.v": ("snn_lif.v", "? $signed(p_leak[31:16]) : v >>> k_leak;",
                      "? $signed(p_leak[31:16]) : v >> k_leak;"),
     "tb_snn_deliver.v": ("snn_deliver.v", "o_rng_wd <= i_rng_q + w16;", "o_rng_wd <= w16;"),
-    "tb_snn_router.v": ("snn_router.v", "st <= (ax_n == 1) ? after_send : S_AXON;", "st <= after_send;"),
+    "tb_snn_router.v": ("snn_router.v", "st <= (ax_n == 0) ? after_send : S_AXON;", "st <= after_send;"),
     "tb_snn_step.v": ("snn_step.v", "PH_ROUTE: next_phase = PH_POT;", "PH_ROUTE: next_phase = PH_INC;"),
     "tb_snn_stdp_update.v": ("snn_stdp_update.v", "S_SHIFT: begin d <= {3'd0, prod[19:3]};",
                              "S_SHIFT: begin d <= {2'd0, prod[19:2]};"),
