@@ -19,7 +19,8 @@ module snn_core #(
     parameter LOG2P = 4,
     parameter FINE = 0,
     parameter TIMEOUT_BYTES = 64,     // an incomplete frame is dropped after this many byte times
-    parameter ROW_SPRAM = 0           // 1: each core's ROW memory in an iCE40 SPRAM (the UP5K top sets it)
+    parameter ROW_SPRAM = 0,          // 1: each core's ROW memory in an iCE40 SPRAM (the UP5K top sets it)
+    parameter PRB_LUTRAM = 0          // 1: each core's probe memory in LUT RAM (the ECP5 top sets it; the iCE40 has none)
 ) (
     input  wire i_clk,
     input  wire i_rst,
@@ -148,7 +149,8 @@ module snn_core #(
     genvar c;
     generate for (c = 0; c < CORES; c = c + 1) begin : g_core
         snn_neuron_core #(.LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D), .STDP(STDP),
-                          .LOG2P(LOG2P), .FINE(FINE), .HAS_BASE(CORES > 1), .ROW_SPRAM(ROW_SPRAM)) u_nc (
+                          .LOG2P(LOG2P), .FINE(FINE), .HAS_BASE(CORES > 1), .ROW_SPRAM(ROW_SPRAM),
+                          .PRB_LUTRAM(PRB_LUTRAM)) u_nc (
             .i_clk(i_clk), .i_rst(i_rst), .i_phase(phase), .i_go(step_go), .o_done(core_done[c]),
             .i_slot(slot), .i_cb_sel(cb_core == c), .i_cb_region(cb_region), .i_cb_addr(cb_addr),
             .i_cb_we(cb_we), .i_cb_wd(cb_wd), .i_cb_clear(cb_clear), .o_cb_q(core_cb_q[c * 16 +: 16]),

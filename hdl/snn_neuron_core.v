@@ -22,7 +22,8 @@ module snn_neuron_core #(
     parameter LOG2P = 4,
     parameter FINE = 0,
     parameter HAS_BASE = 1,
-    parameter ROW_SPRAM = 0            // 1: the ROW memory in an iCE40 SPRAM (the UP5K's fourth)
+    parameter ROW_SPRAM = 0,           // 1: the ROW memory in an iCE40 SPRAM (the UP5K's fourth)
+    parameter PRB_LUTRAM = 0           // 1: the probe memory in LUT RAM (ECP5: an EBR saved a core)
 ) (
     input  wire                   i_clk,
     input  wire                   i_rst,
@@ -274,9 +275,15 @@ module snn_neuron_core #(
         .i_raddr({i_tx_bank, i_tx_idx}), .o_rdata(o_tx_sp_data));
     // probed neurons: v, iE, iI as the LIF engine writes them to the state memory
     wire prb_we = st_we && lif_prb && st_addr[1:0] != 2'd3;
-    snn_ram_dp #(.AW(LOG2P+3), .DW(16)) u_probes (
-        .i_clk(i_clk), .i_we(prb_we), .i_waddr({bank, k_prb[LOG2P-1:0], st_addr[1:0]}), .i_wdata(st_wd),
-        .i_raddr({i_tx_bank, i_prb_addr}), .o_rdata(o_prb_q));
+    generate if (PRB_LUTRAM != 0) begin : g_prb_lut
+        snn_ram_lut #(.AW(LOG2P+3), .DW(16)) u_probes (
+            .i_clk(i_clk), .i_we(prb_we), .i_waddr({bank, k_prb[LOG2P-1:0], st_addr[1:0]}), .i_wdata(st_wd),
+            .i_raddr({i_tx_bank, i_prb_addr}), .o_rdata(o_prb_q));
+    end else begin : g_prb
+        snn_ram_dp #(.AW(LOG2P+3), .DW(16)) u_probes (
+            .i_clk(i_clk), .i_we(prb_we), .i_waddr({bank, k_prb[LOG2P-1:0], st_addr[1:0]}), .i_wdata(st_wd),
+            .i_raddr({i_tx_bank, i_prb_addr}), .o_rdata(o_prb_q));
+    end endgenerate
     // the counts of each bank (copied while the LIF phase runs: final when it ends)
     reg [LOG2N:0] k_b0, k_b1;
     reg [LOG2P:0] p_b0, p_b1;

@@ -428,7 +428,7 @@ def out_size(outs) -> int:
 #: and the bitstream flows all read this list through hdl/rtl.mk or this module)
 RTL = ("snn_core.v", "snn_cmd.v", "snn_step.v", "snn_timer.v", "snn_inq.v", "snn_router.v", "snn_neuron_core.v", "snn_lif.v",
        "snn_deliver.v", "snn_stdp.v", "snn_stdp_update.v", "snn_frame_rx.v", "snn_frame_tx.v",
-       "snn_uart_rx.v", "snn_uart_tx.v", "snn_ram.v", "snn_ram_dp.v", "snn_ram_huge.v")
+       "snn_uart_rx.v", "snn_uart_tx.v", "snn_ram.v", "snn_ram_dp.v", "snn_ram_huge.v", "snn_ram_lut.v")
 INCLUDES = ("snn_protocol.vh", "snn_fields.vh", "snn_phases.vh", "snn_crc.vh")
 
 
