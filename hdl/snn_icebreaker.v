@@ -6,10 +6,10 @@
 module snn_icebreaker #(
     parameter CORES = 1,
     parameter LOG2N = 8,
-    parameter LOG2R = 10,
+    parameter LOG2R = 11,
     parameter LOG2S = 14,
     parameter LOG2D = 5,
-    parameter LOG2SRC = 9,
+    parameter LOG2SRC = 10,
     parameter LOG2A = 1,
     parameter STDP = 1,
     parameter CLKS_PER_BIT = 12,
@@ -18,7 +18,7 @@ module snn_icebreaker #(
     parameter LOG2Q = 8,
     parameter LOG2P = 4,
     parameter FINE = 0,
-    parameter ROW_SPRAM = 0            // 1: ROW in the fourth SPRAM (frees 8 EBR; ~+30 logic cells)
+    parameter ROW_SPRAM = 1            // ROW in the fourth SPRAM: 2,048 rows (4,096 x 16) beside the EBR
 ) (
     input  wire i_clk,
     input  wire i_rx,

@@ -290,12 +290,13 @@ ULX3S_OSC_MHZ = 25.0
 ULX3S_CLOCK_MHZ = 40.0
 
 BOARDS = {
-    # the UP5K: one core; the ring and both synapse halves in three of its four SPRAMs. Its 5,280
+    # the UP5K: one core; the ring and both synapse halves in three of its four SPRAMs, the rows
+    # (2,048: the digits classifier needs 1,152) in the fourth (snn_icebreaker.v's ROW_SPRAM). Its 5,280
     # logic cells hold the host-stepped core with STDP, 8 parameter sets and the state probes, not
     # the free-running timer, input queue and stream as well (docs/fpga.md: the figures)
     "icebreaker": Board("icebreaker", "iCEBreaker (Lattice iCE40 UP5K), 12 MHz, 1 Mbaud (3 Mbaud with -O baud); "
                         "host-stepped only",
-                        CoreConfig(cores=1, log2n=8, log2r=10, log2s=14, log2d=5, log2src=9, rt=0),
+                        CoreConfig(cores=1, log2n=8, log2r=11, log2s=14, log2d=5, log2src=10, rt=0),
                         "ice40", "up5k",
                         "sg48", 12.0, "snn_icebreaker", "boards/icebreaker.pcf",
                         rt_note="the UP5K's 5,280 logic cells do not hold the free-running logic next to "
@@ -305,7 +306,7 @@ BOARDS = {
     # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP. The core
     # runs on a PLL clock (ULX3S_CLOCK_MHZ), not the 25 MHz oscillator
     "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 40 MHz (PLL), 1 Mbaud",
-                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, log2src=9, stdp=0),
+                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, log2src=10, stdp=0),
                        "ecp5", "12k",
                        "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s", "boards/ulx3s.lpf", multipliers=28,
                        osc_mhz=ULX3S_OSC_MHZ),
