@@ -23,6 +23,12 @@ order instead of population by population, so the tail of one population and the
 of the next share a core; slices then stay contiguous (no member moves) and the lower
 bound is taken over the whole network.
 
+With ``limits.extra["fan_in_rows"]`` (the fpga core: a row per source, delay and receptor)
+``fan_in_per_core`` bounds the distinct (presynaptic neuron, delay, receptor) triples of a
+core instead of its presynaptic neurons: a source whose synapses into a core have several
+delays takes that many of its rows, so a network with many delays per source is spread over
+more cores (the walk with shared cores only; traffic still counts source neurons).
+
 Traffic is counted as one packet per (source neuron, destination core) with the source
 on another core; spike sources always count. ``net.attrs["partition"]`` gets the
 contiguous slices and core ids per population and, where neurons moved, ``members``
@@ -90,6 +96,29 @@ def _scatter_pres(pre_idx, post_idx, pre_off, post_off, fill, out):
         n = post_idx[k] + post_off
         out[fill[n]] = pre_idx[k] + pre_off
         fill[n] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter_keys(pre_idx, post_idx, delay, pre_off, post_off, k, receptor, fill, out):
+    for q in range(pre_idx.shape[0]):
+        n = post_idx[q] + post_off
+        out[fill[n]] = (pre_idx[q] + pre_off) * k + (delay[q] - 1) * 2 + receptor
+        fill[n] += 1
+
+
+def row_keyed(net: Network, inc: Incoming) -> Incoming:
+    """``inc`` with each synapse's presynaptic index replaced by its row key, one per
+    (presynaptic neuron, delay in steps, receptor): what ``limits.extra["fan_in_rows"]`` counts."""
+    delays = [np.asarray(prj.delay) for prj in net.projections]
+    k = 2 * max((int(d.max()) for d in delays if d.size), default=1)
+    keys = np.empty(inc.pre.size, dtype=np.int64)
+    fill = inc.indptr[:-1].copy()
+    for prj, d in zip(net.projections, delays):
+        d = np.broadcast_to(d.astype(np.int64), prj.pre_idx.shape)
+        _scatter_keys(prj.pre_idx, prj.post_idx, np.ascontiguousarray(d), np.int64(inc.offsets[prj.pre]),
+                      np.int64(inc.offsets[prj.post]), np.int64(k),
+                      np.int64(0 if prj.receptor == "excitatory" else 1), fill, keys)
+    return Incoming(inc.offsets, inc.n_neurons, inc.n_pre * k, inc.indptr, keys)
 
 
 #: the name of the Incoming table in a pipeline's :class:`~.base.Analyses`: partition and place
@@ -419,11 +448,14 @@ def partition_network(net: Network, limits, method: str = "greedy", inc: Incomin
     inc = inc or incoming(net, analyses)
     max_n, max_fan, max_syn = (_limit(limits.neurons_per_core), _limit(limits.fan_in_per_core),
                                _limit(limits.synapses_per_core))
-    stamp = np.full(inc.n_pre, -1, dtype=np.int64)
-    mark = np.full(inc.n_pre, -(1 << 62), dtype=np.int64)
     shared = bool(limits.extra.get("share_cores")) and method != "contiguous"
+    fan_inc = row_keyed(net, inc) if shared and limits.extra.get("fan_in_rows") else None
+    n_keys = (fan_inc or inc).n_pre
+    stamp = np.full(n_keys, -1, dtype=np.int64)
+    mark = np.full(n_keys, -(1 << 62), dtype=np.int64)
     if shared:
-        all_bounds, core, lb_total = _shared_bounds(net, inc, limits, stamp, mark, max_n, max_fan, max_syn)
+        all_bounds, core, lb_total = _shared_bounds(net, fan_inc or inc, limits, stamp, mark, max_n, max_fan,
+                                                    max_syn)
         moves = False
     else:
         all_bounds, core, lb_total = _own_bounds(net, inc, limits, method, stamp, mark, max_n, max_fan,
@@ -435,6 +467,8 @@ def partition_network(net: Network, limits, method: str = "greedy", inc: Incomin
         for i in range(bounds.size - 1):
             core_of[bounds[i]:bounds[i + 1]] = first + i
     figures = core_figures(inc, core_of, core)
+    if fan_inc is not None:          # the fan-in the limit bounds: rows; traffic stays per source neuron
+        figures = figures[:2] + (core_figures(fan_inc, core_of, core)[2],) + figures[3:]
     moved_pops: set[str] = set()
     if method != "contiguous" and moves:
         core_of, figures, moved_pops = _member_moves(inc, all_bounds, core_of, figures, core, limits,

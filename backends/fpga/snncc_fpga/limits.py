@@ -182,7 +182,7 @@ class CoreConfig:
             fan_in_per_core=self.rows_per_core if self.cores > 1 else None,
             synapses_per_core=self.synapses_per_core, cores_per_chip=self.cores, chips=1,
             weight_bits=WEIGHT_BITS, max_delay_steps=self.max_delay,
-            extra={"share_cores": True, "rows": self.rows_per_core, "sources": self.sources,
+            extra={"share_cores": True, "fan_in_rows": True, "rows": self.rows_per_core, "sources": self.sources,
                    "axons": self.axons, "param_sets_per_core": PARAM_SETS, "stdp": bool(self.stdp),
                    "v_bits": V_BITS, "i_bits": I_BITS, "acc_bits": ACC_BITS,
                    "inputs_per_step": MAX_INPUTS_PER_STEP, "voltage_rel_error": VOLTAGE_REL_ERROR,

@@ -143,8 +143,8 @@ def test_random_multicore_networks_bit_exact(board, net):
     try:
         actual, expected, img = on_board(board, net)
     except SnnccError as e:                  # more than four cores' worth: not this test's subject
-        # (the partitioner bounds a core's distinct sources; its rows, one per source, delay and
-        # receptor, can still exceed the build's and are refused by name)
+        # (the partitioner bounds a core's rows, one per source, delay and receptor; rows split
+        # at MAX_ROW synapses are counted by the image alone and refused by name)
         assert "cores" in str(e) or "synapse rows" in str(e)
         hyp.assume(False)
     USED.append(len(img.core_ranges))
@@ -233,3 +233,34 @@ def test_a_router_fault_in_the_rtl_is_caught_by_verify(tmp_path, capsys, monkeyp
     code, text = verify()
     assert code == 1, text
     assert "first difference at step" in text
+
+
+def test_the_partition_counts_rows_not_sources():
+    """The fpga's fan-in limit is rows (one per source, delay and receptor into a core): 40
+    inputs reach 32 neurons, blocks of 8 neurons over delays 1, 2, 3, 4. A core spanning two
+    blocks needs 80 rows, SMALL's holds 64: counted by row the partition closes each core at
+    one block (40 rows, 4 cores) and the image is built; counted by source (40 a core) its cores
+    span two blocks (the synapse limit closes them at 12 neurons) and 80 rows are refused."""
+    from snncc_fpga.image import core_ranges, row_plan, synapse_arrays
+    n_in, n = 40, 32
+    arr = {"th": 100, "reset": 0, "bias": 0, "k_leak": 4, "k_e": 4, "k_i": 4, "k_w": 0, "refrac": 0,
+           "subtract": 0, "no_leak": 0, "v_init": 0}
+    pop = FixedPopulation("p", n, "fpga", {k: np.full(n, v) for k, v in arr.items()}, dict(PARAMS))
+    src = StepSource("in", n_in, np.zeros(1, np.int64), np.zeros(1, np.int64))
+    pre, post = np.repeat(np.arange(n_in), n), np.tile(np.arange(n), n_in)
+    prj = FixedProjection("j", "in", "p", pre, post, np.ones(pre.size, np.int64), 1 + post // 8, 8,
+                          "excitatory")
+    plain = Network("rows", 1.0, 10, [pop], [src], [prj], stage="fixed", target="fpga")
+
+    def rows_of(net):
+        return [p.n_rows for p in row_plan(synapse_arrays(net), core_ranges(net, SMALL), n)]
+    net = partitioned(plain)
+    assert net.attrs["partition"]["cores"] == 4 and rows_of(net) == [40] * 4
+    encode(net, SMALL, "test-4core")
+    t = _Target()
+    t.limits = SMALL.limits()
+    t.limits.extra["fan_in_rows"] = False
+    by_src, _ = Partition(moves=False).run(plain, t)
+    assert max(rows_of(by_src)) == 80 > SMALL.rows_per_core
+    with pytest.raises(SnnccError, match=r"core \d needs 80 synapse rows"):
+        encode(by_src, SMALL, "test-4core")
