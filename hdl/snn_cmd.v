@@ -25,6 +25,7 @@ module snn_cmd #(
     parameter LOG2Q = 8,
     parameter LOG2P = 4,
     parameter FINE = 0,
+    parameter DSRC = 0,
     parameter PW = 24
 ) (
     input  wire        i_clk,
@@ -84,7 +85,7 @@ module snn_cmd #(
     input  wire [15:0] i_queued,
     output reg         o_q_clear,
     // a finished step's spikes and probed state, core by core (bank o_tx_bank)
-    output wire        o_tx_bank,
+    output wire [LOG2D-1:0] o_tx_bank,   // the answered step's slot (its spike list bank)
     input  wire [CORES*(LOG2N+1)-1:0] i_k_tx,
     input  wire [CORES*(LOG2P+1)-1:0] i_p_tx,
     input  wire [CORES*16-1:0] i_src_base,
@@ -179,7 +180,7 @@ module snn_cmd #(
     assign o_q_offer = (st == S_IN_F);
     assign o_q_tag = {hdr[1], hdr[0]};
     assign o_q_src = {i_pb_data, hdr[2]};
-    assign o_tx_bank = ans_step[0];
+    assign o_tx_bank = ans_step[LOG2D-1:0];   // the step number and the slot start at 0 together
 
     // region sizes in halfwords, and whether a region has one instance per core
     localparam [16:0] SZ_NEURON = 2 << LOG2N, SZ_ROW = 2 << LOG2R, SZ_SYN = 2 << LOG2S;

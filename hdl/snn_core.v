@@ -20,7 +20,9 @@ module snn_core #(
     parameter FINE = 0,
     parameter TIMEOUT_BYTES = 64,     // an incomplete frame is dropped after this many byte times
     parameter ROW_SPRAM = 0,          // 1: each core's ROW memory in an iCE40 SPRAM (the UP5K top sets it)
-    parameter PRB_LUTRAM = 0          // 1: each core's probe memory in LUT RAM (the ECP5 top sets it; the iCE40 has none)
+    parameter PRB_LUTRAM = 0,         // 1: each core's probe memory in LUT RAM (the ECP5 top sets it; the iCE40 has none)
+    parameter DSRC = 0,               // 1: the delay at the source (snn_router.v): one ring slot
+    parameter SPK_TDP = 0             // 1: one spike list memory per core, true dual-port (ECP5)
 ) (
     input  wire i_clk,
     input  wire i_rst,
@@ -29,6 +31,9 @@ module snn_core #(
     output wire o_busy
 );
 `include "snn_protocol.vh"
+/* verilator lint_off UNUSEDPARAM */
+`include "snn_phases.vh"              // PH_INIT only
+/* verilator lint_on UNUSEDPARAM */
     localparam CW = (CORES > 1) ? $clog2(CORES) : 1;
     wire [7:0] rx_byte;
     wire rx_valid;
@@ -70,7 +75,7 @@ module snn_core #(
     wire [CW-1:0] cmd_sp_core, rt_sp_core;
     wire [LOG2N-1:0] cmd_sp_idx, rt_sp_idx;
     wire [LOG2P+1:0] prb_addr;
-    wire tx_bank;
+    wire [LOG2D-1:0] tx_bank, rt_bank, pkt_age;
     // free-running (with RT = 0 the timer's and the queue's inputs go nowhere)
     /* verilator lint_off UNUSEDSIGNAL */
     wire running, tmr_enable, tmr_clear, tmr_clear_count, start_ok, tmr_start;
@@ -99,7 +104,7 @@ module snn_core #(
 
     snn_cmd #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D),
               .LOG2SRC(LOG2SRC), .LOG2A(LOG2A), .STDP(STDP), .CLKS_PER_BIT(CLKS_PER_BIT),
-              .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE)) u_cmd (
+              .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE), .DSRC(DSRC)) u_cmd (
         .i_clk(i_clk), .i_rst(i_rst), .i_frame_valid(f_valid), .i_frame_bad(f_bad),
         .i_reason(reason), .i_seq(seq), .i_cmd(cmd), .i_len(len), .o_pb_addr(cmd_pb_addr),
         .i_pb_data(pb_data), .o_release(f_release), .i_rx_errors(rx_errors),
@@ -137,9 +142,11 @@ module snn_core #(
         .o_busy(step_busy), .o_phase(phase), .o_go(step_go), .i_core_done(core_done),
         .o_route(route_start), .i_router_idle(router_idle), .o_slot(slot), .o_cycles(step_cycles));
 
-    snn_router #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2SRC(LOG2SRC), .LOG2A(LOG2A)) u_router (
+    snn_router #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2SRC(LOG2SRC), .LOG2A(LOG2A),
+                 .LOG2D(LOG2D), .DSRC(DSRC)) u_router (
         .i_clk(i_clk), .i_rst(i_rst), .i_start(route_start), .o_idle(router_idle), .i_n_src(n_src),
-        .i_n_inputs(n_inputs), .i_k_spk(k_spk), .i_src_base(src_base), .o_sp_core(rt_sp_core),
+        .i_n_inputs(n_inputs), .i_slot(slot), .i_init(phase == PH_INIT), .o_rt_bank(rt_bank),
+        .o_pkt_age(pkt_age), .i_k_spk(k_spk), .i_src_base(src_base), .o_sp_core(rt_sp_core),
         .o_sp_idx(rt_sp_idx), .i_sp_data(sp_data), .o_pb_addr(rt_pb_addr), .i_pb_data(pb_data),
         .i_from_q(running), .i_q_settled(q_settled), .i_q_hit(q_hit), .i_q_src(q_head_src), .o_q_take(q_take),
         .o_pkt_valid(pkt_valid), .o_pkt_core(pkt_core), .o_pkt_row(pkt_row), .i_pkt_ready(pkt_ready),
@@ -150,12 +157,13 @@ module snn_core #(
     generate for (c = 0; c < CORES; c = c + 1) begin : g_core
         snn_neuron_core #(.LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D), .STDP(STDP),
                           .LOG2P(LOG2P), .FINE(FINE), .HAS_BASE(CORES > 1), .ROW_SPRAM(ROW_SPRAM),
-                          .PRB_LUTRAM(PRB_LUTRAM)) u_nc (
+                          .PRB_LUTRAM(PRB_LUTRAM), .DSRC(DSRC), .SPK_TDP(SPK_TDP)) u_nc (
             .i_clk(i_clk), .i_rst(i_rst), .i_phase(phase), .i_go(step_go), .o_done(core_done[c]),
             .i_slot(slot), .i_cb_sel(cb_core == c), .i_cb_region(cb_region), .i_cb_addr(cb_addr),
             .i_cb_we(cb_we), .i_cb_wd(cb_wd), .i_cb_clear(cb_clear), .o_cb_q(core_cb_q[c * 16 +: 16]),
             .o_src_base(src_base[c * 16 +: 16]),
-            .i_pkt_valid(pkt_valid && pkt_core == c), .i_pkt_row(pkt_row), .o_pkt_ready(pkt_ready[c]),
+            .i_pkt_valid(pkt_valid && pkt_core == c), .i_pkt_row(pkt_row), .i_pkt_age(pkt_age),
+            .o_pkt_ready(pkt_ready[c]), .i_rt_bank(rt_bank),
             .o_k_spk(k_spk[c * (LOG2N + 1) +: (LOG2N + 1)]), .i_sp_idx(rt_sp_idx),
             .o_sp_data(sp_data_all[c * LOG2N +: LOG2N]), .i_tx_bank(tx_bank),
             .o_k_tx(k_tx[c * (LOG2N + 1) +: (LOG2N + 1)]), .o_p_tx(p_tx[c * (LOG2P + 1) +: (LOG2P + 1)]),

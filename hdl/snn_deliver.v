@@ -3,6 +3,10 @@
 // slot + delay, so a spike of step t over delay d enters its target's input at step t + d.
 // Every synapse of a row has the row's delay and receptor (read once, with the row); a
 // synapse is one word {post, weight}.
+// DSRC = 1 (the delay at the source): the ring holds one step, and the router sends a
+// source's rows once for each step its spike is old (age 0 .. D - 1); only the rows whose
+// delay - 1 equals the packet's age are delivered (into the one slot, read at the next step:
+// t + age + 1 = t + d), the others are skipped after their header is read.
 // With pair STDP on, a plastic synapse is depressed right after it is routed (it routes
 // the weight it had before), and the row's flag is set for the pre-trace increment.
 `default_nettype none
@@ -10,12 +14,14 @@ module snn_deliver #(
     parameter LOG2N = 8,
     parameter LOG2R = 9,
     parameter LOG2S = 13,
-    parameter LOG2D = 5
+    parameter LOG2D = 5,
+    parameter DSRC = 0
 ) (
     input  wire                 i_clk,
     input  wire                 i_rst,
     input  wire                 i_pkt_valid,
     input  wire [LOG2R-1:0]     i_pkt_row,
+    input  wire [LOG2D-1:0]     i_pkt_age,      // DSRC: steps since the source's spike
     output wire                 o_ready,        // idle: takes the next packet
     input  wire [LOG2D-1:0]     i_slot,
     input  wire                 i_stdp_on,
@@ -61,6 +67,7 @@ module snn_deliver #(
     reg [LOG2S-1:0] ia;                // synapse index
     reg [CNTW-1:0] cnt;                // synapses left in the row
     reg receptor;                      // the row's (halfword 0)
+    reg [LOG2D-1:0] age;               // the packet's (DSRC)
     // the row's delay - 1: halfword 1 stays on i_row_q while the row is delivered (its address
     // is held), so the delay is read from there, not copied
     wire [LOG2D-1:0] dly = i_row_q[`SNN_ROW_DELAY_LSB +: LOG2D];
@@ -80,7 +87,7 @@ module snn_deliver #(
         if (i_rst) st <= S_IDLE;
         else case (st)
             S_IDLE: if (i_pkt_valid) begin
-                row <= i_pkt_row;
+                row <= i_pkt_row; age <= i_pkt_age;
                 o_row_addr <= {i_pkt_row, 1'b0};
                 o_rf_addr <= i_pkt_row; o_rf_we <= 1'b1;
                 st <= S_ROW_COUNT;
@@ -92,12 +99,14 @@ module snn_deliver #(
             end
             S_ROW_N: begin
                 cnt <= i_row_q[`SNN_ROW_COUNT_LSB +: CNTW];
-                st <= (i_row_q[`SNN_ROW_COUNT_LSB +: CNTW] == 0) ? S_IDLE : S_SYN_ADDR;
+                st <= (i_row_q[`SNN_ROW_COUNT_LSB +: CNTW] == 0 || (DSRC != 0 && dly != age)) ? S_IDLE
+                                                                                        : S_SYN_ADDR;
             end
             S_SYN_ADDR: begin o_syn_addr <= ia; st <= S_SYN_WAIT; end
             S_SYN_WAIT: st <= S_SYN_READ;
             S_SYN_READ: begin
-                // ring slot t + d: the delay field holds d - 1
+                // ring slot t + d: the delay field holds d - 1 (DSRC: the ring's one slot, the
+                // slot bits of this address are dropped by the core)
                 o_rng_addr <= {i_slot + dly + 1'b1, post, receptor};
                 st <= S_RING_WAIT;
             end

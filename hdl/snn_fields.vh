@@ -15,7 +15,7 @@ wire [31:0] caps_10 = 1 << LOG2SRC;    // sources
 wire [31:0] caps_11 = (CORES > 1) ? (1 << LOG2A) : 0;    // axons
 wire [31:0] caps_12 = STDP;    // stdp
 wire [31:0] caps_13 = CLK_KHZ;    // clock_khz
-wire [31:0] caps_14 = {30'd0, FINE != 0, RT != 0};    // features
+wire [31:0] caps_14 = {29'd0, DSRC != 0, FINE != 0, RT != 0};    // features
 wire [31:0] caps_15 = 1 << LOG2P;    // probes
 wire [31:0] caps_16 = (RT != 0) ? (1 << LOG2Q) : 0;    // queue
 wire [31:0] status_0 = {29'd0, ticking, running, committed};    // flags

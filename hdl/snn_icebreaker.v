@@ -18,6 +18,8 @@ module snn_icebreaker #(
     parameter LOG2Q = 8,
     parameter LOG2P = 4,
     parameter FINE = 0,
+    parameter DSRC = 0,
+    parameter SPK_TDP = 0,
     parameter ROW_SPRAM = 1            // ROW in the fourth SPRAM: 2,048 rows (4,096 x 16) beside the EBR
 ) (
     input  wire i_clk,
@@ -33,7 +35,7 @@ module snn_icebreaker #(
     wire busy;
     snn_core #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D),
                .LOG2SRC(LOG2SRC), .LOG2A(LOG2A), .STDP(STDP), .CLKS_PER_BIT(CLKS_PER_BIT),
-               .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE),
+               .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE), .DSRC(DSRC), .SPK_TDP(SPK_TDP),
                .ROW_SPRAM(ROW_SPRAM)) u_core (
         .i_clk(i_clk), .i_rst(rst), .i_rx(i_rx), .o_tx(o_tx), .o_busy(busy));
     assign o_led = busy;

@@ -12,6 +12,10 @@
 // parity, so the answer of one step (read through the tx port, i_tx_bank) can still be on
 // its way while the next step runs - the free-running stream. HAS_BASE = 0 (one core)
 // keeps no src_base register: source ids start at 0.
+// DSRC = 1 (the delay at the source, snn_router.v): the ring holds one step (2 x neurons
+// words), and the spike lists keep D = 2**LOG2D steps (bank = slot) for the router's older
+// ages. SPK_TDP = 1: one spike list memory, the router (or the LIF engine's writes) on one
+// port and the answer on the other (a true dual-port EBR on the ECP5); 0: two copies.
 `default_nettype none
 module snn_neuron_core #(
     parameter LOG2N = 8,
@@ -23,7 +27,9 @@ module snn_neuron_core #(
     parameter FINE = 0,
     parameter HAS_BASE = 1,
     parameter ROW_SPRAM = 0,           // 1: the ROW memory in an iCE40 SPRAM (the UP5K's fourth)
-    parameter PRB_LUTRAM = 0           // 1: the probe memory in LUT RAM (ECP5: an EBR saved a core)
+    parameter PRB_LUTRAM = 0,          // 1: the probe memory in LUT RAM (ECP5: an EBR saved a core)
+    parameter DSRC = 0,
+    parameter SPK_TDP = 0
 ) (
     input  wire                   i_clk,
     input  wire                   i_rst,
@@ -45,13 +51,19 @@ module snn_neuron_core #(
     // packets from the router (phase ROUTE)
     input  wire                   i_pkt_valid,
     input  wire [LOG2R-1:0]       i_pkt_row,
+    input  wire [LOG2D-1:0]       i_pkt_age,
     output wire                   o_pkt_ready,
-    // this step's spikes
+    // the spikes of step bank i_rt_bank (this step's in DSRC = 0 builds)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [LOG2D-1:0]       i_rt_bank,
+    /* verilator lint_on UNUSEDSIGNAL */
     output wire [LOG2N:0]         o_k_spk,
     input  wire [LOG2N-1:0]       i_sp_idx,
     output wire [LOG2N-1:0]       o_sp_data,
     // the answer's view of a finished step (bank i_tx_bank): spikes and probed state
-    input  wire                   i_tx_bank,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [LOG2D-1:0]       i_tx_bank,     // the answered step's slot (DSRC = 0: its parity)
+    /* verilator lint_on UNUSEDSIGNAL */
     output wire [LOG2N:0]         o_k_tx,
     output wire [LOG2P:0]         o_p_tx,
     input  wire [LOG2N-1:0]       i_tx_idx,
@@ -62,6 +74,8 @@ module snn_neuron_core #(
 `include "snn_protocol.vh"
 `include "snn_phases.vh"
     localparam RAW = LOG2D + LOG2N + 1;
+    localparam RAWD = (DSRC != 0) ? LOG2N + 1 : RAW;   // the ring's address bits: one slot with DSRC
+    localparam SB = (DSRC != 0) ? LOG2D : 1;            // spike list bank bits
 
     reg [2:0] ph;
     always @(posedge i_clk) ph <= i_rst ? PH_IDLE : i_phase;
@@ -99,7 +113,7 @@ module snn_neuron_core #(
 
     wire lif_idle, dlv_ready, stdp_idle;
     wire [5:0] lif_par_addr, stdp_par_addr;
-    wire [LOG2N:0] lif_ncf_addr;
+    wire [LOG2N:0] lif_ncf_addr, k_lif;
     wire [LOG2N+1:0] st_addr; wire st_we; wire [15:0] st_wd, st_q;
     wire [RAW-1:0] lif_rng_addr, dlv_rng_addr; wire lif_rng_we, dlv_rng_we; wire [15:0] lif_rng_wd, dlv_rng_wd;
     wire [LOG2N-1:0] spk_addr, spk_wd; wire spk_we;
@@ -120,7 +134,7 @@ module snn_neuron_core #(
 
     snn_lif #(.LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2D(LOG2D), .LOG2P(LOG2P), .FINE(FINE)) u_lif (
         .i_clk(i_clk), .i_rst(i_rst), .i_init(go_init), .i_update(go_lif), .o_idle(lif_idle),
-        .i_n_neurons(n_neurons), .i_slot(i_slot), .o_k_spk(o_k_spk), .o_k_prb(k_prb), .o_prb(lif_prb),
+        .i_n_neurons(n_neurons), .i_slot(i_slot), .o_k_spk(k_lif), .o_k_prb(k_prb), .o_prb(lif_prb),
         .o_par_addr(lif_par_addr), .i_par_q(par_q), .o_ncf_addr(lif_ncf_addr), .i_ncf_q(ncf_q),
         .o_st_addr(st_addr), .o_st_we(st_we), .o_st_wd(st_wd), .i_st_q(st_q),
         .o_rng_addr(lif_rng_addr), .o_rng_we(lif_rng_we), .o_rng_wd(lif_rng_wd), .i_rng_q(rng_q),
@@ -128,8 +142,9 @@ module snn_neuron_core #(
         .o_fr_addr(lif_fr_addr), .o_fr_we(lif_fr_we), .o_fr_wd(lif_fr_wd),
         .o_tr_addr(lif_tr_addr), .o_tr_we(lif_tr_we), .o_rf_addr(lif_rf_addr), .o_rf_we(lif_rf_we));
 
-    snn_deliver #(.LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D)) u_deliver (
+    snn_deliver #(.LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D), .DSRC(DSRC)) u_deliver (
         .i_clk(i_clk), .i_rst(i_rst), .i_pkt_valid(i_pkt_valid && ph == PH_ROUTE), .i_pkt_row(i_pkt_row),
+        .i_pkt_age(i_pkt_age),
         .o_ready(dlv_ready), .i_slot(i_slot), .i_stdp_on(stdp_on),
         .o_row_addr(dlv_row_addr), .i_row_q(row_q),
         .o_syn_addr(dlv_syn_addr), .o_syn_we(dlv_syn_we), .o_syn_wd_lo(dlv_syn_lo), .o_syn_wd_hi(dlv_syn_hi),
@@ -213,8 +228,9 @@ module snn_neuron_core #(
     snn_ram #(.AW(LOG2N+2), .DW(16)) u_state (
         .i_clk(i_clk), .i_we(st_we), .i_addr(st_addr), .i_wdata(st_wd), .o_rdata(st_q));
     wire rng_dlv = (ph == PH_ROUTE);
-    snn_ram #(.AW(RAW), .DW(16)) u_ring (
-        .i_clk(i_clk), .i_we(rng_dlv ? dlv_rng_we : lif_rng_we), .i_addr(rng_dlv ? dlv_rng_addr : lif_rng_addr),
+    snn_ram #(.AW(RAWD), .DW(16)) u_ring (
+        .i_clk(i_clk), .i_we(rng_dlv ? dlv_rng_we : lif_rng_we),
+        .i_addr(rng_dlv ? dlv_rng_addr[RAWD-1:0] : lif_rng_addr[RAWD-1:0]),
         .i_wdata(rng_dlv ? dlv_rng_wd : lif_rng_wd), .o_rdata(rng_q));
     wire [LOG2R:0] row_addr = cb ? i_cb_addr[LOG2R:0] : ph == PH_ROUTE ? dlv_row_addr : stdp_row_addr;
     generate if (ROW_SPRAM != 0) begin : g_row_spram
@@ -265,37 +281,50 @@ module snn_neuron_core #(
         assign syn_lo_q = {8'd0, syn_mem[7:0]} << `SNN_SYN_WEIGHT_LSB;
         assign syn_hi_q = {{(16 - LOG2N){1'b0}}, syn_mem[8 +: LOG2N]} << `SNN_SYN_POST_LSB;
     end endgenerate
-    // this step's spikes in the bank of its parity: one copy for the router, one for the answer
+    // this step's spikes in the bank of its slot (DSRC = 0: of its parity), read by the router
+    // (bank i_rt_bank) and the answer (bank i_tx_bank)
+    wire [SB-1:0] sbank = i_slot[SB-1:0];
     wire bank = i_slot[0];
-    snn_ram_dp #(.AW(LOG2N+1), .DW(LOG2N)) u_spikes (
-        .i_clk(i_clk), .i_we(spk_we), .i_waddr({bank, spk_addr}), .i_wdata(spk_wd), .i_raddr({bank, i_sp_idx}),
-        .o_rdata(o_sp_data));
-    snn_ram_dp #(.AW(LOG2N+1), .DW(LOG2N)) u_spikes_tx (
-        .i_clk(i_clk), .i_we(spk_we), .i_waddr({bank, spk_addr}), .i_wdata(spk_wd),
-        .i_raddr({i_tx_bank, i_tx_idx}), .o_rdata(o_tx_sp_data));
+    generate if (SPK_TDP != 0) begin : g_spk
+        snn_ram_tdp #(.AW(LOG2N+SB), .DW(LOG2N)) u_spikes (
+            .i_clk(i_clk), .i_we_a(spk_we), .i_addr_a(spk_we ? {sbank, spk_addr} : {i_rt_bank[SB-1:0], i_sp_idx}),
+            .i_wdata_a(spk_wd), .o_rdata_a(o_sp_data), .i_addr_b({i_tx_bank[SB-1:0], i_tx_idx}),
+            .o_rdata_b(o_tx_sp_data));
+    end else begin : g_spk2
+        snn_ram_dp #(.AW(LOG2N+SB), .DW(LOG2N)) u_spikes (
+            .i_clk(i_clk), .i_we(spk_we), .i_waddr({sbank, spk_addr}), .i_wdata(spk_wd),
+            .i_raddr({i_rt_bank[SB-1:0], i_sp_idx}), .o_rdata(o_sp_data));
+        snn_ram_dp #(.AW(LOG2N+SB), .DW(LOG2N)) u_spikes_tx (
+            .i_clk(i_clk), .i_we(spk_we), .i_waddr({sbank, spk_addr}), .i_wdata(spk_wd),
+            .i_raddr({i_tx_bank[SB-1:0], i_tx_idx}), .o_rdata(o_tx_sp_data));
+    end endgenerate
     // probed neurons: v, iE, iI as the LIF engine writes them to the state memory
     wire prb_we = st_we && lif_prb && st_addr[1:0] != 2'd3;
     generate if (PRB_LUTRAM != 0) begin : g_prb_lut
         snn_ram_lut #(.AW(LOG2P+3), .DW(16)) u_probes (
             .i_clk(i_clk), .i_we(prb_we), .i_waddr({bank, k_prb[LOG2P-1:0], st_addr[1:0]}), .i_wdata(st_wd),
-            .i_raddr({i_tx_bank, i_prb_addr}), .o_rdata(o_prb_q));
+            .i_raddr({i_tx_bank[0], i_prb_addr}), .o_rdata(o_prb_q));
     end else begin : g_prb
         snn_ram_dp #(.AW(LOG2P+3), .DW(16)) u_probes (
             .i_clk(i_clk), .i_we(prb_we), .i_waddr({bank, k_prb[LOG2P-1:0], st_addr[1:0]}), .i_wdata(st_wd),
-            .i_raddr({i_tx_bank, i_prb_addr}), .o_rdata(o_prb_q));
+            .i_raddr({i_tx_bank[0], i_prb_addr}), .o_rdata(o_prb_q));
     end endgenerate
     // the counts of each bank (copied while the LIF phase runs: final when it ends)
-    reg [LOG2N:0] k_b0, k_b1;
+    reg [LOG2N:0] k_b [0:(1<<SB)-1];
     reg [LOG2P:0] p_b0, p_b1;
+    integer b;
     always @(posedge i_clk)
         if (i_rst) begin
-            k_b0 <= 0; k_b1 <= 0; p_b0 <= 0; p_b1 <= 0;
+            for (b = 0; b < (1 << SB); b = b + 1) k_b[b] <= 0;
+            p_b0 <= 0; p_b1 <= 0;
         end else if (ph == PH_LIF) begin
-            if (bank) begin k_b1 <= o_k_spk; p_b1 <= k_prb; end
-            else begin k_b0 <= o_k_spk; p_b0 <= k_prb; end
+            k_b[sbank] <= k_lif;
+            if (bank) p_b1 <= k_prb;
+            else p_b0 <= k_prb;
         end
-    assign o_k_tx = i_tx_bank ? k_b1 : k_b0;
-    assign o_p_tx = i_tx_bank ? p_b1 : p_b0;
+    assign o_k_spk = k_b[i_rt_bank[SB-1:0]];
+    assign o_k_tx = k_b[i_tx_bank[SB-1:0]];
+    assign o_p_tx = i_tx_bank[0] ? p_b1 : p_b0;
 
     // ------------------------------------------------------------------ bus read-back
     reg [2:0] q_region;

@@ -20,6 +20,8 @@ module snn_ulx3s #(
     parameter LOG2Q = 8,
     parameter LOG2P = 4,
     parameter FINE = 0,
+    parameter DSRC = 0,
+    parameter SPK_TDP = 1,
     /* verilator lint_off UNUSEDPARAM */
     parameter CLKI_DIV = 5,         // EHXPLLL: out = 25 MHz / CLKI_DIV * CLKFB_DIV
     parameter CLKFB_DIV = 8,
@@ -57,7 +59,7 @@ module snn_ulx3s #(
     wire busy;
     snn_core #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D),
                .LOG2SRC(LOG2SRC), .LOG2A(LOG2A), .STDP(STDP), .CLKS_PER_BIT(CLKS_PER_BIT),
-               .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE),
+               .CLK_KHZ(CLK_KHZ), .RT(RT), .LOG2Q(LOG2Q), .LOG2P(LOG2P), .FINE(FINE), .DSRC(DSRC), .SPK_TDP(SPK_TDP),
                .PRB_LUTRAM(1)) u_core (
         .i_clk(clk), .i_rst(rst), .i_rx(ftdi_txd), .o_tx(ftdi_rxd), .o_busy(busy));
     assign led = {7'd0, busy};

@@ -19,7 +19,7 @@ module tb_snn_deliver;
     wire upd_go; wire [15:0] upd_w, upd_tr;
 
     snn_deliver #(.LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2S(LOG2S), .LOG2D(LOG2D)) dut (
-        .i_clk(clk), .i_rst(rst), .i_pkt_valid(valid), .i_pkt_row(row), .o_ready(ready), .i_slot(2'd2),
+        .i_clk(clk), .i_rst(rst), .i_pkt_valid(valid), .i_pkt_row(row), .i_pkt_age(2'd0), .o_ready(ready), .i_slot(2'd2),
         .i_stdp_on(1'b0), .o_row_addr(row_addr), .i_row_q(row_q), .o_syn_addr(syn_addr), .o_syn_we(syn_we),
         .o_syn_wd_lo(syn_wd_lo), .o_syn_wd_hi(syn_wd_hi), .i_syn_lo(syn_lo), .i_syn_hi(syn_hi),
         .o_rng_addr(rng_addr), .o_rng_we(rng_we), .o_rng_wd(rng_wd), .i_rng_q(rng_q), .o_tr_addr(tr_addr),

@@ -32,6 +32,7 @@ module tb_snn_router;
 
     snn_router #(.CORES(CORES), .LOG2N(LOG2N), .LOG2R(LOG2R), .LOG2SRC(LOG2SRC), .LOG2A(LOG2A)) dut (
         .i_clk(clk), .i_rst(rst), .i_start(start), .o_idle(idle), .i_n_src(16'd14), .i_n_inputs(16'd4),
+        .i_slot(2'd0), .i_init(1'b0), .o_rt_bank(), .o_pkt_age(),
         .i_k_spk(k_spk), .i_src_base(src_base), .o_sp_core(sp_core), .o_sp_idx(sp_idx), .i_sp_data(sp_data),
         .o_pb_addr(pb_addr), .i_pb_data(pb_q), .o_pkt_valid(pkt_valid), .o_pkt_core(pkt_core),
         .o_pkt_row(pkt_row), .i_pkt_ready(ready), .i_cb_region(cb_region), .i_cb_addr(cb_addr),

@@ -133,14 +133,15 @@ def table(board: L.Board, mems: list[Memory]) -> str:
     c = board.config
     avail = EBR_AVAILABLE.get(board.device)
     used = sum(m.ebr for m in mems)
-    nw = max([40] + [len(m.name) for m in mems])
+    w = max([40] + [len(m.name) for m in mems])
+    delays = (f"delays to {c.max_delay} steps at the source" if c.dsrc else f"{c.max_delay} delay slots")
     lines = [f"{board.name}: {c.cores} x {c.neurons_per_core} neurons, {c.synapses:,} synapses, "
-             f"{c.max_delay} delay slots (LOG2N={c.log2n} LOG2R={c.log2r} LOG2S={c.log2s} LOG2D={c.log2d} "
-             f"LOG2SRC={c.log2src} LOG2A={c.log2a})",
-             f"{'memory':<{nw}} {'copies':>6} {'depth x width':>14} {'EBR':>5} {'LUT RAM':>8}"]
+             f"{delays} (LOG2N={c.log2n} LOG2R={c.log2r} LOG2S={c.log2s} LOG2D={c.log2d} "
+             f"LOG2SRC={c.log2src} LOG2A={c.log2a} DSRC={c.dsrc} SPK_TDP={c.spk_tdp})",
+             f"{'memory':<{w}} {'copies':>6} {'depth x width':>14} {'EBR':>5} {'LUT RAM':>8}"]
     for m in mems:
-        lines.append(f"{m.name:<{nw}} {m.copies:>6} {f'{m.depth} x {m.width}':>14} {m.ebr:>5} {m.lutram:>8}")
-    lines.append(f"{'total':<{nw}} {'':>6} {'':>14} {used:>5} {sum(m.lutram for m in mems):>8}"
+        lines.append(f"{m.name:<{w}} {m.copies:>6} {f'{m.depth} x {m.width}':>14} {m.ebr:>5} {m.lutram:>8}")
+    lines.append(f"{'total':<{w}} {'':>6} {'':>14} {used:>5} {sum(m.lutram for m in mems):>8}"
                  + (f"   ({used} / {avail} EBR: {'fits' if used <= avail else f'{used - avail} too many'})"
                     if avail else ""))
     return "\n".join(lines)

@@ -112,6 +112,15 @@ class CoreConfig:
     log2q: int = 8           # input queue entries
     log2p: int = 4           # probed neurons per core
     fine: int = 0            # decays by multipliers (-O decay=multiply builds the core with FINE=1)
+    #: the delay at the source: the router sends a source's delay-d rows d - 1 steps late from
+    #: spike lists kept 2**log2d steps, so a core's ring holds one step (2 x neurons x 16 bits,
+    #: not 2**log2d of them). The numerics do not change (a spike at t over d arrives at t + d);
+    #: a step's ROUTE phase walks 2**log2d steps' spikes. Without STDP (whose depression is timed
+    #: by the spike's routing)
+    dsrc: int = 0
+    #: one spike list memory per core, the router's and the answer's reads on its two ports (a
+    #: true dual-port EBR: the ECP5s; the iCE40's EBR reads on one port, so two copies there)
+    spk_tdp: int = 0
 
     @property
     def neurons_per_core(self) -> int:
@@ -159,7 +168,8 @@ class CoreConfig:
     def verilog_params(self) -> dict[str, int]:
         return {"CORES": self.cores, "LOG2N": self.log2n, "LOG2R": self.log2r, "LOG2S": self.log2s,
                 "LOG2D": self.log2d, "LOG2SRC": self.log2src, "LOG2A": self.log2a, "STDP": self.stdp,
-                "RT": self.rt, "LOG2Q": self.log2q, "LOG2P": self.log2p, "FINE": self.fine}
+                "RT": self.rt, "LOG2Q": self.log2q, "LOG2P": self.log2p, "FINE": self.fine,
+                "DSRC": self.dsrc, "SPK_TDP": self.spk_tdp}
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -169,7 +179,10 @@ class CoreConfig:
                 and self.log2n <= self.log2r <= 11
                 and self.cores >= 1 and self.log2s <= 15 and self.log2src <= 15 and self.log2a <= 16
                 and self.rt in (0, 1) and 4 <= self.log2q <= 12 and 1 <= self.log2p <= min(self.log2n, 6)
-                and self.fine in (0, 1) and not (self.fine and self.stdp)):
+                and self.fine in (0, 1) and not (self.fine and self.stdp)
+                and self.spk_tdp in (0, 1) and self.dsrc in (0, 1)
+                # the router keeps 256 inputs a step for the older ages (a STEP frame's 254, the queue's)
+                and not (self.dsrc and (self.stdp or self.log2q > 8))):
             raise ValueError(f"core configuration out of range: {self}")
         from .protocol import ROUTE_MIN_COUNT_BITS, ROUTE_WORD_BITS, route_first_bits
         if ROUTE_WORD_BITS - route_first_bits(self) < ROUTE_MIN_COUNT_BITS:
@@ -187,7 +200,8 @@ class CoreConfig:
                    "v_bits": V_BITS, "i_bits": I_BITS, "acc_bits": ACC_BITS,
                    "inputs_per_step": MAX_INPUTS_PER_STEP, "voltage_rel_error": VOLTAGE_REL_ERROR,
                    "decay_factor": DECAY_FACTOR, "free_running": bool(self.rt), "input_queue": self.queue,
-                   "probes_per_core": self.probes_per_core, "fine_decay": bool(self.fine)})
+                   "probes_per_core": self.probes_per_core, "fine_decay": bool(self.fine),
+                   "delay_at_source": bool(self.dsrc)})
 
 
 @dataclass(frozen=True)
@@ -306,17 +320,17 @@ BOARDS = {
     # the ECP5s: block RAM only (EBR of 18 Kbit); a delay ring of 16 slots, no STDP. The core
     # runs on a PLL clock (ULX3S_CLOCK_MHZ), not the 25 MHz oscillator
     "ulx3s-12f": Board("ulx3s-12f", "ULX3S (Lattice ECP5 LFE5U-12F), 40 MHz (PLL), 1 Mbaud",
-                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, log2src=10, stdp=0),
+                       CoreConfig(cores=1, log2n=8, log2r=9, log2s=13, log2d=4, log2src=10, stdp=0, spk_tdp=1),
                        "ecp5", "12k",
                        "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s", "boards/ulx3s.lpf", multipliers=28,
                        osc_mhz=ULX3S_OSC_MHZ),
     "ulx3s-45f": Board("ulx3s-45f", "ULX3S (Lattice ECP5 LFE5U-45F), 40 MHz (PLL), 1 Mbaud",
                        CoreConfig(cores=4, log2n=8, log2r=9, log2s=12, log2d=4, log2src=11, log2a=12,
-                                  stdp=0), "ecp5", "45k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
+                                  stdp=0, spk_tdp=1), "ecp5", "45k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
                        "boards/ulx3s.lpf", multipliers=72, osc_mhz=ULX3S_OSC_MHZ),
     "ulx3s-85f": Board("ulx3s-85f", "ULX3S (Lattice ECP5 LFE5U-85F), 40 MHz (PLL), 1 Mbaud",
                        CoreConfig(cores=4, log2n=9, log2r=11, log2s=14, log2d=4, log2src=12, log2a=13,
-                                  stdp=0), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
+                                  stdp=0, spk_tdp=1), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
                        "boards/ulx3s.lpf", multipliers=156, osc_mhz=ULX3S_OSC_MHZ),
     # the same chip traded the other way: the delay ring (2 x neurons x slots x 16 bits) is what
     # binds the EBR, so 4 slots instead of 16 buy twice the neurons at the same synapses (longer
@@ -324,13 +338,13 @@ BOARDS = {
     "ulx3s-85f-4k": Board("ulx3s-85f-4k", "ULX3S (Lattice ECP5 LFE5U-85F), 40 MHz (PLL), 1 Mbaud; "
                           "4,096 neurons, delays up to 4 steps",
                           CoreConfig(cores=4, log2n=10, log2r=11, log2s=14, log2d=2, log2src=13, log2a=13,
-                                     stdp=0), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
+                                     stdp=0, dsrc=1, spk_tdp=1), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
                           "boards/ulx3s.lpf", multipliers=156, osc_mhz=ULX3S_OSC_MHZ),
     # ... and traded for synapses: 1,024 neurons with 128 synapses each on average
     "ulx3s-85f-128k": Board("ulx3s-85f-128k", "ULX3S (Lattice ECP5 LFE5U-85F), 40 MHz (PLL), "
                             "1 Mbaud; 131,072 synapses, delays up to 4 steps",
                             CoreConfig(cores=4, log2n=8, log2r=10, log2s=15, log2d=2, log2src=11, log2a=13,
-                                       stdp=0), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
+                                       stdp=0, dsrc=1, spk_tdp=1), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
                             "boards/ulx3s.lpf", multipliers=156, osc_mhz=ULX3S_OSC_MHZ),
 }
 DEFAULT_BOARD = "icebreaker"

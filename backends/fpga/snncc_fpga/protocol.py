@@ -136,6 +136,11 @@ BUILD_PARAMS = (
     BuildParam("LOG2P", "log2 probed neurons per core (their v, i_E, i_I travel with every step's spikes)"),
     BuildParam("FINE", "1: decays by multipliers, 1 - m / 65536 (words 5-7 of a parameter set; without STDP); "
                        "0: by shifts only"),
+    BuildParam("DSRC", "1: the delay at the source: the router walks the spike lists and inputs of the last "
+                       "2**LOG2D steps and sends a source's delay-d rows d - 1 steps late, so each core's ring "
+                       "holds one step (without STDP); 0: a ring of 2**LOG2D slots"),
+    BuildParam("SPK_TDP", "1: one spike list memory per core, router and answer on its two ports (a true "
+                          "dual-port EBR: the ECP5); 0: two copies (the iCE40's EBR reads on one port)"),
 )
 
 
@@ -319,7 +324,7 @@ RUN_FLAG_HOLD = 2
 #: STATUS flags
 STATUS_COMMITTED, STATUS_RUNNING, STATUS_TICKING = 1, 2, 4
 #: CAPS features
-FEATURE_RT, FEATURE_FINE = 1, 2
+FEATURE_RT, FEATURE_FINE, FEATURE_DSRC = 1, 2, 4
 #: bytes of one INPUT entry (step u16, source u16) and of one probed neuron's state (v, i_E, i_I)
 INPUT_ENTRY = 4
 PROBE_BYTES = 6
@@ -383,7 +388,8 @@ CAPS = (
     Out("axons", "I", "(CORES > 1) ? (1 << LOG2A) : 0", "axon entries (one per row; none in a one-core build)"),
     Out("stdp", "B", "STDP", "1 if built with pair STDP"),
     Out("clock_khz", "H", "CLK_KHZ", "the core's clock in kHz"),
-    Out("features", "B", "{30'd0, FINE != 0, RT != 0}", "bit0 free-running (RUN, STOP, INPUT), bit1 fine decay"),
+    Out("features", "B", "{29'd0, DSRC != 0, FINE != 0, RT != 0}",
+        "bit0 free-running (RUN, STOP, INPUT), bit1 fine decay, bit2 delay at the source"),
     Out("probes", "B", "1 << LOG2P", "probed neurons per core"),
     Out("queue", "H", "(RT != 0) ? (1 << LOG2Q) : 0", "entries of the input queue"),
 )
@@ -428,7 +434,7 @@ def out_size(outs) -> int:
 #: and the bitstream flows all read this list through hdl/rtl.mk or this module)
 RTL = ("snn_core.v", "snn_cmd.v", "snn_step.v", "snn_timer.v", "snn_inq.v", "snn_router.v", "snn_neuron_core.v", "snn_lif.v",
        "snn_deliver.v", "snn_stdp.v", "snn_stdp_update.v", "snn_frame_rx.v", "snn_frame_tx.v",
-       "snn_uart_rx.v", "snn_uart_tx.v", "snn_ram.v", "snn_ram_dp.v", "snn_ram_huge.v", "snn_ram_lut.v")
+       "snn_uart_rx.v", "snn_uart_tx.v", "snn_ram.v", "snn_ram_dp.v", "snn_ram_tdp.v", "snn_ram_huge.v", "snn_ram_lut.v")
 INCLUDES = ("snn_protocol.vh", "snn_fields.vh", "snn_phases.vh", "snn_crc.vh")
 
 

@@ -37,6 +37,10 @@ from snncc_fpga.upload import read_weights, run, upload  # noqa: E402
 ROOT = Path(__file__).resolve().parents[3]
 #: four cores of 16 neurons, 64 rows and 512 synapses each: small, so the board builds and runs fast
 SMALL = CoreConfig(cores=4, log2n=4, log2r=6, log2s=9, log2d=5, log2src=8, log2a=9, stdp=1)
+#: the same without STDP, with the delay at the source (the ring one step, 32 steps of spike
+#: lists) and one true dual-port spike list memory: the 85F builds' way
+SMALL_DSRC = CoreConfig(cores=4, log2n=4, log2r=6, log2s=9, log2d=5, log2src=8, log2a=9, stdp=0, dsrc=1,
+                        spk_tdp=1)
 
 
 class _Target:
@@ -60,9 +64,18 @@ def board(tmp_path_factory):
     b.stop()
 
 
-def on_board(board, net: Network, steps: int | None = None):
-    net = partitioned(net)
-    img = encode(net, SMALL, "test-4core")
+@pytest.fixture(scope="module")
+def board_dsrc(tmp_path_factory):
+    info = tmp_path_factory.mktemp("board4d") / "board.json"
+    b = sim.start(info, seed=7, gap=1, idle_exit=600, config=SMALL_DSRC)
+    with Board(b.pty, timeout=2.0) as link:
+        yield link
+    b.stop()
+
+
+def on_board(board, net: Network, steps: int | None = None, cfg: CoreConfig = SMALL):
+    net = partitioned(net, cfg)
+    img = encode(net, cfg, "test-4core")
     max_delay = max((int(p.delay.max()) for p in net.projections if p.n_synapses), default=1)
     upload(board, img, max_delay=max_delay, force=True)
     steps = net.steps if steps is None else steps
@@ -89,9 +102,12 @@ def pop(name, size, rng, **fixed):
     return FixedPopulation(name, size, "fpga", arr, dict(PARAMS))
 
 
-def test_a_chain_crosses_every_core_at_t_plus_d(board):
+@pytest.mark.parametrize("dsrc", [False, True], ids=["ring", "delay-at-source"])
+def test_a_chain_crosses_every_core_at_t_plus_d(board, board_dsrc, dsrc):
     """One spike runs down a 60-neuron chain (16 neurons a core) with delays 1..32: every hop
-    that crosses a core boundary goes through the router and still takes exactly d steps."""
+    that crosses a core boundary goes through the router and still takes exactly d steps - with
+    the delay ring, and with the delay at the source (the router sends a delay-d row d - 1
+    steps after the spike)."""
     rng = np.random.default_rng(1)
     n = 60
     p = pop("chain", n, rng, th=50, reset=0, bias=0, k_leak=0, no_leak=1, k_e=0, k_i=0, k_w=0, refrac=0,
@@ -102,7 +118,7 @@ def test_a_chain_crosses_every_core_at_t_plus_d(board):
     kick = FixedProjection("k", "kick", "chain", np.array([0]), np.array([0]), np.array([60]), np.array([1]), 8)
     steps = int(d.sum()) + 5
     net = Network("chain", 1.0, steps, [p], [src], [prj, kick], stage="fixed", target="fpga")
-    actual, expected, img = on_board(board, net)
+    actual, expected, img = on_board(board_dsrc if dsrc else board, net, cfg=SMALL_DSRC if dsrc else SMALL)
     assert len(img.core_ranges) == 4                       # really spread over the four cores
     assert_same(actual, expected)
     when = np.concatenate(([1], 1 + np.cumsum(d)))          # kick at 0, delay 1; then each hop
@@ -148,6 +164,20 @@ def test_random_multicore_networks_bit_exact(board, net):
         assert "cores" in str(e) or "synapse rows" in str(e)
         hyp.assume(False)
     USED.append(len(img.core_ranges))
+    assert_same(actual, expected)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(net=multicore_networks())
+def test_random_networks_bit_exact_with_the_delay_at_the_source(board_dsrc, net):
+    """The delay at the source (DSRC=1): spikes and inputs of up to 32 steps back, rows of
+    1-3 delays per projection, every raster equal to the kernel's."""
+    try:
+        actual, expected, img = on_board(board_dsrc, net, cfg=SMALL_DSRC)
+    except SnnccError as e:
+        assert "cores" in str(e) or "synapse rows" in str(e)
+        hyp.assume(False)
     assert_same(actual, expected)
 
 

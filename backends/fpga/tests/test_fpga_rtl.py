@@ -36,6 +36,8 @@ MODULE_TBS = {
     "tb_snn_lif.v": ("snn_lif.v", "snn_ram.v"),
     "tb_snn_deliver.v": ("snn_deliver.v", "snn_ram.v"),
     "tb_snn_router.v": ("snn_router.v", "snn_ram.v"),
+    "tb_snn_router_dsrc.v": ("snn_router.v", "snn_ram.v"),
+    "tb_snn_deliver_dsrc.v": ("snn_deliver.v", "snn_ram.v"),
     "tb_snn_step.v": ("snn_step.v",),
     "tb_snn_stdp_update.v": ("snn_stdp_update.v",),
     "tb_snn_stdp.v": ("snn_stdp.v", "snn_stdp_update.v", "snn_ram.v"),
@@ -46,6 +48,9 @@ FAULTS = {
                      "? $signed(p_leak[31:16]) : v >> k_leak;"),
     "tb_snn_deliver.v": ("snn_deliver.v", "o_rng_wd <= i_rng_q + w16;", "o_rng_wd <= w16;"),
     "tb_snn_router.v": ("snn_router.v", "st <= (ax_n == 0) ? after_send : S_AXON;", "st <= after_send;"),
+    # the delay at the source: the older steps' inputs not walked; a row of another delay delivered
+    "tb_snn_router_dsrc.v": ("snn_router.v", "if (j == n_hist) st <= S_AGE;", "if (1'b1) st <= S_AGE;"),
+    "tb_snn_deliver_dsrc.v": ("snn_deliver.v", "(DSRC != 0 && dly != age)", "(DSRC != 0 && dly == 5'd31)"),
     "tb_snn_step.v": ("snn_step.v", "PH_ROUTE: next_phase = PH_POT;", "PH_ROUTE: next_phase = PH_INC;"),
     "tb_snn_stdp_update.v": ("snn_stdp_update.v", "S_SHIFT: begin d <= {3'd0, prod[19:3]};",
                              "S_SHIFT: begin d <= {2'd0, prod[19:2]};"),
