@@ -55,12 +55,13 @@ def check_caps(board: Board, image: Image, max_delay: int) -> None:
                                   "network")
     cfg = image.config
     built = (caps.cores, caps.neurons_per_core, caps.rows_per_core, caps.synapses_per_core, caps.max_delay,
-             caps.sources, caps.axons, caps.stdp, int(bool(caps.features & P.FEATURE_FINE)))
+             caps.sources, caps.axons, caps.stdp, int(bool(caps.features & P.FEATURE_FINE)),
+             int(bool(caps.features & P.FEATURE_DSRC)))
     want = (cfg.cores, cfg.neurons_per_core, cfg.rows_per_core, cfg.synapses_per_core, cfg.max_delay,
-            cfg.sources, cfg.axons, cfg.stdp, cfg.fine)
+            cfg.sources, cfg.axons, cfg.stdp, cfg.fine, cfg.dsrc)
     if built != want or caps.weight_bits != 8 or caps.param_sets != P.PARAM_SETS:
         names = ("cores", "neurons/core", "rows/core", "synapses/core", "max delay", "sources", "axons", "stdp",
-                 "fine decay (FINE)")
+                 "fine decay (FINE)", "delay at the source (DSRC)")
         diff = ", ".join(f"{n} {b} (build {w})" for n, b, w in zip(names, built, want) if b != w)
         raise SnnccError(f"{where} is built differently from this build's board '{image.board}': "
                          f"{diff or 'weight bits or parameter sets'}",

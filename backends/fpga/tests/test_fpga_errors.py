@@ -163,11 +163,11 @@ class FakeBoard:
         os.close(self.master)
 
 
-def caps(version=P.VERSION, neurons=256):
+def caps(version=P.VERSION, neurons=256, features=P.FEATURE_RT):
     from snncc_fpga.limits import DEFAULT as D
     return struct.pack(P.out_format(P.CAPS), version, D.cores, neurons, D.rows_per_core, D.synapses_per_core,
                        D.max_delay, 8, P.PARAM_SETS, P.MAX_PAYLOAD, 12, D.sources, D.axons, D.stdp,
-                       12000, P.FEATURE_RT, D.probes_per_core, D.queue)
+                       12000, features, D.probes_per_core, D.queue)
 
 
 @pytest.mark.parametrize("answer,message", [
@@ -175,6 +175,9 @@ def caps(version=P.VERSION, neurons=256):
     (caps(version=P.VERSION - 1),      # the previous image layout (v4: delay and receptor per synapse)
      f"board on {{port}} speaks protocol version {P.VERSION - 1}; this snncc speaks {P.VERSION}"),
     (caps(neurons=8), "board on {port} has 8 neurons; this build needs 12"),
+    # the same sizes, but its router sends delayed rows late (a DSRC build): another bitstream
+    (caps(features=P.FEATURE_RT | P.FEATURE_DSRC), "board on {port} is built differently from this build's "
+     "board 'icebreaker': delay at the source (DSRC) 1 (build 0)"),
 ])
 def test_board_with_other_capabilities(tiny_build, capsys, answer, message):
     fake = FakeBoard(answer)
