@@ -322,7 +322,8 @@ module snn_neuron_core #(
             if (bank) p_b1 <= k_prb;
             else p_b0 <= k_prb;
         end
-    assign o_k_spk = k_b[i_rt_bank[SB-1:0]];
+    // (without DSRC the router reads this step's count as the LIF engine left it: no multiplexer)
+    assign o_k_spk = (DSRC != 0) ? k_b[i_rt_bank[SB-1:0]] : k_lif;
     assign o_k_tx = k_b[i_tx_bank[SB-1:0]];
     assign o_p_tx = i_tx_bank[0] ? p_b1 : p_b0;
 

@@ -91,6 +91,7 @@ module snn_router #(
     // DSRC: the age of the steps walked, the older steps there are since INIT
     reg [LOG2D-1:0] age, seen;
     wire last_age = (DSRC == 0) || (age == seen);
+    wire [4:0] done_st = (DSRC != 0) ? S_AGE : S_IDLE;   // after this step's inputs
     assign o_rt_bank = i_slot - age;
     assign o_pkt_age = age;
     wire [INL:0] n_hist;               // the inputs of step slot - age (DSRC)
@@ -136,9 +137,9 @@ module snn_router #(
                             src <= i_q_src;
                             after_send <= S_INPUT;
                             st <= (i_q_src < i_n_src) ? S_SOURCE : S_INPUT;
-                        end else st <= S_AGE;
+                        end else st <= done_st;
                     end
-                end else if ({7'd0, j} == i_n_inputs) st <= S_AGE;
+                end else if ({7'd0, j} == i_n_inputs) st <= done_st;
                 else begin o_pb_addr <= j + j + 9'd1; st <= S_INPUT_HI; end
             end
             S_INPUT_HI: begin o_pb_addr <= o_pb_addr + 1'b1; st <= S_INPUT_LO; end

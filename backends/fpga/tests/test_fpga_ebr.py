@@ -39,12 +39,30 @@ def test_the_breakdown_names_every_memory_with_its_shape_and_follows_the_paramet
     assert mems["u_probes"].ebr == 0 and mems["u_probes"].lutram > 0     # the ECP5 top: probes in LUT RAM
 
 
+@needs_yosys
+def test_the_delay_at_the_source_and_one_spike_list_move_the_memories():
+    """DSRC: the ring keeps one step, the spike list D steps, the router D steps of inputs;
+    SPK_TDP: one spike list memory (a true dual-port EBR) instead of two copies."""
+    c = BOARDS["ulx3s-12f"].config
+    two = _by_name(ebr.breakdown(ebr.board_with("ulx3s-12f", {"spk_tdp": 0})))
+    one = _by_name(ebr.breakdown(ebr.board_with("ulx3s-12f", {"spk_tdp": 1})))
+    assert "u_spikes_tx" in two and "u_spikes_tx" not in one and "u_hist" not in one
+    assert (one["u_spikes"].depth, one["u_spikes"].width) == (2 << c.log2n, c.log2n)
+    assert one["u_spikes"].ebr * 2 == two["u_spikes"].ebr + two["u_spikes_tx"].ebr   # the same shape, once
+    src = _by_name(ebr.breakdown(ebr.board_with("ulx3s-12f", {"spk_tdp": 1, "dsrc": 1})))
+    assert src["u_ring"].depth == 2 << c.log2n and one["u_ring"].depth == 2 << (c.log2n + c.log2d)
+    assert src["u_spikes"].depth == 1 << (c.log2n + c.log2d)
+    assert src["u_hist"].depth == 256 << c.log2d and src["u_hist"].width == c.log2src
+    assert sum(m.ebr for m in src.values()) < sum(m.ebr for m in one.values())
+
+
 @pytest.mark.parametrize("args, says", [
     ([], "usage"),
     (["icebreaker"], "is an ice40 build"),
     (["nosuchboard"], "unknown board 'nosuchboard'"),
     (["ulx3s-12f", "log2x=3"], "'log2x' is not a core parameter"),
     (["ulx3s-12f", "log2d=9"], "core configuration out of range"),
+    (["ulx3s-12f", "dsrc=1", "stdp=1"], "core configuration out of range"),   # STDP keeps the ring
     (["ulx3s-12f", "log2s"], "'log2s' is not param=integer"),
     (["ulx3s-12f", "log2s=1.5"], "'log2s=1.5' is not param=integer"),
 ])
