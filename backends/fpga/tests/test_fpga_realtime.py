@@ -38,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[3]
 #: board runs (the UP5K itself does not hold it: limits.BOARDS builds the iCEBreaker with rt=0),
 #: so the streamed rasters are checked against the same kernel as the host-stepped ones
 RT_CONFIG = replace(L.DEFAULT, rt=1)
+#: the same one core without STDP, with the delay at the source and one spike list memory
+#: (the queue's inputs kept for the router's older ages)
+RT_DSRC = replace(L.DEFAULT, rt=1, stdp=0, dsrc=1, spk_tdp=1)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +52,8 @@ def board(tmp_path_factory):
     b.stop()
 
 
-def realtime(board, net, steps, period=None):
-    img = encode(net)
+def realtime(board, net, steps, period=None, cfg=None):
+    img = encode(net) if cfg is None else encode(net, cfg, "rt-dsrc")
     max_delay = max((int(p.delay.max()) for p in net.projections if p.n_synapses), default=1)
     upload(board, img, max_delay=max_delay, force=True)
     raster, info = run_realtime(board, img, net, steps, period=period)
@@ -123,6 +126,25 @@ def random_network(seed: int) -> Network:
 def test_random_networks_streamed_equal_the_kernel(board, seed):
     net = random_network(1000 + seed)
     actual, info, expected = realtime(board, net, 80, period=0)
+    assert info.complete, info
+    assert_same(actual, expected)
+
+
+@pytest.fixture(scope="module")
+def board_dsrc(tmp_path_factory):
+    info = tmp_path_factory.mktemp("board_dsrc") / "board.json"
+    b = sim.start(info, seed=4, gap=1, idle_exit=600, config=RT_DSRC)
+    with Board(b.pty, timeout=2.0) as link:
+        yield link
+    b.stop()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_networks_streamed_with_the_delay_at_the_source(board_dsrc, seed):
+    """One core, free-running, delays 1..32 at the source: the queue's inputs and the spikes
+    of up to 32 steps back routed by age, every streamed raster equal to the kernel's."""
+    net = random_network(2000 + seed)
+    actual, info, expected = realtime(board_dsrc, net, 80, period=0, cfg=RT_DSRC)
     assert info.complete, info
     assert_same(actual, expected)
 
