@@ -332,12 +332,13 @@ BOARDS = {
                        CoreConfig(cores=4, log2n=9, log2r=11, log2s=14, log2d=4, log2src=12, log2a=13,
                                   stdp=0, spk_tdp=1), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
                        "boards/ulx3s.lpf", multipliers=156, osc_mhz=ULX3S_OSC_MHZ),
-    # the same chip traded the other way: the delay ring (2 x neurons x slots x 16 bits) is what
-    # binds the EBR, so 4 slots instead of 16 buy twice the neurons at the same synapses (longer
-    # delays become relay neurons); docs/fpga.md, "Capacity and what it costs"
+    # the issue's goal: 4,096 neurons and 131,072 synapses in block RAM (207 of 208 EBR). Delays
+    # up to 4 steps, applied at the source (a one-step ring; longer delays become relay neurons),
+    # one spike list memory, ROUTE in one word, the probes in LUT RAM; docs/fpga.md, "Capacity
+    # and what it costs"
     "ulx3s-85f-4k": Board("ulx3s-85f-4k", "ULX3S (Lattice ECP5 LFE5U-85F), 40 MHz (PLL), 1 Mbaud; "
-                          "4,096 neurons, delays up to 4 steps",
-                          CoreConfig(cores=4, log2n=10, log2r=11, log2s=14, log2d=2, log2src=13, log2a=13,
+                          "4,096 neurons, 131,072 synapses, delays up to 4 steps",
+                          CoreConfig(cores=4, log2n=10, log2r=11, log2s=15, log2d=2, log2src=13, log2a=13,
                                      stdp=0, dsrc=1, spk_tdp=1), "ecp5", "85k", "CABGA381", ULX3S_CLOCK_MHZ, "snn_ulx3s",
                           "boards/ulx3s.lpf", multipliers=156, osc_mhz=ULX3S_OSC_MHZ),
     # ... and traded for synapses: 1,024 neurons with 128 synapses each on average

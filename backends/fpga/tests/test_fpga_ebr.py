@@ -56,6 +56,14 @@ def test_the_delay_at_the_source_and_one_spike_list_move_the_memories():
     assert sum(m.ebr for m in src.values()) < sum(m.ebr for m in one.values())
 
 
+@needs_yosys
+def test_the_goal_build_holds_4096_neurons_and_131072_synapses_in_the_85fs_block_ram():
+    board = BOARDS["ulx3s-85f-4k"]
+    assert board.config.neurons >= 4096 and board.config.synapses >= 131072
+    used = sum(m.ebr for m in ebr.breakdown(board))
+    assert used <= ebr.EBR_AVAILABLE[board.device], used
+
+
 @pytest.mark.parametrize("args, says", [
     ([], "usage"),
     (["icebreaker"], "is an ice40 build"),

@@ -30,8 +30,10 @@ NETWORKS = [
     ("examples/pynn/brunel1000.py", "ulx3s-85f"),
     ("examples/digits/digits.nir", "ulx3s-85f"),
     ("examples/nir/conv.nir", "ulx3s-85f"),
-    # the two other trades of the 85F's block RAM: 4,096 neurons, 131,072 synapses
+    # the goal build (4,096 neurons and 131,072 synapses in one 85F) runs both halves, and the
+    # 85F's 131,072-synapse build the dense one
     ("examples/pynn/synfire4000.py", "ulx3s-85f-4k"),
+    ("examples/pynn/brunel1000_dense.py", "ulx3s-85f-4k"),
     ("examples/pynn/brunel1000_dense.py", "ulx3s-85f-128k"),
 ]
 
@@ -44,9 +46,9 @@ def test_partition_uses_the_fewest_cores(model, board):
     assert net.attrs["fpga"]["cores"] == part["cores"] and net.attrs["fpga"]["board"] == board
     if "1000" in model:
         assert net.n_neurons == 1000 and part["cores"] > 1      # really spread over several cores
-    if board == "ulx3s-85f-4k":       # more neurons than the 16-slot 85F build holds
+    if "synfire4000" in model:        # more neurons than the 16-slot 85F build holds
         assert net.n_neurons > L.BOARDS["ulx3s-85f"].config.neurons and part["cores"] == 4
-    if board == "ulx3s-85f-128k":     # more synapses than the 16-slot 85F build holds
+    if "dense" in model:              # more synapses than the 16-slot 85F build holds
         assert net.n_synapses > L.BOARDS["ulx3s-85f"].config.synapses and part["cores"] == 4
 
 
