@@ -297,8 +297,8 @@ class Board:
         return ecp5_pll(self.osc_mhz, self.clock_mhz) if self.osc_mhz else {}
 
 
-#: the ULX3S's oscillator, and the core clock its ECP5 PLL makes from it: 40 MHz leaves 16 %
-#: of margin below the slowest ECP5 build's Fmax (ulx3s-85f-128k, 46.5 MHz in v5; 45 MHz met timing by
+#: the ULX3S's oscillator, and the core clock its ECP5 PLL makes from it: 40 MHz leaves 14 %
+#: of margin below the slowest ECP5 build's Fmax (ulx3s-85f-4k, the goal build: 45.8 MHz; 45 MHz met timing by
 #: only 6-9 %: docs/fpga.md) and is a whole number of clocks per bit at 1 and 2 Mbaud (40, 20)
 ULX3S_OSC_MHZ = 25.0
 ULX3S_CLOCK_MHZ = 40.0
