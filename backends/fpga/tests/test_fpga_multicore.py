@@ -55,22 +55,23 @@ def partitioned(net: Network, cfg: CoreConfig = SMALL) -> Network:
     return out
 
 
-@pytest.fixture(scope="module")
-def board(tmp_path_factory):
-    info = tmp_path_factory.mktemp("board4") / "board.json"
-    b = sim.start(info, seed=7, gap=1, idle_exit=600, config=SMALL)
+def _linked_board(tmp_path_factory, tag, config):
+    """A simulated board of ``config`` and a link to it, for the module's tests."""
+    info = tmp_path_factory.mktemp(tag) / "board.json"
+    b = sim.start(info, seed=7, gap=1, idle_exit=600, config=config)
     with Board(b.pty, timeout=2.0) as link:
         yield link
     b.stop()
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    yield from _linked_board(tmp_path_factory, "board4", SMALL)
 
 
 @pytest.fixture(scope="module")
 def board_dsrc(tmp_path_factory):
-    info = tmp_path_factory.mktemp("board4d") / "board.json"
-    b = sim.start(info, seed=7, gap=1, idle_exit=600, config=SMALL_DSRC)
-    with Board(b.pty, timeout=2.0) as link:
-        yield link
-    b.stop()
+    yield from _linked_board(tmp_path_factory, "board4d", SMALL_DSRC)
 
 
 def on_board(board, net: Network, steps: int | None = None, cfg: CoreConfig = SMALL):

@@ -43,13 +43,18 @@ RT_CONFIG = replace(L.DEFAULT, rt=1)
 RT_DSRC = replace(L.DEFAULT, rt=1, stdp=0, dsrc=1, spk_tdp=1)
 
 
-@pytest.fixture(scope="module")
-def board(tmp_path_factory):
-    info = tmp_path_factory.mktemp("board") / "board.json"
-    b = sim.start(info, seed=4, gap=1, idle_exit=600, config=RT_CONFIG)
+def _linked_board(tmp_path_factory, tag, config):
+    """A simulated board of ``config`` and a link to it, for the module's tests."""
+    info = tmp_path_factory.mktemp(tag) / "board.json"
+    b = sim.start(info, seed=4, gap=1, idle_exit=600, config=config)
     with Board(b.pty, timeout=2.0) as link:
         yield link
     b.stop()
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    yield from _linked_board(tmp_path_factory, "board", RT_CONFIG)
 
 
 def realtime(board, net, steps, period=None, cfg=None):
@@ -132,11 +137,7 @@ def test_random_networks_streamed_equal_the_kernel(board, seed):
 
 @pytest.fixture(scope="module")
 def board_dsrc(tmp_path_factory):
-    info = tmp_path_factory.mktemp("board_dsrc") / "board.json"
-    b = sim.start(info, seed=4, gap=1, idle_exit=600, config=RT_DSRC)
-    with Board(b.pty, timeout=2.0) as link:
-        yield link
-    b.stop()
+    yield from _linked_board(tmp_path_factory, "board_dsrc", RT_DSRC)
 
 
 @pytest.mark.parametrize("seed", range(5))
