@@ -148,6 +148,16 @@ def threads_lines(res: dict) -> list[str]:
             best = min(peers, key=lambda r: r["sim_s"])
             bits.insert(0, f"fastest peer ({best['tool']}, {best['threads']} thread(s)) / snncc float "
                         + ", ".join(f"{t} thread(s) {best['sim_s'] / s:.2f}x" for t, s in sorted(snn.items())))
+            # the steps alone too (each tool's network construction left out), so neither figure
+            # hides what the other shows
+            steps = {r["threads"]: r["stepping_s"] for r in rows if r["tool"] == "snncc float kernel"
+                     and r.get("stepping_s")}
+            peer_steps = [r for r in peers if r.get("stepping_s")]
+            if steps and peer_steps:
+                bs = min(peer_steps, key=lambda r: r["stepping_s"])
+                bits.insert(1, f"steps alone ({bs['tool']}, {bs['threads']} thread(s)) / snncc float "
+                            + ", ".join(f"{t} thread(s) {bs['stepping_s'] / s:.2f}x"
+                                        for t, s in sorted(steps.items())))
         cpu = {r["threads"]: r["sim_cpu_s"] for r in rows if r["tool"] == "snncc float kernel"
                and r.get("sim_cpu_s")}
         ints_cpu = [r["sim_cpu_s"] / cpu[r["threads"]] for r in rows if r["tool"].startswith("snncc")

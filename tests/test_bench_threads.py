@@ -37,3 +37,13 @@ def test_threads_line_without_peers_gives_snnccs_time_and_memory():
              "load": 1.0} for t, s, m in ((1, 25.4, 5.99), (2, 23.9, 6.04))]
     (line,) = threads_lines({"rows": rows})
     assert "snncc float kernel 25.4 s on 1 thread(s), 23.9 s on 2 thread(s), peak RSS 6.04 GiB" in line
+
+
+def test_threads_line_gives_the_steps_alone_beside_the_whole_call():
+    rows = _rows(True)
+    rows[0]["stepping_s"], rows[1]["stepping_s"] = 0.08, 0.05
+    rows[3]["stepping_s"] = 0.2                     # Brian2: its Network::run, 0.1 s less than its call
+    rows[4]["stepping_s"] = 0.1                     # NEST's steps alone are the fastest peer's here
+    (line,) = threads_lines({"rows": rows})
+    assert "steps alone (NEST 3.10, 1 thread(s)) / snncc float 1 thread(s) 1.25x, 2 thread(s) 2.00x" in line
+    assert line.index("fastest peer") < line.index("steps alone") < line.index("slowest integer")
