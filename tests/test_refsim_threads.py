@@ -540,3 +540,55 @@ def test_input_schedule_compiled_equals_numpy(sources):
     assert got[1].dtype == ref[1].dtype == np.int32
     bad = engine.source_schedule(net, offsets, net.steps - 1, jit=True)
     assert not np.array_equal(bad[1], ref[1])
+
+
+def _fake_clock_run(monkeypatch, steps, per_step):
+    """simulate() on 2 threads with a fake clock: a chunk of k steps on ``size`` threads takes
+    ``per_step[size] * k`` seconds. Returns (raster, the reference raster, [(size, steps)] per call)."""
+    import numba
+
+    from snncc.refsim import loop
+    if numba.get_num_threads() < 2:
+        pytest.skip("one numba thread")
+    net = discretise_network(random_float_net(4, steps=steps))
+    ref = simulate(net, engine="compiled", threads=1)
+    now, calls = [0.0], []
+
+    class Timed(FloatKernel):
+        def compiled(self, state):
+            run = super().compiled(state)
+
+            def timed(team, t0, t1, *rest):
+                done = run(team, t0, t1, *rest)
+                size = 1 if team is None else int(loop.team_size(team))
+                now[0] += (done[0] - t0) * per_step[size]
+                calls.append((size, done[0] - t0))
+                return done
+            return timed
+
+    monkeypatch.setattr(engine, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: now[0])}))
+    monkeypatch.setattr(engine, "TEAM_NEURONS_PER_THREAD", 1)
+    monkeypatch.setattr(engine, "FIRST_CHUNK_UPDATES", 0)       # a first chunk of 64 steps, not the run
+    return simulate(net, kernel=Timed(net), engine="compiled", threads=2), ref, calls
+
+
+def test_a_loaded_machine_runs_one_thread_after_a_short_team_start(monkeypatch):
+    """Other work deschedules a team's threads (the team 3 us a step, one thread 1 us): the team runs
+    the first, untimed chunk and one short timed chunk, then the probe hands the rest to one thread."""
+    r, ref, calls = _fake_clock_run(monkeypatch, 3000, {1: 1e-6, 2: 3e-6})
+    assert same(ref, r)
+    team_steps = sum(n for k, n in calls if k == 2)
+    assert calls[0][0] == 2 and team_steps <= 3 * 64 and calls[-1][0] == 1, calls
+
+
+def test_a_probe_is_long_enough_to_time(monkeypatch):
+    """A probe runs PROBE_SECONDS at the current way's rate (or a quarter of the steps so far, if
+    fewer): the 16-step probes of a 0.1 ms stretch were decided by one page fault."""
+    r, ref, calls = _fake_clock_run(monkeypatch, 40000, {1: 1.5e-6, 2: 1e-6})
+    assert same(ref, r)
+    probes = [i for i, (k, _) in enumerate(calls) if k == 1]
+    assert len(probes) >= 2, calls
+    for i in probes:
+        done = sum(n for _, n in calls[:i])
+        assert calls[i][1] >= min(engine.PROBE_SECONDS / 1e-6, done // 4) - 1, (i, calls)   # - 1: rounding
+    assert calls[-1][0] == 2 and sum(n for k, n in calls if k == 2) > 0.9 * 40000, calls

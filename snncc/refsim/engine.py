@@ -68,6 +68,10 @@ MIN_NEURONS_PER_THREAD = 500
 TEAM_NEURONS_PER_THREAD = 500
 #: every PROBE-th chunk of a threaded run tries the other way (a team of threads or one thread)
 PROBE = 6
+#: a probe lasts about this many seconds at the current way's rate (if the run is long enough): a
+#: stretch of 0.1 ms, the 16 steps of the 10 % microcircuit, was timed wrong by one page fault or
+#: one wake of a thread, and the slower way then ran the rest of the run
+PROBE_SECONDS = 0.002
 
 
 def kernel_for(net: Network, strict: bool = False) -> Kernel:
@@ -362,8 +366,9 @@ def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, rep
     # The first chunk is not timed: a network's first steps are seldom like the rest (the 10 %
     # microcircuit fires 2016 of its 2315 spikes of 300 ms in the first 64 steps) and it pays once
     # for the first touch of fresh memory and for waking the pool's threads; against a probe of
-    # later, quieter steps one thread looked faster and ran the rest of the run. A probe lasts at
-    # most a quarter of the steps run so far (a short run does not spend long the slow way).
+    # later, quieter steps one thread looked faster and ran the rest of the run. A probe lasts
+    # PROBE_SECONDS at the current way's rate, but at most a quarter of the steps run so far (a short
+    # run does not spend long the slow way).
     team = min(threads, P, _numba_threads()) if P > 1 else 1
     use, other, rate = team, 1, {}
     first = max(64, FIRST_CHUNK_UPDATES // max(1, n))
@@ -371,7 +376,11 @@ def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, rep
     while t < steps:
         probe = team > 1 and k % PROBE == 2 and use in rate
         size = use if not probe else other
-        t1 = min(steps, t + (max(1, min(min(chunk, first) // 8, t // 4)) if probe else chunk))
+        if probe:
+            t1 = t + max(1, min(max(min(chunk, first) // 8, int(rate[use] * PROBE_SECONDS)), chunk, t // 4))
+        else:
+            t1 = t + chunk
+        t1 = min(steps, t1)
         tick = time.perf_counter()
         args = (t, t1, ring, route, src, buf, (rec_ptr, rec_code, rec_idx, rec_buf, t), ev, err)
         t_done, n_ev, failed = runner(new_team(size) if size > 1 else None, *args)
@@ -391,7 +400,10 @@ def _run_compiled(kernel, state, w, ring, src, steps, probes, out, progress, rep
                 use, other = other, use
         if t_done == t1 and not probe:
             grow = CHUNK_SECONDS / took if took > 0 else 8.0
-            chunk = int(min(max(1, chunk * min(8.0, max(0.5, grow))), rows if m else 1 << 30))
+            # the first timed chunk stays short when a probe follows it: on a loaded machine a team
+            # is slower than one thread, and it runs until the probe finds that out
+            most = 2.0 if k == 0 and team > 1 else 8.0
+            chunk = int(min(max(1, chunk * min(most, max(0.5, grow))), rows if m else 1 << 30))
         t = t_done
         k += 1
         clock.tick(t, n_ev)
