@@ -11,12 +11,13 @@ process of its own:
 * NEST 3.10 with 1 and 2 threads, ``python -m bench.peer_nest``.
 
 ``sim_s`` is simulation alone: snncc's fastest whole ``simulate()`` call after a first
-one (routing tables, state and stepping; the first call also loads numba's cache), the same
+one (routing tables, state and stepping; the first call also loads numba's cache) in either
+of two rounds of worker processes (every configuration once, then again), the same
 inside the Brian2 binary (initial state, synapses and spike queues - its routing tables - and every
 step, timed in its ``main()``, bench/peer_brian2.py), NEST's ``nest.Simulate`` wall time;
 ``stepping_s`` the steps alone (Brian2: its own ``device._last_run_time``).
 ``ratio`` = tool / snncc float kernel on 2 threads (above 1: snncc is faster);
-``bit_exact`` compares the raster of the 2-thread run with the 1-thread run's byte for byte.
+``bit_exact`` compares the rasters of the 2-thread runs with the 1-thread runs' byte for byte.
 On CUBA 4k and Brunel 1.25k, ``process_s`` adds the whole process a user waits for on a
 rerun: ``snncc run NET.snn -o raster.npz`` against Brian2's whole standalone process (its
 project directory kept from the run above, so nothing recompiles).
@@ -66,6 +67,8 @@ class Workload:
     #: "scale:duration_ms": the snncc worker builds snncc.models.potjans_diesmann itself (a network too
     #: large to pass through a file; peak RSS is then the whole user script's)
     microcircuit: str | None = None
+    #: rounds of the snncc configurations (see measure)
+    rounds: int = 2
 
 
 def workloads(quick: bool) -> list[Workload]:
@@ -92,6 +95,7 @@ def workloads(quick: bool) -> list[Workload]:
         Workload("Microcircuit 100 %", lambda: None,
                  f"snncc.models.potjans_diesmann(1.0), DC background, {pd_ms:g} ms, built in the worker "
                  "(peak RSS: building and simulating)", repeat=0, kernels=(), peers=full, timeout=3600.0,
+                 rounds=1,
                  microcircuit=f"1.0:{pd_ms}"),
         Workload("Synfire ring", lambda: load_model(ROOT / "examples" / "synfire.yaml").with_(steps=1000),
                  "examples/synfire.yaml, 1000 steps of 1 ms", repeat=20, kernels=("fpga", "loihi", "spinnaker")),
@@ -229,7 +233,7 @@ def measure(w: Workload, quick: bool, work: Path) -> tuple[list[dict], list[str]
     repeat = min(1, w.repeat) if quick else w.repeat
 
     def row(tool, threads, res, **extra):
-        r = {"workload": w.name, "tool": tool, "threads": threads, "load": _load(), **extra}
+        r = {"workload": w.name, "tool": tool, "threads": threads, "load": res.get("load", _load()), **extra}
         if "error" in res:
             r["note"] = "error: " + res["error"]
         else:
@@ -243,15 +247,27 @@ def measure(w: Workload, quick: bool, work: Path) -> tuple[list[dict], list[str]
               f"{r.get('spikes') or '-':>9} spikes  {exact}  {r.get('note') or ''}", flush=True)
         return r
 
+    # every snncc configuration runs once per round, the rounds one after the other, and its fastest
+    # round counts: the shared machine has slow spells of seconds to minutes (every core's rate
+    # halved, a team's most), and one of them over one worker would skew that row against the rest
+    best, digests = {}, {}
+    for _ in range(1 if quick else w.rounds):
+        for kernel in ("float", *w.kernels):
+            for threads in (1, 2):
+                raster = work / f"{kernel}-{threads}.npz"
+                res = _process([py, "-m", "bench.bench_threads", "--snncc", str(net_path), kernel, str(threads),
+                                str(repeat), str(raster)], w.timeout)
+                digests.setdefault(kernel, set()).add(_digest(raster) if "error" not in res else None)
+                raster.unlink(missing_ok=True)
+                was = best.get((kernel, threads))
+                if was is None or "error" in was or res.get("sim_s", 1e9) < was.get("sim_s", 1e9):
+                    best[kernel, threads] = {**res, "load": _load()}
     for kernel in ("float", *w.kernels):
-        digests = {}
+        d = digests[kernel]
         for threads in (1, 2):
-            raster = work / f"{kernel}-{threads}.npz"
-            res = _process([py, "-m", "bench.bench_threads", "--snncc", str(net_path), kernel, str(threads),
-                            str(repeat), str(raster)], w.timeout)
-            digests[threads] = _digest(raster) if "error" not in res else None
-            exact = (digests[1] == digests[2]) if threads == 2 and digests[1] and digests[2] else None
-            row(f"snncc {kernel} kernel", threads, res, bit_exact=exact)
+            # the raster files of both thread counts and every round: one and the same file
+            exact = (len(d) == 1 and None not in d) if threads == 2 else None
+            row(f"snncc {kernel} kernel", threads, best[kernel, threads], bit_exact=exact)
     if w.peers is not None:
         rows.append({"workload": w.name, "tool": "Brian2, NEST", "note": "not run: " + w.peers,
                      "load": _load()})
@@ -327,7 +343,9 @@ def run(quick: bool, only: tuple[str, ...] = ()) -> dict:
             shutil.rmtree(work, ignore_errors=True)
     notes += [
         "snncc's `sim_s` is its whole simulate() call (routing tables built, state, every step; the fastest "
-        "of several after a first call that loads numba's cache); `stepping_s` the steps alone. Brian2's is "
+        "of several after a first call that loads numba's cache, in either of two rounds of worker processes "
+        "(every configuration once, then again): the machine has slow spells of seconds to minutes in which "
+        "every core's rate halves); `stepping_s` the steps alone. Brian2's is "
         "the same work inside its binary: from the network's construction in `main()` (after its arrays are "
         "loaded from disk) to the end of the run - initial state, synapses made, spike queues prepared, every "
         "step; its `stepping_s` is its own `device._last_run_time` (`Network::run`, which leaves out the "
@@ -336,8 +354,8 @@ def run(quick: bool, only: tuple[str, ...] = ()) -> dict:
         "neurons, and refractory=ignore, tau_syn=mean where needed; fpga: networks that fit one 256-neuron "
         "core), so their spike counts differ from the float kernel's by design; compare their times with "
         "the float kernel's at the same thread count.",
-        "`bit_exact`: the 2-thread run's raster file equals the 1-thread run's byte for byte (spikes of "
-        "every population; the file is deterministic).",
+        "`bit_exact`: the 2-thread runs' raster files equal the 1-thread runs' byte for byte, every round's "
+        "(spikes of every population; the file is deterministic).",
         "Brian2 `threads` 1 is its default build (no OpenMP); 2 is `prefs.devices.cpp_standalone."
         "openmp_threads = 2`. NEST and Brian2 run their own delay conventions (see bench/peer_nest.py, "
         "snncc/refsim/to_brian2.py): their spike counts agree statistically.",
