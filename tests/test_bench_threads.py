@@ -9,6 +9,7 @@ def _rows(exact2: bool):
         {"workload": "W", "tool": "snncc float kernel", "threads": 1, "sim_s": 0.2, "load": 1.5, "date": "D"},
         {"workload": "W", "tool": "snncc float kernel", "threads": 2, "sim_s": 0.1, "load": 2.0, "bit_exact": True,
          "sim_cpu_s": 0.2},
+        {"workload": "W", "tool": "snncc loihi kernel", "threads": 1, "sim_s": 0.32, "load": 2.0, "sim_cpu_s": 0.4},
         {"workload": "W", "tool": "snncc loihi kernel", "threads": 2, "sim_s": 0.13, "load": 2.0,
          "bit_exact": exact2, "sim_cpu_s": 0.3},
         {"workload": "W", "tool": "Brian2 cpp_standalone, OpenMP", "threads": 2, "sim_s": 0.3, "load": 2.0,
@@ -22,7 +23,9 @@ def test_threads_line_gives_the_fastest_peer_over_snncc_and_the_integer_kernel_o
     (line,) = threads_lines({"rows": _rows(True)})
     assert "fastest peer (Brian2 cpp_standalone, OpenMP, 2 thread(s))" in line
     assert "1 thread(s) 1.50x, 2 thread(s) 3.00x" in line           # 0.3 / 0.2, 0.3 / 0.1
-    assert "slowest integer kernel / float kernel 1.30x (CPU time 1.50x)" in line   # 0.13 / 0.1, 0.3 / 0.2
+    # 0.13 / 0.1 (CPU 0.3 / 0.2) on 2 threads, 0.32 / 0.2 on 1
+    assert "slowest integer kernel / float kernel on 2 thread(s) 1.30x (CPU time 1.50x), on 1 thread(s) 1.60x" \
+        in line
     assert "all 2 kernels' rasters identical" in line
     assert "Brian2 cpp_standalone, OpenMP 2.50x" in line and "load 1.5-2" in line
 
@@ -42,8 +45,8 @@ def test_threads_line_without_peers_gives_snnccs_time_and_memory():
 def test_threads_line_gives_the_steps_alone_beside_the_whole_call():
     rows = _rows(True)
     rows[0]["stepping_s"], rows[1]["stepping_s"] = 0.08, 0.05
-    rows[3]["stepping_s"] = 0.2                     # Brian2: its Network::run, 0.1 s less than its call
-    rows[4]["stepping_s"] = 0.1                     # NEST's steps alone are the fastest peer's here
+    rows[4]["stepping_s"] = 0.2                     # Brian2: its Network::run, 0.1 s less than its call
+    rows[5]["stepping_s"] = 0.1                     # NEST's steps alone are the fastest peer's here
     (line,) = threads_lines({"rows": rows})
     assert "steps alone (NEST 3.10, 1 thread(s)) / snncc float 1 thread(s) 1.25x, 2 thread(s) 2.00x" in line
     assert line.index("fastest peer") < line.index("steps alone") < line.index("slowest integer")
