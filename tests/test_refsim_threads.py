@@ -230,16 +230,16 @@ def test_team_size_follows_the_neurons(per_thread, teams, monkeypatch):
     assert bool(made) == teams and same(ref, r)
 
 
-def test_a_slow_first_chunk_does_not_turn_the_team_off(monkeypatch):
-    """A network's first chunk is seldom like the rest (a burst of spikes, fresh memory, the pool's
-    threads waking); it is not timed, so a team that is faster per step keeps the run. A fake clock:
-    the team takes 1 us a step, one thread 1.5 us, the first chunk 1 ms more."""
+def _fake_clock_run(monkeypatch, steps, per_step, first_extra=0.0):
+    """simulate() on 2 threads with a fake clock: a chunk of k steps on ``size`` threads takes
+    ``per_step[size] * k`` seconds (the first chunk ``first_extra`` more). Returns (raster, the
+    reference raster, [(size, steps)] per call)."""
     import numba
 
     from snncc.refsim import loop
     if numba.get_num_threads() < 2:
         pytest.skip("one numba thread")
-    net = discretise_network(random_float_net(4, steps=3000))
+    net = discretise_network(random_float_net(4, steps=steps))
     ref = simulate(net, engine="compiled", threads=1)
     now, calls = [0.0], []
 
@@ -250,7 +250,7 @@ def test_a_slow_first_chunk_does_not_turn_the_team_off(monkeypatch):
             def timed(team, t0, t1, *rest):
                 done = run(team, t0, t1, *rest)
                 size = 1 if team is None else int(loop.team_size(team))
-                now[0] += (done[0] - t0) * (1e-6 if size > 1 else 1.5e-6) + (1e-3 if not calls else 0.0)
+                now[0] += (done[0] - t0) * per_step[size] + (first_extra if not calls else 0.0)
                 calls.append((size, done[0] - t0))
                 return done
             return timed
@@ -258,7 +258,14 @@ def test_a_slow_first_chunk_does_not_turn_the_team_off(monkeypatch):
     monkeypatch.setattr(engine, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: now[0])}))
     monkeypatch.setattr(engine, "TEAM_NEURONS_PER_THREAD", 1)
     monkeypatch.setattr(engine, "FIRST_CHUNK_UPDATES", 0)       # a first chunk of 64 steps, not the run
-    r = simulate(net, kernel=Timed(net), engine="compiled", threads=2)
+    return simulate(net, kernel=Timed(net), engine="compiled", threads=2), ref, calls
+
+
+def test_a_slow_first_chunk_does_not_turn_the_team_off(monkeypatch):
+    """A network's first chunk is seldom like the rest (a burst of spikes, fresh memory, the pool's
+    threads waking); it is not timed, so a team that is faster per step keeps the run. A fake clock:
+    the team takes 1 us a step, one thread 1.5 us, the first chunk 1 ms more."""
+    r, ref, calls = _fake_clock_run(monkeypatch, 3000, {1: 1.5e-6, 2: 1e-6}, first_extra=1e-3)
     assert same(ref, r)
     assert calls[0][0] == 2 and 1 in [c[0] for c in calls], calls          # the other way was probed
     assert calls[-1][0] == 2 and sum(n for k, n in calls if k == 2) > 0.8 * 3000, calls
@@ -540,36 +547,6 @@ def test_input_schedule_compiled_equals_numpy(sources):
     assert got[1].dtype == ref[1].dtype == np.int32
     bad = engine.source_schedule(net, offsets, net.steps - 1, jit=True)
     assert not np.array_equal(bad[1], ref[1])
-
-
-def _fake_clock_run(monkeypatch, steps, per_step):
-    """simulate() on 2 threads with a fake clock: a chunk of k steps on ``size`` threads takes
-    ``per_step[size] * k`` seconds. Returns (raster, the reference raster, [(size, steps)] per call)."""
-    import numba
-
-    from snncc.refsim import loop
-    if numba.get_num_threads() < 2:
-        pytest.skip("one numba thread")
-    net = discretise_network(random_float_net(4, steps=steps))
-    ref = simulate(net, engine="compiled", threads=1)
-    now, calls = [0.0], []
-
-    class Timed(FloatKernel):
-        def compiled(self, state):
-            run = super().compiled(state)
-
-            def timed(team, t0, t1, *rest):
-                done = run(team, t0, t1, *rest)
-                size = 1 if team is None else int(loop.team_size(team))
-                now[0] += (done[0] - t0) * per_step[size]
-                calls.append((size, done[0] - t0))
-                return done
-            return timed
-
-    monkeypatch.setattr(engine, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: now[0])}))
-    monkeypatch.setattr(engine, "TEAM_NEURONS_PER_THREAD", 1)
-    monkeypatch.setattr(engine, "FIRST_CHUNK_UPDATES", 0)       # a first chunk of 64 steps, not the run
-    return simulate(net, kernel=Timed(net), engine="compiled", threads=2), ref, calls
 
 
 def test_a_loaded_machine_runs_one_thread_after_a_short_team_start(monkeypatch):
