@@ -265,8 +265,9 @@ def measure(w: Workload, quick: bool, work: Path) -> tuple[list[dict], list[str]
     for kernel in ("float", *w.kernels):
         d = digests[kernel]
         for threads in (1, 2):
-            # the raster files of both thread counts and every round: one and the same file
-            exact = (len(d) == 1 and None not in d) if threads == 2 else None
+            # the raster files of both thread counts and every round: one and the same file (None: a
+            # run failed, nothing to compare)
+            exact = (len(d) == 1) if threads == 2 and None not in d else None
             row(f"snncc {kernel} kernel", threads, best[kernel, threads], bit_exact=exact)
     if w.peers is not None:
         rows.append({"workload": w.name, "tool": "Brian2, NEST", "note": "not run: " + w.peers,
