@@ -175,7 +175,8 @@ def threads_lines(res: dict) -> list[str]:
         if ints:
             # the measure is 2 threads (the CPU time there too); 1 thread beside it
             most = sorted(ints, reverse=True)
-            bits.append(f"slowest integer kernel / float kernel on {most[0]} thread(s) {max(ints[most[0]]):.2f}x"
+            top = most[0]
+            bits.append(f"slowest integer kernel / float kernel on {top} thread(s) {max(ints[top]):.2f}x"
                         + (f" (CPU time {max(ints_cpu):.2f}x)" if ints_cpu else "")
                         + "".join(f", on {t} thread(s) {max(ints[t]):.2f}x" for t in most[1:]))
         proc = [f"{r['tool']} {r['process_ratio']:.2f}x" for r in rows if r.get("process_ratio")]

@@ -255,8 +255,8 @@ def measure(w: Workload, quick: bool, work: Path) -> tuple[list[dict], list[str]
         for kernel in ("float", *w.kernels):
             for threads in (1, 2):
                 raster = work / f"{kernel}-{threads}.npz"
-                res = _process([py, "-m", "bench.bench_threads", "--snncc", str(net_path), kernel, str(threads),
-                                str(repeat), str(raster)], w.timeout)
+                res = _process([py, "-m", "bench.bench_threads", "--snncc", str(net_path), kernel,
+                                str(threads), str(repeat), str(raster)], w.timeout)
                 digests.setdefault(kernel, set()).add(_digest(raster) if "error" not in res else None)
                 raster.unlink(missing_ok=True)
                 was = best.get((kernel, threads))

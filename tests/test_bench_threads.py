@@ -9,7 +9,8 @@ def _rows(exact2: bool):
         {"workload": "W", "tool": "snncc float kernel", "threads": 1, "sim_s": 0.2, "load": 1.5, "date": "D"},
         {"workload": "W", "tool": "snncc float kernel", "threads": 2, "sim_s": 0.1, "load": 2.0, "bit_exact": True,
          "sim_cpu_s": 0.2},
-        {"workload": "W", "tool": "snncc loihi kernel", "threads": 1, "sim_s": 0.32, "load": 2.0, "sim_cpu_s": 0.4},
+        {"workload": "W", "tool": "snncc loihi kernel", "threads": 1, "sim_s": 0.32, "load": 2.0,
+         "sim_cpu_s": 0.4},
         {"workload": "W", "tool": "snncc loihi kernel", "threads": 2, "sim_s": 0.13, "load": 2.0,
          "bit_exact": exact2, "sim_cpu_s": 0.3},
         {"workload": "W", "tool": "Brian2 cpp_standalone, OpenMP", "threads": 2, "sim_s": 0.3, "load": 2.0,
@@ -24,8 +25,8 @@ def test_threads_line_gives_the_fastest_peer_over_snncc_and_the_integer_kernel_o
     assert "fastest peer (Brian2 cpp_standalone, OpenMP, 2 thread(s))" in line
     assert "1 thread(s) 1.50x, 2 thread(s) 3.00x" in line           # 0.3 / 0.2, 0.3 / 0.1
     # 0.13 / 0.1 (CPU 0.3 / 0.2) on 2 threads, 0.32 / 0.2 on 1
-    assert "slowest integer kernel / float kernel on 2 thread(s) 1.30x (CPU time 1.50x), on 1 thread(s) 1.60x" \
-        in line
+    assert ("slowest integer kernel / float kernel on 2 thread(s) 1.30x (CPU time 1.50x), "
+            "on 1 thread(s) 1.60x") in line
     assert "all 2 kernels' rasters identical" in line
     assert "Brian2 cpp_standalone, OpenMP 2.50x" in line and "load 1.5-2" in line
 
